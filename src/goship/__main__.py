@@ -1,0 +1,3 @@
+from goship.cli import main
+
+main()

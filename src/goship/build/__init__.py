@@ -1,0 +1,1 @@
+"""Building images: go build on the host, OCI assembly in Python."""

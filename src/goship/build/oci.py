@@ -1,0 +1,192 @@
+"""OCI image assembly in pure Python: layers, config, manifest.
+
+Everything here is a function of its inputs (no clock, no machine state):
+tar entries are sorted, owners and modes fixed, timestamps given by the
+caller and gzip headers carry no time, so the same binary and metadata
+always give the same digest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
+MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
+MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+NONROOT_UID = 65532
+CA_BUNDLE_PATH = "etc/ssl/certs/ca-certificates.crt"
+BIN_DIR = "usr/local/bin"
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Blob:
+    media_type: str
+    data: bytes = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return sha256_digest(self.data)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def descriptor(self, **extra: object) -> dict[str, object]:
+        return {"mediaType": self.media_type, "digest": self.digest, "size": self.size, **extra}
+
+
+@dataclass(frozen=True)
+class Layer:
+    blob: Blob
+    diff_id: str  # digest of the uncompressed tar, as the config lists it
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file or directory in a layer."""
+
+    path: str  # relative, '/'-separated, no leading slash
+    data: bytes | None = None  # None: a directory
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+
+
+def make_layer(entries: Iterable[Entry], mtime: int, created_by: str) -> Layer:
+    """A gzip-compressed tar of ``entries``, identical for identical input."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in sorted(entries, key=lambda e: e.path):
+            info = tarfile.TarInfo(entry.path)
+            info.mtime = mtime
+            info.mode = entry.mode
+            info.uid, info.gid = entry.uid, entry.gid
+            info.uname = info.gname = ""
+            if entry.data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(entry.data)
+                tar.addfile(info, io.BytesIO(entry.data))
+    uncompressed = raw.getvalue()
+    compressed = gzip.compress(uncompressed, compresslevel=6, mtime=0)
+    return Layer(Blob(MEDIA_LAYER, compressed), sha256_digest(uncompressed), created_by)
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def base_entries(ca_bundle: bytes | None) -> list[Entry]:
+    """What a static Go binary needs around it: users, CA roots, a /tmp."""
+    passwd = (
+        "root:x:0:0:root:/root:/sbin/nologin\n"
+        f"nonroot:x:{NONROOT_UID}:{NONROOT_UID}:nonroot:/home/nonroot:/sbin/nologin\n"
+    )
+    group = f"root:x:0:\nnonroot:x:{NONROOT_UID}:\n"
+    entries = [
+        Entry("etc", None, 0o755),
+        Entry("etc/passwd", passwd.encode(), 0o644),
+        Entry("etc/group", group.encode(), 0o644),
+        Entry("home", None, 0o755),
+        Entry("home/nonroot", None, 0o700, NONROOT_UID, NONROOT_UID),
+        Entry("tmp", None, 0o1777),
+    ]
+    if ca_bundle is not None:
+        entries += [Entry(p, None, 0o755) for p in _parents(CA_BUNDLE_PATH) if p != "etc"]
+        entries.append(Entry(CA_BUNDLE_PATH, ca_bundle, 0o644))
+    return entries
+
+
+def app_entries(binary_name: str, binary: bytes) -> list[Entry]:
+    path = f"{BIN_DIR}/{binary_name}"
+    return [Entry(p, None, 0o755) for p in _parents(path)] + [Entry(path, binary, 0o755)]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The metadata of one image; with the layers, it fixes the digest."""
+
+    os: str
+    architecture: str
+    variant: str | None
+    entrypoint: tuple[str, ...]
+    port: int | None
+    created: int
+    labels: Mapping[str, str]
+    env: tuple[str, ...] = (
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        f"SSL_CERT_FILE=/{CA_BUNDLE_PATH}",
+    )
+    user: str = f"{NONROOT_UID}:{NONROOT_UID}"
+
+
+@dataclass(frozen=True)
+class Image:
+    manifest: Blob
+    config: Blob
+    layers: tuple[Layer, ...]
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def blobs(self) -> tuple[Blob, ...]:
+        """Every blob the manifest references, config first."""
+        return (self.config, *(layer.blob for layer in self.layers))
+
+
+def rfc3339(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def assemble(spec: ImageSpec, layers: Iterable[Layer]) -> Image:
+    layers = tuple(layers)
+    created = rfc3339(spec.created)
+    container_config: dict[str, object] = {
+        "User": spec.user,
+        "Entrypoint": list(spec.entrypoint),
+        "Env": list(spec.env),
+        "WorkingDir": "/",
+        "Labels": dict(spec.labels),
+    }
+    if spec.port is not None:
+        container_config["ExposedPorts"] = {f"{spec.port}/tcp": {}}
+    config: dict[str, object] = {
+        "created": created,
+        "architecture": spec.architecture,
+        "os": spec.os,
+        "config": container_config,
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
+        "history": [{"created": created, "created_by": layer.created_by} for layer in layers],
+    }
+    if spec.variant:
+        config["variant"] = spec.variant
+    config_blob = Blob(MEDIA_CONFIG, canonical_json(config))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_MANIFEST,
+        "config": config_blob.descriptor(),
+        "layers": [layer.blob.descriptor() for layer in layers],
+    }
+    return Image(Blob(MEDIA_MANIFEST, canonical_json(manifest)), config_blob, layers)

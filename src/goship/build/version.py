@@ -1,0 +1,69 @@
+"""The version tag of a build, derived from git (or the sources outside git)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+_IGNORED_DIRS = {".git", ".goship", "node_modules"}
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    version: str  # tag-safe: "3f2a9c1d0b7e" or "3f2a9c1d0b7e-dirty" or "src-..."
+    revision: str | None  # full commit id, when in git
+    timestamp: int  # seconds since the epoch, for reproducible image dates
+    dirty: bool
+
+
+def _git(root: Path, *args: str) -> str | None:
+    if shutil.which("git") is None:
+        return None
+    try:
+        proc = subprocess.run(
+            ("git", *args), cwd=root, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def source_hash(root: Path, files: list[str] | None = None) -> str:
+    """A digest of the module's files (CRLF folded to LF, so a Windows
+    checkout hashes like a Linux one)."""
+    if files is None:
+        files = [
+            p.relative_to(root).as_posix()
+            for p in root.rglob("*")
+            if p.is_file() and not _IGNORED_DIRS.intersection(p.relative_to(root).parts)
+        ]
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        path = root / rel
+        if not path.is_file():
+            continue  # deleted in the work tree
+        digest.update(rel.encode() + b"\0")
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
+
+
+def source_version(root: Path) -> SourceVersion:
+    epoch_env = os.environ.get("SOURCE_DATE_EPOCH", "")
+    epoch = int(epoch_env) if epoch_env.isdigit() else None
+    revision = _git(root, "rev-parse", "HEAD")
+    if revision:
+        status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+        dirty = bool(status)
+        commit_time = _git(root, "log", "-1", "--format=%ct")
+        timestamp = epoch if epoch is not None else int(commit_time or 0)
+        version = revision[:12]
+        if dirty:
+            # Each distinct set of uncommitted changes gets its own tag.
+            listed = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "--", ".")
+            version += "-dirty-" + source_hash(root, (listed or "").splitlines())[:8]
+        return SourceVersion(version, revision, timestamp, dirty)
+    return SourceVersion("src-" + source_hash(root)[:12], None, epoch or 0, False)

@@ -1,0 +1,134 @@
+"""The ``goship`` command: a thin layer over ``goship.pipeline``.
+
+User errors (GoshipError) print one line, optional evidence and a hint,
+and exit non-zero; anything else is a bug: a short message, with the
+traceback written to a log file rather than thrown at the user.
+
+argparse (not a CLI framework) keeps the command free of dependencies
+whose internals change between releases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from goship import __version__, pipeline
+from goship.config import LOCAL_TARGET
+from goship.errors import GoshipError
+from goship.events import JSONReporter, Reporter
+from goship.project import Project, load_project
+from goship.ui import ConsoleReporter, render_error
+
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False, soft_wrap=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        _err.print(f"[red bold]error:[/] {message}")
+        sys.exit(2)
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return load_project(args.dir, args.config)
+
+
+def _reporter(args: argparse.Namespace) -> Reporter:
+    return JSONReporter(sys.stdout) if args.json else ConsoleReporter(_err)
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    """Compile the service and assemble its image (no Docker needed)."""
+    built = pipeline.build(_project(args), _reporter(args))
+    if not args.json:
+        _out.print(f"{built.tag} {built.digest}")
+
+
+def cmd_push(args: argparse.Namespace) -> None:
+    """Push the last built image to the registry named by 'image'."""
+    result = pipeline.push(_project(args), reporter=_reporter(args))
+    if not args.json:
+        _out.print(result.reference)
+
+
+def _print_live(args: argparse.Namespace, result: pipeline.DeployResult) -> None:
+    if not args.json:
+        for host in result.hosts:
+            _out.print(f"live at {host.url}  ({host.host}, {result.version})")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    """Deploy the last built image to TARGET with a health gate and no downtime."""
+    _print_live(args, pipeline.deploy(_project(args), args.target, reporter=_reporter(args)))
+
+
+def cmd_ship(args: argparse.Namespace) -> None:
+    """Build, push (for remote targets) and deploy, in one go."""
+    _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-C", "--dir", type=Path, default=Path("."), help="the Go module to work on (default: .)"
+    )
+    common.add_argument("-c", "--config", type=Path, help="goship.yaml to use (default: beside go.mod)")
+    common.add_argument("--json", action="store_true", help="print events as JSON lines")
+
+    parser = _Parser(
+        prog="goship",
+        description="Ship a Go service from source to a healthy container: build, push, deploy.",
+    )
+    parser.add_argument("--version", action="version", version=f"goship {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], target: bool = False) -> None:
+        doc = (func.__doc__ or "").strip().splitlines()[0]
+        sub = commands.add_parser(name, parents=[common], help=doc, description=doc)
+        if target:
+            sub.add_argument(
+                "target",
+                nargs="?",
+                default=LOCAL_TARGET,
+                help="target from goship.yaml; 'local' (default) is this machine's Docker engine",
+            )
+        sub.set_defaults(func=func)
+
+    add("build", cmd_build)
+    add("push", cmd_push)
+    add("deploy", cmd_deploy, target=True)
+    add("ship", cmd_ship, target=True)
+    return parser
+
+
+def _log_crash() -> Path:
+    path = Path(tempfile.gettempdir()) / "goship-crash.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into a message and an exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except GoshipError as error:
+        render_error(_err, error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _err.print("[red]interrupted[/]")
+        sys.exit(130)
+    except Exception as bug:  # noqa: BLE001 - the last line of defence
+        log = _log_crash()
+        _err.print(f"[red bold]internal error:[/] {type(bug).__name__}: {bug}")
+        _err.print(f"this is a bug in goship; the traceback is in {log}")
+        sys.exit(70)

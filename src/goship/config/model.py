@@ -1,0 +1,89 @@
+"""The validated shape of goship.yaml.
+
+Each dataclass is one mapping in the file; ``doc`` metadata feeds error
+messages and the documentation. Durations are seconds (floats) after
+loading; ``Duration`` marks the fields that accept ``30s``/``1m``/``500ms``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NewType
+
+Duration = NewType("Duration", float)
+
+#: The name of the target that means "the Docker engine on this machine".
+LOCAL_TARGET = "local"
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    main: str | None = field(default=None, metadata=_doc("main package directory, relative to go.mod"))
+    platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch"))
+    ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build"))
+    tags: list[str] = field(default_factory=list, metadata=_doc("Go build tags"))
+    env: dict[str, str] = field(default_factory=dict, metadata=_doc("extra environment for go build"))
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    insecure: bool = field(default=False, metadata=_doc("plain HTTP, no TLS (test and private networks only)"))
+    ca_file: str | None = field(default=None, metadata=_doc("PEM file of a private CA to trust"))
+    username: str | None = field(
+        default=None, metadata=_doc("user name; the password comes from GOSHIP_REGISTRY_PASSWORD")
+    )
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    port: int = field(default=8080, metadata=_doc("port the service listens on inside the container"))
+    env: dict[str, str] = field(default_factory=dict, metadata=_doc("environment for the service"))
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy"))
+    timeout: Duration = field(default=Duration(30.0), metadata=_doc("how long a new version may take"))
+    interval: Duration = field(default=Duration(0.5), metadata=_doc("pause between probes"))
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    port: int | None = field(
+        default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)")
+    )
+    image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
+
+
+@dataclass(frozen=True)
+class SSHConfig:
+    user: str | None = field(default=None, metadata=_doc("login user when a host names none"))
+    port: int | None = field(default=None, metadata=_doc("SSH port when a host names none"))
+    identity_file: str | None = field(default=None, metadata=_doc("private key file"))
+    known_hosts_file: str | None = field(default=None, metadata=_doc("known_hosts file to verify host keys"))
+    config_file: str | None = field(default=None, metadata=_doc("ssh_config file (ssh -F)"))
+    connect_timeout: Duration = field(default=Duration(10.0), metadata=_doc("SSH connect timeout"))
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    hosts: list[str] = field(default_factory=list, metadata=_doc("[user@]host[:port] of each Docker host"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole goship.yaml; every key optional except where a command needs it."""
+
+    service: str | None = field(default=None, metadata=_doc("names containers, proxy routes and releases"))
+    image: str | None = field(default=None, metadata=_doc("image repository, e.g. registry:5000/team/app"))
+    build: BuildConfig = field(default_factory=BuildConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    app: AppConfig = field(default_factory=AppConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    ssh: SSHConfig = field(default_factory=SSHConfig)
+    targets: dict[str, TargetConfig] = field(default_factory=dict)

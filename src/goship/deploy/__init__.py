@@ -1,0 +1,1 @@
+"""Deploying: targets, the per-host rollout and the proxy."""

@@ -1,0 +1,115 @@
+"""The per-host Caddy proxy: its container and its configuration, as data.
+
+One proxy container per published port owns that port on the host and
+forwards to the current container of each service over the private
+network. Each service has its own site file, so deploying one service
+rewrites only its file; Caddy's graceful reload keeps open connections.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass
+
+from goship.hosts import docker
+from goship.hosts.docker import Argv
+
+CONFIG_DIR = "/etc/caddy"
+SITES_DIR = f"{CONFIG_DIR}/sites"
+#: Caddy listens on unprivileged ports inside its container, so it needs no
+#: capabilities at all; the host port maps onto them.
+HTTP_PORT = 8080
+HTTPS_PORT = 8443
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    image: str
+    public_port: int
+    bind_address: str = "0.0.0.0"
+
+    @property
+    def name(self) -> str:
+        return f"goship-proxy-{self.public_port}"
+
+    @property
+    def volume(self) -> str:
+        return f"{self.name}-config"
+
+
+def main_caddyfile() -> str:
+    return (
+        "# Written by goship; each service's route is in sites/<service>.caddy\n"
+        "{\n"
+        "\tadmin localhost:2019\n"
+        "\tpersist_config off\n"
+        "\tauto_https off\n"
+        f"\thttp_port {HTTP_PORT}\n"
+        f"\thttps_port {HTTPS_PORT}\n"
+        "}\n"
+        "import sites/*.caddy\n"
+    )
+
+
+def site_config(service: str, upstream: str, app_port: int) -> str:
+    """The route of one service: every request on the proxy port to ``upstream``."""
+    return (
+        f"# goship service {service}\n"
+        f":{HTTP_PORT} {{\n"
+        f"\treverse_proxy {upstream}:{app_port} {{\n"
+        # Retry briefly instead of failing a request while an upstream is
+        # being replaced.
+        "\t\tlb_try_duration 5s\n"
+        "\t\tlb_try_interval 100ms\n"
+        "\t}\n"
+        "}\n"
+    )
+
+
+def site_path(service: str) -> str:
+    return f"{SITES_DIR}/{service}.caddy"
+
+
+def config_tar(files: dict[str, str]) -> bytes:
+    """A tar of ``{path relative to /etc/caddy: text}`` for ``docker cp -``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        dirs = sorted({p.rsplit("/", 1)[0] for p in files if "/" in p})
+        for directory in dirs:
+            info = tarfile.TarInfo(directory)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o755
+            tar.addfile(info)
+        for path, text in sorted(files.items()):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def create(spec: ProxySpec) -> Argv:
+    return (
+        "docker", "create",
+        "--name", spec.name,
+        "--network", docker.NETWORK,
+        "--publish", f"{spec.bind_address}:{spec.public_port}:{HTTP_PORT}",
+        "--label", f"{docker.LABEL_MANAGED}=true",
+        "--label", f"{docker.LABEL_ROLE}=proxy",
+        "--volume", f"{spec.volume}:{CONFIG_DIR}",
+        "--restart", "unless-stopped",
+        "--cap-drop", "ALL",
+        "--security-opt", "no-new-privileges",
+        "--log-opt", "max-size=10m", "--log-opt", "max-file=3",
+        spec.image,
+        "caddy", "run", "--config", f"{CONFIG_DIR}/Caddyfile", "--adapter", "caddyfile",
+    )  # fmt: skip
+
+
+def reload(spec: ProxySpec) -> Argv:
+    return docker.exec_(
+        spec.name, "caddy", "reload", "--config", f"{CONFIG_DIR}/Caddyfile", "--adapter", "caddyfile"
+    )
+

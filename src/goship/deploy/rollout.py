@@ -1,0 +1,235 @@
+"""Replace the running version of a service on one host, without downtime.
+
+Order of operations, each step undone if a later one fails:
+  1. make sure the image is on the host (``docker load`` or pull by digest);
+  2. start the new container next to the old one, on the private network;
+  3. probe it until healthy (or give up: remove it, leave the old one);
+  4. point the host's proxy at it and reload Caddy gracefully;
+  5. check the service answers through the proxy (or switch back);
+  6. stop and remove the previous containers.
+Until step 4 succeeds the proxy and the old container are never touched.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from goship.deploy import proxy
+from goship.deploy.targets import Host
+from goship.errors import DeployError, GoshipError, HealthCheckFailed, HostError
+from goship.events import Stage
+from goship.hosts import docker
+from goship.hosts.executor import Executor, ProbeResult
+
+
+@dataclass(frozen=True)
+class Release:
+    """What to run: one version of one service."""
+
+    service: str
+    version: str
+    image: str  # what ``docker run`` is given: an image id or repo@digest
+    app_port: int
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str = "/healthz"
+    health_timeout: float = 30.0
+    health_interval: float = 0.5
+    stop_timeout: int = 30
+    drain_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class HostResult:
+    host: str
+    container: str
+    url: str
+    replaced: tuple[str, ...]
+
+
+#: Provides the image on a host: docker load for the local engine, a pull
+#: by digest for remote hosts.
+ImageProvider = Callable[[Executor], None]
+
+
+def container_name(release: Release) -> str:
+    return f"{release.service}-{release.version}-{secrets.token_hex(3)}"
+
+
+def _app_containers(executor: Executor, service: str) -> list[docker.ContainerSummary]:
+    out = executor.run(docker.list_containers({docker.LABEL_SERVICE: service, docker.LABEL_ROLE: "app"}))
+    return docker.parse_ps(out.text)
+
+
+def _state(executor: Executor, name: str) -> docker.ContainerState | None:
+    result = executor.run(docker.inspect(name), check=False)
+    states = docker.parse_inspect(result.text) if result.returncode == 0 else []
+    return states[0] if states else None
+
+
+def _logs(executor: Executor, name: str) -> list[str]:
+    result = executor.run(docker.logs(name, tail=15), check=False)
+    text = (result.text + result.stderr).strip()
+    return text.splitlines()[-15:] if text else []
+
+
+def wait_healthy(
+    executor: Executor, name: str, release: Release, *, sleep: Callable[[float], None] = time.sleep
+) -> ProbeResult:
+    """Probe the new container until it answers 2xx; raise with the evidence."""
+    address = docker.parse_port(executor.run(docker.port(name, release.app_port)).text)
+    deadline = time.monotonic() + release.health_timeout
+    history: list[str] = []
+    probes = 0
+    while True:
+        probe = executor.http_get(address[0], address[1], release.health_path, timeout=5.0)
+        probes += 1
+        if probe.status is not None and 200 <= probe.status < 300:
+            return probe
+        history.append(probe.describe())
+        state = _state(executor, name)
+        if state is not None and not state.running:
+            raise _health_failure(
+                executor, name, release, f"the container stopped (exit code {state.exit_code})", history
+            )
+        if time.monotonic() >= deadline:
+            raise _health_failure(
+                executor,
+                name,
+                release,
+                f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s",
+                history,
+            )
+        sleep(release.health_interval)
+
+
+def _health_failure(
+    executor: Executor, name: str, release: Release, reason: str, history: list[str]
+) -> HealthCheckFailed:
+    details = [f"last probes: {', '.join(history[-5:])}"] if history else []
+    state = _state(executor, name)
+    if state is not None:
+        details.append(f"container {name}: {state.status}, exit code {state.exit_code}")
+    log_lines = _logs(executor, name)
+    if log_lines:
+        details.append("last log lines:")
+        details += [f"  {line}" for line in log_lines]
+    return HealthCheckFailed(
+        f"{executor.name}: {release.service} {release.version} is not healthy: {reason}; "
+        "the previous version keeps serving",
+        hint=f"check that the service listens on port {release.app_port} ($PORT) and "
+        f"answers 2xx on {release.health_path}",
+        details=tuple(details),
+    )
+
+
+def ensure_network(executor: Executor) -> None:
+    if executor.run(docker.network_exists(), check=False).returncode != 0:
+        executor.run(docker.network_create())
+
+
+def ensure_image(executor: Executor, image: str) -> None:
+    if executor.run(docker.image_exists(image), check=False).returncode != 0:
+        executor.run(docker.pull(image), timeout=900)
+
+
+def _write_site(executor: Executor, spec: proxy.ProxySpec, service: str, text: str) -> None:
+    tar = proxy.config_tar({f"sites/{service}.caddy": text})
+    executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=tar)
+
+
+def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, stage: Stage) -> None:
+    """Create the host's proxy on first use; restart it if it was stopped."""
+    state = _state(executor, spec.name)
+    if state is None:
+        stage.step(f"starting proxy {spec.name} on port {spec.public_port}")
+        ensure_image(executor, spec.image)
+        executor.run(proxy.create(spec))
+        executor.run(
+            docker.copy_tar_into(spec.name, proxy.CONFIG_DIR),
+            input=proxy.config_tar({"Caddyfile": proxy.main_caddyfile(), "sites/.keep": ""}),
+        )
+        executor.run(docker.start(spec.name))
+    elif not state.running:
+        executor.run(docker.start(spec.name))
+
+
+def switch_proxy(
+    executor: Executor, spec: proxy.ProxySpec, release: Release, upstream: str, previous: str | None
+) -> None:
+    """Route the service to ``upstream``; on a refused reload, restore the old route."""
+    _write_site(executor, spec, release.service, proxy.site_config(release.service, upstream, release.app_port))
+    try:
+        executor.run(proxy.reload(spec), timeout=60)
+    except HostError as exc:
+        restore = proxy.site_config(release.service, previous, release.app_port) if previous else ""
+        _write_site(executor, spec, release.service, restore)
+        raise DeployError(
+            f"{executor.name}: the proxy refused the new route: {exc.stderr.splitlines()[-1] if exc.stderr else exc}",
+            hint="another service on this proxy may use the same address",
+        ) from None
+
+
+def _wait_proxy(executor: Executor, host: Host, release: Release) -> ProbeResult:
+    address = "127.0.0.1"
+    deadline = time.monotonic() + 10
+    while True:
+        probe = executor.http_get(address, host.proxy.public_port, release.health_path, timeout=5.0)
+        if probe.status is not None and 200 <= probe.status < 300 or time.monotonic() > deadline:
+            return probe
+        time.sleep(0.2)
+
+
+def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, stage: Stage) -> HostResult:
+    executor = host.executor
+    stage = stage.on(host.name)
+    executor.run(docker.server_version(), timeout=60)
+    provide_image(executor)
+    ensure_network(executor)
+    previous = [c for c in _app_containers(executor, release.service)]
+    live = next((c.name for c in previous if c.running), None)
+
+    name = container_name(release)
+    stage.step(f"starting {name}")
+    executor.run(
+        docker.run_app(
+            docker.AppContainer(
+                name=name,
+                image=release.image,
+                service=release.service,
+                version=release.version,
+                port=release.app_port,
+                env=release.env,
+            )
+        )
+    )
+    try:
+        probe = wait_healthy(executor, name, release)
+        stage.ok(f"{name} healthy ({probe.describe()})")
+        ensure_proxy(executor, host.proxy, stage)
+        switch_proxy(executor, host.proxy, release, name, live)
+        through_proxy = _wait_proxy(executor, host, release)
+        if not through_proxy.ok:
+            if live:
+                switch_proxy(executor, host.proxy, release, live, None)
+            raise DeployError(
+                f"{host.name}: {release.service} is healthy but does not answer through the proxy "
+                f"on port {host.proxy.public_port} ({through_proxy.describe()}); switched back",
+                hint=f"check the proxy's logs: docker logs {host.proxy.name}",
+            )
+    except (GoshipError, KeyboardInterrupt):
+        executor.run(docker.remove([name], force=True), check=False)
+        raise
+    stage.ok(f"proxy switched to {name}")
+
+    old = [c.name for c in previous]
+    if old:
+        time.sleep(release.drain_seconds)
+        running = [c.name for c in previous if c.running]
+        if running:
+            executor.run(docker.stop(running, timeout=release.stop_timeout), timeout=release.stop_timeout + 60)
+        executor.run(docker.remove(old, force=True))
+        stage.info(f"removed {', '.join(old)}")
+    return HostResult(host.name, name, host.url, tuple(old))

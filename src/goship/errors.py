@@ -1,0 +1,106 @@
+"""The goship exception tree.
+
+Every failure a user can cause or fix is a ``GoshipError``; the CLI prints
+it as one line (plus an optional hint) and exits non-zero. Anything else is
+a bug in goship and is reported with a traceback written to a log file.
+
+    GoshipError
+    ├── ConfigError          goship.yaml malformed, unknown key, wrong type
+    ├── ProjectError         no go.mod, no main package
+    ├── ToolError            a required program (go, docker, ssh) is missing
+    ├── BuildError           go build failed, bad platform
+    ├── RegistryError        push refused, auth failed, TLS not trusted
+    ├── HostError            a command on a host failed
+    │   ├── EngineUnreachable    no Docker engine answers
+    │   ├── HostUnreachable      SSH cannot connect
+    │   └── HostKeyError         SSH host key unknown or changed
+    └── DeployError          a deploy stopped; the old version still serves
+        └── HealthCheckFailed    the new version never became healthy
+"""
+
+from __future__ import annotations
+
+
+class GoshipError(Exception):
+    """Base class: a failure the user can understand and act on."""
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        #: Evidence shown under the message (probe results, log lines).
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(GoshipError):
+    """goship.yaml cannot be used as written."""
+
+    exit_code = 2
+
+
+class ProjectError(GoshipError):
+    """The directory is not a Go service goship can ship."""
+
+    exit_code = 2
+
+
+class ToolError(GoshipError):
+    """A program goship runs is missing or unusable."""
+
+    exit_code = 3
+
+
+class BuildError(GoshipError):
+    """Building the binary or the image failed."""
+
+
+class RegistryError(GoshipError):
+    """The registry refused a request or could not be reached."""
+
+
+class HostError(GoshipError):
+    """A command on a Docker host (local or over SSH) failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        details: tuple[str, ...] = (),
+        host: str = "local",
+        argv: tuple[str, ...] = (),
+        returncode: int | None = None,
+        stderr: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint, details=details)
+        self.host = host
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class EngineUnreachable(HostError):
+    """No Docker engine answers on that host."""
+
+
+class HostUnreachable(HostError):
+    """SSH could not reach or log in to the host."""
+
+
+class HostKeyError(HostError):
+    """The host's SSH key is unknown or differs from known_hosts."""
+
+
+class DeployError(GoshipError):
+    """A deploy stopped before completing; the previous version keeps serving."""
+
+
+class HealthCheckFailed(DeployError):
+    """The new version did not become healthy within the timeout."""

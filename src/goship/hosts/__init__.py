@@ -1,0 +1,1 @@
+"""Docker hosts: running commands locally or over SSH, and the commands themselves."""

@@ -1,0 +1,170 @@
+"""The stages as a library API: build, push, deploy, and ship (all three).
+
+Each stage can run alone: build leaves the image in ``.goship/oci``, push
+records what it pushed in ``.goship/push.json``, deploy reads both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from goship.build.layout import docker_archive, state_dir
+from goship.build.native import BuiltImage, build_native, last_build
+from goship.config import LOCAL_TARGET
+from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host
+from goship.deploy.targets import Host, resolve_target
+from goship.errors import ConfigError, DeployError, GoshipError
+from goship.events import NullReporter, Reporter, Stage
+from goship.hosts import docker
+from goship.hosts.executor import Executor
+from goship.project import Project
+from goship.registry import credentials
+from goship.registry.client import PushResult, RegistryClient
+from goship.registry.reference import Repository, parse_repository
+
+PUSH_RECORD = "push.json"
+
+
+def build(project: Project, reporter: Reporter | None = None) -> BuiltImage:
+    """Compile and assemble the image (native builder)."""
+    return build_native(project, reporter)
+
+
+def registry_repository(project: Project) -> Repository:
+    if not project.config.image:
+        raise ConfigError(
+            "no registry configured: 'image' is not set in goship.yaml",
+            hint="add e.g. 'image: registry.example.com/team/" + project.service + "'",
+        )
+    try:
+        return parse_repository(project.config.image)
+    except ValueError as exc:
+        raise ConfigError(f"{project.config_path}: image: {exc}") from None
+
+
+def _client(project: Project, repository: Repository) -> RegistryClient:
+    registry = project.config.registry
+    ca_file = Path(registry.ca_file) if registry.ca_file else None
+    if ca_file is not None and not ca_file.is_absolute():
+        ca_file = project.root / ca_file
+    return RegistryClient(
+        repository.registry,
+        insecure=registry.insecure,
+        ca_file=ca_file,
+        credentials=credentials.lookup(repository.registry, registry.username),
+    )
+
+
+def push(project: Project, built: BuiltImage | None = None, reporter: Reporter | None = None) -> PushResult:
+    """Upload the image to the registry named by ``image``; record the digest."""
+    stage = Stage(reporter or NullReporter(), "push")
+    repository = registry_repository(project)
+    built = built or last_build(project)
+    stage.step(f"pushing {repository.tagged(built.version)}")
+    with _client(project, repository) as client:
+        result = client.push(repository.path, built.image, [built.version])
+    (state_dir(project.root) / PUSH_RECORD).write_text(
+        json.dumps({**asdict(result), "version": built.version}, indent=2), encoding="utf-8"
+    )
+    stage.ok(
+        f"pushed {result.reference} ({result.uploaded_blobs} blobs uploaded, "
+        f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there)",
+        uploaded_bytes=result.uploaded_bytes,
+        digest=result.digest,
+    )
+    return result
+
+
+def _pushed_reference(project: Project, built: BuiltImage) -> str:
+    record_path = state_dir(project.root) / PUSH_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    if record.get("digest") != built.digest:
+        raise DeployError(
+            f"image {built.tag} ({built.digest[:19]}) has not been pushed",
+            hint="run 'goship push' (or 'goship ship TARGET', which pushes)",
+        )
+    return str(record["reference"])
+
+
+def _load_locally(built: BuiltImage) -> ImageProvider:
+    def provide(executor: Executor) -> None:
+        found = executor.run(docker.image_exists(built.tag), check=False)
+        if found.returncode == 0 and found.text.strip() in (built.image_id, built.digest):
+            return
+        executor.run(docker.load(), input=docker_archive(built.image, [built.tag]), timeout=600)
+
+    return provide
+
+
+def _pull(reference: str) -> ImageProvider:
+    def provide(executor: Executor) -> None:
+        executor.run(docker.pull(reference), timeout=900)
+
+    return provide
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    target: str
+    version: str
+    hosts: tuple[HostResult, ...]
+
+
+def deploy(
+    project: Project,
+    target: str = LOCAL_TARGET,
+    built: BuiltImage | None = None,
+    reporter: Reporter | None = None,
+) -> DeployResult:
+    """Roll the last built (and, for remote hosts, pushed) image out to ``target``."""
+    stage = Stage(reporter or NullReporter(), "deploy")
+    hosts = resolve_target(project, target)
+    built = built or last_build(project)
+    config = project.config
+    results: list[HostResult] = []
+    try:
+        for host in hosts:
+            if host.local:
+                image, provider = built.tag, _load_locally(built)
+            else:
+                reference = _pushed_reference(project, built)
+                image, provider = reference, _pull(reference)
+            release = Release(
+                service=project.service,
+                version=built.version,
+                image=image,
+                app_port=config.app.port,
+                env=dict(config.app.env),
+                health_path=config.health.path,
+                health_timeout=config.health.timeout,
+                health_interval=config.health.interval,
+            )
+            stage.step(f"deploying {project.service} {built.version} to {host.name}")
+            result = deploy_to_host(host, release, provider, stage)
+            results.append(result)
+            stage.ok(f"live at {result.url}", url=result.url, container=result.container)
+    except GoshipError as exc:
+        if results:
+            done = ", ".join(r.host for r in results)
+            exc.details = (*exc.details, f"already switched to {built.version}: {done}")
+        raise
+    finally:
+        for host in hosts:
+            host.executor.close()
+    return DeployResult(target, built.version, tuple(results))
+
+
+def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
+    """Build, push when the target needs a registry, and deploy."""
+    built = build(project, reporter)
+    hosts: list[Host] = resolve_target(project, target)
+    if any(not host.local for host in hosts):
+        push(project, built, reporter)
+    for host in hosts:
+        host.executor.close()
+    return deploy(project, target, built, reporter)

@@ -1,0 +1,176 @@
+"""The Go module being shipped: go.mod, its main packages, derived names.
+
+Reading the module is pure file inspection (no ``go`` needed), so ``goship``
+can explain what it found even on a machine without Go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from goship.config import CONFIG_NAME, Config, load_config
+from goship.errors import ConfigError, ProjectError
+
+_SKIP_DIRS = {"vendor", "testdata", "node_modules"}
+_PACKAGE_LINE = re.compile(r"^\s*package\s+(\w+)", re.MULTILINE)
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class GoMod:
+    module: str
+    go: str | None = None
+    toolchain: str | None = None
+
+
+def parse_go_mod(text: str, source: str = "go.mod") -> GoMod:
+    """Extract the module path and the go/toolchain lines from go.mod text."""
+    module = go = toolchain = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("//", 1)[0].strip()
+        if not line:
+            continue
+        word, _, rest = line.partition(" ")
+        rest = rest.strip().strip('"')
+        if word == "module":
+            if not rest:
+                raise ProjectError(f"{source}:{number}: 'module' has no path")
+            module = rest
+        elif word == "go":
+            if not re.fullmatch(r"\d+\.\d+(\.\d+)?((rc|beta)\d+)?", rest):
+                raise ProjectError(f"{source}:{number}: invalid go version {rest!r}")
+            go = rest
+        elif word == "toolchain":
+            toolchain = rest
+    if module is None:
+        raise ProjectError(f"{source}: no 'module' line", hint="run 'go mod init <module path>'")
+    return GoMod(module=module, go=go, toolchain=toolchain)
+
+
+def _is_main_source(path: Path) -> bool:
+    if path.name.endswith("_test.go"):
+        return False
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    # Strip comments before the package clause (build tags, licence headers).
+    head = re.sub(r"/\*.*?\*/", "", head, flags=re.DOTALL)
+    head = re.sub(r"//[^\n]*", "", head)
+    match = _PACKAGE_LINE.search(head)
+    return bool(match and match.group(1) == "main")
+
+
+def find_main_packages(root: Path) -> list[str]:
+    """Directories (relative, '/'-separated, '.' for the root) holding package main."""
+    found: list[str] = []
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError:
+            continue
+        if any(e.suffix == ".go" and e.is_file() and _is_main_source(e) for e in entries):
+            rel = directory.relative_to(root).as_posix()
+            found.append(rel if rel != "." else ".")
+        for entry in entries:
+            name = entry.name
+            if not entry.is_dir() or name.startswith((".", "_")) or name in _SKIP_DIRS:
+                continue
+            if entry != root and (entry / "go.mod").exists():
+                continue  # a nested module is its own project
+            stack.append(entry)
+    return sorted(found, key=lambda p: (p != ".", p))
+
+
+def default_service_name(module: str) -> str:
+    """``github.com/acme/hello/v2`` -> ``hello``: a name Docker and Caddy accept."""
+    parts = [p for p in module.split("/") if p]
+    if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+        parts.pop()
+    name = re.sub(r"[^a-z0-9_.-]+", "-", parts[-1].lower()).strip("-._")
+    return name or "app"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Go module plus its goship.yaml, with every default filled in."""
+
+    root: Path
+    gomod: GoMod
+    config: Config
+    config_path: Path | None
+    service: str
+    main: str
+
+    @property
+    def binary_name(self) -> str:
+        return self.service
+
+    @property
+    def repository(self) -> str:
+        """Image repository: ``image`` from goship.yaml, else the service name."""
+        return self.config.image or self.service
+
+
+def find_module_root(start: Path) -> Path:
+    """The directory holding go.mod: ``start`` or the nearest parent."""
+    start = start.resolve()
+    if not start.exists():
+        raise ProjectError(f"{start}: no such directory")
+    for directory in (start, *start.parents):
+        if (directory / "go.mod").is_file():
+            return directory
+    raise ProjectError(
+        f"no go.mod in {start} or any parent directory",
+        hint="run goship inside a Go module (create one with 'go mod init')",
+    )
+
+
+def load_project(directory: Path, config_file: Path | None = None) -> Project:
+    """Find the module, read goship.yaml if present, and fill in defaults."""
+    root = find_module_root(directory)
+    gomod_path = root / "go.mod"
+    try:
+        gomod = parse_go_mod(gomod_path.read_text(encoding="utf-8-sig"), source=str(gomod_path))
+    except UnicodeDecodeError:
+        raise ProjectError(f"{gomod_path}: not UTF-8 text") from None
+    if config_file is None and (root / CONFIG_NAME).is_file():
+        config_file = root / CONFIG_NAME
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"{config_file}: no such file")
+    config = load_config(config_file) if config_file else Config()
+
+    service = config.service or default_service_name(gomod.module)
+    if not _SERVICE_NAME.match(service):
+        raise ConfigError(
+            f"{config_file or CONFIG_NAME}: service: {service!r} is not a valid name",
+            hint="use lower-case letters, digits, '-', '_' or '.'",
+        )
+    main = config.build.main
+    if main is None:
+        mains = find_main_packages(root)
+        if not mains:
+            raise ProjectError(
+                f"no main package in {root}",
+                hint="add a 'package main' with func main(), or set build.main in goship.yaml",
+            )
+        if len(mains) > 1 and "." not in mains:
+            raise ProjectError(
+                f"several main packages in {root}: {', '.join(mains)}",
+                hint="choose one with build.main in goship.yaml",
+            )
+        main = mains[0]
+    else:
+        main_dir = root / main
+        if not main_dir.is_dir() or not any(_is_main_source(p) for p in main_dir.glob("*.go")):
+            raise ConfigError(
+                f"{config_file}: build.main: {main!r} is not a directory with package main",
+                hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
+            )
+    return Project(
+        root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
+    )

@@ -1,0 +1,1 @@
+"""Registries: references, credentials and the OCI distribution client."""

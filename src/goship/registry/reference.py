@@ -1,0 +1,42 @@
+"""Image references: which registry, which repository, which tag or digest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DOCKER_HUB = "registry-1.docker.io"
+_REPO_PART = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Repository:
+    registry: str  # host[:port]
+    path: str  # team/app
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.path}"
+
+    def tagged(self, tag: str) -> str:
+        return f"{self}:{tag}"
+
+    def by_digest(self, digest: str) -> str:
+        return f"{self}@{digest}"
+
+
+def parse_repository(text: str) -> Repository:
+    """``10.0.0.1:5000/team/app`` -> Repository; Docker Hub names are expanded."""
+    if "@" in text or not text:
+        raise ValueError(f"{text!r}: expected a repository without tag or digest")
+    first, _, rest = text.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, text if "/" in text else f"library/{text}"
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        raise ValueError(f"{text!r}: give the repository without a tag; goship picks the tag")
+    for part in path.split("/"):
+        if not _REPO_PART.match(part):
+            raise ValueError(f"{text!r}: {part!r} is not a valid repository name component")
+    return Repository(registry, path)
