@@ -1,0 +1,98 @@
+"""goship.yaml validation: every error names the file, the line and the key."""
+
+import pytest
+
+from goship.config import Config, parse_config, parse_duration
+from goship.errors import ConfigError
+
+FULL = """\
+service: hello
+image: 10.231.0.1:5000/hello
+build:
+  main: .
+registry:
+  insecure: true
+app:
+  port: 8080
+health:
+  path: /healthz
+  timeout: 30s
+proxy:
+  port: 80
+  image: caddy:2
+targets:
+  production:
+    hosts: [root@10.231.0.2]
+"""
+
+
+def test_full_example_from_the_issue_loads():
+    config = parse_config(FULL)
+    assert config.service == "hello"
+    assert config.image == "10.231.0.1:5000/hello"
+    assert config.build.main == "."
+    assert config.registry.insecure is True
+    assert config.health.timeout == 30.0
+    assert config.proxy.port == 80
+    assert config.targets["production"].hosts == ["root@10.231.0.2"]
+
+
+def test_empty_file_gives_defaults():
+    assert parse_config("") == Config()
+    assert parse_config("# only a comment\n").app.port == 8080
+
+
+def test_crlf_and_bom_are_accepted():
+    assert parse_config("\ufeffservice: hello\r\napp:\r\n  port: 9000\r\n".lstrip("\ufeff")).app.port == 9000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("service: hello\nbuild:\n  mian: .\n", "goship.yaml:3: build.mian: unknown key (did you mean 'main'?)"),
+        ("app:\n  port: eighty\n", "goship.yaml:2: app.port: expected a whole number, got 'eighty'"),
+        ("app:\n  port: true\n", "goship.yaml:2: app.port: expected a whole number, got True"),
+        ("health:\n  timeout: soon\n", "goship.yaml:2: health.timeout: expected a duration like 30s"),
+        ("registry:\n  insecure: 'yes please'\n", "goship.yaml:2: registry.insecure: expected true or false"),
+        ("targets:\n  prod:\n    hosts: root@h\n", "goship.yaml:3: targets.prod.hosts: expected a list, got 'root@h'"),
+        ("targets:\n  prod:\n    hosts: [[a]]\n", "goship.yaml:3: targets.prod.hosts[0]: expected a string, got a list"),
+        ("app: 5\n", "goship.yaml:1: app: expected a mapping of keys, got '5'"),
+        ("- a\n- b\n", "goship.yaml:1: expected a mapping of keys, got a list"),
+        ("service: a\nservice: b\n", "goship.yaml:2: service: key appears twice"),
+        ("servce: hello\n", "goship.yaml:1: servce: unknown key (did you mean 'service'?)"),
+    ],
+)
+def test_errors_point_at_line_and_key(text, expected):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert str(info.value).startswith(expected)
+
+
+def test_malformed_yaml_names_line_and_column():
+    with pytest.raises(ConfigError) as info:
+        parse_config("service: hello\napp:\n  port: 8080\n   env: x\n")
+    assert str(info.value).startswith("goship.yaml:4:")
+    assert "not valid YAML" in str(info.value)
+    assert info.value.hint
+
+
+def test_unclosed_bracket_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"goship.yaml:\d+:\d+: not valid YAML"):
+        parse_config("targets:\n  prod:\n    hosts: [a, b\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("1m", 60), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200), ("1.5s", 1.5)],
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "30", "s", "30 s", "-1s", "1d"])
+def test_bad_durations(text):
+    assert parse_duration(text) is None
+
+
+def test_numeric_duration_means_seconds():
+    assert parse_config("health:\n  timeout: 45\n").health.timeout == 45.0

@@ -1,0 +1,89 @@
+"""Image assembly is deterministic and produces what the issue specifies."""
+
+import gzip
+import io
+import json
+import tarfile
+
+from goship.build import oci
+from goship.build.layout import docker_archive, read_layout, write_layout
+
+
+def _spec(**overrides):
+    values = dict(
+        os="linux", architecture="amd64", variant=None, entrypoint=("/usr/local/bin/hello",),
+        port=8080, created=1700000000, labels={"org.opencontainers.image.version": "abc"},
+    )
+    values.update(overrides)
+    return oci.ImageSpec(**values)
+
+
+def _image(binary=b"\x7fELF binary"):
+    base = oci.make_layer(oci.base_entries(b"CA"), 1700000000, "base")
+    app = oci.make_layer(oci.app_entries("hello", binary), 1700000000, "app")
+    return oci.assemble(_spec(), (base, app))
+
+
+def _members(layer):
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.blob.data))) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+def test_same_input_same_digest():
+    assert _image().digest == _image().digest
+    assert _image().digest != _image(b"other").digest
+
+
+def test_code_change_changes_only_the_app_layer():
+    one, two = _image(b"v1"), _image(b"v2")
+    assert one.layers[0].blob.digest == two.layers[0].blob.digest
+    assert one.layers[1].blob.digest != two.layers[1].blob.digest
+
+
+def test_base_layer_has_nonroot_user_ca_and_sticky_tmp():
+    members = _members(_image().layers[0])
+    assert members["tmp"].mode == 0o1777 and members["tmp"].isdir()
+    assert members["etc/ssl/certs/ca-certificates.crt"].size == 2
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(_image().layers[0].blob.data))) as tar:
+        passwd = tar.extractfile("etc/passwd").read().decode()
+    assert "nonroot:x:65532:65532:" in passwd
+    assert all(m.mtime == 1700000000 for m in members.values())
+
+
+def test_gzip_header_carries_no_time():
+    data = _image().layers[1].blob.data
+    assert data[4:8] == b"\0\0\0\0"
+
+
+def test_config_runs_as_nonroot_with_entrypoint_and_port():
+    image = _image()
+    config = json.loads(image.config.data)
+    assert config["config"]["User"] == "65532:65532"
+    assert config["config"]["Entrypoint"] == ["/usr/local/bin/hello"]
+    assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["rootfs"]["diff_ids"] == [layer.diff_id for layer in image.layers]
+    assert config["created"] == "2023-11-14T22:13:20Z"
+    manifest = json.loads(image.manifest.data)
+    assert manifest["mediaType"] == oci.MEDIA_MANIFEST
+    assert [l["digest"] for l in manifest["layers"]] == [l.blob.digest for l in image.layers]
+
+
+def test_layout_round_trip(tmp_path):
+    image = _image()
+    write_layout(tmp_path / "oci", image, "abc")
+    again, ref = read_layout(tmp_path / "oci")
+    assert (again.digest, ref) == (image.digest, "abc")
+    assert [l.diff_id for l in again.layers] == [l.diff_id for l in image.layers]
+    # A newer build replaces the old blobs.
+    write_layout(tmp_path / "oci", _image(b"new"), "def")
+    assert len(list((tmp_path / "oci/blobs/sha256").iterdir())) == 4
+
+
+def test_docker_archive_lists_config_and_layers():
+    image = _image()
+    with tarfile.open(fileobj=io.BytesIO(docker_archive(image, ["hello:abc"]))) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        names = tar.getnames()
+    assert manifest[0]["RepoTags"] == ["hello:abc"]
+    assert manifest[0]["Config"] in names
+    assert all(layer in names for layer in manifest[0]["Layers"])
