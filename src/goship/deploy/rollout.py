@@ -136,39 +136,38 @@ def ensure_image(executor: Executor, image: str) -> None:
 
 
 def _write_site(executor: Executor, spec: proxy.ProxySpec, service: str, text: str) -> None:
-    tar = proxy.config_tar({f"sites/{service}.caddy": text})
+    tar = proxy.config_tar({proxy.site_file(service): text})
     executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=tar)
 
 
-def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, stage: Stage) -> None:
-    """Create the host's proxy on first use; restart it if it was stopped."""
+def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, first_sites: dict[str, str], stage: Stage) -> bool:
+    """Create the host's proxy on first use (with ``first_sites`` already in
+    place) or restart it if it was stopped; True when it was created."""
     state = _state(executor, spec.name)
     if state is None:
         stage.step(f"starting proxy {spec.name} on port {spec.public_port}")
         ensure_image(executor, spec.image)
         executor.run(proxy.create(spec))
-        executor.run(
-            docker.copy_tar_into(spec.name, proxy.CONFIG_DIR),
-            input=proxy.config_tar({"Caddyfile": proxy.main_caddyfile(), "sites/.keep": ""}),
-        )
+        files = {"Caddyfile": proxy.main_caddyfile(), **first_sites}
+        executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=proxy.config_tar(files))
         executor.run(docker.start(spec.name))
-    elif not state.running:
+        return True
+    if not state.running:
         executor.run(docker.start(spec.name))
+    return False
 
 
-def switch_proxy(
-    executor: Executor, spec: proxy.ProxySpec, release: Release, upstream: str, previous: str | None
-) -> None:
-    """Route the service to ``upstream``; on a refused reload, restore the old route."""
-    _write_site(executor, spec, release.service, proxy.site_config(release.service, upstream, release.app_port))
+def switch_proxy(executor: Executor, spec: proxy.ProxySpec, service: str, new: str, old: str) -> None:
+    """Install site text ``new``; if Caddy refuses it, put ``old`` back."""
+    _write_site(executor, spec, service, new)
     try:
         executor.run(proxy.reload(spec), timeout=60)
     except HostError as exc:
-        restore = proxy.site_config(release.service, previous, release.app_port) if previous else ""
-        _write_site(executor, spec, release.service, restore)
+        _write_site(executor, spec, service, old)
+        reason = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else str(exc)
         raise DeployError(
-            f"{executor.name}: the proxy refused the new route: {exc.stderr.splitlines()[-1] if exc.stderr else exc}",
-            hint="another service on this proxy may use the same address",
+            f"{executor.name}: the proxy refused the new route for {service}: {reason}",
+            hint=f"see the proxy's log: docker logs {spec.name}",
         ) from None
 
 
@@ -208,16 +207,21 @@ def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, s
     try:
         probe = wait_healthy(executor, name, release)
         stage.ok(f"{name} healthy ({probe.describe()})")
-        ensure_proxy(executor, host.proxy, stage)
-        switch_proxy(executor, host.proxy, release, name, live)
+        route = proxy.site_config(release.service, name, release.app_port)
+        previous_route = (
+            proxy.site_config(release.service, live, release.app_port) if live else proxy.no_site(release.service)
+        )
+        if not ensure_proxy(executor, host.proxy, {proxy.site_file(release.service): route}, stage):
+            switch_proxy(executor, host.proxy, release.service, route, previous_route)
         through_proxy = _wait_proxy(executor, host, release)
         if not through_proxy.ok:
             if live:
-                switch_proxy(executor, host.proxy, release, live, None)
+                switch_proxy(executor, host.proxy, release.service, previous_route, previous_route)
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
-                f"on port {host.proxy.public_port} ({through_proxy.describe()}); switched back",
-                hint=f"check the proxy's logs: docker logs {host.proxy.name}",
+                f"on port {host.proxy.public_port} ({through_proxy.describe()})"
+                + ("; switched back" if live else ""),
+                hint=f"check the proxy's log: docker logs {host.proxy.name}",
             )
     except (GoshipError, KeyboardInterrupt):
         executor.run(docker.remove([name], force=True), check=False)

@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both install what they need on a fresh Debian machine (as root), so a
+# clean clone and these targets are all CI and a new user ever need.
+
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# go.mod files may ask for newer toolchains; never download one silently.
+export GOTOOLCHAIN := local
+
+.PHONY: demo test unit system venv clean down
+
+demo: system venv
+	$(PYTHON) -m testbed engine
+	$(PYTHON) -m testbed caddy-image
+	$(VENV)/bin/goship ship -C examples/hello
+	@curl -fsS http://localhost:8000/
+
+test: system venv
+	$(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: venv
+	$(PYTHON) -m pytest -p no:cacheprovider tests/unit
+
+system:
+	scripts/install-system-packages.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+down:
+	-$(PYTHON) -m testbed down
+
+clean: down
+	rm -rf $(VENV) examples/hello/.goship
