@@ -55,3 +55,13 @@ def set_greeting(project: Path, text: str) -> None:
     start = source.index('const greeting = "') + len('const greeting = "')
     end = source.index('"', start)
     main.write_text(source[:start] + text + source[end:])
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on: the 'unreachable' address of tests."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

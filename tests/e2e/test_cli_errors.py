@@ -91,22 +91,14 @@ def test_push_without_registry(hello):
     assert_clean_failure(run_goship("push", "-C", str(hello)), "no registry configured")
 
 
-def test_unreachable_ssh_host(hello, unused_tcp_port):
+def test_unreachable_ssh_host(hello, unused_port):
     # A closed port on loopback: nothing listens there.
-    _with_config(hello, f"image: 127.0.0.1:5999/hello\ntargets:\n  production:\n    hosts: [root@127.0.0.1:{unused_tcp_port}]\n")
+    _with_config(hello, f"image: 127.0.0.1:5999/hello\ntargets:\n  production:\n    hosts: [root@127.0.0.1:{unused_port}]\n")
     result = run_goship("ship", "production", "-C", str(hello))
-    assert_clean_failure(result, f"root@127.0.0.1:{unused_tcp_port}: cannot connect over SSH", "Connection refused")
+    assert_clean_failure(result, f"root@127.0.0.1:{unused_port}: cannot connect over SSH", "Connection refused")
 
 
 def test_usage_error_exits_2():
     result = run_goship("deploy", "a", "b")
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
-
-@pytest.fixture
-def unused_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -90,7 +90,7 @@ def wait_healthy(
             return probe
         history.append(probe.describe())
         state = _state(executor, name)
-        if state is not None and not state.running:
+        if state is not None and state.status in ("exited", "dead", "restarting"):
             raise _health_failure(
                 executor, name, release, f"the container stopped (exit code {state.exit_code})", history
             )

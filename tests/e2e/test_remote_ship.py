@@ -1,0 +1,124 @@
+"""`goship ship production`: registry push, pull by digest on an SSH host, proxy switch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_clean_failure, run_goship, set_greeting
+
+pytestmark = pytest.mark.e2e
+
+
+def production_config(registry_addr: str, host, client_key: Path, *, extra: str = "", known_hosts: Path | None = None) -> str:
+    return (
+        "service: hello\n"
+        f"image: {registry_addr}/hello\n"
+        "registry:\n  insecure: true\n"
+        "app:\n  port: 8080\n"
+        "health:\n  path: /healthz\n  timeout: 10s\n"
+        "proxy:\n  port: 80\n"
+        "ssh:\n"
+        f"  identity_file: {client_key}\n"
+        f"  known_hosts_file: {known_hosts or host.known_hosts}\n"
+        "targets:\n"
+        "  production:\n"
+        f"    hosts: [root@{host.address}]\n"
+        f"{extra}"
+    )
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def _remote_containers(host, service: str) -> list[dict]:
+    out = subprocess.run(
+        host.ssh_argv("docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--format", "{{json .}}"),
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def _remote(host, *argv: str) -> str:
+    return subprocess.run(host.ssh_argv(*argv), capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+@pytest.fixture
+def production(hello: Path, test_registry, remote_host, client_key) -> Path:
+    (hello / "goship.yaml").write_text(production_config(test_registry.addr, remote_host, client_key))
+    yield hello
+    ids = _remote(remote_host, "docker", "ps", "-aq", "--filter", "label=goship.service=hello").split()
+    if ids:
+        _remote(remote_host, "docker", "rm", "-f", *ids)
+
+
+def test_ship_production_then_change(production: Path, remote_host, test_registry):
+    url = f"http://{remote_host.address}:80/"
+    first = run_goship("ship", "production", "-C", str(production))
+    assert first.returncode == 0, first.stderr
+    assert f"live at http://{remote_host.address}:80" in first.stdout
+    assert _get(url) == "Hello from goship!"
+    [old] = _remote_containers(remote_host, "hello")
+
+    # Pulled by digest from the registry, not a mutable tag.
+    image = _remote(remote_host, "docker", "inspect", "--format", "{{.Config.Image}}", old["Names"]).strip()
+    assert image.startswith(f"{test_registry.addr}/hello@sha256:")
+    record = json.loads((production / ".goship" / "push.json").read_text())
+    assert image.endswith(record["digest"])
+
+    set_greeting(production, "Hello again, production!")
+    second = run_goship("ship", "production", "-C", str(production))
+    assert second.returncode == 0, second.stderr
+    assert _get(url) == "Hello again, production!"
+    containers = _remote_containers(remote_host, "hello")
+    assert len(containers) == 1 and containers[0]["Names"] != old["Names"]
+    # Only the changed app layer went up the second time.
+    assert "1 blobs uploaded" in second.stderr, second.stderr
+
+
+def test_stages_run_alone(production: Path, remote_host):
+    assert run_goship("build", "-C", str(production)).returncode == 0
+    not_pushed = run_goship("deploy", "production", "-C", str(production))
+    assert_clean_failure(not_pushed, "has not been pushed", "goship push")
+    pushed = run_goship("push", "-C", str(production))
+    assert pushed.returncode == 0, pushed.stderr
+    deployed = run_goship("deploy", "production", "-C", str(production))
+    assert deployed.returncode == 0, deployed.stderr
+    assert _get(f"http://{remote_host.address}:80/") == "Hello from goship!"
+
+
+def test_unhealthy_release_on_remote_host_keeps_old(production: Path, remote_host):
+    assert run_goship("ship", "production", "-C", str(production)).returncode == 0
+    [old] = _remote_containers(remote_host, "hello")
+    source = (production / "main.go").read_text()
+    (production / "main.go").write_text(source.replace("w.WriteHeader(http.StatusOK)", "w.WriteHeader(http.StatusInternalServerError)"))
+    set_greeting(production, "never served")
+    result = run_goship("ship", "production", "-C", str(production))
+    assert_clean_failure(result, "is not healthy", "HTTP 500")
+    assert _get(f"http://{remote_host.address}:80/") == "Hello from goship!"
+    assert [c["Names"] for c in _remote_containers(remote_host, "hello")] == [old["Names"]]
+
+
+def test_unknown_host_key_is_refused(hello: Path, test_registry, remote_host, client_key, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    (hello / "goship.yaml").write_text(production_config(test_registry.addr, remote_host, client_key, known_hosts=empty))
+    result = run_goship("ship", "production", "-C", str(hello))
+    assert_clean_failure(result, "SSH host key is not in known_hosts", "refusing to connect")
+
+
+def test_changed_host_key_is_refused(hello: Path, test_registry, remote_host, client_key, tmp_path):
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    key = (other.with_suffix(".pub")).read_text().split()[:2]
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(f"{remote_host.address} {key[0]} {key[1]}\n")
+    (hello / "goship.yaml").write_text(production_config(test_registry.addr, remote_host, client_key, known_hosts=wrong))
+    result = run_goship("ship", "production", "-C", str(hello))
+    assert_clean_failure(result, "SSH host key differs from known_hosts", "refusing to connect")
