@@ -79,16 +79,20 @@ def wait_healthy(
     executor: Executor, name: str, release: Release, *, sleep: Callable[[float], None] = time.sleep
 ) -> ProbeResult:
     """Probe the new container until it answers 2xx; raise with the evidence."""
-    address = docker.parse_port(executor.run(docker.port(name, release.app_port)).text)
     deadline = time.monotonic() + release.health_timeout
     history: list[str] = []
-    probes = 0
+    address: tuple[str, int] | None = None
     while True:
-        probe = executor.http_get(address[0], address[1], release.health_path, timeout=5.0)
-        probes += 1
-        if probe.status is not None and 200 <= probe.status < 300:
-            return probe
-        history.append(probe.describe())
+        if address is None:
+            # A container that already exited has no published port.
+            published = executor.run(docker.port(name, release.app_port), check=False)
+            if published.returncode == 0:
+                address = docker.parse_port(published.text)
+        if address is not None:
+            probe = executor.http_get(address[0], address[1], release.health_path, timeout=5.0)
+            if probe.status is not None and 200 <= probe.status < 300:
+                return probe
+            history.append(probe.describe())
         state = _state(executor, name)
         if state is not None and state.status in ("exited", "dead", "restarting"):
             raise _health_failure(
