@@ -120,10 +120,11 @@ def deploy(
     target: str = LOCAL_TARGET,
     built: BuiltImage | None = None,
     reporter: Reporter | None = None,
+    hosts: list[Host] | None = None,
 ) -> DeployResult:
     """Roll the last built (and, for remote hosts, pushed) image out to ``target``."""
     stage = Stage(reporter or NullReporter(), "deploy")
-    hosts = resolve_target(project, target)
+    hosts = hosts if hosts is not None else resolve_target(project, target)
     built = built or last_build(project)
     config = project.config
     results: list[HostResult] = []
@@ -172,10 +173,12 @@ def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None
     hosts: list[Host] = resolve_target(project, target)
     try:
         preflight(hosts, reporter)
-    finally:
+        built = build(project, reporter)
+        if any(not host.local for host in hosts):
+            push(project, built, reporter)
+    except BaseException:
         for host in hosts:
             host.executor.close()
-    built = build(project, reporter)
-    if any(not host.local for host in hosts):
-        push(project, built, reporter)
-    return deploy(project, target, built, reporter)
+        raise
+    # deploy() reuses the hosts' SSH connections and closes them.
+    return deploy(project, target, built, reporter, hosts)
