@@ -104,3 +104,22 @@ def test_container_that_crashes_reports_exit_code_and_logs(hello, local_engine, 
     result = run_goship("ship", "-C", str(hello))
     assert_clean_failure(result, "the container stopped (exit code 3)", "cannot open database")
     assert _app_containers("crashy") == []
+
+
+def test_missing_health_endpoint_says_so(hello, local_engine, caddy_image):
+    (hello / "goship.yaml").write_text("service: nohealth\nhealth:\n  path: /ready\n  timeout: 3s\n")
+    result = run_goship("ship", "-C", str(hello))
+    assert_clean_failure(result, "HTTP 404", "no /ready endpoint")
+    assert _app_containers("nohealth") == []
+
+
+def test_busy_proxy_port_is_explained(hello, local_engine, caddy_image, unused_port):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", unused_port))
+        busy.listen()
+        (hello / "goship.yaml").write_text(f"service: busyport\nproxy:\n  port: {unused_port}\n")
+        result = run_goship("ship", "-C", str(hello))
+    assert_clean_failure(result, f"the proxy cannot start on port {unused_port}", "proxy.port")
+    assert _app_containers("busyport") == []

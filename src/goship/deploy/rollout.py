@@ -120,11 +120,20 @@ def _health_failure(
     if log_lines:
         details.append("last log lines:")
         details += [f"  {line}" for line in log_lines]
+    if history and all(entry.startswith("HTTP 404") for entry in history):
+        hint = (
+            f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
+            "or point health.path in goship.yaml at one it has"
+        )
+    else:
+        hint = (
+            f"check that the service listens on port {release.app_port} ($PORT) and "
+            f"answers 2xx on {release.health_path}"
+        )
     return HealthCheckFailed(
         f"{executor.name}: {release.service} {release.version} is not healthy: {reason}; "
         "the previous version keeps serving",
-        hint=f"check that the service listens on port {release.app_port} ($PORT) and "
-        f"answers 2xx on {release.health_path}",
+        hint=hint,
         details=tuple(details),
     )
 
@@ -154,7 +163,17 @@ def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, first_sites: dict[st
         executor.run(proxy.create(spec))
         files = {"Caddyfile": proxy.main_caddyfile(), **first_sites}
         executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=proxy.config_tar(files))
-        executor.run(docker.start(spec.name))
+        try:
+            executor.run(docker.start(spec.name))
+        except HostError as exc:
+            executor.run(docker.remove([spec.name], force=True), check=False)
+            busy = "allocated" in exc.stderr or "address already in use" in exc.stderr
+            raise DeployError(
+                f"{executor.name}: the proxy cannot start on port {spec.public_port}: {exc.message}",
+                hint="another program uses that port; choose another with proxy.port in goship.yaml"
+                if busy
+                else f"check the proxy image {spec.image}",
+            ) from None
         return True
     if not state.running:
         executor.run(docker.start(spec.name))
