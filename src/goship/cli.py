@@ -75,6 +75,17 @@ def cmd_ship(args: argparse.Namespace) -> None:
     _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args)))
 
 
+def cmd_lock(args: argparse.Namespace) -> None:
+    """Show or release the deploy lock of the service on each host of TARGET."""
+    project = _project(args)
+    if args.action == "release":
+        for host, held in pipeline.lock_release(project, args.target):
+            _out.print(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
+        return
+    for host, held in pipeline.lock_status(project, args.target):
+        _out.print(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -91,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    def add(name: str, func: Callable[[argparse.Namespace], None], target: bool = False) -> None:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], None], target: bool = False
+    ) -> argparse.ArgumentParser:
         doc = (func.__doc__ or "").strip().splitlines()[0]
         sub = commands.add_parser(name, parents=[common], help=doc, description=doc)
         if target:
@@ -102,11 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
                 help="target from goship.yaml; 'local' (default) is this machine's Docker engine",
             )
         sub.set_defaults(func=func)
+        return sub
 
     add("build", cmd_build)
     add("push", cmd_push)
     add("deploy", cmd_deploy, target=True)
     add("ship", cmd_ship, target=True)
+    lock_parser = add("lock", cmd_lock)
+    lock_parser.add_argument("action", choices=["status", "release"])
+    lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")
     return parser
 
 

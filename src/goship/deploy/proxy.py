@@ -9,6 +9,7 @@ rewrites only its file; Caddy's graceful reload keeps open connections.
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from dataclasses import dataclass
 
@@ -119,3 +120,21 @@ def reload(spec: ProxySpec) -> Argv:
         spec.name, "caddy", "reload", "--config", f"{CONFIG_DIR}/Caddyfile", "--adapter", "caddyfile"
     )
 
+
+
+def copy_site_out(spec: ProxySpec, service: str) -> Argv:
+    """``docker cp`` of the service's site file to stdout, as a tar."""
+    return ("docker", "cp", f"{spec.name}:{CONFIG_DIR}/{site_file(service)}", "-")
+
+
+def parse_upstream(tar_bytes: bytes) -> str | None:
+    """The container a site file routes to (None when it routes nowhere)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            extracted = tar.extractfile(member) if member else None
+            text = extracted.read().decode("utf-8", "replace") if extracted else ""
+    except tarfile.TarError:
+        return None
+    match = re.search(r"reverse_proxy\s+([A-Za-z0-9_.-]+):\d+", text)
+    return match.group(1) if match else None

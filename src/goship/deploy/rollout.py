@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from goship.deploy import proxy
+from goship.deploy import lock, proxy
 from goship.deploy.targets import Host
 from goship.errors import DeployError, GoshipError, HealthCheckFailed, HostError
 from goship.events import Stage
@@ -209,9 +209,28 @@ def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, s
     stage = stage.on(host.name)
     executor.run(docker.server_version(), timeout=60)
     provide_image(executor)
+    lock.acquire(executor, release.service, release.image, f"deploying {release.service} {release.version}")
+    try:
+        return _replace(host, release, stage)
+    finally:
+        lock.release(executor, release.service)
+
+
+def live_container(executor: Executor, spec: proxy.ProxySpec, service: str) -> str | None:
+    """The container the proxy routes the service to now, if any."""
+    result = executor.run(proxy.copy_site_out(spec, service), check=False)
+    return proxy.parse_upstream(result.stdout) if result.returncode == 0 else None
+
+
+def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
+    executor = host.executor
     ensure_network(executor)
-    previous = [c for c in _app_containers(executor, release.service)]
-    live = next((c.name for c in previous if c.running), None)
+    # Every app container of the service but the new one goes at the end,
+    # including leftovers of an interrupted deploy; only the one the proxy
+    # routes to is "live" and gets the traffic back on a failure.
+    previous = _app_containers(executor, release.service)
+    routed = live_container(executor, host.proxy, release.service)
+    live = next((c.name for c in previous if c.running and c.name == routed), None)
 
     name = container_name(release)
     stage.step(f"starting {name}")

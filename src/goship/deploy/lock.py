@@ -1,0 +1,151 @@
+"""A deploy lock per service on each host, made of nothing but Docker.
+
+The lock is a container that is created and never started: Docker refuses
+a second container with the same name, which makes taking the lock atomic
+on any host (Linux or Windows) without a shell or a lock file. Its labels
+say who holds it, since when and why.
+
+A lock whose holder ran on this machine and whose process is gone (a
+deploy killed with kill -9) is stale and taken over; a lock from another
+machine is only ever released explicitly (``goship lock release``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from goship.errors import DeployError, HostError
+from goship.hosts import docker
+from goship.hosts.docker import Argv
+from goship.hosts.executor import Executor
+
+LABEL_HOLDER = "goship.lock.holder"
+LABEL_MACHINE = "goship.lock.machine"
+LABEL_PID = "goship.lock.pid"
+LABEL_SINCE = "goship.lock.since"
+LABEL_MESSAGE = "goship.lock.message"
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    holder: str
+    machine: str
+    pid: int
+    since: float
+    message: str
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.since))
+        return f"{self.holder} on {self.machine} (pid {self.pid}) since {when}: {self.message}"
+
+
+def lock_name(service: str) -> str:
+    return f"goship-lock-{service}"
+
+
+def me(message: str) -> LockInfo:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name is not a reason to fail a deploy
+        user = "unknown"
+    return LockInfo(user, socket.gethostname(), os.getpid(), time.time(), message)
+
+
+def create_lock(service: str, image: str, info: LockInfo) -> Argv:
+    labels = {
+        docker.LABEL_MANAGED: "true",
+        docker.LABEL_ROLE: "lock",
+        docker.LABEL_SERVICE: service,
+        LABEL_HOLDER: info.holder,
+        LABEL_MACHINE: info.machine,
+        LABEL_PID: str(info.pid),
+        LABEL_SINCE: f"{info.since:.0f}",
+        LABEL_MESSAGE: info.message,
+    }
+    argv = ["docker", "create", "--name", lock_name(service), "--network", "none"]
+    for key, value in sorted(labels.items()):
+        argv += ["--label", f"{key}={value}"]
+    return (*argv, image)
+
+
+def read_labels(service: str) -> Argv:
+    return ("docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", lock_name(service))
+
+
+def parse_lock(labels_json: str) -> LockInfo:
+    labels = json.loads(labels_json or "{}") or {}
+    return LockInfo(
+        holder=labels.get(LABEL_HOLDER, "?"),
+        machine=labels.get(LABEL_MACHINE, "?"),
+        pid=int(labels.get(LABEL_PID, "0") or 0),
+        since=float(labels.get(LABEL_SINCE, "0") or 0),
+        message=labels.get(LABEL_MESSAGE, ""),
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (never signals it)."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(info: LockInfo) -> bool:
+    return info.machine == socket.gethostname() and info.pid != os.getpid() and not pid_alive(info.pid)
+
+
+def status(executor: Executor, service: str) -> LockInfo | None:
+    result = executor.run(read_labels(service), check=False)
+    if result.returncode != 0:
+        return None
+    return parse_lock(result.text)
+
+
+def acquire(executor: Executor, service: str, image: str, message: str) -> LockInfo:
+    """Take the lock or raise DeployError naming its holder."""
+    info = me(message)
+    for _ in range(2):
+        try:
+            executor.run(create_lock(service, image, info))
+            return info
+        except HostError as exc:
+            if "already in use" not in exc.stderr and "Conflict" not in exc.stderr:
+                raise
+        held = status(executor, service)
+        if held is None:
+            continue  # released in between: try again
+        if is_stale(held):
+            executor.run(docker.remove([lock_name(service)], force=True), check=False)
+            continue
+        raise DeployError(
+            f"{executor.name}: {service} is locked by {held.describe()}",
+            hint="wait for that deploy to finish; if it crashed, "
+            f"run 'goship lock release' for this target",
+        )
+    raise DeployError(f"{executor.name}: could not take the deploy lock of {service}; try again")
+
+
+def release(executor: Executor, service: str) -> None:
+    executor.run(docker.remove([lock_name(service)], force=True), check=False)
