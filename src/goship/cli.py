@@ -11,6 +11,8 @@ whose internals change between releases.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import tempfile
 import traceback
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from goship import __version__, pipeline
+from goship import __version__, operations, pipeline
 from goship.config import LOCAL_TARGET
 from goship.errors import GoshipError
 from goship.events import JSONReporter, Reporter
@@ -79,11 +81,48 @@ def cmd_lock(args: argparse.Namespace) -> None:
     """Show or release the deploy lock of the service on each host of TARGET."""
     project = _project(args)
     if args.action == "release":
-        for host, held in pipeline.lock_release(project, args.target):
+        for host, held in operations.lock_release(project, args.target):
             _out.print(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
         return
-    for host, held in pipeline.lock_status(project, args.target):
+    for host, held in operations.lock_status(project, args.target):
         _out.print(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
+
+
+def cmd_releases(args: argparse.Namespace) -> None:
+    """List the releases of the service on each host of TARGET, newest first."""
+    for host, records in operations.releases(_project(args), args.target):
+        if args.json:
+            for record in records:
+                print(json.dumps(dataclasses.asdict(record)))
+            continue
+        _out.print(f"[bold]{host}[/]" if records else f"{host}: no releases recorded")
+        for record in reversed(records):
+            reason = f"  {record.reason}" if record.reason else ""
+            _out.print(
+                f"  {record.when()}  {record.result:<8}  {record.version:<28}  {record.deployed_by}{reason}",
+                markup=False,
+            )
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    """Return TARGET to the previous release (or VERSION) from the kept image."""
+    results = operations.rollback(_project(args), args.target, args.version, reporter=_reporter(args))
+    if not args.json:
+        for host in results:
+            _out.print(f"live at {host.url}  ({host.host}, {host.container})")
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    """Show, per host of TARGET, the live version, its state and health."""
+    for row in operations.status(_project(args), args.target):
+        if args.json:
+            print(json.dumps(dataclasses.asdict(row)))
+        else:
+            _out.print(
+                f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
+                f"started={row.started or '-'}  health={row.health}  {row.url}",
+                markup=False,
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("push", cmd_push)
     add("deploy", cmd_deploy, target=True)
     add("ship", cmd_ship, target=True)
+    add("releases", cmd_releases, target=True)
+    add("status", cmd_status, target=True)
+    rollback_parser = add("rollback", cmd_rollback, target=True)
+    rollback_parser.add_argument("version", nargs="?", help="version to return to (default: the previous one)")
     lock_parser = add("lock", cmd_lock)
     lock_parser.add_argument("action", choices=["status", "release"])
     lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")

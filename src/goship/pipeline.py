@@ -13,7 +13,6 @@ from pathlib import Path
 from goship.build.layout import docker_archive, state_dir
 from goship.build.native import BuiltImage, build_native, last_build
 from goship.config import LOCAL_TARGET
-from goship.deploy import lock
 from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host
 from goship.deploy.targets import Host, resolve_target
 from goship.errors import ConfigError, DeployError, GoshipError
@@ -145,6 +144,8 @@ def deploy(
                 health_path=config.health.path,
                 health_timeout=config.health.timeout,
                 health_interval=config.health.interval,
+                digest=built.digest,
+                revision=built.revision,
             )
             stage.step(f"deploying {project.service} {built.version} to {host.name}")
             result = deploy_to_host(host, release, provider, stage)
@@ -184,28 +185,3 @@ def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None
     # deploy() reuses the hosts' SSH connections and closes them.
     return deploy(project, target, built, reporter, hosts)
 
-
-def lock_status(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
-    """Who holds the deploy lock of the service on each host of ``target``."""
-    hosts = resolve_target(project, target)
-    try:
-        return [(host.name, lock.status(host.executor, project.service)) for host in hosts]
-    finally:
-        for host in hosts:
-            host.executor.close()
-
-
-def lock_release(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
-    """Remove the service's deploy lock on every host (after a crashed deploy)."""
-    hosts = resolve_target(project, target)
-    released = []
-    try:
-        for host in hosts:
-            held = lock.status(host.executor, project.service)
-            if held is not None:
-                lock.release(host.executor, project.service)
-            released.append((host.name, held))
-    finally:
-        for host in hosts:
-            host.executor.close()
-    return released

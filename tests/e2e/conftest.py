@@ -32,7 +32,7 @@ def _remove_goship_containers(docker: list[str]) -> None:
     if ids:
         subprocess.run([*docker, "rm", "-f", *ids], capture_output=True)
     volumes = subprocess.run(
-        [*docker, "volume", "ls", "-q", "--filter", "name=goship-proxy-"], capture_output=True, text=True
+        [*docker, "volume", "ls", "-q", "--filter", "name=goship-"], capture_output=True, text=True
     ).stdout.split()
     if volumes:
         subprocess.run([*docker, "volume", "rm", "-f", *volumes], capture_output=True)

@@ -24,7 +24,8 @@ def _get(url: str) -> str:
 
 def _app_containers(service: str) -> list[dict]:
     out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--format", "{{json .}}"],
+        ["docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--filter", "label=goship.role=app",
+         "--format", "{{json .}}"],
         capture_output=True, text=True, check=True,
     ).stdout
     return [json.loads(line) for line in out.splitlines()]

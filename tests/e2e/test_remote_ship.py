@@ -39,7 +39,10 @@ def _get(url: str) -> str:
 
 def _remote_containers(host, service: str) -> list[dict]:
     out = subprocess.run(
-        host.ssh_argv("docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--format", "{{json .}}"),
+        host.ssh_argv(
+            "docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--filter", "label=goship.role=app",
+            "--format", "{{json .}}",
+        ),
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout
     return [json.loads(line) for line in out.splitlines()]
@@ -56,6 +59,7 @@ def production(hello: Path, test_registry, remote_host, client_key) -> Path:
     ids = _remote(remote_host, "docker", "ps", "-aq", "--filter", "label=goship.service=hello").split()
     if ids:
         _remote(remote_host, "docker", "rm", "-f", *ids)
+    subprocess.run(remote_host.ssh_argv("docker", "volume", "rm", "-f", "goship-state-hello"), capture_output=True)
 
 
 def test_ship_production_then_change(production: Path, remote_host, test_registry):

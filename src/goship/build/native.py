@@ -8,6 +8,7 @@ an app layer (the binary), so a code change re-pushes only the app layer.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ class BuiltImage:
     @property
     def digest(self) -> str:
         return self.image.digest
+
+    @property
+    def revision(self) -> str:
+        """The git commit the image was built from ('' outside git)."""
+        config = json.loads(self.image.config.data)
+        labels = config.get("config", {}).get("Labels") or {}
+        return str(labels.get("org.opencontainers.image.revision", ""))
 
     @property
     def image_id(self) -> str:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from goship.deploy import lock, proxy
+from goship.deploy import history, lock, proxy
 from goship.deploy.targets import Host
 from goship.errors import DeployError, GoshipError, HealthCheckFailed, HostError
 from goship.events import Stage
@@ -39,6 +39,10 @@ class Release:
     health_interval: float = 0.5
     stop_timeout: int = 30
     drain_seconds: float = 1.0
+    digest: str = ""
+    revision: str = ""
+    #: What the release history calls a success: "live", or "rollback".
+    kind: str = "live"
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ def wait_healthy(
                 executor,
                 name,
                 release,
-                f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s",
+                f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s"
+                + (f" (last: {history[-1]})" if history else ""),
                 history,
             )
         sleep(release.health_interval)
@@ -211,9 +216,35 @@ def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, s
     provide_image(executor)
     lock.acquire(executor, release.service, release.image, f"deploying {release.service} {release.version}")
     try:
-        return _replace(host, release, stage)
+        try:
+            result = _replace(host, release, stage)
+        except GoshipError as exc:
+            _record(executor, release, "failed", stage, reason=exc.message)
+            raise
+        _record(executor, release, release.kind, stage, container=result.container)
+        return result
     finally:
         lock.release(executor, release.service)
+
+
+def _record(executor: Executor, release: Release, result: str, stage: Stage, **fields: str) -> None:
+    record = history.ReleaseRecord(
+        service=release.service,
+        version=release.version,
+        image=release.image,
+        digest=release.digest,
+        result=result,
+        host=executor.name,
+        revision=release.revision,
+        deployed_by=history.deployer(),
+        **fields,
+    )
+    try:
+        history.write(executor, record, release.image)
+    except GoshipError as exc:
+        # The deploy itself is decided; a history that cannot be written is
+        # reported, not allowed to hide what happened to the service.
+        stage.warn(f"could not record the release: {exc.message}")
 
 
 def live_container(executor: Executor, spec: proxy.ProxySpec, service: str) -> str | None:

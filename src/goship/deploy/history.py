@@ -1,0 +1,131 @@
+"""Release history, kept on each host (not only on the deployer's laptop).
+
+Records live in a Docker volume, reached through a container that is
+created and never started (``goship-state-<service>``), so a host needs
+nothing but Docker. Each record is its own small JSON file, written once
+and never rewritten: a goship killed while writing leaves at worst one
+unreadable file, which readers skip, never a corrupt history.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from dataclasses import asdict, dataclass, field
+
+from goship.deploy import lock
+from goship.hosts import docker
+from goship.hosts.docker import Argv
+from goship.hosts.executor import Executor
+
+STATE_DIR = "/state"
+RELEASES = "releases"
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    service: str
+    version: str
+    image: str  # what ran: repo@digest or a local tag
+    digest: str
+    result: str  # live | failed | rollback
+    host: str
+    container: str = ""
+    revision: str = ""
+    deployed_by: str = ""
+    time: float = field(default_factory=time.time)
+    reason: str = ""
+
+    def when(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.time))
+
+
+def state_name(service: str) -> str:
+    return f"goship-state-{service}"
+
+
+def create_state(service: str, image: str) -> Argv:
+    return (
+        "docker", "create", "--name", state_name(service), "--network", "none",
+        "--volume", f"{state_name(service)}:{STATE_DIR}",
+        "--label", f"{docker.LABEL_MANAGED}=true", "--label", f"{docker.LABEL_ROLE}=state",
+        "--label", f"{docker.LABEL_SERVICE}={service}",
+        image,
+    )  # fmt: skip
+
+
+def record_tar(record: ReleaseRecord) -> bytes:
+    """A tar holding the record as ``releases/<time>-<version>.json``."""
+    data = json.dumps(asdict(record), indent=2, sort_keys=True).encode()
+    name = f"{RELEASES}/{int(record.time * 1000):015d}-{record.version}-{record.result}.json"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        directory = tarfile.TarInfo(RELEASES)
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(directory)
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def parse_records(tar_bytes: bytes) -> list[ReleaseRecord]:
+    """Records from ``docker cp …:/state/releases -``, oldest first; bad files skipped."""
+    known = set(ReleaseRecord.__dataclass_fields__)
+    records = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+            for member in tar.getmembers():
+                if not member.isfile() or not member.name.endswith(".json"):
+                    continue
+                extracted = tar.extractfile(member)
+                try:
+                    raw = json.loads(extracted.read() if extracted else b"")
+                    records.append(ReleaseRecord(**{k: v for k, v in raw.items() if k in known}))
+                except (ValueError, TypeError):
+                    continue  # a record cut short by a killed deploy
+    except tarfile.TarError:
+        return []
+    return sorted(records, key=lambda r: r.time)
+
+
+def ensure_state(executor: Executor, service: str, image: str) -> None:
+    if executor.run(docker.inspect(state_name(service)), check=False).returncode != 0:
+        executor.run(create_state(service, image))
+
+
+def write(executor: Executor, record: ReleaseRecord, image_for_state: str) -> None:
+    ensure_state(executor, record.service, image_for_state)
+    executor.run(docker.copy_tar_into(state_name(record.service), STATE_DIR), input=record_tar(record))
+
+
+def read(executor: Executor, service: str) -> list[ReleaseRecord]:
+    result = executor.run(
+        ("docker", "cp", f"{state_name(service)}:{STATE_DIR}/{RELEASES}", "-"), check=False
+    )
+    return parse_records(result.stdout) if result.returncode == 0 else []
+
+
+def deployer() -> str:
+    info = lock.me("")
+    return f"{info.holder}@{info.machine}"
+
+
+def rollback_candidate(records: list[ReleaseRecord], current: str | None, version: str | None) -> ReleaseRecord | None:
+    """The release to go back to: ``version`` if given, else the newest
+    successful release that is not the current one."""
+    for record in reversed(records):
+        if record.result not in ("live", "rollback"):
+            continue
+        if version is not None:
+            if record.version == version:
+                return record
+        elif record.container != current and record.version != _version_of(records, current):
+            return record
+    return None
+
+
+def _version_of(records: list[ReleaseRecord], container: str | None) -> str | None:
+    return next((r.version for r in reversed(records) if r.container == container), None)

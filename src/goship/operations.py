@@ -1,0 +1,143 @@
+"""Operating a deployed service: history, rollback, status, locks.
+
+Each function reads or changes the service on every host of a target and
+returns plain data; the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from goship.config import LOCAL_TARGET
+from goship.deploy import history, lock
+from goship.deploy.rollout import HostResult, Release, deploy_to_host, ensure_image, live_container
+from goship.deploy.targets import Host, resolve_target
+from goship.errors import DeployError
+from goship.events import NullReporter, Reporter, Stage
+from goship.hosts import docker
+from goship.hosts.executor import Executor
+from goship.project import Project
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _hosts(project: Project, target: str) -> Iterator[list[Host]]:
+    hosts = resolve_target(project, target)
+    try:
+        yield hosts
+    finally:
+        for host in hosts:
+            host.executor.close()
+
+
+def _each(project: Project, target: str, action: Callable[[Host], T]) -> list[tuple[str, T]]:
+    with _hosts(project, target) as hosts:
+        return [(host.name, action(host)) for host in hosts]
+
+
+def releases(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, list[history.ReleaseRecord]]]:
+    """The release history of the service, per host, oldest first."""
+    return _each(project, target, lambda host: history.read(host.executor, project.service))
+
+
+def lock_status(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
+    """Who holds the deploy lock of the service on each host of ``target``."""
+    return _each(project, target, lambda host: lock.status(host.executor, project.service))
+
+
+def lock_release(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
+    """Remove the service's deploy lock on every host (after a crashed deploy)."""
+
+    def release(host: Host) -> lock.LockInfo | None:
+        held = lock.status(host.executor, project.service)
+        if held is not None:
+            lock.release(host.executor, project.service)
+        return held
+
+    return _each(project, target, release)
+
+
+def rollback(
+    project: Project, target: str = LOCAL_TARGET, version: str | None = None, reporter: Reporter | None = None
+) -> list[HostResult]:
+    """Bring back an earlier release (the previous one, or ``version``) from
+    the image kept on each host: no build, no push."""
+    stage = Stage(reporter or NullReporter(), "rollback")
+    config = project.config
+    results = []
+    with _hosts(project, target) as hosts:
+        for host in hosts:
+            records = history.read(host.executor, project.service)
+            current = live_container(host.executor, host.proxy, project.service)
+            chosen = history.rollback_candidate(records, current, version)
+            if chosen is None:
+                wanted = f"release {version}" if version else "earlier successful release"
+                raise DeployError(
+                    f"{host.name}: {project.service} has no {wanted} to roll back to",
+                    hint="see 'goship releases' for what ran there",
+                )
+            stage.on(host.name).step(f"rolling back to {chosen.version} ({chosen.when()})")
+            release = Release(
+                service=project.service,
+                version=chosen.version,
+                image=chosen.image,
+                app_port=config.app.port,
+                env=dict(config.app.env),
+                health_path=config.health.path,
+                health_timeout=config.health.timeout,
+                health_interval=config.health.interval,
+                digest=chosen.digest,
+                revision=chosen.revision,
+                kind="rollback",
+            )
+
+            def provide(executor: Executor, image: str = chosen.image) -> None:
+                ensure_image(executor, image)
+
+            results.append(deploy_to_host(host, release, provide, stage))
+    return results
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    host: str
+    container: str | None
+    version: str | None
+    image: str | None
+    state: str
+    started: str | None
+    health: str
+    url: str
+
+
+def _status(project: Project, host: Host) -> HostStatus:
+    executor = host.executor
+    current = live_container(executor, host.proxy, project.service)
+    if current is None:
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url)
+    inspected = executor.run(docker.inspect(current), check=False)
+    if inspected.returncode != 0:
+        return HostStatus(host.name, current, None, None, "missing", None, "-", host.url)
+    item = json.loads(inspected.text)[0]
+    labels = item.get("Config", {}).get("Labels") or {}
+    probe = executor.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
+    return HostStatus(
+        host=host.name,
+        container=current,
+        version=labels.get(docker.LABEL_VERSION),
+        image=labels.get(docker.LABEL_IMAGE),
+        state=item.get("State", {}).get("Status", "?"),
+        started=item.get("State", {}).get("StartedAt"),
+        health=probe.describe(),
+        url=host.url,
+    )
+
+
+def status(project: Project, target: str = LOCAL_TARGET) -> list[HostStatus]:
+    """Per host: the live container, its version and image, and a health probe."""
+    return [result for _, result in _each(project, target, lambda host: _status(project, host))]
