@@ -75,6 +75,10 @@ def test_kill_9_mid_deploy_then_deploy_again(production: Path, remote_host):
 
     doomed = _start_goship("deploy", "production", "-C", str(production))
     _wait_for_line(doomed, "starting hello-")
+    # Kill it while it waits for the new container to become healthy.
+    deadline = time.monotonic() + 30
+    while len(_remote_containers(remote_host, "hello")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
     # The old version kept serving throughout; the half-started one is there.
