@@ -14,12 +14,13 @@ from typing import TypeVar
 
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
-from goship.deploy.rollout import HostResult, Release, deploy_to_host, ensure_image, live_container
+from goship.deploy.rollout import HostResult, deploy_to_host, ensure_image, live_container
 from goship.deploy.targets import Host, resolve_target
 from goship.errors import DeployError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import docker
 from goship.hosts.executor import Executor
+from goship.pipeline import make_release
 from goship.project import Project
 
 T = TypeVar("T")
@@ -68,7 +69,6 @@ def rollback(
     """Bring back an earlier release (the previous one, or ``version``) from
     the image kept on each host: no build, no push."""
     stage = Stage(reporter or NullReporter(), "rollback")
-    config = project.config
     results = []
     with _hosts(project, target) as hosts:
         for host in hosts:
@@ -82,18 +82,8 @@ def rollback(
                     hint="see 'goship releases' for what ran there",
                 )
             stage.on(host.name).step(f"rolling back to {chosen.version} ({chosen.when()})")
-            release = Release(
-                service=project.service,
-                version=chosen.version,
-                image=chosen.image,
-                app_port=config.app.port,
-                env=dict(config.app.env),
-                health_path=config.health.path,
-                health_timeout=config.health.timeout,
-                health_interval=config.health.interval,
-                digest=chosen.digest,
-                revision=chosen.revision,
-                kind="rollback",
+            release = make_release(
+                project, chosen.version, chosen.image, chosen.digest, chosen.revision, kind="rollback"
             )
 
             def provide(executor: Executor, image: str = chosen.image) -> None:

@@ -7,13 +7,14 @@ records what it pushed in ``.goship/push.json``, deploy reads both.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goship.build.layout import docker_archive, state_dir
 from goship.build.native import BuiltImage, build_native, last_build
 from goship.config import LOCAL_TARGET
-from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host
+from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
 from goship.errors import ConfigError, DeployError, GoshipError
 from goship.events import NullReporter, Reporter, Stage
@@ -108,6 +109,31 @@ def _pull(reference: str) -> ImageProvider:
     return provide
 
 
+def make_release(
+    project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
+) -> Release:
+    """A Release of ``image`` with the deploy settings of goship.yaml."""
+    config = project.config
+    return Release(
+        service=project.service,
+        version=version,
+        image=image,
+        app_port=config.app.port,
+        env=dict(config.app.env),
+        health_path=config.health.path,
+        health_timeout=config.health.timeout,
+        health_interval=config.health.interval,
+        health_status=config.health.status,
+        health_successes=config.health.successes,
+        watch_seconds=config.deploy.watch,
+        stop_timeout=int(config.deploy.stop_timeout),
+        drain_seconds=config.deploy.drain,
+        digest=digest,
+        revision=revision,
+        kind=kind,
+    )
+
+
 @dataclass(frozen=True)
 class DeployResult:
     target: str
@@ -126,40 +152,64 @@ def deploy(
     stage = Stage(reporter or NullReporter(), "deploy")
     hosts = hosts if hosts is not None else resolve_target(project, target)
     built = built or last_build(project)
-    config = project.config
-    results: list[HostResult] = []
+    reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
+    batch = max(1, project.config.deploy.batch)
+    done: list[tuple[Host, HostResult]] = []
+
+    def one(host: Host) -> HostResult:
+        if host.local:
+            image, provider = built.tag, _load_locally(built)
+        else:
+            assert reference is not None
+            image, provider = reference, _pull(reference)
+        release = make_release(project, built.version, image, built.digest, built.revision)
+        stage.step(f"deploying {project.service} {built.version} to {host.name}")
+        result = deploy_to_host(host, release, provider, stage)
+        stage.ok(f"live at {result.url}", url=result.url, container=result.container)
+        return result
+
     try:
-        for host in hosts:
-            if host.local:
-                image, provider = built.tag, _load_locally(built)
-            else:
-                reference = _pushed_reference(project, built)
-                image, provider = reference, _pull(reference)
-            release = Release(
-                service=project.service,
-                version=built.version,
-                image=image,
-                app_port=config.app.port,
-                env=dict(config.app.env),
-                health_path=config.health.path,
-                health_timeout=config.health.timeout,
-                health_interval=config.health.interval,
-                digest=built.digest,
-                revision=built.revision,
-            )
-            stage.step(f"deploying {project.service} {built.version} to {host.name}")
-            result = deploy_to_host(host, release, provider, stage)
-            results.append(result)
-            stage.ok(f"live at {result.url}", url=result.url, container=result.container)
-    except GoshipError as exc:
-        if results:
-            done = ", ".join(r.host for r in results)
-            exc.details = (*exc.details, f"already switched to {built.version}: {done}")
-        raise
+        for start in range(0, len(hosts), batch):
+            group = hosts[start : start + batch]
+            failure: GoshipError | None = None
+            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                futures = [(host, pool.submit(one, host)) for host in group]
+                for host, future in futures:
+                    try:
+                        done.append((host, future.result()))
+                    except GoshipError as exc:
+                        failure = failure or exc
+            if failure is not None:
+                failure.details = (*failure.details, *_roll_back(project, done, hosts, stage))
+                raise failure
     finally:
         for host in hosts:
             host.executor.close()
-    return DeployResult(target, built.version, tuple(results))
+    return DeployResult(target, built.version, tuple(result for _, result in done))
+
+
+def _roll_back(
+    project: Project, done: list[tuple[Host, HostResult]], hosts: list[Host], stage: Stage
+) -> list[str]:
+    """Return the hosts this deploy already switched to what they ran before;
+    say exactly what runs where afterwards."""
+    summary = []
+    for host, result in done:
+        if result.previous_image is None:
+            summary.append(f"{host.name}: kept the new version (there was no previous one)")
+            continue
+        version = result.previous_version or "previous"
+        release = make_release(project, version, result.previous_image, "", "", kind="rollback")
+        try:
+            deploy_to_host(host, release, lambda ex, image=result.previous_image: ensure_image(ex, image), stage)
+            summary.append(f"{host.name}: rolled back to {version}")
+        except GoshipError as exc:
+            summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")
+    switched = {host.name for host, _ in done}
+    untouched = [h.name for h in hosts if h.name not in switched]
+    if untouched:
+        summary.append(f"unchanged (previous version): {', '.join(untouched)}")
+    return summary
 
 
 def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:

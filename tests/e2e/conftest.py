@@ -77,3 +77,13 @@ def remote_host(
     images.copy_image(caddy_image, ["docker"], host.docker_argv())
     yield host
     host.stop()
+
+
+@pytest.fixture(scope="session")
+def second_host(
+    test_registry: registry.Registry, client_key: Path, caddy_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[hosts.RemoteHost]:
+    host = hosts.start_host(2, tmp_path_factory.mktemp("rh2"), client_key, [test_registry.addr])
+    images.copy_image(caddy_image, ["docker"], host.docker_argv())
+    yield host
+    host.stop()

@@ -100,7 +100,7 @@ def test_lock_from_another_machine_needs_explicit_release(production: Path, remo
     ).stdout.strip()
     subprocess.run(
         remote_host.ssh_argv(
-            "docker", "create", "--name", "goship-lock-hello", "--label", "goship.managed=true",
+            "docker", "create", "--name", "goship-lock-hello", "--label", "goship.managed=true", "--label", "goship.service=hello",
             "--label", "goship.lock.holder=bob", "--label", "goship.lock.machine=bobs-laptop",
             "--label", "goship.lock.pid=4242", "--label", "goship.lock.since=1700000000",
             "--label", "goship.lock.message=hotfix in progress", image,

@@ -49,6 +49,22 @@ class HealthConfig:
     path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy"))
     timeout: Duration = field(default=Duration(30.0), metadata=_doc("how long a new version may take"))
     interval: Duration = field(default=Duration(0.5), metadata=_doc("pause between probes"))
+    status: int | None = field(default=None, metadata=_doc("exact status expected (default: any 2xx)"))
+    successes: int = field(default=1, metadata=_doc("consecutive healthy answers needed"))
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    drain: Duration = field(
+        default=Duration(2.0), metadata=_doc("after the switch, how long the old version finishes requests")
+    )
+    stop_timeout: Duration = field(
+        default=Duration(30.0), metadata=_doc("grace period between SIGTERM and SIGKILL")
+    )
+    watch: Duration = field(
+        default=Duration(0.0), metadata=_doc("how long the new version is watched after the switch")
+    )
+    batch: int = field(default=1, metadata=_doc("hosts deployed at a time"))
 
 
 @dataclass(frozen=True)
@@ -85,5 +101,6 @@ class Config:
     app: AppConfig = field(default_factory=AppConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     ssh: SSHConfig = field(default_factory=SSHConfig)
     targets: dict[str, TargetConfig] = field(default_factory=dict)

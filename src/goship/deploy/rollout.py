@@ -37,8 +37,11 @@ class Release:
     health_path: str = "/healthz"
     health_timeout: float = 30.0
     health_interval: float = 0.5
+    health_status: int | None = None  # exact status wanted; None = any 2xx
+    health_successes: int = 1
+    watch_seconds: float = 0.0
     stop_timeout: int = 30
-    drain_seconds: float = 1.0
+    drain_seconds: float = 2.0
     digest: str = ""
     revision: str = ""
     #: What the release history calls a success: "live", or "rollback".
@@ -51,11 +54,25 @@ class HostResult:
     container: str
     url: str
     replaced: tuple[str, ...]
+    #: The release that served before, for a rollback across hosts.
+    previous_image: str | None = None
+    previous_version: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.host}: {self.container}"
 
 
 #: Provides the image on a host: docker load for the local engine, a pull
 #: by digest for remote hosts.
 ImageProvider = Callable[[Executor], None]
+
+
+def healthy(release: Release, probe: ProbeResult) -> bool:
+    if probe.status is None:
+        return False
+    if release.health_status is not None:
+        return probe.status == release.health_status
+    return 200 <= probe.status < 300
 
 
 def container_name(release: Release) -> str:
@@ -82,26 +99,36 @@ def _logs(executor: Executor, name: str) -> list[str]:
 def wait_healthy(
     executor: Executor, name: str, release: Release, *, sleep: Callable[[float], None] = time.sleep
 ) -> ProbeResult:
-    """Probe the new container until it answers 2xx; raise with the evidence."""
+    """Probe the new container until it is healthy; raise with the evidence.
+
+    Healthy means ``health_successes`` good answers in a row on the HTTP
+    probe, and, when the image has a Docker HEALTHCHECK, Docker calling it
+    healthy too.
+    """
     deadline = time.monotonic() + release.health_timeout
     history: list[str] = []
     address: tuple[str, int] | None = None
+    streak = 0
     while True:
         if address is None:
             # A container that already exited has no published port.
             published = executor.run(docker.port(name, release.app_port), check=False)
             if published.returncode == 0:
                 address = docker.parse_port(published.text)
+        state = _state(executor, name)
         if address is not None:
             probe = executor.http_get(address[0], address[1], release.health_path, timeout=5.0)
-            if probe.status is not None and 200 <= probe.status < 300:
+            streak = streak + 1 if healthy(release, probe) else 0
+            docker_ok = state is None or state.health in (None, "healthy")
+            if streak >= release.health_successes and docker_ok:
                 return probe
             history.append(probe.describe())
-        state = _state(executor, name)
         if state is not None and state.status in ("exited", "dead", "restarting"):
             raise _health_failure(
                 executor, name, release, f"the container stopped (exit code {state.exit_code})", history
             )
+        if state is not None and state.health == "unhealthy":
+            raise _health_failure(executor, name, release, "Docker's HEALTHCHECK reports it unhealthy", history)
         if time.monotonic() >= deadline:
             raise _health_failure(
                 executor,
@@ -204,7 +231,7 @@ def _wait_proxy(executor: Executor, host: Host, release: Release) -> ProbeResult
     deadline = time.monotonic() + 10
     while True:
         probe = executor.http_get(address, host.proxy.public_port, release.health_path, timeout=5.0)
-        if probe.status is not None and 200 <= probe.status < 300 or time.monotonic() > deadline:
+        if healthy(release, probe) or time.monotonic() > deadline:
             return probe
         time.sleep(0.2)
 
@@ -261,7 +288,8 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
     # routes to is "live" and gets the traffic back on a failure.
     previous = _app_containers(executor, release.service)
     routed = live_container(executor, host.proxy, release.service)
-    live = next((c.name for c in previous if c.running and c.name == routed), None)
+    live_summary = next((c for c in previous if c.running and c.name == routed), None)
+    live = live_summary.name if live_summary else None
 
     name = container_name(release)
     stage.step(f"starting {name}")
@@ -287,7 +315,7 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
         if not ensure_proxy(executor, host.proxy, {proxy.site_file(release.service): route}, stage):
             switch_proxy(executor, host.proxy, release.service, route, previous_route)
         through_proxy = _wait_proxy(executor, host, release)
-        if not through_proxy.ok:
+        if not healthy(release, through_proxy):
             if live:
                 switch_proxy(executor, host.proxy, release.service, previous_route, previous_route)
             raise DeployError(
@@ -296,10 +324,12 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
                 + ("; switched back" if live else ""),
                 hint=f"check the proxy's log: docker logs {host.proxy.name}",
             )
+        stage.ok(f"proxy switched to {name}")
+        if release.watch_seconds > 0:
+            _watch(executor, name, release, stage, switch_back=previous_route if live else None, spec=host.proxy)
     except (GoshipError, KeyboardInterrupt):
         executor.run(docker.remove([name], force=True), check=False)
         raise
-    stage.ok(f"proxy switched to {name}")
 
     old = [c.name for c in previous]
     if old:
@@ -309,4 +339,47 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
             executor.run(docker.stop(running, timeout=release.stop_timeout), timeout=release.stop_timeout + 60)
         executor.run(docker.remove(old, force=True))
         stage.info(f"removed {', '.join(old)}")
-    return HostResult(host.name, name, host.url, tuple(old))
+    return HostResult(
+        host.name,
+        name,
+        host.url,
+        tuple(old),
+        previous_image=live_summary.labels.get(docker.LABEL_IMAGE) if live_summary else None,
+        previous_version=live_summary.labels.get(docker.LABEL_VERSION) if live_summary else None,
+    )
+
+
+def _watch(
+    executor: Executor,
+    name: str,
+    release: Release,
+    stage: Stage,
+    switch_back: str | None,
+    spec: proxy.ProxySpec,
+) -> None:
+    """Keep probing the new version for ``watch_seconds`` after the switch,
+    while the old one still runs; on a failure, route traffic back to it."""
+    stage.step(f"watching {name} for {release.watch_seconds:g}s")
+    published = executor.run(docker.port(name, release.app_port), check=False)
+    deadline = time.monotonic() + release.watch_seconds
+    history: list[str] = []
+    while time.monotonic() < deadline:
+        state = _state(executor, name)
+        probe = (
+            executor.http_get(*docker.parse_port(published.text), release.health_path, timeout=5.0)
+            if published.returncode == 0
+            else None
+        )
+        if probe is not None:
+            history.append(probe.describe())
+        stopped = state is None or state.status in ("exited", "dead", "restarting")
+        if stopped or probe is None or not healthy(release, probe) or state.health == "unhealthy":
+            if switch_back is not None:
+                switch_proxy(executor, spec, release.service, switch_back, switch_back)
+            reason = (
+                f"the container stopped (exit code {state.exit_code if state else '?'})"
+                if stopped
+                else f"it failed a health check ({history[-1] if history else 'no answer'})"
+            )
+            raise _health_failure(executor, name, release, f"{reason} during the watch period", history)
+        time.sleep(release.health_interval)
