@@ -6,6 +6,7 @@ records what it pushed in ``.goship/push.json``, deploy reads both.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import docker
 from goship.hosts.executor import Executor
 from goship.project import Project
+from goship import secrets
 from goship.registry import credentials
 from goship.registry.client import PushResult, RegistryClient
 from goship.registry.reference import Repository, parse_repository
@@ -114,6 +116,16 @@ def make_release(
 ) -> Release:
     """A Release of ``image`` with the deploy settings of goship.yaml."""
     config = project.config
+    security = config.app.security
+    if security.weakened() and not security.reason:
+        raise ConfigError(
+            f"{project.config_path}: app.security weakens the defaults ({'; '.join(security.weakened())}) "
+            "without a reason",
+            hint="say why in app.security.reason, so reviewers see it",
+        )
+    env_file = Path(config.app.env_file) if config.app.env_file else None
+    if env_file is not None and not env_file.is_absolute():
+        env_file = project.root / env_file
     return Release(
         service=project.service,
         version=version,
@@ -131,6 +143,13 @@ def make_release(
         digest=digest,
         revision=revision,
         kind=kind,
+        secrets=secrets.resolve(config.app.secrets, env_file),
+        memory=config.app.resources.memory,
+        cpus=config.app.resources.cpus,
+        read_only=security.read_only,
+        no_new_privileges=security.no_new_privileges,
+        cap_add=tuple(security.cap_add),
+        user=security.user,
     )
 
 
@@ -155,6 +174,8 @@ def deploy(
     reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
     batch = max(1, project.config.deploy.batch)
     done: list[tuple[Host, HostResult]] = []
+    # Built once, before any host changes: a missing secret stops here.
+    base = make_release(project, built.version, built.tag, built.digest, built.revision)
 
     def one(host: Host) -> HostResult:
         if host.local:
@@ -162,7 +183,7 @@ def deploy(
         else:
             assert reference is not None
             image, provider = reference, _pull(reference)
-        release = make_release(project, built.version, image, built.digest, built.revision)
+        release = dataclasses.replace(base, image=image)
         stage.step(f"deploying {project.service} {built.version} to {host.name}")
         result = deploy_to_host(host, release, provider, stage)
         stage.ok(f"live at {result.url}", url=result.url, container=result.container)
@@ -222,6 +243,7 @@ def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
 
 def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
     """Check the hosts, build, push when the target needs a registry, and deploy."""
+    make_release(project, "check", "", "", "")  # config and secrets, before anything runs
     hosts: list[Host] = resolve_target(project, target)
     try:
         preflight(hosts, reporter)

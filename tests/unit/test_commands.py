@@ -106,3 +106,18 @@ def test_go_build_plan_vendor_and_arm_variant(tmp_path):
 def test_unsupported_platform():
     with pytest.raises(BuildError, match="unsupported platform 'windows/amd64'"):
         parse_platform("windows/amd64")
+
+
+def test_run_app_with_secrets_limits_and_weakened_security():
+    argv = docker.run_app(
+        docker.AppContainer(
+            name="a", image="i", service="s", version="v", port=8080, env={}, env_file="/dev/stdin",
+            memory="256m", cpus="0.5", read_only=False, cap_add=("NET_BIND_SERVICE",), user="1000:1000",
+        )
+    )
+    assert argv[argv.index("--env-file") + 1] == "/dev/stdin"
+    assert "--read-only" not in argv and "/tmp" not in argv
+    assert argv[argv.index("--cap-add") + 1] == "NET_BIND_SERVICE"
+    assert argv[argv.index("--memory") + 1] == "256m" and argv[argv.index("--cpus") + 1] == "0.5"
+    assert argv[argv.index("--user") + 1] == "1000:1000"
+    assert "no-new-privileges" in argv

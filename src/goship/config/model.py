@@ -39,9 +39,45 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class ResourcesConfig:
+    memory: str | None = field(default=None, metadata=_doc("memory limit, e.g. 256m or 1g"))
+    cpus: str | None = field(default=None, metadata=_doc("CPU limit, e.g. 0.5 or 2"))
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Hardening of the app container; weakening any of it needs a reason."""
+
+    read_only: bool = field(default=True, metadata=_doc("read-only root filesystem (a tmpfs /tmp is writable)"))
+    no_new_privileges: bool = field(default=True, metadata=_doc("forbid privilege escalation"))
+    cap_add: list[str] = field(default_factory=list, metadata=_doc("capabilities to add back (all are dropped)"))
+    user: str | None = field(default=None, metadata=_doc("run as this uid:gid instead of the image's user"))
+    reason: str | None = field(default=None, metadata=_doc("why the defaults are weakened (required then)"))
+
+    def weakened(self) -> list[str]:
+        changes = []
+        if not self.read_only:
+            changes.append("read_only: false")
+        if not self.no_new_privileges:
+            changes.append("no_new_privileges: false")
+        if self.cap_add:
+            changes.append(f"cap_add: {', '.join(self.cap_add)}")
+        if self.user is not None and self.user.split(":")[0] in ("0", "root"):
+            changes.append(f"user: {self.user}")
+        return changes
+
+
+@dataclass(frozen=True)
 class AppConfig:
     port: int = field(default=8080, metadata=_doc("port the service listens on inside the container"))
     env: dict[str, str] = field(default_factory=dict, metadata=_doc("environment for the service"))
+    secrets: list[str] = field(
+        default_factory=list,
+        metadata=_doc("names of secret variables, read from the deployer's environment or env_file"),
+    )
+    env_file: str | None = field(default=None, metadata=_doc("dotenv file with secret values (never committed)"))
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
 
 @dataclass(frozen=True)

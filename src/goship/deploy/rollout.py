@@ -12,9 +12,12 @@ Until step 4 succeeds the proxy and the old container are never touched.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from goship.deploy import history, lock, proxy
@@ -46,6 +49,14 @@ class Release:
     revision: str = ""
     #: What the release history calls a success: "live", or "rollback".
     kind: str = "live"
+    #: Secret values: sent on stdin as an env file, never in argv or records.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    memory: str | None = None
+    cpus: str | None = None
+    read_only: bool = True
+    no_new_privileges: bool = True
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,57 @@ def healthy(release: Release, probe: ProbeResult) -> bool:
     if release.health_status is not None:
         return probe.status == release.health_status
     return 200 <= probe.status < 300
+
+
+@contextmanager
+def _secrets_source(host: Host, secrets_file: bytes | None) -> Iterator[tuple[str | None, bytes | None]]:
+    """Where ``docker run --env-file`` reads the secrets: stdin everywhere
+    but a local Windows engine (no /dev/stdin), which gets a private temp file."""
+    if secrets_file is None:
+        yield None, None
+    elif host.local and os.name == "nt":
+        handle, path = tempfile.mkstemp(prefix="goship-env-")
+        try:
+            os.write(handle, secrets_file)
+            os.close(handle)
+            yield path, None
+        finally:
+            os.unlink(path)
+    else:
+        yield "/dev/stdin", secrets_file
+
+
+def _run_new(executor: Executor, release: Release, name: str, env_file: str | None, stdin: bytes | None) -> None:
+    executor.run(
+        docker.run_app(
+            docker.AppContainer(
+                name=name,
+                image=release.image,
+                service=release.service,
+                version=release.version,
+                port=release.app_port,
+                env=release.env,
+                env_file=env_file,
+                memory=release.memory,
+                cpus=release.cpus,
+                read_only=release.read_only,
+                no_new_privileges=release.no_new_privileges,
+                cap_add=release.cap_add,
+                user=release.user,
+            )
+        ),
+        input=stdin,
+    )
+
+
+def env_file_text(values: dict[str, str]) -> bytes:
+    """Docker's env-file format: one KEY=value a line, no quoting, no newlines."""
+    lines = []
+    for key, value in sorted(values.items()):
+        if "\n" in value or "\r" in value:
+            raise DeployError(f"secret {key} contains a line break, which Docker env files cannot carry")
+        lines.append(f"{key}={value}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def container_name(release: Release) -> str:
@@ -293,18 +355,9 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
 
     name = container_name(release)
     stage.step(f"starting {name}")
-    executor.run(
-        docker.run_app(
-            docker.AppContainer(
-                name=name,
-                image=release.image,
-                service=release.service,
-                version=release.version,
-                port=release.app_port,
-                env=release.env,
-            )
-        )
-    )
+    secrets_file = env_file_text(release.secrets) if release.secrets else None
+    with _secrets_source(host, secrets_file) as (env_file, stdin):
+        _run_new(executor, release, name, env_file, stdin)
     try:
         probe = wait_healthy(executor, name, release)
         stage.ok(f"{name} healthy ({probe.describe()})")

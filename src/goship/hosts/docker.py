@@ -64,6 +64,15 @@ class AppContainer:
     port: int
     env: Mapping[str, str]
     network: str = NETWORK
+    #: ``--env-file`` source for secrets: "/dev/stdin" sends them on stdin,
+    #: so they never appear in an argv, a process list or a file on the host.
+    env_file: str | None = None
+    memory: str | None = None
+    cpus: str | None = None
+    read_only: bool = True
+    no_new_privileges: bool = True
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
 
 
 def run_app(spec: AppContainer) -> Argv:
@@ -85,13 +94,23 @@ def run_app(spec: AppContainer) -> Argv:
     args += _labels(labels)
     for key, value in sorted(env.items()):
         args += ["--env", f"{key}={value}"]
-    args += [
-        "--restart", "unless-stopped",
-        "--read-only", "--tmpfs", "/tmp",
-        "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges",
-        "--log-opt", "max-size=10m", "--log-opt", "max-file=3",
-    ]  # fmt: skip
+    if spec.env_file:
+        args += ["--env-file", spec.env_file]
+    args += ["--restart", "unless-stopped"]
+    if spec.read_only:
+        args += ["--read-only", "--tmpfs", "/tmp"]
+    args += ["--cap-drop", "ALL"]
+    for cap in spec.cap_add:
+        args += ["--cap-add", cap]
+    if spec.no_new_privileges:
+        args += ["--security-opt", "no-new-privileges"]
+    if spec.user:
+        args += ["--user", spec.user]
+    if spec.memory:
+        args += ["--memory", spec.memory]
+    if spec.cpus:
+        args += ["--cpus", spec.cpus]
+    args += ["--log-opt", "max-size=10m", "--log-opt", "max-file=3"]
     args.append(spec.image)
     return tuple(args)
 
