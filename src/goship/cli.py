@@ -125,6 +125,20 @@ def cmd_status(args: argparse.Namespace) -> None:
             )
 
 
+def cmd_logs(args: argparse.Namespace) -> None:
+    """Print (or follow with -f) the log of the live container on each host of TARGET."""
+    for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow):
+        print(f"{host} | {line}", flush=True)
+
+
+def cmd_exec(args: argparse.Namespace) -> None:
+    """Run a command in the live container on each host of TARGET."""
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise GoshipError("no command given", hint="goship exec production -- /usr/local/bin/app --version")
+    sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive))
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -164,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, target=True)
     rollback_parser = add("rollback", cmd_rollback, target=True)
     rollback_parser.add_argument("version", nargs="?", help="version to return to (default: the previous one)")
+    logs_parser = add("logs", cmd_logs, target=True)
+    logs_parser.add_argument("-f", "--follow", action="store_true", help="keep streaming new lines")
+    logs_parser.add_argument("-n", "--tail", type=int, default=100, help="lines from the end (default 100)")
+    exec_parser = add("exec", cmd_exec, target=True)
+    exec_parser.add_argument("-i", "--interactive", action="store_true", help="attach a terminal")
+    exec_parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     lock_parser = add("lock", cmd_lock)
     lock_parser.add_argument("action", choices=["status", "release"])
     lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")

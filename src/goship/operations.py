@@ -7,6 +7,9 @@ returns plain data; the CLI renders it.
 from __future__ import annotations
 
 import json
+import subprocess
+from queue import Queue
+from threading import Thread
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -131,3 +134,59 @@ def _status(project: Project, host: Host) -> HostStatus:
 def status(project: Project, target: str = LOCAL_TARGET) -> list[HostStatus]:
     """Per host: the live container, its version and image, and a health probe."""
     return [result for _, result in _each(project, target, lambda host: _status(project, host))]
+
+
+def _live_or_fail(project: Project, host: Host) -> str:
+    current = live_container(host.executor, host.proxy, project.service)
+    if current is None:
+        raise DeployError(f"{host.name}: {project.service} is not deployed there", hint="run 'goship ship' first")
+    return current
+
+
+def logs(project: Project, target: str = LOCAL_TARGET, *, tail: int = 100, follow: bool = False) -> Iterator[tuple[str, str]]:
+    """Lines of the live container's log, as (host, line); with ``follow``,
+    every host's log is streamed until interrupted."""
+    with _hosts(project, target) as hosts:
+        names = [(host, _live_or_fail(project, host)) for host in hosts]
+        if not follow:
+            for host, name in names:
+                result = host.executor.run(("docker", "logs", "--tail", str(tail), name), check=False)
+                for line in (result.text + result.stderr).splitlines():
+                    yield host.name, line
+            return
+        queue: Queue[tuple[str, str] | None] = Queue()
+        processes = []
+        for host, name in names:
+            proc = host.executor.popen(("docker", "logs", "--follow", "--tail", str(tail), name))
+            processes.append(proc)
+            Thread(target=_pump, args=(host.name, proc, queue), daemon=True).start()
+        running = len(processes)
+        try:
+            while running:
+                item = queue.get()
+                if item is None:
+                    running -= 1
+                    continue
+                yield item
+        finally:
+            for proc in processes:
+                proc.terminate()
+
+
+def _pump(host: str, proc: "subprocess.Popen[bytes]", queue: "Queue[tuple[str, str] | None]") -> None:
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        queue.put((host, raw.decode("utf-8", "replace").rstrip("\n")))
+    queue.put(None)
+
+
+def exec_in(project: Project, target: str, command: list[str], *, interactive: bool = False) -> int:
+    """Run ``command`` in the live container of each host; the worst exit code."""
+    worst = 0
+    with _hosts(project, target) as hosts:
+        for host in hosts:
+            name = _live_or_fail(project, host)
+            argv = ("docker", "exec", *(["-it"] if interactive else []), name, *command)
+            proc = host.executor.popen(argv, tty=interactive, capture=False)
+            worst = max(worst, proc.wait())
+    return worst

@@ -81,3 +81,14 @@ def test_history_survives_kill_of_the_writer(production: Path, remote_host):
     )
     records = _releases(production)
     assert len(records) >= 1 and all(r["service"] == "hello" for r in records)
+
+
+def test_logs_and_exec(production: Path, remote_host):
+    assert_clean_failure(run_goship("logs", "production", "-C", str(production)), "hello is not deployed there")
+    assert run_goship("ship", "production", "-C", str(production)).returncode == 0
+    logs = run_goship("logs", "production", "-n", "5", "-C", str(production))
+    assert logs.returncode == 0, logs.stderr
+    assert f"root@{remote_host.address} | " in logs.stdout and '"msg":"listening"' in logs.stdout
+
+    missing = run_goship("exec", "production", "-C", str(production), "--", "/no/such/program")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr

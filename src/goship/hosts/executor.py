@@ -86,6 +86,10 @@ class Executor(Protocol):
         """GET http://host:port/path as seen from the Docker host itself."""
         ...
 
+    def popen(self, argv: tuple[str, ...], *, tty: bool = False, capture: bool = True) -> subprocess.Popen[bytes]:
+        """Start a long-running command (logs -f, exec); the caller waits for it."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -185,6 +189,13 @@ class LocalExecutor:
         status = parse_status_line(data)
         error = None if status is not None else "connection closed without an HTTP answer"
         return ProbeResult(status, error, time.monotonic() - start)
+
+    def popen(self, argv: tuple[str, ...], *, tty: bool = False, capture: bool = True) -> subprocess.Popen[bytes]:
+        program = shutil.which(argv[0])
+        if program is None:
+            raise ToolError(f"'{argv[0]}' is not installed or not on PATH")
+        pipe = subprocess.PIPE if capture else None
+        return subprocess.Popen((program, *argv[1:]), stdout=pipe, stderr=subprocess.STDOUT if capture else None)
 
     def close(self) -> None:
         pass
@@ -381,6 +392,11 @@ class SSHExecutor:
             stderr.strip().splitlines()[-1] if stderr.strip() else "connection closed without an HTTP answer"
         )
         return ProbeResult(None, reason, elapsed)
+
+    def popen(self, argv: tuple[str, ...], *, tty: bool = False, capture: bool = True) -> subprocess.Popen[bytes]:
+        real = (*self._ssh(), *(["-t"] if tty else []), "--", self.target.host, remote_command(argv, self.shell))
+        pipe = subprocess.PIPE if capture else None
+        return subprocess.Popen(real, stdout=pipe, stderr=subprocess.STDOUT if capture else None)
 
     def close(self) -> None:
         if self._control_dir is None:
