@@ -140,6 +140,7 @@ def make_release(
         watch_seconds=config.deploy.watch,
         stop_timeout=int(config.deploy.stop_timeout),
         drain_seconds=config.deploy.drain,
+        keep=config.deploy.keep,
         digest=digest,
         revision=revision,
         kind=kind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -92,3 +93,20 @@ def test_logs_and_exec(production: Path, remote_host):
 
     missing = run_goship("exec", "production", "-C", str(production), "--", "/no/such/program")
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
+
+
+def test_old_images_are_pruned_but_rollback_still_works(production: Path, remote_host):
+    config = production / "goship.yaml"
+    config.write_text(config.read_text() + "deploy:\n  keep: 2\n  drain: 0s\n")
+    for n in range(1, 5):
+        set_greeting(production, f"v{n}")
+        assert run_goship("ship", "production", "-C", str(production)).returncode == 0
+    records = _releases(production)
+    images = subprocess.run(
+        remote_host.ssh_argv("docker", "images", "--digests", "--format", "{{.Repository}}@{{.Digest}}"),
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert records[0]["image"] not in images and records[1]["image"] not in images
+    assert records[2]["image"] in images and records[3]["image"] in images
+    assert run_goship("rollback", "production", "-C", str(production)).returncode == 0
+    assert _get(f"http://{remote_host.address}:80/") == "v3"

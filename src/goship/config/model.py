@@ -101,6 +101,7 @@ class DeployConfig:
         default=Duration(0.0), metadata=_doc("how long the new version is watched after the switch")
     )
     batch: int = field(default=1, metadata=_doc("hosts deployed at a time"))
+    keep: int = field(default=3, metadata=_doc("releases kept on each host for rollback (at least 2)"))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class Release:
     drain_seconds: float = 2.0
     digest: str = ""
     revision: str = ""
+    keep: int = 3  # releases whose images stay on the host for rollbacks
     #: What the release history calls a success: "live", or "rollback".
     kind: str = "live"
     #: Secret values: sent on stdin as an env file, never in argv or records.
@@ -308,15 +309,16 @@ def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, s
         try:
             result = _replace(host, release, stage)
         except GoshipError as exc:
-            _record(executor, release, "failed", stage, reason=exc.message)
+            _record(executor, host, release, "failed", stage, reason=exc.message)
             raise
-        _record(executor, release, release.kind, stage, container=result.container)
+        _record(executor, host, release, release.kind, stage, container=result.container)
+        prune_images(executor, release, stage)
         return result
     finally:
         lock.release(executor, release.service)
 
 
-def _record(executor: Executor, release: Release, result: str, stage: Stage, **fields: str) -> None:
+def _record(executor: Executor, host: Host, release: Release, result: str, stage: Stage, **fields: str) -> None:
     record = history.ReleaseRecord(
         service=release.service,
         version=release.version,
@@ -329,17 +331,38 @@ def _record(executor: Executor, release: Release, result: str, stage: Stage, **f
         **fields,
     )
     try:
-        history.write(executor, record, release.image)
+        # The state container is made from the proxy image, so it pins no
+        # release image that pruning should be free to remove.
+        ensure_image(executor, host.proxy.image)
+        history.write(executor, record, host.proxy.image)
     except GoshipError as exc:
         # The deploy itself is decided; a history that cannot be written is
         # reported, not allowed to hide what happened to the service.
         stage.warn(f"could not record the release: {exc.message}")
 
 
+def prune_images(executor: Executor, release: Release, stage: Stage) -> None:
+    """Remove images of releases older than the newest ``keep`` successful
+    ones. Only images goship recorded for this service are candidates, and
+    never the current or the previous release's."""
+    records = history.read(executor, release.service)
+    kept: list[str] = []
+    for record in reversed(records):
+        if record.result in ("live", "rollback") and record.image not in kept:
+            kept.append(record.image)
+    keep = set(kept[: max(2, release.keep)]) | {release.image}
+    stale = sorted({r.image for r in records} - keep)
+    removed = [img for img in stale if executor.run(("docker", "image", "rm", img), check=False).returncode == 0]
+    if removed:
+        stage.info(f"pruned {len(removed)} old image(s)")
+
+
 def live_container(executor: Executor, spec: proxy.ProxySpec, service: str) -> str | None:
     """The container the proxy routes the service to now, if any."""
     result = executor.run(proxy.copy_site_out(spec, service), check=False)
-    return proxy.parse_upstream(result.stdout) if result.returncode == 0 else None
+    routed = proxy.parse_upstream(result.stdout) if result.returncode == 0 else None
+    # A route to a container that is gone (removed by hand) means nothing runs.
+    return routed if routed and _state(executor, routed) is not None else None
 
 
 def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
