@@ -123,6 +123,8 @@ def make_release(
             "without a reason",
             hint="say why in app.security.reason, so reviewers see it",
         )
+    if config.proxy.tls not in ("acme", "internal"):
+        raise ConfigError(f"{project.config_path}: proxy.tls: expected 'acme' or 'internal', got {config.proxy.tls!r}")
     env_file = Path(config.app.env_file) if config.app.env_file else None
     if env_file is not None and not env_file.is_absolute():
         env_file = project.root / env_file
@@ -141,6 +143,8 @@ def make_release(
         stop_timeout=int(config.deploy.stop_timeout),
         drain_seconds=config.deploy.drain,
         keep=config.deploy.keep,
+        domains=tuple(config.proxy.domains),
+        tls=config.proxy.tls,
         digest=digest,
         revision=revision,
         kind=kind,

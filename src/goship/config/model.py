@@ -110,6 +110,15 @@ class ProxyConfig:
         default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)")
     )
     image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
+    domains: list[str] = field(
+        default_factory=list, metadata=_doc("host names of the service: routed by name, served over HTTPS")
+    )
+    tls: str = field(
+        default="acme", metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)")
+    )
+    https_port: int | None = field(
+        default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)")
+    )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class ProxySpec:
     image: str
     public_port: int
     bind_address: str = "0.0.0.0"
+    https_port: int | None = None
 
     @property
     def name(self) -> str:
@@ -38,13 +39,17 @@ class ProxySpec:
     def volume(self) -> str:
         return f"{self.name}-config"
 
+    @property
+    def data_volume(self) -> str:
+        """Certificates and ACME account: kept across proxy re-creations."""
+        return f"{self.name}-data"
+
 
 def main_caddyfile() -> str:
     return (
         "# Written by goship; each service's route is in sites/<service>.caddy\n"
         "{\n"
         "\tadmin localhost:2019\n"
-        "\tauto_https off\n"
         f"\thttp_port {HTTP_PORT}\n"
         f"\thttps_port {HTTPS_PORT}\n"
         "}\n"
@@ -52,11 +57,18 @@ def main_caddyfile() -> str:
     )
 
 
-def site_config(service: str, upstream: str, app_port: int) -> str:
-    """The route of one service: every request on the proxy port to ``upstream``."""
+def site_config(
+    service: str, upstream: str, app_port: int, domains: tuple[str, ...] = (), tls: str = "acme"
+) -> str:
+    """The route of one service: by host name over HTTPS when it has domains
+    (Caddy obtains and renews the certificates), else every request on the
+    proxy's HTTP port."""
+    address = ", ".join(domains) if domains else f":{HTTP_PORT}"
+    tls_line = "\ttls internal\n" if domains and tls == "internal" else ""
     return (
         f"# goship service {service}\n"
-        f":{HTTP_PORT} {{\n"
+        f"{address} {{\n"
+        f"{tls_line}"
         f"\treverse_proxy {upstream}:{app_port} {{\n"
         # Retry briefly instead of failing a request while an upstream is
         # being replaced.
@@ -103,9 +115,11 @@ def create(spec: ProxySpec) -> Argv:
         "--name", spec.name,
         "--network", docker.NETWORK,
         "--publish", f"{spec.bind_address}:{spec.public_port}:{HTTP_PORT}",
+        *(["--publish", f"{spec.bind_address}:{spec.https_port}:{HTTPS_PORT}"] if spec.https_port else []),
         "--label", f"{docker.LABEL_MANAGED}=true",
         "--label", f"{docker.LABEL_ROLE}=proxy",
         "--volume", f"{spec.volume}:{CONFIG_DIR}",
+        "--volume", f"{spec.data_volume}:/data",
         "--restart", "unless-stopped",
         "--cap-drop", "ALL",
         "--security-opt", "no-new-privileges",

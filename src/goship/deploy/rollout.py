@@ -47,6 +47,8 @@ class Release:
     drain_seconds: float = 2.0
     digest: str = ""
     revision: str = ""
+    domains: tuple[str, ...] = ()
+    tls: str = "acme"
     keep: int = 3  # releases whose images stay on the host for rollbacks
     #: What the release history calls a success: "live", or "rollback".
     kind: str = "live"
@@ -272,12 +274,21 @@ def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, first_sites: dict[st
         return True
     if not state.running:
         executor.run(docker.start(spec.name))
+    if spec.https_port and executor.run(docker.port(spec.name, proxy.HTTPS_PORT), check=False).returncode != 0:
+        raise DeployError(
+            f"{executor.name}: proxy {spec.name} was created without an HTTPS port, which domains need",
+            hint=f"recreate it once (a few seconds without traffic): docker rm -f {spec.name}, then deploy again",
+        )
     return False
 
 
 def switch_proxy(executor: Executor, spec: proxy.ProxySpec, service: str, new: str, old: str) -> None:
     """Install site text ``new``; if Caddy refuses it, put ``old`` back."""
     _write_site(executor, spec, service, new)
+    executor.run(
+        docker.copy_tar_into(spec.name, proxy.CONFIG_DIR),
+        input=proxy.config_tar({"Caddyfile": proxy.main_caddyfile()}),
+    )
     try:
         executor.run(proxy.reload(spec), timeout=60)
     except HostError as exc:
@@ -290,12 +301,18 @@ def switch_proxy(executor: Executor, spec: proxy.ProxySpec, service: str, new: s
 
 
 def _wait_proxy(executor: Executor, host: Host, release: Release) -> ProbeResult:
-    address = "127.0.0.1"
+    """Ask the proxy for the service as a client would. With domains, plain
+    HTTP answers with Caddy's redirect to HTTPS, which shows the route is
+    loaded (the upstream itself was probed directly just before)."""
+    domain = release.domains[0] if release.domains else None
     deadline = time.monotonic() + 10
     while True:
-        probe = executor.http_get(address, host.proxy.public_port, release.health_path, timeout=5.0)
-        if healthy(release, probe) or time.monotonic() > deadline:
-            return probe
+        probe = executor.http_get(
+            "127.0.0.1", host.proxy.public_port, release.health_path, timeout=5.0, host_header=domain
+        )
+        redirected = domain is not None and probe.status in (301, 302, 307, 308)
+        if healthy(release, probe) or redirected or time.monotonic() > deadline:
+            return ProbeResult(200, None, probe.seconds) if redirected else probe
         time.sleep(0.2)
 
 
@@ -384,9 +401,11 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
     try:
         probe = wait_healthy(executor, name, release)
         stage.ok(f"{name} healthy ({probe.describe()})")
-        route = proxy.site_config(release.service, name, release.app_port)
+        route = proxy.site_config(release.service, name, release.app_port, release.domains, release.tls)
         previous_route = (
-            proxy.site_config(release.service, live, release.app_port) if live else proxy.no_site(release.service)
+            proxy.site_config(release.service, live, release.app_port, release.domains, release.tls)
+            if live
+            else proxy.no_site(release.service)
         )
         if not ensure_proxy(executor, host.proxy, {proxy.site_file(release.service): route}, stage):
             switch_proxy(executor, host.proxy, release.service, route, previous_route)
@@ -415,10 +434,14 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
             executor.run(docker.stop(running, timeout=release.stop_timeout), timeout=release.stop_timeout + 60)
         executor.run(docker.remove(old, force=True))
         stage.info(f"removed {', '.join(old)}")
+    url = host.url
+    if release.domains:
+        port = host.proxy.https_port
+        url = f"https://{release.domains[0]}" + (f":{port}" if port not in (None, 443) else "")
     return HostResult(
         host.name,
         name,
-        host.url,
+        url,
         tuple(old),
         previous_image=live_summary.labels.get(docker.LABEL_IMAGE) if live_summary else None,
         previous_version=live_summary.labels.get(docker.LABEL_VERSION) if live_summary else None,

@@ -48,7 +48,8 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             port = config.proxy.port or LOCAL_PROXY_PORT
             # Locally the proxy listens on loopback only: nothing on the
             # laptop's network sees a development service by accident.
-            proxy = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1")
+            https = config.proxy.https_port or (8443 if config.proxy.domains else None)
+            proxy = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https)
             return [Host(LocalExecutor(), proxy, "localhost", local=True)]
         known = ", ".join(sorted({LOCAL_TARGET, *config.targets})) or LOCAL_TARGET
         raise ConfigError(
@@ -73,6 +74,7 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             config_file=_path(project, ssh.config_file),
             connect_timeout=ssh.connect_timeout,
         )
-        proxy = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT)
+        https = config.proxy.https_port or (443 if config.proxy.domains else None)
+        proxy = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
         hosts.append(Host(SSHExecutor(ssh_target), proxy, address, local=False))
     return hosts

@@ -82,7 +82,9 @@ class Executor(Protocol):
         check: bool = True,
     ) -> Result: ...
 
-    def http_get(self, host: str, port: int, path: str, *, timeout: float = 5.0) -> ProbeResult:
+    def http_get(
+        self, host: str, port: int, path: str, *, timeout: float = 5.0, host_header: str | None = None
+    ) -> ProbeResult:
         """GET http://host:port/path as seen from the Docker host itself."""
         ...
 
@@ -102,9 +104,9 @@ def parse_status_line(response: bytes) -> int | None:
     return None
 
 
-def http_request_bytes(host: str, port: int, path: str) -> bytes:
+def http_request_bytes(host: str, port: int, path: str, host_header: str | None = None) -> bytes:
     return (
-        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: goship-probe\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {host_header or f'{host}:{port}'}\r\nUser-Agent: goship-probe\r\n"
         "Connection: close\r\n\r\n"
     ).encode("ascii")
 
@@ -178,11 +180,13 @@ class LocalExecutor:
             raise _classify(self.name, result, via_ssh=False)
         return result
 
-    def http_get(self, host: str, port: int, path: str, *, timeout: float = 5.0) -> ProbeResult:
+    def http_get(
+        self, host: str, port: int, path: str, *, timeout: float = 5.0, host_header: str | None = None
+    ) -> ProbeResult:
         start = time.monotonic()
         try:
             with socket.create_connection((host, port), timeout=timeout) as sock:
-                sock.sendall(http_request_bytes(host, port, path))
+                sock.sendall(http_request_bytes(host, port, path, host_header))
                 data = _recv_head(sock)
         except OSError as exc:
             return ProbeResult(None, exc.strerror or type(exc).__name__, time.monotonic() - start)
@@ -368,14 +372,16 @@ class SSHExecutor:
             raise _classify(self.name, result, via_ssh=True)
         return result
 
-    def http_get(self, host: str, port: int, path: str, *, timeout: float = 5.0) -> ProbeResult:
+    def http_get(
+        self, host: str, port: int, path: str, *, timeout: float = 5.0, host_header: str | None = None
+    ) -> ProbeResult:
         # ssh -W forwards stdin/stdout to host:port as seen from the server,
         # so the probe needs nothing installed on the host but sshd.
         real = (*self._ssh(), "-W", f"{host}:{port}", "--", self.target.host)
         start = time.monotonic()
         try:
             proc = subprocess.run(
-                real, input=http_request_bytes(host, port, path), capture_output=True, timeout=timeout
+                real, input=http_request_bytes(host, port, path, host_header), capture_output=True, timeout=timeout
             )
         except subprocess.TimeoutExpired:
             return ProbeResult(None, f"no answer within {timeout:.0f}s", time.monotonic() - start)
