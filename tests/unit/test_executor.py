@@ -1,5 +1,7 @@
 """The executor's pure parts: host specs, ssh argv, quoting, error sorting."""
 
+import base64
+
 import pytest
 
 from goship.errors import EngineUnreachable, HostError, HostKeyError, HostUnreachable, ToolError
@@ -45,7 +47,26 @@ def test_ssh_argv_is_strict_and_batch():
 
 def test_remote_command_quoting():
     assert remote_command(("docker", "run", "--env", "A=it's")) == "docker run --env 'A=it'\"'\"'s'"
-    assert remote_command(("docker", "run", "--env", "A=it's"), shell="powershell") == "& 'docker' 'run' '--env' 'A=it''s'"
+
+
+def _decode(command):
+    prefix = "powershell -NoProfile -NonInteractive -EncodedCommand "
+    assert command.startswith(prefix)
+    return base64.b64decode(command[len(prefix):]).decode("utf-16-le")
+
+
+def test_powershell_rendering_for_windows_hosts():
+    script = _decode(remote_command(("docker", "run", "--env", "A=it's $HOME", "img"), shell="powershell"))
+    assert script == "& 'docker' 'run' '--env' 'A=it''s $HOME' 'img'; exit $LASTEXITCODE"
+
+
+def test_powershell_secrets_go_through_a_temporary_file():
+    script = _decode(remote_command(("docker", "run", "--env-file", "/dev/stdin", "img"), shell="powershell"))
+    assert "$goshipEnv = New-TemporaryFile" in script
+    assert "[Console]::In.ReadToEnd() | Set-Content -NoNewline -Path $goshipEnv" in script
+    assert "& 'docker' 'run' '--env-file' $goshipEnv 'img'" in script
+    assert "finally { Remove-Item -Force $goshipEnv }; exit $code" in script
+    assert "/dev/stdin" not in script
 
 
 def _fail(stderr, code=255, ssh=True):

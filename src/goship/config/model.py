@@ -134,6 +134,7 @@ class SSHConfig:
 @dataclass(frozen=True)
 class TargetConfig:
     hosts: list[str] = field(default_factory=list, metadata=_doc("[user@]host[:port] of each Docker host"))
+    shell: str = field(default="sh", metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)"))
 
 
 @dataclass(frozen=True)

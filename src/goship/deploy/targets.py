@@ -59,6 +59,10 @@ def resolve_target(project: Project, name: str) -> list[Host]:
     if not target.hosts:
         raise ConfigError(f"{project.config_path}: targets.{name}.hosts: no hosts listed")
     ssh = config.ssh
+    if target.shell not in ("sh", "powershell"):
+        raise ConfigError(
+            f"{project.config_path}: targets.{name}.shell: expected 'sh' or 'powershell', got {target.shell!r}"
+        )
     hosts = []
     for index, spec in enumerate(target.hosts):
         try:
@@ -76,5 +80,5 @@ def resolve_target(project: Project, name: str) -> list[Host]:
         )
         https = config.proxy.https_port or (443 if config.proxy.domains else None)
         proxy = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
-        hosts.append(Host(SSHExecutor(ssh_target), proxy, address, local=False))
+        hosts.append(Host(SSHExecutor(ssh_target, shell=target.shell), proxy, address, local=False))
     return hosts

@@ -9,6 +9,7 @@ key changed" and "docker is not running there" happened.
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
 import shutil
@@ -315,14 +316,37 @@ def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
 
 
 def remote_command(argv: tuple[str, ...], shell: str = "sh") -> str:
-    """Quote argv for the login shell on the host."""
+    """Quote argv for the login shell on the host.
+
+    Windows hosts get a PowerShell script passed as -EncodedCommand (base64
+    of UTF-16LE): it survives whatever OpenSSH's DefaultShell is (cmd or
+    PowerShell) with no second layer of quoting.
+    """
     if shell == "powershell":
-        return "& " + " ".join(_powershell_quote(a) for a in argv)
+        script = powershell_script(argv)
+        encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+        return f"powershell -NoProfile -NonInteractive -EncodedCommand {encoded}"
     return shlex.join(argv)
 
 
-def _powershell_quote(arg: str) -> str:
+def powershell_quote(arg: str) -> str:
     return "'" + arg.replace("'", "''") + "'"
+
+
+def powershell_script(argv: tuple[str, ...]) -> str:
+    """The PowerShell that runs argv and exits with its exit code.
+
+    Windows has no /dev/stdin, so an ``--env-file /dev/stdin`` (secrets sent
+    on stdin) becomes a private temporary file, deleted right after.
+    """
+    if "/dev/stdin" in argv:
+        call = "& " + " ".join("$goshipEnv" if a == "/dev/stdin" else powershell_quote(a) for a in argv)
+        return (
+            "$goshipEnv = New-TemporaryFile; "
+            "try { [Console]::In.ReadToEnd() | Set-Content -NoNewline -Path $goshipEnv; "
+            f"{call}; $code = $LASTEXITCODE }} finally {{ Remove-Item -Force $goshipEnv }}; exit $code"
+        )
+    return "& " + " ".join(powershell_quote(a) for a in argv) + "; exit $LASTEXITCODE"
 
 
 @dataclass
