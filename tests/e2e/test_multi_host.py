@@ -90,3 +90,41 @@ def test_unreachable_host_leaves_the_others_untouched(two_hosts, remote_host, un
     result = run_goship("ship", "production", "-C", str(project))
     assert_clean_failure(result, "cannot connect over SSH")
     assert [c["Names"] for c in _remote_containers(remote_host, "hello")] == before
+
+
+def _fail_health_on_network(project: Path, prefix: str) -> None:
+    """A version whose health check fails only where its container address
+    starts with ``prefix``: each test host gives its networks their own range."""
+    main = project / "main.go"
+    source = main.read_text().replace('import (\n', 'import (\n\t"net"\n\t"strings"\n', 1)
+    source = source.replace(
+        "\t\tw.WriteHeader(http.StatusOK)\n",
+        "\t\taddrs, _ := net.InterfaceAddrs()\n\t\tfor _, a := range addrs {\n"
+        f'\t\t\tif strings.HasPrefix(a.String(), "{prefix}") {{\n'
+        "\t\t\t\tw.WriteHeader(http.StatusServiceUnavailable)\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n"
+        "\t\tw.WriteHeader(http.StatusOK)\n",
+    )
+    main.write_text(source)
+
+
+def test_new_version_unhealthy_on_second_host_rolls_back_first(two_hosts, remote_host, second_host):
+    project, _ = two_hosts
+    assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    address = subprocess.run(
+        second_host.ssh_argv("docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "goship"),
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    prefix = address.rsplit(".", 1)[0] + "."
+    first_subnet = subprocess.run(
+        remote_host.ssh_argv("docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "goship"),
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert not first_subnet.startswith(prefix), "test hosts must give their networks different ranges"
+
+    _fail_health_on_network(project, prefix)
+    set_greeting(project, "version two")
+    result = run_goship("ship", "production", "-C", str(project))
+    assert_clean_failure(result, f"root@{second_host.address}: hello", "is not healthy", "HTTP 503", f"root@{remote_host.address}: rolled back to")
+    for host in (remote_host, second_host):
+        assert _get(f"http://{host.address}:80/") == "Hello from goship!"
+        assert len(_remote_containers(host, "hello")) == 1
