@@ -149,12 +149,14 @@ def make_release(
         revision=revision,
         kind=kind,
         secrets=secrets.resolve(config.app.secrets, env_file),
-        memory=config.app.resources.memory,
-        cpus=config.app.resources.cpus,
-        read_only=security.read_only,
-        no_new_privileges=security.no_new_privileges,
-        cap_add=tuple(security.cap_add),
-        user=security.user,
+        hardening=docker.Hardening(
+            memory=config.app.resources.memory,
+            cpus=config.app.resources.cpus,
+            read_only=security.read_only,
+            no_new_privileges=security.no_new_privileges,
+            cap_add=tuple(security.cap_add),
+            user=security.user,
+        ),
     )
 
 

@@ -112,7 +112,9 @@ def test_run_app_with_secrets_limits_and_weakened_security():
     argv = docker.run_app(
         docker.AppContainer(
             name="a", image="i", service="s", version="v", port=8080, env={}, env_file="/dev/stdin",
-            memory="256m", cpus="0.5", read_only=False, cap_add=("NET_BIND_SERVICE",), user="1000:1000",
+            hardening=docker.Hardening(
+                memory="256m", cpus="0.5", read_only=False, cap_add=("NET_BIND_SERVICE",), user="1000:1000"
+            ),
         )
     )
     assert argv[argv.index("--env-file") + 1] == "/dev/stdin"

@@ -54,12 +54,7 @@ class Release:
     kind: str = "live"
     #: Secret values: sent on stdin as an env file, never in argv or records.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    memory: str | None = None
-    cpus: str | None = None
-    read_only: bool = True
-    no_new_privileges: bool = True
-    cap_add: tuple[str, ...] = ()
-    user: str | None = None
+    hardening: docker.Hardening = docker.Hardening()
 
 
 @dataclass(frozen=True)
@@ -118,12 +113,7 @@ def _run_new(executor: Executor, release: Release, name: str, env_file: str | No
                 port=release.app_port,
                 env=release.env,
                 env_file=env_file,
-                memory=release.memory,
-                cpus=release.cpus,
-                read_only=release.read_only,
-                no_new_privileges=release.no_new_privileges,
-                cap_add=release.cap_add,
-                user=release.user,
+                hardening=release.hardening,
             )
         ),
         input=stdin,

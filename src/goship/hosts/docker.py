@@ -54,6 +54,18 @@ def network_create(name: str = NETWORK) -> Argv:
 
 
 @dataclass(frozen=True)
+class Hardening:
+    """Limits and privileges of an app container; the defaults are the safe ones."""
+
+    memory: str | None = None
+    cpus: str | None = None
+    read_only: bool = True
+    no_new_privileges: bool = True
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
+
+
+@dataclass(frozen=True)
 class AppContainer:
     """Everything ``docker run`` needs to start one version of a service."""
 
@@ -67,12 +79,7 @@ class AppContainer:
     #: ``--env-file`` source for secrets: "/dev/stdin" sends them on stdin,
     #: so they never appear in an argv, a process list or a file on the host.
     env_file: str | None = None
-    memory: str | None = None
-    cpus: str | None = None
-    read_only: bool = True
-    no_new_privileges: bool = True
-    cap_add: tuple[str, ...] = ()
-    user: str | None = None
+    hardening: Hardening = Hardening()
 
 
 def run_app(spec: AppContainer) -> Argv:
@@ -97,19 +104,20 @@ def run_app(spec: AppContainer) -> Argv:
     if spec.env_file:
         args += ["--env-file", spec.env_file]
     args += ["--restart", "unless-stopped"]
-    if spec.read_only:
+    hard = spec.hardening
+    if hard.read_only:
         args += ["--read-only", "--tmpfs", "/tmp"]
     args += ["--cap-drop", "ALL"]
-    for cap in spec.cap_add:
+    for cap in hard.cap_add:
         args += ["--cap-add", cap]
-    if spec.no_new_privileges:
+    if hard.no_new_privileges:
         args += ["--security-opt", "no-new-privileges"]
-    if spec.user:
-        args += ["--user", spec.user]
-    if spec.memory:
-        args += ["--memory", spec.memory]
-    if spec.cpus:
-        args += ["--cpus", spec.cpus]
+    if hard.user:
+        args += ["--user", hard.user]
+    if hard.memory:
+        args += ["--memory", hard.memory]
+    if hard.cpus:
+        args += ["--cpus", hard.cpus]
     args += ["--log-opt", "max-size=10m", "--log-opt", "max-file=3"]
     args.append(spec.image)
     return tuple(args)
