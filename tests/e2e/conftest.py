@@ -69,21 +69,22 @@ def client_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return hosts.make_client_key(tmp_path_factory.mktemp("ssh"))
 
 
+def _test_host(index: int, reg: registry.Registry, key: Path, caddy: str, factory: pytest.TempPathFactory) -> Iterator[hosts.RemoteHost]:
+    host = hosts.start_host(index, factory.mktemp(f"rh{index}"), key, [reg.addr])
+    images.copy_image(caddy, ["docker"], host.docker_argv())
+    yield host
+    host.stop()
+
+
 @pytest.fixture(scope="session")
 def remote_host(
     test_registry: registry.Registry, client_key: Path, caddy_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[hosts.RemoteHost]:
-    host = hosts.start_host(1, tmp_path_factory.mktemp("rh1"), client_key, [test_registry.addr])
-    images.copy_image(caddy_image, ["docker"], host.docker_argv())
-    yield host
-    host.stop()
+    yield from _test_host(1, test_registry, client_key, caddy_image, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def second_host(
     test_registry: registry.Registry, client_key: Path, caddy_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[hosts.RemoteHost]:
-    host = hosts.start_host(2, tmp_path_factory.mktemp("rh2"), client_key, [test_registry.addr])
-    images.copy_image(caddy_image, ["docker"], host.docker_argv())
-    yield host
-    host.stop()
+    yield from _test_host(2, test_registry, client_key, caddy_image, tmp_path_factory)

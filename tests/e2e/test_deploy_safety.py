@@ -46,15 +46,21 @@ def _wait_for_line(proc: subprocess.Popen[str], fragment: str, timeout: float = 
     raise AssertionError(f"{fragment!r} never printed:\n{''.join(seen)}")
 
 
-def test_second_deploy_is_refused_naming_the_holder(production: Path, remote_host):
-    assert run_goship("ship", "production", "-C", str(production)).returncode == 0
-    set_greeting(production, "slow version")
-    _slow_start(production, 6)
-    assert run_goship("build", "-C", str(production)).returncode == 0
-    assert run_goship("push", "-C", str(production)).returncode == 0
+def _deploy_slow_version(project: Path, greeting: str, seconds: int) -> subprocess.Popen[str]:
+    """Ship the example, then start deploying a version that takes ``seconds``
+    to become healthy; returns once that deploy has started its container."""
+    assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    set_greeting(project, greeting)
+    _slow_start(project, seconds)
+    assert run_goship("build", "-C", str(project)).returncode == 0
+    assert run_goship("push", "-C", str(project)).returncode == 0
+    deploying = _start_goship("deploy", "production", "-C", str(project))
+    _wait_for_line(deploying, "starting hello-")
+    return deploying
 
-    first = _start_goship("deploy", "production", "-C", str(production))
-    _wait_for_line(first, "starting hello-")
+
+def test_second_deploy_is_refused_naming_the_holder(production: Path, remote_host):
+    first = _deploy_slow_version(production, "slow version", 6)
     second = run_goship("deploy", "production", "-C", str(production))
     assert_clean_failure(second, "hello is locked by", f"(pid {first.pid})", "deploying hello")
 
@@ -67,14 +73,7 @@ def test_second_deploy_is_refused_naming_the_holder(production: Path, remote_hos
 
 
 def test_kill_9_mid_deploy_then_deploy_again(production: Path, remote_host):
-    assert run_goship("ship", "production", "-C", str(production)).returncode == 0
-    set_greeting(production, "after the crash")
-    _slow_start(production, 8)
-    assert run_goship("build", "-C", str(production)).returncode == 0
-    assert run_goship("push", "-C", str(production)).returncode == 0
-
-    doomed = _start_goship("deploy", "production", "-C", str(production))
-    _wait_for_line(doomed, "starting hello-")
+    doomed = _deploy_slow_version(production, "after the crash", 8)
     # Kill it while it waits for the new container to become healthy.
     deadline = time.monotonic() + 30
     while len(_remote_containers(remote_host, "hello")) < 2 and time.monotonic() < deadline:
