@@ -10,6 +10,7 @@ a bug in goship and is reported with a traceback written to a log file.
     ├── ToolError            a required program (go, docker, ssh) is missing
     ├── BuildError           go build failed, bad platform
     ├── RegistryError        push refused, auth failed, TLS not trusted
+    │   └── RegistryNotFound     no such manifest, blob or repository
     ├── HostError            a command on a host failed
     │   ├── EngineUnreachable    no Docker engine answers
     │   ├── HostUnreachable      SSH cannot connect
@@ -63,6 +64,10 @@ class BuildError(GoshipError):
 
 class RegistryError(GoshipError):
     """The registry refused a request or could not be reached."""
+
+
+class RegistryNotFound(RegistryError):
+    """The registry has no such manifest, blob or repository."""
 
 
 class HostError(GoshipError):
