@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from goship import __version__, operations, pipeline
+from goship import doctor
 from goship.config import LOCAL_TARGET
 from goship.errors import GoshipError
 from goship.events import JSONReporter, Reporter
@@ -139,6 +140,17 @@ def cmd_exec(args: argparse.Namespace) -> None:
     sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive))
 
 
+def cmd_doctor(args: argparse.Namespace) -> None:
+    """Check this machine and the target hosts: each check PASS/WARN/FAIL with the fix."""
+    context = doctor.load_context(args.dir, args.config)
+    report = doctor.run_checks(doctor.RealMachine(args.dir), context)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        doctor.render_text(_out, report)
+    sys.exit(report.exit_code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -187,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     lock_parser = add("lock", cmd_lock)
     lock_parser.add_argument("action", choices=["status", "release"])
     lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")
+    add("doctor", cmd_doctor)
     return parser
 
 

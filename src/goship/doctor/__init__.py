@@ -1,0 +1,27 @@
+"""``goship doctor``: is this machine (and are the target hosts) ready to ship?
+
+    machine.py  the Machine seam: every input the checks read (RealMachine, FakeMachine)
+    facts.py    facts shared by checks (WSL?, which Docker endpoint?, engine answer) and their parsers
+    checks.py   the checks: Facts + Context -> CheckResult (PASS/WARN/FAIL/SKIP with the fix)
+    report.py   running them, text and JSON rendering
+"""
+
+from goship.doctor.checks import ALL_CHECKS, CheckResult, Context, Status
+from goship.doctor.machine import CommandResult, FakeMachine, HttpDate, Machine, RealMachine
+from goship.doctor.report import Report, load_context, render_text, run_checks
+
+__all__ = [
+    "ALL_CHECKS",
+    "CheckResult",
+    "CommandResult",
+    "Context",
+    "FakeMachine",
+    "HttpDate",
+    "Machine",
+    "RealMachine",
+    "Report",
+    "Status",
+    "load_context",
+    "render_text",
+    "run_checks",
+]

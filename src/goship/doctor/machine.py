@@ -1,0 +1,276 @@
+"""Everything ``goship doctor`` reads about the computer, behind one seam.
+
+The checks never touch the OS: they ask a ``Machine``. ``RealMachine`` is
+the only implementation with I/O; ``FakeMachine`` is built from dicts so a
+test can describe a WSL2 laptop, a Windows desktop or a Linux server without
+being one (paths are plain strings because a simulated Windows machine's
+``C:\\Users\\me`` must survive a test run on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from goship.errors import GoshipError, RegistryError
+from goship.hosts.executor import SSHExecutor, SSHTarget
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a program did: exit code (124 = timed out, 127 = not found) and output."""
+
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass(frozen=True)
+class HttpDate:
+    """The ``Date`` a server answered with, or why there is none."""
+
+    date: datetime | None
+    error: str | None = None
+
+
+class Machine(Protocol):
+    """The inputs of every check. Paths are strings in the machine's own syntax."""
+
+    #: "linux", "windows" or "darwin" (WSL is "linux"; the checks detect it).
+    platform: str
+    env: Mapping[str, str]
+    home: str
+    #: The directory doctor was started in (or was given with -C).
+    cwd: str
+
+    def read_text(self, path: str) -> str | None:
+        """The file's text; None when it is missing or unreadable."""
+        ...
+
+    def list_dir(self, path: str) -> list[str] | None:
+        """Names in a directory; None when it cannot be listed."""
+        ...
+
+    def which(self, program: str) -> str | None: ...
+
+    def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult: ...
+
+    def disk_free(self, path: str) -> int | None:
+        """Bytes free for an unprivileged user on the file system holding path."""
+        ...
+
+    def now(self) -> datetime:
+        """The local clock, timezone-aware UTC."""
+        ...
+
+    def http_date(self, url: str, *, ca_file: str | None = None) -> HttpDate:
+        """GET url and return the server's ``Date`` header (any status will do).
+
+        The caller picks the scheme (http:// for an insecure registry); TLS is
+        verified against ca_file when given, else the system's CAs.
+        """
+        ...
+
+    def registry_username(self, registry: str, username: str | None) -> str | None:
+        """The user whose credentials goship would send to registry; None when none.
+
+        Only the name ever leaves this method: the secret stays inside.
+        Raises RegistryError when the lookup itself is broken (a missing helper).
+        """
+        ...
+
+    def probe_host(self, target: SSHTarget, shell: str) -> str:
+        """Log in over SSH and return the host's Docker server version.
+
+        Raises the executor's errors (HostUnreachable, HostKeyError,
+        EngineUnreachable, ToolError, HostError), which carry the fix.
+        """
+        ...
+
+
+def _platform_name() -> str:
+    if sys.platform.startswith("win"):
+        return "windows"
+    if sys.platform == "darwin":
+        return "darwin"
+    return "linux"
+
+
+class RealMachine:
+    """This computer."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self.platform = _platform_name()
+        self.env: Mapping[str, str] = dict(os.environ)
+        self.home = str(Path.home())
+        self.cwd = str((cwd or Path.cwd()).resolve())
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8-sig", errors="replace")
+        except OSError:
+            return None
+
+    def list_dir(self, path: str) -> list[str] | None:
+        try:
+            return sorted(entry.name for entry in Path(path).iterdir())
+        except OSError:
+            return None
+
+    def which(self, program: str) -> str | None:
+        return shutil.which(program)
+
+    def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
+        program = shutil.which(argv[0])
+        if program is None:
+            return CommandResult(127, "", f"{argv[0]}: command not found")
+        try:
+            proc = subprocess.run(
+                (program, *argv[1:]), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            return CommandResult(124, "", f"no answer within {timeout:.0f}s")
+        except OSError as exc:
+            return CommandResult(126, "", f"cannot run {argv[0]}: {exc.strerror}")
+        return CommandResult(
+            proc.returncode,
+            proc.stdout.decode("utf-8", errors="replace"),
+            proc.stderr.decode("utf-8", errors="replace"),
+        )
+
+    def disk_free(self, path: str) -> int | None:
+        try:
+            return shutil.disk_usage(path).free
+        except OSError:
+            return None
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def http_date(self, url: str, *, ca_file: str | None = None) -> HttpDate:
+        verify: ssl.SSLContext | bool = True
+        if ca_file is not None:
+            try:
+                verify = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                return HttpDate(None, f"cannot load registry.ca_file {ca_file}: {exc}")
+        try:
+            # No redirects: the registry's own clock is the one that signs tokens.
+            response = httpx.get(url, verify=verify, timeout=5.0, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return HttpDate(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        header = response.headers.get("date")
+        if not header:
+            return HttpDate(None, f"{url} answered HTTP {response.status_code} without a Date header")
+        try:
+            return HttpDate(parsedate_to_datetime(header))
+        except (TypeError, ValueError):
+            return HttpDate(None, f"{url} sent an unreadable Date header: {header!r}")
+
+    def registry_username(self, registry: str, username: str | None) -> str | None:
+        from goship.registry import credentials
+
+        try:
+            found = credentials.lookup(registry, username)
+        except GoshipError:
+            raise
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            # A broken credential helper or config file: say so, never crash.
+            raise RegistryError(f"cannot look up credentials for {registry}: {exc}") from None
+        return found.username if found else None
+
+    def probe_host(self, target: SSHTarget, shell: str) -> str:
+        executor = SSHExecutor(target, shell=shell)
+        try:
+            result = executor.run(("docker", "version", "--format", "{{.Server.Version}}"), timeout=60)
+        finally:
+            executor.close()
+        return result.text.strip()
+
+
+@dataclass
+class FakeMachine:
+    """A described machine for tests: every answer comes from a dict.
+
+    ``commands`` maps an argv tuple to its CommandResult; a program not in
+    ``programs`` answers 127 like a shell would, and an unscripted command of
+    a known program is a test mistake (LookupError).
+    """
+
+    platform: str = "linux"
+    env: dict[str, str] = field(default_factory=dict)
+    home: str = "/home/me"
+    cwd: str = "/home/me/src/hello"
+    files: dict[str, str] = field(default_factory=dict)
+    programs: dict[str, str] = field(default_factory=dict)
+    commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
+    #: Free bytes by path prefix; the longest matching prefix wins.
+    disk: dict[str, int] = field(default_factory=dict)
+    clock: datetime = field(default_factory=lambda: datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc))
+    #: url -> the server's date, or an error text.
+    dates: dict[str, datetime | str] = field(default_factory=dict)
+    #: registry -> user name with stored credentials, or an error to raise.
+    credentials: dict[str, str | GoshipError] = field(default_factory=dict)
+    #: host label (user@host:port) -> Docker version, or the error SSH would give.
+    hosts: dict[str, str | GoshipError] = field(default_factory=dict)
+    ran: list[tuple[str, ...]] = field(default_factory=list)
+
+    def read_text(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def list_dir(self, path: str) -> list[str] | None:
+        sep = "\\" if self.platform == "windows" else "/"
+        prefix = path.rstrip(sep) + sep
+        names = {f[len(prefix):].split(sep, 1)[0] for f in self.files if f.startswith(prefix)}
+        return sorted(names) if names else None
+
+    def which(self, program: str) -> str | None:
+        return self.programs.get(program)
+
+    def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
+        self.ran.append(argv)
+        if argv[0] not in self.programs:
+            return CommandResult(127, "", f"{argv[0]}: command not found")
+        if argv not in self.commands:
+            raise LookupError(f"FakeMachine: no answer scripted for {argv}")
+        return self.commands[argv]
+
+    def disk_free(self, path: str) -> int | None:
+        matches = [prefix for prefix in self.disk if path.startswith(prefix)]
+        return self.disk[max(matches, key=len)] if matches else None
+
+    def now(self) -> datetime:
+        return self.clock
+
+    def http_date(self, url: str, *, ca_file: str | None = None) -> HttpDate:
+        answer = self.dates.get(url, f"cannot connect to {url}")
+        return HttpDate(answer) if isinstance(answer, datetime) else HttpDate(None, answer)
+
+    def registry_username(self, registry: str, username: str | None) -> str | None:
+        found = self.credentials.get(registry)
+        if isinstance(found, GoshipError):
+            raise found
+        return found
+
+    def probe_host(self, target: SSHTarget, shell: str) -> str:
+        answer = self.hosts.get(target.label)
+        if answer is None:
+            raise LookupError(f"FakeMachine: no answer scripted for host {target.label}")
+        if isinstance(answer, GoshipError):
+            raise answer
+        return answer
