@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import json
+import os
 import sys
 import tempfile
 import traceback
@@ -23,10 +25,12 @@ from rich.console import Console
 
 from goship import __version__, operations, pipeline
 from goship import doctor
+from goship import accounts
 from goship.config import LOCAL_TARGET
-from goship.errors import GoshipError
+from goship.errors import GoshipError, ProjectError
 from goship.events import JSONReporter, Reporter
 from goship.project import Project, load_project
+from goship.registry.credentials import Credentials
 from goship.ui import ConsoleReporter, render_error
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -151,6 +155,64 @@ def cmd_doctor(args: argparse.Namespace) -> None:
     sys.exit(report.exit_code)
 
 
+def _optional_project(args: argparse.Namespace, needed: bool) -> Project | None:
+    """The project when there is one; commands naming a registry work without."""
+    try:
+        return _project(args)
+    except ProjectError:
+        if needed:
+            raise
+        return None
+
+
+def _login_password(args: argparse.Namespace) -> str:
+    """From stdin (--password-stdin), GOSHIP_REGISTRY_PASSWORD, or a prompt; never an argument."""
+    if args.password_stdin:
+        password = sys.stdin.read().rstrip("\r\n")
+    elif os.environ.get("GOSHIP_REGISTRY_PASSWORD") is not None:
+        password = os.environ["GOSHIP_REGISTRY_PASSWORD"]
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    else:
+        raise GoshipError(
+            "no password given", hint="pipe it in with --password-stdin, or set GOSHIP_REGISTRY_PASSWORD"
+        )
+    if not password:
+        raise GoshipError("the password is empty")
+    return password
+
+
+def cmd_login(args: argparse.Namespace) -> None:
+    """Check a registry login and store it in the docker config (or its credential helper)."""
+    project = _optional_project(args, needed=args.registry is None)
+    where = accounts.settings(project, args.registry)
+    username = args.username or os.environ.get("GOSHIP_REGISTRY_USERNAME") or where.username
+    if not username and sys.stdin.isatty() and not args.password_stdin:
+        username = input("Username: ").strip()
+    if not username:
+        raise GoshipError("no user name given", hint="goship login -u USER")
+    stored = accounts.login(where, Credentials(username, _login_password(args)))
+    _out.print(f"Login Succeeded: {username} at {where.registry} (stored in {stored})", markup=False)
+
+
+def cmd_logout(args: argparse.Namespace) -> None:
+    """Remove the stored login for a registry (default: the registry of 'image')."""
+    project = _optional_project(args, needed=args.registry is None)
+    registry = accounts.settings(project, args.registry).registry
+    removed = accounts.logout(registry)
+    _out.print(f"{'Removed login' if removed else 'Not logged in'} for {registry}", markup=False)
+
+
+def cmd_tags(args: argparse.Namespace) -> None:
+    """List the tags of the image repository in the registry."""
+    repository, tags = accounts.tags(_project(args))
+    if args.json:
+        print(json.dumps({"repository": repository, "tags": tags}))
+        return
+    for tag in tags:
+        print(tag)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -200,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     lock_parser.add_argument("action", choices=["status", "release"])
     lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")
     add("doctor", cmd_doctor)
+    login_parser = add("login", cmd_login)
+    login_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
+    login_parser.add_argument("-u", "--username", help="user name (default: GOSHIP_REGISTRY_USERNAME or registry.username)")
+    login_parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    logout_parser = add("logout", cmd_logout)
+    logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
+    add("tags", cmd_tags)
     return parser
 
 

@@ -312,17 +312,20 @@ class RegistryClient:
         return tags
 
     def get_manifest(
-        self, repository: str, reference: str, accept: Sequence[str] = MANIFEST_MEDIA_TYPES
+        self, repository: str, reference: str, accept: str | Sequence[str] = MANIFEST_MEDIA_TYPES
     ) -> tuple[str, bytes, str]:
-        """``(media type, bytes, digest)`` of a manifest by tag or digest, digest verified."""
+        """``(media type, bytes, digest)`` of a manifest by tag or digest, digest verified.
+
+        ``accept``: media types, as a sequence or an already joined header value.
+        """
         response = self.request(
             "GET",
             self._url(repository, f"manifests/{reference}"),
             scope=repository_scope(repository, "pull"),
-            headers={"Accept": ", ".join(accept)},
+            headers={"Accept": accept if isinstance(accept, str) else ", ".join(accept)},
         )
         if response.status_code == 404:
-            raise RegistryNotFound(f"registry {self.registry} has no manifest {repository}:{reference}")
+            raise RegistryNotFound(f"registry {self.registry}: manifest {repository}:{reference} not found")
         if response.status_code != 200:
             raise self._error(f"get manifest {reference}", response)
         data = response.content
@@ -337,7 +340,7 @@ class RegistryClient:
             "GET", self._url(repository, f"blobs/{digest}"), scope=repository_scope(repository, "pull")
         )
         if response.status_code == 404:
-            raise RegistryNotFound(f"registry {self.registry} has no blob {digest} in {repository}")
+            raise RegistryNotFound(f"registry {self.registry}: blob {digest} not found in {repository}")
         if response.status_code != 200:
             raise self._error(f"get blob {digest[:19]}", response)
         self._verified(response.content, digest, f"blob {digest[:19]}")

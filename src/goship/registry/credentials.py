@@ -1,7 +1,9 @@
 """Registry credentials, looked up the way docker does, never printed.
 
-Order: GOSHIP_REGISTRY_USERNAME/PASSWORD (CI), then ~/.docker/config.json
-(``credHelpers``, ``credsStore``, then ``auths``).
+Order: GOSHIP_REGISTRY_USERNAME/PASSWORD (CI), then the docker config
+(``$DOCKER_CONFIG/config.json``, default ``~/.docker/config.json``):
+``credHelpers`` for the registry, ``credsStore``, then ``auths``.
+``store``/``erase`` write logins there the way ``docker login`` does.
 """
 
 from __future__ import annotations
@@ -78,3 +80,116 @@ def lookup(registry: str, username: str | None = None) -> Credentials | None:
             user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
             return Credentials(user, password)
     return None
+
+
+# Storing (goship login / logout) ---------------------------------------------
+
+
+def config_key(registry: str) -> str:
+    """The key docker uses for ``registry`` in config.json and credential helpers."""
+    return "https://index.docker.io/v1/" if registry == DOCKER_HUB else registry
+
+
+def _read_config(path: Path) -> dict[str, object]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"cannot read {path}: {exc}") from None
+    if not isinstance(config, dict):
+        raise RegistryError(f"cannot read {path}: not a JSON object")
+    return config
+
+
+def _write_config(path: Path, config: dict[str, object]) -> None:
+    """Replace config.json atomically, readable by its owner only (it may hold passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(config, out, indent="\t")
+            out.write("\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _helper_for(config: dict[str, object], key: str) -> str | None:
+    helpers = config.get("credHelpers")
+    if isinstance(helpers, dict) and helpers.get(key):
+        return str(helpers[key])
+    store = config.get("credsStore")
+    return str(store) if store else None
+
+
+def _run_helper(helper: str, action: str, payload: str) -> None:
+    program = shutil.which(f"docker-credential-{helper}")
+    if program is None:
+        raise RegistryError(
+            f"docker config names credential helper '{helper}', but docker-credential-{helper} is not on PATH",
+            hint="install the helper, or remove it from the docker config.json",
+        )
+    proc = subprocess.run([program, action], input=payload, capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        # The helper's output never echoes the secret it was given; keep it short anyway.
+        reason = (proc.stdout + proc.stderr).strip().splitlines()[:1]
+        raise RegistryError(
+            f"docker-credential-{helper} {action} failed" + (f": {reason[0][:200]}" if reason else "")
+        )
+
+
+def store(registry: str, credentials: Credentials) -> str:
+    """Save a login the way ``docker login`` does; return where it went.
+
+    With a ``credHelpers`` entry for the registry or a ``credsStore``, the
+    helper keeps the secret (``docker-credential-<helper> store``) and
+    config.json only lists the registry; otherwise ``auths`` holds
+    base64(user:password) in a 0600 file. Other keys are preserved.
+    """
+    path = docker_config_path()
+    config = _read_config(path)
+    key = config_key(registry)
+    helper = _helper_for(config, key)
+    auths = config.get("auths")
+    if not isinstance(auths, dict):
+        auths = {}
+    if helper:
+        payload = json.dumps({"ServerURL": key, "Username": credentials.username, "Secret": credentials.password})
+        _run_helper(helper, "store", payload)
+        auths[key] = {}
+        where = f"docker-credential-{helper}"
+    else:
+        raw = f"{credentials.username}:{credentials.password}".encode()
+        auths[key] = {"auth": base64.b64encode(raw).decode("ascii")}
+        where = str(path)
+    config["auths"] = auths
+    _write_config(path, config)
+    return where
+
+
+def erase(registry: str) -> bool:
+    """Forget the stored login for ``registry``; False when there was none."""
+    path = docker_config_path()
+    config = _read_config(path)
+    key = config_key(registry)
+    helper = _helper_for(config, key)
+    found = False
+    if helper:
+        try:
+            _run_helper(helper, "erase", key)
+            found = True
+        except RegistryError:
+            pass  # "credentials not found"
+    auths = config.get("auths")
+    if isinstance(auths, dict):
+        for candidate in _hub_keys(registry):
+            if candidate in auths:
+                del auths[candidate]
+                found = True
+    if found and path.exists():
+        _write_config(path, config)
+    return found
