@@ -1,4 +1,4 @@
-"""``python -m testbed engine|caddy-image|status|down``: the test-bed from the command line.
+"""``python -m testbed engine|caddy-image|base-images|status|down``: the test-bed from the command line.
 
 Why: ``make demo`` needs a running engine and the offline caddy:2 image before
 goship runs, and ``make down`` must be able to clean up whatever a crashed test
@@ -28,6 +28,12 @@ def cmd_caddy_image(args: argparse.Namespace) -> None:
     print(f"{args.tag} already present" if existed else f"{args.tag} imported from /usr/bin/caddy")
 
 
+def cmd_base_images(_args: argparse.Namespace) -> None:
+    tags = images.seed_go_images()
+    tags.append(images.seed_alpine_image())
+    print("seeded (offline stand-ins): " + ", ".join(tags))
+
+
 def cmd_status(_args: argparse.Namespace) -> None:
     print(json.dumps(state.load(), indent=2, sort_keys=True))
 
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     caddy = sub.add_parser("caddy-image", help="seed the caddy image into the local engine")
     caddy.add_argument("--tag", default="caddy:2")
     caddy.set_defaults(func=cmd_caddy_image)
+    sub.add_parser("base-images", help="seed golang:*/alpine:latest stand-ins for Dockerfile builds").set_defaults(
+        func=cmd_base_images)
     sub.add_parser("status", help="print what the state file records").set_defaults(func=cmd_status)
     sub.add_parser("down", help="stop everything recorded, and every gsh* namespace").set_defaults(func=cmd_down)
     args = parser.parse_args(argv)

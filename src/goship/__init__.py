@@ -6,6 +6,9 @@ The library API mirrors the command line::
     result = ship(load_project(Path("services/hello")), "production")
 """
 
+# Before the imports: modules below read it while this package initialises.
+__version__ = "0.1.0"
+
 from goship.errors import (
     BuildError,
     ConfigError,
@@ -21,8 +24,6 @@ from goship.errors import (
 )
 from goship.pipeline import build, deploy, push, ship
 from goship.project import Project, load_project
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BuildError",

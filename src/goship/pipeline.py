@@ -25,6 +25,7 @@ from goship.project import Project
 from goship import secrets
 from goship.registry import credentials
 from goship.registry.client import PushResult, RegistryClient
+from goship.registry.publish import push_built
 from goship.registry.reference import Repository, parse_repository
 
 PUSH_RECORD = "push.json"
@@ -65,16 +66,20 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
     stage = Stage(reporter or NullReporter(), "push")
     repository = registry_repository(project)
     built = built or last_build(project)
-    stage.step(f"pushing {repository.tagged(built.version)}")
+    platforms = ", ".join(built.platforms)
+    stage.step(f"pushing {repository.tagged(built.version)} ({platforms})")
+    sboms = built.sboms if project.config.build.sbom else ()
     with _client(project, repository) as client:
-        result = client.push(repository.path, built.image, [built.version])
+        result = push_built(client, repository.path, built.built, [built.version], sboms)
     (state_dir(project.root) / PUSH_RECORD).write_text(
         json.dumps({**asdict(result), "version": built.version}, indent=2), encoding="utf-8"
     )
     stage.ok(
         f"pushed {result.reference} ({result.uploaded_blobs} blobs uploaded, "
-        f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there)",
+        f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there)"
+        + (f"; SBOM attached to {len(sboms)} image(s)" if sboms else ""),
         uploaded_bytes=result.uploaded_bytes,
+        uploaded_blobs=result.uploaded_blobs,
         digest=result.digest,
     )
     return result

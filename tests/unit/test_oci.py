@@ -71,8 +71,8 @@ def test_config_runs_as_nonroot_with_entrypoint_and_port():
 def test_layout_round_trip(tmp_path):
     image = _image()
     write_layout(tmp_path / "oci", image, "abc")
-    again, ref = read_layout(tmp_path / "oci")
-    assert (again.digest, ref) == (image.digest, "abc")
+    again, ref, artifacts = read_layout(tmp_path / "oci")
+    assert (again.digest, ref, artifacts) == (image.digest, "abc", [])
     assert [l.diff_id for l in again.layers] == [l.diff_id for l in image.layers]
     # A newer build replaces the old blobs.
     write_layout(tmp_path / "oci", _image(b"new"), "def")
@@ -87,3 +87,36 @@ def test_docker_archive_lists_config_and_layers():
     assert manifest[0]["RepoTags"] == ["hello:abc"]
     assert manifest[0]["Config"] in names
     assert all(layer in names for layer in manifest[0]["Layers"])
+
+
+def _arm_image() -> oci.Image:
+    spec = oci.ImageSpec(
+        os="linux", architecture="arm64", variant=None, entrypoint=("/usr/local/bin/hello",),
+        port=8080, created=1700000000, labels={},
+    )
+    base = oci.make_layer(oci.base_entries(b"CA"), 1700000000, "base")
+    app = oci.make_layer(oci.app_entries("hello", b"arm binary"), 1700000000, "app")
+    return oci.assemble(spec, (base, app))
+
+
+def test_index_lists_each_platform_and_shares_the_base_layer(tmp_path):
+    amd, arm = _image(), _arm_image()
+    index = oci.make_index([amd, arm])
+    data = json.loads(index.manifest.data)
+    assert data["mediaType"] == oci.MEDIA_INDEX
+    assert [m["platform"] for m in data["manifests"]] == [
+        {"architecture": "amd64", "os": "linux"},
+        {"architecture": "arm64", "os": "linux"},
+    ]
+    assert index.platforms() == ["linux/amd64", "linux/arm64"]
+    assert index.image_for("linux/arm64") == arm
+    sbom = oci.make_artifact(oci.MEDIA_SPDX, oci.Blob(oci.MEDIA_SPDX, b"{}"), arm.manifest, {"a": "b"})
+    write_layout(tmp_path / "oci", index, "v1", [sbom])
+    again, ref, artifacts = read_layout(tmp_path / "oci")
+    assert (again.digest, ref) == (index.digest, "v1")
+    assert [a.digest for a in artifacts] == [sbom.digest]
+    assert artifacts[0].subject_digest == arm.digest
+    manifest = json.loads(sbom.manifest.data)
+    assert manifest["subject"]["digest"] == arm.digest
+    assert manifest["artifactType"] == oci.MEDIA_SPDX
+    assert manifest["config"] == {"mediaType": oci.MEDIA_EMPTY, "digest": oci.EMPTY_CONFIG.digest, "size": 2}

@@ -12,10 +12,13 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from goship.build.oci import (
     MEDIA_INDEX,
+    Artifact,
+    Index,
     MEDIA_LAYER,
     MEDIA_MANIFEST,
     Blob,
@@ -43,23 +46,48 @@ def _blob_path(layout: Path, digest: str) -> Path:
     return layout / "blobs" / algorithm / hexdigest
 
 
-def write_layout(layout: Path, image: Image, ref_name: str) -> None:
-    """Write ``image`` as the only image of an OCI layout at ``layout``."""
+Built = Image | Index  # what one build produces: an image, or one per platform
+
+
+def _write_blob(layout: Path, blob: Blob, keep: set[str]) -> None:
+    path = _blob_path(layout, blob.digest)
+    keep.add(path.name)
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(blob.data)
+        tmp.replace(path)
+
+
+def all_blobs(built: Built) -> list[Blob]:
+    """Every blob of ``built``, manifests included, each once."""
+    images = built.images if isinstance(built, Index) else (built,)
+    seen: dict[str, Blob] = {}
+    for image in images:
+        for blob in (image.manifest, *image.blobs):
+            seen.setdefault(blob.digest, blob)
+    if isinstance(built, Index):
+        seen.setdefault(built.manifest.digest, built.manifest)
+    return list(seen.values())
+
+
+def write_layout(layout: Path, built: Built, ref_name: str, artifacts: Iterable[Artifact] = ()) -> None:
+    """Write ``built`` (and artifacts referring to it) as an OCI image layout.
+
+    Only ``built`` carries the ref name; artifacts such as SBOMs are listed
+    beside it with their artifactType, as OCI 1.1 layouts hold referrers.
+    """
     (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
-    keep = set()
-    for blob in (image.manifest, *image.blobs):
-        path = _blob_path(layout, blob.digest)
-        keep.add(path.name)
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(blob.data)
-            tmp.replace(path)
-    index = {
-        "schemaVersion": 2,
-        "mediaType": MEDIA_INDEX,
-        "manifests": [image.manifest.descriptor(annotations={REF_ANNOTATION: ref_name})],
-    }
+    keep: set[str] = set()
+    for blob in all_blobs(built):
+        _write_blob(layout, blob, keep)
+    artifacts = list(artifacts)
+    for artifact in artifacts:
+        for blob in (artifact.manifest, *artifact.blobs):
+            _write_blob(layout, blob, keep)
+    manifests = [built.manifest.descriptor(annotations={REF_ANNOTATION: ref_name})]
+    manifests += [artifact.manifest.descriptor(artifactType=artifact.artifact_type) for artifact in artifacts]
+    index = {"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests}
     tmp_index = layout / "index.json.tmp"
     tmp_index.write_bytes(canonical_json(index))
     tmp_index.replace(layout / "index.json")
@@ -68,38 +96,64 @@ def write_layout(layout: Path, image: Image, ref_name: str) -> None:
             stale.unlink()
 
 
-def read_layout(layout: Path) -> tuple[Image, str]:
-    """The image written by ``write_layout`` and its ref name."""
+def _read_image(layout: Path, digest: str, media_type: str = MEDIA_MANIFEST) -> Image:
+    manifest_data = _blob_path(layout, digest).read_bytes()
+    manifest = json.loads(manifest_data)
+    config_data = _blob_path(layout, manifest["config"]["digest"]).read_bytes()
+    config = json.loads(config_data)
+    diff_ids = config["rootfs"]["diff_ids"]
+    history = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
+    layers = tuple(
+        Layer(
+            Blob(item.get("mediaType", MEDIA_LAYER), _blob_path(layout, item["digest"]).read_bytes()),
+            diff_ids[i],
+            history[i] if i < len(history) else "",
+        )
+        for i, item in enumerate(manifest["layers"])
+    )
+    image = Image(Blob(media_type, manifest_data), Blob(manifest["config"]["mediaType"], config_data), layers)
+    if image.digest != digest:
+        raise ValueError(f"manifest {digest[:19]} does not match its digest")
+    return image
+
+
+def _read_artifact(layout: Path, digest: str) -> Artifact:
+    data = _blob_path(layout, digest).read_bytes()
+    manifest = json.loads(data)
+    payload = manifest["layers"][0]
+    return Artifact(
+        Blob(MEDIA_MANIFEST, data),
+        manifest["artifactType"],
+        Blob(payload["mediaType"], _blob_path(layout, payload["digest"]).read_bytes()),
+        manifest["subject"]["digest"],
+    )
+
+
+def read_layout(layout: Path) -> tuple[Built, str, list[Artifact]]:
+    """What ``write_layout`` wrote: the image or index, its ref name, its artifacts."""
     try:
         index = json.loads((layout / "index.json").read_bytes())
-        descriptor = index["manifests"][0]
-        manifest_data = _blob_path(layout, descriptor["digest"]).read_bytes()
-        manifest = json.loads(manifest_data)
-        config_data = _blob_path(layout, manifest["config"]["digest"]).read_bytes()
-        config = json.loads(config_data)
-        diff_ids = config["rootfs"]["diff_ids"]
-        history = [h.get("created_by", "") for h in config.get("history", [])]
-        layers = tuple(
-            Layer(
-                Blob(item.get("mediaType", MEDIA_LAYER), _blob_path(layout, item["digest"]).read_bytes()),
-                diff_ids[i],
-                history[i] if i < len(history) else "",
+        descriptors = index["manifests"]
+        top = next(d for d in descriptors if REF_ANNOTATION in d.get("annotations", {}))
+        built: Built
+        if top.get("mediaType") == MEDIA_INDEX:
+            data = _blob_path(layout, top["digest"]).read_bytes()
+            children = json.loads(data)["manifests"]
+            built = Index(
+                Blob(MEDIA_INDEX, data),
+                tuple(_read_image(layout, child["digest"], child.get("mediaType", MEDIA_MANIFEST)) for child in children),
             )
-            for i, item in enumerate(manifest["layers"])
-        )
-    except (OSError, KeyError, IndexError, ValueError) as exc:
+            if built.digest != top["digest"]:
+                raise ValueError("index does not match its digest")
+        else:
+            built = _read_image(layout, top["digest"], top.get("mediaType", MEDIA_MANIFEST))
+        artifacts = [_read_artifact(layout, d["digest"]) for d in descriptors if d.get("artifactType")]
+    except (OSError, KeyError, IndexError, ValueError, StopIteration) as exc:
         raise BuildError(
             f"no usable image in {layout} ({exc.__class__.__name__}: {exc})",
             hint="run 'goship build' first",
         ) from None
-    image = Image(
-        Blob(descriptor.get("mediaType", MEDIA_MANIFEST), manifest_data),
-        Blob(manifest["config"]["mediaType"], config_data),
-        layers,
-    )
-    if image.digest != descriptor["digest"]:
-        raise BuildError(f"{layout}: manifest does not match its digest; rebuild with 'goship build'")
-    return image, descriptor.get("annotations", {}).get(REF_ANNOTATION, "")
+    return built, top["annotations"][REF_ANNOTATION], artifacts
 
 
 def docker_archive(image: Image, repo_tags: list[str]) -> bytes:

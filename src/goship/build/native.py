@@ -2,13 +2,17 @@
 
 No Docker daemon is involved, so it works the same on Windows, macOS and
 Linux and in CI without Docker-in-Docker. The binary is cross-compiled for
-the target platform; the image is a base layer (users, CA roots, /tmp) and
-an app layer (the binary), so a code change re-pushes only the app layer.
+each target platform; each image is the shared layers (users, CA roots,
+/tmp; optionally time zones and project files) and an app layer (the
+binary), so a code change re-pushes only the app layer. Several platforms
+give an OCI image index; each image gets an SPDX SBOM as an OCI referrer.
 """
 
 from __future__ import annotations
 
 import json
+import platform
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,19 +21,32 @@ from pathlib import Path
 import certifi
 
 from goship.build import oci
-from goship.build.gobuild import GoBuildRequest, parse_platform, plan_go_build, run_go_build
+from goship.build.gobuild import (
+    GoBuildRequest,
+    Platform,
+    go_executable,
+    parse_platform,
+    plan_go_build,
+    run_go_build,
+)
 from goship.build.layout import read_layout, state_dir, write_layout
+from goship.build.sbom import sbom_for_binary
 from goship.build.version import SourceVersion, source_version
+from goship.config.model import BuildConfig
+from goship.errors import BuildError, ConfigError
 from goship.events import NullReporter, Reporter, Stage
 from goship.project import Project
 
 
 @dataclass(frozen=True)
 class BuiltImage:
-    image: oci.Image
+    """The result of a build: one image, or an index of one image per platform."""
+
+    built: oci.Image | oci.Index
     repository: str
     version: str
     layout: Path
+    sboms: tuple[oci.Artifact, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -37,7 +54,25 @@ class BuiltImage:
 
     @property
     def digest(self) -> str:
-        return self.image.digest
+        """The digest users pull: the index's for a multi-arch build."""
+        return self.built.digest
+
+    @property
+    def images(self) -> tuple[oci.Image, ...]:
+        return self.built.images if isinstance(self.built, oci.Index) else (self.built,)
+
+    @property
+    def platforms(self) -> list[str]:
+        return [oci.platform_of(image) for image in self.images]
+
+    @property
+    def image(self) -> oci.Image:
+        """The image for this machine's architecture (what a local engine runs)."""
+        wanted = f"linux/{host_arch()}"
+        for image in self.images:
+            if oci.platform_of(image).startswith(wanted):
+                return image
+        return self.images[0]
 
     @property
     def revision(self) -> str:
@@ -50,6 +85,11 @@ class BuiltImage:
     def image_id(self) -> str:
         """What Docker calls the image once loaded: its config digest."""
         return self.image.config.digest
+
+
+def host_arch() -> str:
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
 
 
 def layout_dir(project: Project) -> Path:
@@ -67,65 +107,150 @@ def image_labels(project: Project, source: SourceVersion) -> dict[str, str]:
     return labels
 
 
-def image_spec(project: Project, source: SourceVersion) -> oci.ImageSpec:
-    platform = parse_platform(project.config.build.platform)
+def image_spec(project: Project, source: SourceVersion, target: Platform) -> oci.ImageSpec:
+    env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+    if project.config.build.ca_certificates:
+        env.append(f"SSL_CERT_FILE=/{oci.CA_BUNDLE_PATH}")
+    if project.config.build.tzdata:
+        env.append(f"ZONEINFO=/{oci.ZONEINFO_PATH}")
     return oci.ImageSpec(
-        os=platform.os,
-        architecture=platform.arch,
-        variant=platform.variant,
+        os=target.os,
+        architecture=target.arch,
+        variant=target.variant,
         entrypoint=(f"/{oci.BIN_DIR}/{project.binary_name}",),
         port=project.config.app.port,
         created=source.timestamp,
         labels=image_labels(project, source),
+        env=tuple(env),
     )
 
 
-def build_native(project: Project, reporter: Reporter | None = None) -> BuiltImage:
-    """Compile the service and write its image to the module's .goship/oci."""
-    stage = Stage(reporter or NullReporter(), "build")
+def ldflags(build: BuildConfig, version: str) -> str:
+    """The configured linker flags, plus ``-X var=version`` when asked for."""
+    if not build.version_var:
+        return build.ldflags
+    return f"{build.ldflags} -X {build.version_var}={version}".strip()
+
+
+def _zoneinfo_zip() -> bytes:
+    goroot = subprocess.run(
+        [go_executable(), "env", "GOROOT"], capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+    path = Path(goroot) / "lib" / "time" / "zoneinfo.zip"
+    if not path.is_file():
+        raise BuildError(
+            f"build.tzdata: the Go toolchain has no {path}",
+            hint="reinstall Go, or set build.tzdata: false and import _ \"time/tzdata\" in main",
+        )
+    return path.read_bytes()
+
+
+def _project_files(project: Project) -> list[oci.Entry]:
+    """``build.files`` (image path -> module path) as layer entries."""
+    entries: list[oci.Entry] = []
+    where = project.config_path or "goship.yaml"
+    for destination, source in sorted(project.config.build.files.items()):
+        src = (project.root / source).resolve()
+        dest = destination.strip("/")
+        if not dest or ".." in dest.split("/"):
+            raise ConfigError(f"{where}: build.files: {destination!r} is not a path inside the image")
+        if not src.exists():
+            raise ConfigError(
+                f"{where}: build.files.{destination}: {source} does not exist in {project.root}",
+                hint="paths are relative to the directory holding go.mod",
+            )
+        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        for path in files:
+            rel = dest if path == src else f"{dest}/{path.relative_to(src).as_posix()}"
+            # Windows has no execute bit: scripts are recognised by their shebang.
+            data = path.read_bytes()
+            executable = data.startswith(b"#!") or bool(path.stat().st_mode & 0o111)
+            entries.append(oci.Entry(rel, data, 0o755 if executable else 0o644))
+    return oci.with_parents(entries)
+
+
+def _shared_layers(project: Project, timestamp: int) -> list[oci.Layer]:
+    """The layers every platform shares: base, time zones, project files."""
     build = project.config.build
-    platform = parse_platform(build.platform)
-    source = source_version(project.root)
-    stage.step(f"go build ./{project.main} for {platform}", version=source.version)
-    started = time.monotonic()
+    ca_bundle = Path(certifi.where()).read_bytes() if build.ca_certificates else None
+    what = "nonroot user 65532, /tmp" + (", CA certificates" if ca_bundle else "")
+    layers = [oci.make_layer(oci.base_entries(ca_bundle), timestamp, f"goship: base ({what})")]
+    if build.tzdata:
+        layers.append(oci.make_layer(oci.zoneinfo_entries(_zoneinfo_zip()), timestamp, "goship: time zone database"))
+    if build.files:
+        layers.append(oci.make_layer(_project_files(project), timestamp, "goship: build.files"))
+    return layers
+
+
+def _compile(project: Project, target: Platform, version: str) -> bytes:
+    build = project.config.build
     with tempfile.TemporaryDirectory(prefix="goship-build-") as tmp:
         plan = plan_go_build(
             GoBuildRequest(
                 module_root=project.root,
                 main=project.main,
                 output=Path(tmp) / project.binary_name,
-                platform=platform,
-                ldflags=build.ldflags,
+                platform=target,
+                ldflags=ldflags(build, version),
                 tags=tuple(build.tags),
                 extra_env=dict(build.env),
             )
         )
-        binary = run_go_build(plan).read_bytes()
+        return run_go_build(plan).read_bytes()
+
+
+def build_native(project: Project, reporter: Reporter | None = None) -> BuiltImage:
+    """Compile the service for each platform and write its image to .goship/oci."""
+    stage = Stage(reporter or NullReporter(), "build")
+    build = project.config.build
+    targets = [parse_platform(p) for p in build.target_platforms()]
+    source = source_version(project.root)
+    started = time.monotonic()
+    shared = _shared_layers(project, source.timestamp)
+    images: list[oci.Image] = []
+    sboms: list[oci.Artifact] = []
+    binary_bytes = 0
+    for target in targets:
+        stage.step(f"go build ./{project.main} for {target}", version=source.version)
+        binary = _compile(project, target, source.version)
+        binary_bytes += len(binary)
+        app = oci.make_layer(
+            oci.app_entries(project.binary_name, binary),
+            source.timestamp,
+            f"goship: go build -trimpath ./{project.main}",
+        )
+        image = oci.assemble(image_spec(project, source, target), (*shared, app))
+        images.append(image)
+        if build.sbom:
+            sboms.append(sbom_artifact(binary, image, project.service, source))
     compiled = time.monotonic() - started
-    base = oci.make_layer(
-        oci.base_entries(Path(certifi.where()).read_bytes()),
-        source.timestamp,
-        "goship: base (nonroot user 65532, CA certificates, /tmp)",
-    )
-    app = oci.make_layer(
-        oci.app_entries(project.binary_name, binary),
-        source.timestamp,
-        f"goship: go build -trimpath ./{project.main}",
-    )
-    image = oci.assemble(image_spec(project, source), (base, app))
+    built: oci.Image | oci.Index = images[0] if len(images) == 1 else oci.make_index(images)
     layout = layout_dir(project)
-    write_layout(layout, image, source.version)
+    write_layout(layout, built, source.version, sboms)
+    platforms = ", ".join(str(t) for t in targets)
     stage.ok(
-        f"built {project.repository}:{source.version} ({image.digest[:19]})",
-        digest=image.digest,
-        binary_bytes=len(binary),
+        f"built {project.repository}:{source.version} ({built.digest[:19]}; {platforms})",
+        digest=built.digest,
+        platforms=[str(t) for t in targets],
+        binary_bytes=binary_bytes,
         compile_seconds=round(compiled, 2),
         total_seconds=round(time.monotonic() - started, 2),
     )
-    return BuiltImage(image, project.repository, source.version, layout)
+    return BuiltImage(built, project.repository, source.version, layout, tuple(sboms))
+
+
+def sbom_artifact(binary: bytes, image: oci.Image, name: str, source: SourceVersion) -> oci.Artifact:
+    """The SPDX SBOM of ``binary`` as an OCI artifact whose subject is ``image``."""
+    document = sbom_for_binary(binary, name, source.timestamp, main_version=source.version)
+    return oci.make_artifact(
+        oci.MEDIA_SPDX,
+        oci.Blob(oci.MEDIA_SPDX, document),
+        image.manifest,
+        {"org.opencontainers.image.created": oci.rfc3339(source.timestamp)},
+    )
 
 
 def last_build(project: Project) -> BuiltImage:
     """The image of the last ``goship build`` of this module."""
-    image, version = read_layout(layout_dir(project))
-    return BuiltImage(image, project.repository, version, layout_dir(project))
+    built, version, artifacts = read_layout(layout_dir(project))
+    return BuiltImage(built, project.repository, version, layout_dir(project), tuple(artifacts))

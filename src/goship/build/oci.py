@@ -21,9 +21,14 @@ MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_EMPTY = "application/vnd.oci.empty.v1+json"
+MEDIA_SPDX = "application/spdx+json"
 
 NONROOT_UID = 65532
 CA_BUNDLE_PATH = "etc/ssl/certs/ca-certificates.crt"
+# Go reads ZONEINFO as a zip (the format of its own lib/time/zoneinfo.zip),
+# so the toolchain's copy serves on every OS goship runs on.
+ZONEINFO_PATH = "usr/share/zoneinfo.zip"
 BIN_DIR = "usr/local/bin"
 
 
@@ -117,6 +122,18 @@ def base_entries(ca_bundle: bytes | None) -> list[Entry]:
     return entries
 
 
+def with_parents(entries: Iterable[Entry]) -> list[Entry]:
+    """``entries`` plus a 0755 directory entry for each missing parent."""
+    entries = list(entries)
+    present = {e.path for e in entries}
+    parents = sorted({p for e in entries for p in _parents(e.path)} - present)
+    return [Entry(p, None, 0o755) for p in parents] + entries
+
+
+def zoneinfo_entries(zoneinfo_zip: bytes) -> list[Entry]:
+    return with_parents([Entry(ZONEINFO_PATH, zoneinfo_zip, 0o644)])
+
+
 def app_entries(binary_name: str, binary: bytes) -> list[Entry]:
     path = f"{BIN_DIR}/{binary_name}"
     return [Entry(p, None, 0o755) for p in _parents(path)] + [Entry(path, binary, 0o755)]
@@ -190,3 +207,86 @@ def assemble(spec: ImageSpec, layers: Iterable[Layer]) -> Image:
         "layers": [layer.blob.descriptor() for layer in layers],
     }
     return Image(Blob(MEDIA_MANIFEST, canonical_json(manifest)), config_blob, layers)
+
+
+@dataclass(frozen=True)
+class Index:
+    """An OCI image index: one image per platform under one digest."""
+
+    manifest: Blob
+    images: tuple[Image, ...]
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    def platforms(self) -> list[str]:
+        return [platform_of(image) for image in self.images]
+
+    def image_for(self, platform: str) -> Image | None:
+        for image in self.images:
+            if platform_of(image) == platform:
+                return image
+        return None
+
+
+def platform_fields(image: Image) -> dict[str, str]:
+    config = json.loads(image.config.data)
+    fields = {"architecture": config["architecture"], "os": config["os"]}
+    if config.get("variant"):
+        fields["variant"] = config["variant"]
+    return fields
+
+
+def platform_of(image: Image) -> str:
+    fields = platform_fields(image)
+    return "/".join(fields[k] for k in ("os", "architecture", "variant") if k in fields)
+
+
+def make_index(images: Iterable[Image], annotations: Mapping[str, str] | None = None) -> Index:
+    images = tuple(images)
+    index: dict[str, object] = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_INDEX,
+        "manifests": [image.manifest.descriptor(platform=platform_fields(image)) for image in images],
+    }
+    if annotations:
+        index["annotations"] = dict(annotations)
+    return Index(Blob(MEDIA_INDEX, canonical_json(index)), images)
+
+
+# The empty config of OCI 1.1 artifacts: the two bytes '{}'.
+EMPTY_CONFIG = Blob(MEDIA_EMPTY, b"{}")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An OCI 1.1 artifact manifest (an SBOM, say) that refers to an image."""
+
+    manifest: Blob
+    artifact_type: str
+    payload: Blob
+    subject_digest: str
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def blobs(self) -> tuple[Blob, ...]:
+        return (EMPTY_CONFIG, self.payload)
+
+
+def make_artifact(
+    artifact_type: str, payload: Blob, subject: Blob, annotations: Mapping[str, str]
+) -> Artifact:
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_MANIFEST,
+        "artifactType": artifact_type,
+        "config": EMPTY_CONFIG.descriptor(),
+        "layers": [payload.descriptor()],
+        "subject": subject.descriptor(),
+        "annotations": dict(annotations),
+    }
+    return Artifact(Blob(MEDIA_MANIFEST, canonical_json(manifest)), artifact_type, payload, subject.digest)

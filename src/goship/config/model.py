@@ -22,11 +22,42 @@ def _doc(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class BuildConfig:
+    builder: str = field(
+        default="native", metadata=_doc("native (go build + image assembled by goship) or docker (the Dockerfile, BuildKit)")
+    )
     main: str | None = field(default=None, metadata=_doc("main package directory, relative to go.mod"))
     platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch"))
+    platforms: list[str] = field(
+        default_factory=list, metadata=_doc("several target platforms: pushes one multi-arch image index")
+    )
     ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build"))
     tags: list[str] = field(default_factory=list, metadata=_doc("Go build tags"))
     env: dict[str, str] = field(default_factory=dict, metadata=_doc("extra environment for go build"))
+    version_var: str | None = field(
+        default=None, metadata=_doc("Go variable set to the version with -X, e.g. main.version")
+    )
+    ca_certificates: bool = field(default=True, metadata=_doc("put a CA bundle in the image (native builder)"))
+    tzdata: bool = field(
+        default=False, metadata=_doc("put the Go toolchain's time zone database in the image (native builder)")
+    )
+    files: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_doc("extra files: image path -> file or directory in the module (native builder)"),
+    )
+    sbom: bool = field(default=True, metadata=_doc("attach an SPDX SBOM of the binary's modules when pushing"))
+    dockerfile: str = field(default="Dockerfile", metadata=_doc("Dockerfile of the docker builder, relative to go.mod"))
+    context: str = field(default=".", metadata=_doc("build context of the docker builder, relative to go.mod"))
+    target: str | None = field(default=None, metadata=_doc("Dockerfile stage to build (docker builder)"))
+    args: dict[str, str] = field(default_factory=dict, metadata=_doc("build arguments (docker builder)"))
+    secrets: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_doc("build secrets, id -> env:NAME or a file path, for RUN --mount=type=secret (docker builder)"),
+    )
+    cache_from: list[str] = field(default_factory=list, metadata=_doc("images to use as build cache (docker builder)"))
+    cache_to: str | None = field(default=None, metadata=_doc("registry ref to export the build cache to (docker builder)"))
+
+    def target_platforms(self) -> list[str]:
+        return list(self.platforms) if self.platforms else [self.platform]
 
 
 @dataclass(frozen=True)
