@@ -1,69 +1,314 @@
-"""Registry client logic against a scripted transport (real-registry tests are in e2e)."""
+"""Registry client logic against a scripted transport (real-registry tests are in e2e).
+
+The pure protocol pieces (chunk plans, Range, Link, backoff, challenges,
+scopes) are tested by tables; the client's recovery paths by a registry in
+memory that can drop connections and fail on cue.
+"""
+
+import base64
+import json
+import logging
+import os
+import random
+import stat
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from goship.build import oci
-from goship.errors import RegistryError
+from goship.errors import RegistryError, RegistryNotFound
+from goship.registry import auth, credentials, protocol
 from goship.registry import client as client_module
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
+from goship.registry.protocol import RetryPolicy
 from goship.registry.reference import parse_repository
+
+SLEEPS: list[float] = []
 
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(client_module.time, "sleep", lambda s: None)
+    SLEEPS.clear()
+    monkeypatch.setattr(client_module.time, "sleep", SLEEPS.append)
 
 
-def _image():
-    layer = oci.make_layer(oci.app_entries("x", b"bin"), 0, "app")
-    return oci.assemble(
-        oci.ImageSpec("linux", "amd64", None, ("/x",), None, 0, {}), (layer,)
+def _image(layer_bytes: bytes = b"bin"):
+    layer = oci.make_layer(oci.app_entries("x", layer_bytes), 0, "app")
+    return oci.assemble(oci.ImageSpec("linux", "amd64", None, ("/x",), None, 0, {}), (layer,))
+
+
+# Pure protocol pieces --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, chunk, start, expected",
+    [
+        (10, 4, 0, [(0, 3), (4, 7), (8, 9)]),
+        (8, 4, 0, [(0, 3), (4, 7)]),
+        (10, 4, 6, [(6, 9)]),
+        (10, 4, 10, []),
+        (3, 8, 0, [(0, 2)]),
+    ],
+)
+def test_plan_chunks(size, chunk, start, expected):
+    assert protocol.plan_chunks(size, chunk, start) == expected
+    assert protocol.content_range(*expected[0]) == f"{expected[0][0]}-{expected[0][1]}" if expected else True
+
+
+@pytest.mark.parametrize(
+    "header, offset",
+    [(None, 0), ("", 0), ("0-0", 0), ("0-1023", 1024), ("bytes=0-9", 10), (" 0-4194303 ", 4194304)],
+)
+def test_committed_offset(header, offset):
+    assert protocol.committed_offset(header) == offset
+
+
+@pytest.mark.parametrize("header", ["junk", "5-10", "0-", "10-2"])
+def test_committed_offset_rejects_malformed(header):
+    with pytest.raises(ValueError):
+        protocol.committed_offset(header)
+
+
+@pytest.mark.parametrize(
+    "header, target",
+    [
+        ('</v2/a/tags/list?last=b&n=2>; rel="next"', "/v2/a/tags/list?last=b&n=2"),
+        ("<https://r/v2/a/tags/list?n=2&last=x>; rel=next", "https://r/v2/a/tags/list?n=2&last=x"),
+        ('<https://r/prev>; rel="prev", <https://r/next>; rel="next"', "https://r/next"),
+        ('<https://r/x>; rel="prev"', None),
+        (None, None),
+    ],
+)
+def test_next_link(header, target):
+    assert protocol.next_link(header) == target
+
+
+def test_with_digest_keeps_the_upload_state_query():
+    assert protocol.with_digest("https://r/u/1?_state=abc", "sha256:00") == "https://r/u/1?_state=abc&digest=sha256:00"
+    assert protocol.with_digest("https://r/u/1", "sha256:00") == "https://r/u/1?digest=sha256:00"
+
+
+def test_backoff_grows_is_capped_and_jittered():
+    policy = RetryPolicy(attempts=6, base=0.5, cap=4.0)
+    rng = random.Random(7)
+    for retry, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 4.0), (9, 4.0)]:
+        delays = {policy.delay(retry, rng=rng) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1  # jitter: clients failing together do not retry together
+
+
+def test_retry_after_wins_and_is_capped():
+    policy = RetryPolicy(max_retry_after=30)
+    assert policy.delay(1, retry_after=7) == 7
+    assert policy.delay(1, retry_after=3600) == 30
+    assert protocol.parse_retry_after("12") == 12
+    now = datetime(2024, 1, 1, 0, 0, 0, tzinfo=UTC)
+    assert protocol.parse_retry_after("Mon, 01 Jan 2024 00:00:05 GMT", now) == 5
+    assert protocol.parse_retry_after("soon") is None
+
+
+@pytest.mark.parametrize("status, retry", [(500, True), (502, True), (503, True), (429, True), (404, False), (401, False), (416, False), (201, False)])
+def test_retryable_status(status, retry):
+    assert protocol.retryable_status(status) is retry
+
+
+def test_parse_challenge():
+    bearer = auth.parse_challenge(
+        'Bearer realm="https://auth.example/token",service="registry.example",'
+        'scope="repository:a:pull repository:b:pull,push"'
+    )
+    assert bearer.scheme == "bearer"
+    assert bearer.params["realm"] == "https://auth.example/token"
+    assert bearer.params["service"] == "registry.example"
+    assert bearer.scopes == ("repository:a:pull", "repository:b:pull,push")
+    basic = auth.parse_challenge('Basic realm="goship-test"')
+    assert basic.scheme == "basic" and basic.params == {"realm": "goship-test"}
+    assert auth.parse_challenge("Bearer realm=https://x/t, service=reg").params == {"realm": "https://x/t", "service": "reg"}
+    assert auth.parse_challenge("") is None
+
+
+def test_merge_scopes_unions_actions_per_repository():
+    assert auth.merge_scopes(["repository:b:push", "repository:a:pull"], ["repository:b:pull"]) == (
+        "repository:a:pull",
+        "repository:b:pull,push",
     )
 
 
-class FakeRegistry:
-    """A registry in memory, with a Bearer token service, as a transport."""
+class TokenService:
+    def __init__(self):
+        self.calls = []
 
-    def __init__(self, have=(), fail_uploads=0):
-        self.blobs = set(have)
+    def __call__(self, realm, query, headers):
+        self.calls.append(query)
+        return httpx.Response(200, json={"token": f"T{len(self.calls)}", "expires_in": 300})
+
+
+CHALLENGE = 'Bearer realm="https://auth.example/token",service="reg"'
+
+
+def test_tokens_are_cached_per_scope_set_and_renewed_when_expired():
+    now = [0.0]
+    service = TokenService()
+    authn = auth.Authenticator("reg", Credentials("u", "p"), service, clock=lambda: now[0])
+    push_b = ["repository:b:pull,push"]
+    mount_into_b = ["repository:b:pull,push", "repository:a:pull"]
+    assert authn.header(push_b) is None
+    authn.answer(CHALLENGE, push_b)
+    assert authn.header(push_b) == "Bearer T1"
+    assert authn.header(["repository:b:push", "repository:b:pull"]) == "Bearer T1"  # same set, any order
+    assert authn.header(mount_into_b) is None  # a mount needs a token covering both repositories
+    authn.answer(CHALLENGE, mount_into_b)
+    assert service.calls[-1] == [("service", "reg"), ("scope", "repository:a:pull"), ("scope", "repository:b:pull,push")]
+    assert authn.header(mount_into_b) == "Bearer T2" and authn.header(push_b) == "Bearer T1"
+    now[0] = 1000.0  # past expires_in
+    assert authn.header(push_b) is None
+    assert authn.token_requests == 2
+
+
+def test_token_service_refusing_names_the_user_not_the_password():
+    authn = auth.Authenticator("reg", Credentials("alice", "s3cret"), lambda *a: httpx.Response(401))
+    with pytest.raises(RegistryError) as info:
+        authn.answer(CHALLENGE, ["repository:a:pull"])
+    assert "refused the login as 'alice'" in info.value.message
+    assert "s3cret" not in info.value.message + (info.value.hint or "")
+
+
+# A registry in memory ---------------------------------------------------------------
+
+
+class FakeRegistry:
+    """An OCI registry in memory, with a Bearer token service, as a transport.
+
+    ``requests`` lists the requests that passed authentication.
+
+    ``faults`` maps (method, kind) to a list of actions consumed one per
+    matching request: "drop" (no answer, nothing done), "drop_after" (done,
+    then no answer), an int (that status, nothing done). Kinds: post, patch,
+    put_blob, put_manifest, get_upload, head.
+    """
+
+    def __init__(self, have=(), faults=None, mountable=(), tags=(), token=True):
+        self.blobs = {d: b"" for d in have}
         self.manifests = {}
+        self.tags = list(tags)
         self.requests = []
-        self.fail_uploads = fail_uploads
+        self.uploads = {}
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.mountable = set(mountable)
+        self.token_scopes = []
+        self.token = token
+        self.next_id = 0
+
+    def _fault(self, kind):
+        actions = self.faults.get(kind)
+        return actions.pop(0) if actions else None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append((request.method, request.url.path))
+        path = request.url.path
         if request.url.host == "auth.example":
             assert request.headers["Authorization"].startswith("Basic ")
+            self.token_scopes.append(request.url.params.get_list("scope"))
             return httpx.Response(200, json={"token": "T"})
-        if request.headers.get("Authorization") != "Bearer T":
-            return httpx.Response(
-                401,
-                headers={"WWW-Authenticate": 'Bearer realm="https://auth.example/token",service="reg",scope="x"'},
-            )
+        if self.token and request.headers.get("Authorization") != "Bearer T":
+            return httpx.Response(401, headers={"WWW-Authenticate": CHALLENGE})
+        self.requests.append((request.method, path, dict(request.headers), request.url.params))  # authorized ones
+        kind = self._kind(request.method, path)
+        action = self._fault(kind)
+        if action == "drop":
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        if isinstance(action, int):
+            return httpx.Response(action, text="injected")
+        response = self._handle(request, kind)
+        if action == "drop_after":
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return response
+
+    @staticmethod
+    def _kind(method, path):
+        if "/blobs/uploads/" in path:
+            return {"POST": "post", "PATCH": "patch", "PUT": "put_blob", "GET": "get_upload"}.get(method, method)
+        if "/manifests/" in path:
+            return f"{method.lower()}_manifest"
+        if "/blobs/" in path:
+            return method.lower()
+        return method
+
+    def _handle(self, request, kind):
         path = request.url.path
-        if request.method == "HEAD" and "/blobs/" in path:
-            return httpx.Response(200 if path.rsplit("/", 1)[1] in self.blobs else 404)
-        if request.method == "POST":
-            return httpx.Response(202, headers={"Location": "/v2/team/app/blobs/uploads/u1?state=s"})
-        if request.method == "PUT" and "/uploads/" in path:
-            if self.fail_uploads:
-                self.fail_uploads -= 1
-                return httpx.Response(500)
+        if kind in ("head", "get"):
+            digest = path.rsplit("/", 1)[1]
+            if digest not in self.blobs:
+                return httpx.Response(404)
+            return httpx.Response(200, content=self.blobs[digest] if kind == "get" else b"")
+        if kind == "post":
+            mount = request.url.params.get("mount")
+            if mount and mount in self.mountable:
+                self.blobs[mount] = b""
+                return httpx.Response(201, headers={"Docker-Content-Digest": mount})
+            self.next_id += 1
+            uid = f"u{self.next_id}"
+            self.uploads[uid] = bytearray()
+            return httpx.Response(202, headers={"Location": f"/v2/team/app/blobs/uploads/{uid}?_state=0"})
+        uid = path.rsplit("/", 1)[1]
+        if kind in ("patch", "get_upload", "put_blob") and uid not in self.uploads:
+            return httpx.Response(404, json={"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "unknown"}]})
+        if kind == "get_upload":
+            size = len(self.uploads[uid])
+            return httpx.Response(
+                204, headers={"Range": f"0-{max(size - 1, 0)}", "Location": f"/v2/team/app/blobs/uploads/{uid}?_state={size}"}
+            )
+        if kind == "patch":
+            first, last = map(int, request.headers["Content-Range"].split("-"))
+            if first != len(self.uploads[uid]) or last - first + 1 != len(request.content):
+                return httpx.Response(416)
+            self.uploads[uid] += request.content
+            size = len(self.uploads[uid])
+            return httpx.Response(
+                202, headers={"Range": f"0-{size - 1}", "Location": f"/v2/team/app/blobs/uploads/{uid}?_state={size}"}
+            )
+        if kind == "put_blob":
+            data = bytes(self.uploads.pop(uid)) + request.content
             digest = request.url.params["digest"]
-            assert oci.sha256_digest(request.content) == digest
-            self.blobs.add(digest)
-            return httpx.Response(201)
-        if request.method == "PUT" and "/manifests/" in path:
-            digest = oci.sha256_digest(request.content)
-            self.manifests[path.rsplit("/", 1)[1]] = digest
+            if oci.sha256_digest(data) != digest:
+                return httpx.Response(400, json={"errors": [{"code": "DIGEST_INVALID", "message": "mismatch"}]})
+            self.blobs[digest] = data
             return httpx.Response(201, headers={"Docker-Content-Digest": digest})
+        if kind == "put_manifest":
+            manifest = json.loads(request.content)
+            for descriptor in [manifest["config"], *manifest["layers"]]:
+                if descriptor["digest"] not in self.blobs:
+                    return httpx.Response(400, json={"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "x"}]})
+            digest = oci.sha256_digest(request.content)
+            self.manifests[path.rsplit("/", 1)[1]] = request.content
+            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
+        if kind == "get_manifest":
+            data = self.manifests.get(path.rsplit("/", 1)[1])
+            if data is None:
+                return httpx.Response(404)
+            return httpx.Response(200, content=data, headers={"Content-Type": oci.MEDIA_MANIFEST, "Docker-Content-Digest": oci.sha256_digest(data)})
+        if path.endswith("/tags/list"):
+            n = int(request.url.params.get("n", len(self.tags) or 1))
+            last = request.url.params.get("last")
+            rest = [t for t in sorted(self.tags) if last is None or t > last]
+            page = rest[:n]
+            headers = {}
+            if len(rest) > n:
+                headers["Link"] = f'</v2/team/app/tags/list?last={page[-1]}&n={n}>; rel="next"'
+            return httpx.Response(200, json={"name": "team/app", "tags": page}, headers=headers)
         return httpx.Response(404)
+
+    def count(self, method, fragment=""):
+        return sum(1 for m, p, _, _ in self.requests if m == method and fragment in p)
 
 
 def _client(fake, **kw):
+    kw.setdefault("retry", RetryPolicy(attempts=5))
     return RegistryClient("reg.example", credentials=Credentials("u", "p"), transport=httpx.MockTransport(fake), **kw)
+
+
+# Push ---------------------------------------------------------------------------------
 
 
 def test_push_with_token_auth_uploads_missing_blobs_only():
@@ -72,23 +317,146 @@ def test_push_with_token_auth_uploads_missing_blobs_only():
     result = _client(fake).push("team/app", image, ["v1"])
     assert result.uploaded_blobs == 1 and result.skipped_blobs == 1
     assert result.uploaded_bytes == image.layers[0].blob.size
-    assert fake.manifests["v1"] == image.digest
+    assert oci.sha256_digest(fake.manifests["v1"]) == image.digest
     assert result.reference == f"reg.example/team/app@{image.digest}"
-    # Blobs strictly before the manifest.
-    order = [m for m, p in fake.requests if "manifests" in p or "uploads/u1" in p]
-    assert order[-2:] == ["PUT", "PUT"]
+    order = [m for m, p, _, _ in fake.requests if "manifests" in p or "uploads/u" in p]
+    assert order[-2:] == ["PUT", "PUT"]  # blobs strictly before the manifest
 
 
-def test_retries_5xx_then_succeeds():
-    fake = FakeRegistry(fail_uploads=2)
-    assert _client(fake).push("team/app", _image(), []).uploaded_blobs == 2
+def test_large_blob_goes_in_chunks_with_content_range():
+    image = _image(os.urandom(10_000))
+    size = image.layers[0].blob.size
+    fake = FakeRegistry(have={image.config.digest})
+    client = _client(fake, chunk_size=4096)
+    client.push("team/app", image, ["v1"])
+    ranges = [h["content-range"] for m, _, h, _ in fake.requests if m == "PATCH"]
+    assert ranges == [f"{a}-{b}" for a, b in protocol.plan_chunks(size, 4096)]
+    assert client.stats.chunks == len(ranges) and client.stats.resumed == 0
+    assert fake.blobs[image.layers[0].blob.digest] == image.layers[0].blob.data
 
 
-def test_registry_failing_every_upload_is_a_clear_error():
-    fake = FakeRegistry(fail_uploads=100)
-    with pytest.raises(RegistryError, match=r"refused to upload blob sha256:.*HTTP 500"):
-        _client(fake).push("team/app", _image(), [])
-    assert "m" not in fake.manifests
+@pytest.mark.parametrize("action", ["drop", "drop_after", 500, 416])
+def test_interrupted_chunk_resumes_from_the_committed_range(action):
+    image = _image(os.urandom(10_000))
+    fake = FakeRegistry(have={image.config.digest}, faults={"patch": [None, action]})
+    client = _client(fake, chunk_size=4096)
+    client.push("team/app", image, ["v1"])
+    assert client.stats.resumed == 1 and client.stats.restarted == 0
+    assert fake.count("GET", "/uploads/") == 1  # asked where the upload stands
+    assert fake.blobs[image.layers[0].blob.digest] == image.layers[0].blob.data
+    # The interrupted chunk was sent again only when the registry had not kept it.
+    chunks = len(protocol.plan_chunks(image.layers[0].blob.size, 4096))
+    assert fake.count("PATCH") == chunks + (0 if action == "drop_after" else 1)
+
+
+def test_lost_upload_session_restarts_the_blob():
+    image = _image(os.urandom(10_000))
+    fake = FakeRegistry(have={image.config.digest}, faults={"patch": [None, "drop"], "get_upload": [404]})
+    client = _client(fake, chunk_size=4096)
+    client.push("team/app", image, [])
+    assert client.stats.restarted == 1
+    assert fake.count("POST") == 2
+    assert image.layers[0].blob.digest in fake.blobs
+
+
+def test_lost_answer_to_the_final_put_is_settled_by_head():
+    image = _image()
+    fake = FakeRegistry(faults={"put_blob": ["drop_after"]})
+    client = _client(fake)
+    result = client.push("team/app", image, ["v1"])
+    assert result.uploaded_blobs == 2
+    assert fake.count("POST") == 2  # nothing uploaded twice
+    assert "v1" in fake.manifests
+
+
+def test_retries_5xx_and_dropped_connections_then_succeeds():
+    fake = FakeRegistry(faults={"post": [503, "drop"], "put_manifest": [502, "drop"]})
+    client = _client(fake)
+    assert client.push("team/app", _image(), ["v1"]).uploaded_blobs == 2
+    assert client.stats.retries == 4 and client.stats.dropped == 2
+    assert len(SLEEPS) == 4 and SLEEPS[1] > SLEEPS[0] / 2  # backoff
+
+
+def test_retry_after_is_respected():
+    fake = FakeRegistry()
+    original = fake._handle
+    answers = [httpx.Response(429, headers={"Retry-After": "3"})]
+
+    def handle(request, kind):
+        return answers.pop() if kind == "head" and answers else original(request, kind)
+
+    fake._handle = handle
+    _client(fake).blob_exists("team/app", "sha256:00")
+    assert SLEEPS == [3.0]
+
+
+def test_registry_failing_every_upload_is_one_clear_error_and_no_manifest():
+    fake = FakeRegistry(faults={"post": [500] * 100})
+    with pytest.raises(RegistryError) as info:
+        _client(fake).push("team/app", _image(), ["v1"])
+    assert info.value.message == "registry reg.example failed to accept uploads: HTTP 500 (injected) (after 5 attempts)"
+    assert info.value.hint
+    assert fake.count("PUT", "/manifests/") == 0 and not fake.manifests
+
+
+def test_upload_failing_every_time_stops_before_the_manifest():
+    fake = FakeRegistry(faults={"put_blob": ["drop"] * 100})
+    with pytest.raises(RegistryError, match=r"failed to accept uploads: blob sha256:.*connection dropped \(after 5 attempts\)"):
+        _client(fake).push("team/app", _image(), ["v1"])
+    assert fake.count("PUT", "/manifests/") == 0
+
+
+def test_chunk_failing_every_time_gives_up_after_the_attempts():
+    image = _image(os.urandom(10_000))
+    fake = FakeRegistry(have={image.config.digest}, faults={"patch": [None] + [503] * 100})
+    with pytest.raises(RegistryError, match=r"HTTP 503 \(injected\) \(after 5 attempts\)"):
+        _client(fake, chunk_size=4096).push("team/app", image, ["v1"])
+    assert not fake.manifests
+
+
+def test_mount_from_another_repository_uploads_nothing_with_a_two_repository_token():
+    image = _image()
+    fake = FakeRegistry(mountable={b.digest for b in image.blobs})
+    result = _client(fake).push("team/app", image, ["v1"], mount_from=["team/base"])
+    assert (result.mounted_blobs, result.uploaded_blobs, result.uploaded_bytes) == (2, 0, 0)
+    assert ["repository:team/app:pull,push", "repository:team/base:pull"] in [sorted(s) for s in fake.token_scopes]
+    assert fake.count("PATCH") == 0 and fake.count("PUT", "/uploads/") == 0
+
+
+def test_mount_refused_falls_back_to_uploading_in_the_offered_session():
+    image = _image()
+    fake = FakeRegistry(mountable={image.config.digest})
+    client = _client(fake)
+    result = client.push("team/app", image, [], mount_from=["team/base"])
+    assert (result.mounted_blobs, result.uploaded_blobs) == (1, 1)
+    assert fake.count("POST") == 2  # the 202 session of the failed mount was used for the upload
+    assert client.mount_blob("team/other", image.layers[0].blob.digest, "team/base") is False
+    assert fake.count("DELETE") == 1  # ... and mount_blob alone gives its session back
+
+
+def test_list_tags_follows_link_pagination():
+    fake = FakeRegistry(tags=["v1", "v2", "v3", "v4", "v5"])
+    assert _client(fake).list_tags("team/app", page_size=2) == ["v1", "v2", "v3", "v4", "v5"]
+    assert fake.count("GET", "/tags/list") == 3
+
+
+def test_get_manifest_and_blob_verify_digests():
+    image = _image()
+    fake = FakeRegistry()
+    client = _client(fake)
+    client.push("team/app", image, ["v1"])
+    media_type, data, digest = client.get_manifest("team/app", "v1")
+    assert (media_type, data, digest) == (oci.MEDIA_MANIFEST, image.manifest.data, image.digest)
+    assert client.get_manifest("team/app", image.digest, accept=oci.MEDIA_MANIFEST)[2] == image.digest
+    assert client.get_blob("team/app", image.config.digest) == image.config.data
+    fake.blobs[image.config.digest] = b"tampered"
+    with pytest.raises(RegistryError, match="sent blob sha256:.* with digest sha256:.*expected"):
+        client.get_blob("team/app", image.config.digest)
+    fake.manifests[image.digest] = b"{}"
+    with pytest.raises(RegistryError, match="expected " + image.digest):
+        client.get_manifest("team/app", image.digest)
+    with pytest.raises(RegistryNotFound, match="not found"):
+        client.get_manifest("team/app", "nope")
 
 
 def test_wrong_password_is_named_without_the_password():
@@ -103,6 +471,32 @@ def test_wrong_password_is_named_without_the_password():
     assert "s3cret" not in str(info.value) and "s3cret" not in repr(Credentials("alice", "s3cret"))
 
 
+def test_basic_auth_wrong_password_is_refused_once_named(caplog):
+    seen = []
+
+    def basic(request):
+        seen.append(request.headers.get("Authorization"))
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+
+    caplog.set_level(logging.DEBUG)
+    client = RegistryClient("reg.example", credentials=Credentials("alice", "s3cret"), transport=httpx.MockTransport(basic))
+    with pytest.raises(RegistryError, match="refused the login as 'alice'"):
+        client.check()
+    secret_b64 = base64.b64encode(b"alice:s3cret").decode()
+    assert seen == [None, f"Basic {secret_b64}"]
+    assert "s3cret" not in caplog.text and secret_b64 not in caplog.text
+
+
+def test_no_password_or_token_in_logs_during_a_push(caplog):
+    caplog.set_level(logging.DEBUG)
+    client = RegistryClient(
+        "reg.example", credentials=Credentials("u", "pa55word"), transport=httpx.MockTransport(FakeRegistry())
+    )
+    client.push("team/app", _image(), ["v1"])
+    assert "pa55word" not in caplog.text and base64.b64encode(b"u:pa55word").decode() not in caplog.text
+    assert "Bearer T" not in caplog.text
+
+
 def test_parse_repository():
     assert str(parse_repository("10.231.0.1:5000/hello")) == "10.231.0.1:5000/hello"
     assert parse_repository("acme/app").registry == "registry-1.docker.io"
@@ -110,3 +504,41 @@ def test_parse_repository():
     for bad in ("reg:5000/App", "reg:5000/app:tag", "reg/app@sha256:00"):
         with pytest.raises(ValueError):
             parse_repository(bad)
+
+
+# Stored logins ----------------------------------------------------------------------------
+
+
+def test_store_writes_auths_0600_and_keeps_other_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("GOSHIP_REGISTRY_USERNAME", raising=False)
+    monkeypatch.delenv("GOSHIP_REGISTRY_PASSWORD", raising=False)
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {"other:5000": {"auth": "eDp5"}}, "psFormat": "x"}))
+    where = credentials.store("reg:5000", Credentials("alice", "pw:with:colons"))
+    path = tmp_path / "config.json"
+    assert where == str(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = json.loads(path.read_text())
+    assert config["psFormat"] == "x" and config["auths"]["other:5000"] == {"auth": "eDp5"}
+    assert credentials.lookup("reg:5000") == Credentials("alice", "pw:with:colons")
+    assert credentials.erase("reg:5000") is True
+    assert credentials.lookup("reg:5000") is None and credentials.erase("reg:5000") is False
+
+
+def test_store_goes_through_the_credential_helper(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("GOSHIP_REGISTRY_PASSWORD", raising=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-fake"
+    helper.write_text(f"#!/bin/sh\ncat > {tmp_path}/helper-$1\n[ \"$1\" = get ] && cat {tmp_path}/stored\nexit 0\n")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "fake"}))
+    assert credentials.store("reg:5000", Credentials("alice", "s3cret")) == "docker-credential-fake"
+    sent = json.loads((tmp_path / "helper-store").read_text())
+    assert sent == {"ServerURL": "reg:5000", "Username": "alice", "Secret": "s3cret"}
+    config_text = (tmp_path / "config.json").read_text()
+    assert "s3cret" not in config_text and json.loads(config_text)["auths"] == {"reg:5000": {}}
+    (tmp_path / "stored").write_text(json.dumps({"Username": "alice", "Secret": "s3cret"}))
+    assert credentials.lookup("reg:5000") == Credentials("alice", "s3cret")
