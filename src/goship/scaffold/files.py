@@ -1,0 +1,133 @@
+"""The text of goship.yaml, .dockerignore and .gitattributes that ``goship init`` writes.
+
+Pure: answers in, file contents out. goship.yaml is written as text (not
+dumped from a dict) so it can carry comments saying what each key means and
+where a guessed value came from; a test loads it with the real loader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from goship.config.model import BuildConfig
+
+#: Comment column for goship.yaml, like the README's example.
+_COLUMN = 31
+
+
+@dataclass(frozen=True)
+class InitAnswers:
+    """What ``goship init`` settled on, by flag, prompt or guess."""
+
+    service: str
+    main: str
+    port: int
+    health_path: str
+    #: how each value was found, e.g. "main.go:14 (listen address)"; "" when defaulted.
+    port_evidence: str = ""
+    health_evidence: str = ""
+    health_found: bool = True
+    #: the build context relative to the module ('..' in a workspace), "." otherwise.
+    context: str = "."
+
+
+def _yaml_scalar(value: str) -> str:
+    """A YAML-safe plain or quoted scalar (JSON strings are valid YAML)."""
+    plain = value and all(c.isalnum() or c in "./_-" for c in value) and not value[0] in "-."
+    return value if plain else json.dumps(value)
+
+
+def _main_value(main: str) -> str:
+    main = main.removeprefix("./").strip("/")
+    return "." if main in ("", ".") else f"./{main}"
+
+
+def _line(text: str, comment: str = "") -> str:
+    return f"{text:<{_COLUMN}}# {comment}" if comment else text
+
+
+def _has_build_key(name: str) -> bool:
+    # Other keys of build: arrive with other features; write only keys the
+    # loader of this goship accepts.
+    return name in {f.name for f in dataclasses.fields(BuildConfig)}
+
+
+def render_goship_yaml(answers: InitAnswers) -> str:
+    """goship.yaml for the answers; only keys the config loader knows."""
+    main_value = _main_value(answers.main)
+    main_text = f"main: {main_value}"
+    port_note = f"found at {answers.port_evidence}" if answers.port_evidence else "goship sets $PORT to this"
+    if answers.health_found:
+        health_note = f"handler found at {answers.health_evidence}" if answers.health_evidence else "answers 2xx when healthy"
+    else:
+        health_note = "NO handler found: add one answering 2xx here"
+    lines = [
+        "# goship.yaml, written by 'goship init'. Every key is optional; see the README",
+        "# for all of them. 'goship build' and 'goship ship' read this file.",
+        "",
+        _line(f"service: {_yaml_scalar(answers.service)}", "names the container, proxy route and releases"),
+        "# image: registry.example.com/team/" + answers.service + "   # where 'goship push' sends the image",
+        "build:",
+        _line(f"  {main_text}", "the main package, relative to go.mod"),
+    ]
+    if _has_build_key("builder"):
+        lines.append(_line("  # builder: docker", "build with the Dockerfile (BuildKit) instead of natively"))
+    if answers.context not in ("", ".") and _has_build_key("context"):
+        lines.append(_line(f"  context: {_yaml_scalar(answers.context)}", "the go.work workspace root: the Dockerfile's build context"))
+    lines += [
+        "app:",
+        _line(f"  port: {answers.port}", port_note),
+        "health:",
+        _line(f"  path: {_yaml_scalar(answers.health_path)}", health_note),
+        "# targets:",
+        "#   production:",
+        "#     hosts: [deploy@web1.example.com]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_dockerignore(local_binaries: tuple[str, ...] = ()) -> str:
+    """.dockerignore: the build context is sent whole to the engine and 'COPY . .'
+    puts it in the build stage, so leave out what is large, local or secret."""
+    lines = [
+        "# Written by 'goship init'. Docker sends the whole build context to the engine",
+        "# and 'COPY . .' copies it into the build: keep out what is large, local or secret.",
+        "# Version control and goship's own build output",
+        ".git",
+        "**/.git",
+        ".goship",
+        "# Secrets and local settings",
+        "**/.env*",
+        "# Editors and IDEs",
+        ".idea",
+        ".vscode",
+        "**/*.swp",
+        "**/.DS_Store",
+        "# Build output and local binaries",
+        "bin",
+        "dist",
+        "**/*.exe",
+        "**/*.test",
+        "**/*.out",
+    ]
+    lines += [f"/{name}" for name in local_binaries]
+    lines += ["**/node_modules"]
+    return "\n".join(lines) + "\n"
+
+
+def render_gitattributes() -> str:
+    """.gitattributes keeping scripts and Dockerfiles LF on every OS."""
+    return "\n".join(
+        [
+            "# Written by 'goship init'. Scripts and Dockerfiles run inside Linux containers,",
+            "# where a CRLF line ending breaks a shebang or a RUN line: keep them LF even",
+            "# when checked out on Windows.",
+            "*.sh text eol=lf",
+            "Dockerfile text eol=lf",
+            "Dockerfile.* text eol=lf",
+            "*.dockerfile text eol=lf",
+            ".dockerignore text eol=lf",
+        ]
+    ) + "\n"
