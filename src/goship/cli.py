@@ -213,6 +213,65 @@ def cmd_tags(args: argparse.Namespace) -> None:
         print(tag)
 
 
+def cmd_dockerfile(args: argparse.Namespace) -> None:
+    """Print an optimized multi-stage Dockerfile for the service (or write it with -o)."""
+    from goship.scaffold.dockerfile import dockerfile_spec, render_dockerfile
+
+    text = render_dockerfile(dockerfile_spec(_project(args)))
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    # newline="\n": a Dockerfile stays LF on Windows too.
+    with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    _err.print(f"wrote {args.output}", markup=False)
+
+
+def _ask_main(choices: list[str] | tuple[str, ...], default: str) -> str:
+    """The numbered question of goship init, on a terminal only."""
+    _err.print("Several main packages; which one does this service ship?")
+    for number, choice in enumerate(choices, start=1):
+        _err.print(f"  {number}) {choice}{'  (default)' if choice == default else ''}", markup=False)
+    for _ in range(3):
+        answer = input(f"number [{choices.index(default) + 1}]: ").strip()
+        if not answer:
+            return default
+        if answer.isdigit() and 1 <= int(answer) <= len(choices):
+            return choices[int(answer) - 1]
+        if answer in choices:
+            return answer
+        _err.print(f"answer 1 to {len(choices)}", markup=False)
+    raise GoshipError("no main package chosen", hint="pass --main, e.g. --main " + choices[0])
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    """Write goship.yaml, a Dockerfile, .dockerignore and .gitattributes for a Go module."""
+    from goship.scaffold import init
+
+    options = init.InitOptions(
+        main=args.main, port=args.port, health_path=args.health_path, service=args.service, yes=args.yes
+    )
+    if args.new:
+        plan = init.plan_new(args.dir, args.new, args.module, init.installed_go_version(), options)
+    else:
+        interactive = sys.stdin.isatty() and not args.yes
+        plan = init.plan_init(args.dir, options, ask=_ask_main if interactive else None)
+    for note in plan.notes:
+        _err.print(f"  {note}", markup=False)
+    for warning in plan.warnings:
+        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if args.dry_run:
+        diff = init.render_diff(plan, base=Path.cwd())
+        sys.stdout.write(diff or "nothing would change\n")
+        if init.conflicts(plan) and not args.force:
+            _err.print("(dry run: the files that exist would need --force)", markup=False)
+        return
+    written = init.write_plan(plan, force=args.force)
+    for path in written:
+        _out.print(f"wrote {os.path.relpath(path)}", markup=False)
+    _err.print(f"next: goship build -C {os.path.relpath(plan.root)}", markup=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -269,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     logout_parser = add("logout", cmd_logout)
     logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
     add("tags", cmd_tags)
+    dockerfile_parser = add("dockerfile", cmd_dockerfile)
+    dockerfile_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
+    init_parser = add("init", cmd_init)
+    init_parser.add_argument("--main", help="main package to ship, e.g. cmd/api (asked when several and on a terminal)")
+    init_parser.add_argument("--port", type=int, help="port the service listens on (default: found in the code, else 8080)")
+    init_parser.add_argument("--health-path", help="health check path (default: the handler found, else /healthz)")
+    init_parser.add_argument("--service", help="service name (default: from the module path)")
+    init_parser.add_argument("-y", "--yes", action="store_true", help="ask nothing: take the default answers")
+    init_parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init_parser.add_argument("--dry-run", action="store_true", help="show a diff of what would be written; write nothing")
+    init_parser.add_argument("--new", metavar="NAME", help="scaffold a new service in directory NAME first")
+    init_parser.add_argument("--module", help="module path of --new (default: NAME)")
     return parser
 
 
