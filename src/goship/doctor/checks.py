@@ -196,7 +196,7 @@ def check_disk(facts: Facts, ctx: Context) -> CheckResult:
         root = last_line(info.stdout) if info.ok else ""
         if root:
             places.append(("Docker data", root))
-    places.append(("project", ctx.project_dir))
+    places.append(("project" if ctx.project else "this directory", ctx.project_dir))
     measured = [(what, path, free) for what, path in places if (free := machine.disk_free(path)) is not None]
     if not measured:
         return _skip("disk", "free space unknown")
@@ -361,21 +361,24 @@ def check_docker_desktop(facts: Facts, ctx: Context) -> CheckResult:
         return _skip(name, f"{path} is not JSON")
     # settings.json spells keys wslEngineEnabled, settings-store.json WslEngineEnabled.
     settings = {str(k).lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-    wsl_engine = settings.get("wslengineenabled")
+    windows_side = facts.flavor in ("windows", "wsl2", "wsl1")
+    # Absent means the default, which is the WSL 2 engine on current Windows.
+    wsl_engine = windows_side and settings.get("wslengineenabled", True) is not False
     distros = [str(d) for d in settings.get("integratedwsldistros") or []]
-    with_default = settings.get("enableintegrationwithdefaultwsldistro", True)
+    with_default = settings.get("enableintegrationwithdefaultwsldistro", True) is not False
     memory, cpus, disk = settings.get("memorymib"), settings.get("cpus"), settings.get("disksizemib")
-    facts_text: list[str] = []
+    described: list[str] = []
     problems: list[tuple[str, str]] = []
-    if facts.flavor in ("windows", "wsl2", "wsl1"):
-        facts_text.append("WSL 2 engine" if wsl_engine else "Hyper-V engine (WSL 2 engine off)")
-        facts_text.append(f"WSL integration: {', '.join(distros) if distros else 'none'}"
-                          + (" + default distro" if with_default else ""))
+    if windows_side and wsl_engine:
+        integrated = distros + (["the default distro"] if with_default else [])
+        described.append(f"WSL 2 engine; WSL integration: {', '.join(integrated) or 'off'}")
+    elif windows_side:
+        described.append("Hyper-V engine (WSL 2 engine off, so no WSL integration)")
     if facts.wsl:
         distro = machine.env.get("WSL_DISTRO_NAME", "")
-        if wsl_engine is False:
+        if not wsl_engine:
             problems.append((
-                "the WSL 2 engine is off: WSL distros cannot reach Docker Desktop",
+                "WSL distros cannot reach it",
                 "Docker Desktop > Settings > General: enable 'Use the WSL 2 based engine'",
             ))
         elif distro and distro not in distros and not with_default:
@@ -385,13 +388,14 @@ def check_docker_desktop(facts: Facts, ctx: Context) -> CheckResult:
             ))
     # With the WSL 2 engine, memory comes from .wslconfig (wsl.memory), not from memoryMiB.
     if not wsl_engine and isinstance(memory, (int, float)):
-        facts_text.append(f"VM: {cpus or '?'} CPUs, {memory} MiB memory" + (f", {disk} MiB disk" if disk else ""))
+        size = f", {disk // 1024} GB disk" if isinstance(disk, int) else ""
+        described.append(f"VM: {cpus or '?'} CPUs, {memory} MiB memory{size}")
         if memory * 1024**2 < MIN_MEMORY:
             problems.append((
-                f"the Docker Desktop VM has only {memory} MiB of memory",
+                f"the VM has only {memory} MiB of memory",
                 "Docker Desktop > Settings > Resources: raise Memory to 8 GB",
             ))
-    summary = "Docker Desktop: " + ("; ".join(facts_text) or f"settings in {path}")
+    summary = "Docker Desktop: " + ("; ".join(described) or f"settings in {path}")
     if problems:
         return _warn(name, summary + " — " + "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
     return _pass(name, summary)
@@ -499,7 +503,8 @@ def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
             try:
                 version = facts.machine.probe_host(executor.target, target.shell)
             except GoshipError as error:
-                results.append(_fail(name, error.message, error.hint))
+                # The check's name already says which host; drop the executor's "host: " prefix.
+                results.append(_fail(name, error.message.removeprefix(f"{host.name}: "), error.hint))
                 continue
             results.append(_pass(name, f"SSH ok (host key known), Docker {version or 'answers'}"))
     return results

@@ -68,7 +68,7 @@ def parse_wslconfig(text: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if sep and section == "wsl2":
-            values[key.strip().lower()] = value.split("#", 1)[0].strip().strip('"')
+            values[key.strip().lower()] = re.split(r"[#;]", value, maxsplit=1)[0].strip().strip('"')
     return values
 
 

@@ -1,0 +1,541 @@
+"""goship doctor against described machines: WSL2, Windows, Linux (FakeMachine)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from goship.config import Config, RegistryConfig, TargetConfig
+from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
+from goship.doctor.checks import check_engine
+from goship.doctor.facts import (
+    Facts,
+    detect_flavor,
+    parse_size,
+    parse_wslconfig,
+    resolve_endpoint,
+    windows_to_wsl_path,
+)
+from goship.errors import HostKeyError, HostUnreachable, RegistryError
+from goship.project import GoMod, Project
+
+GIB = 1024**3
+WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP"
+LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian"
+
+DOCKER_VERSION = ("docker", "version", "--format", "{{json .}}")
+BUILDX = ("docker", "buildx", "version")
+DOCKER_ROOT = ("docker", "info", "--format", "{{.DockerRootDir}}")
+GO_VERSION = ("go", "version")
+
+
+def docker_answers(server: str | None = "27.3.1", client: str = "27.3.1", platform: str = "Docker Engine - Community",
+                   error: str = "") -> CommandResult:
+    """What ``docker version --format '{{json .}}'`` prints: the client half even without an engine."""
+    server_part = None if server is None else {"Platform": {"Name": platform}, "Version": server}
+    stdout = json.dumps({"Client": {"Version": client}, "Server": server_part}) + "\n"
+    return CommandResult(0 if server else 1, stdout, error)
+
+
+def project(root: str, **config: object) -> Project:
+    return Project(
+        root=Path(root), gomod=GoMod("example.com/hello", "1.22"), config=Config(**config),  # type: ignore[arg-type]
+        config_path=None, service="hello", main=".",
+    )
+
+
+def healthy_commands() -> dict[tuple[str, ...], CommandResult]:
+    return {
+        DOCKER_VERSION: docker_answers(),
+        BUILDX: CommandResult(0, "github.com/docker/buildx v0.17.1 257815a\n"),
+        DOCKER_ROOT: CommandResult(0, "/var/lib/docker\n"),
+        GO_VERSION: CommandResult(0, "go version go1.22.5 linux/amd64\n"),
+    }
+
+
+def linux(**overrides: object) -> FakeMachine:
+    machine = FakeMachine(
+        platform="linux",
+        env={"HOME": "/home/me"},
+        files={"/proc/version": LINUX_KERNEL},
+        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go"},
+        commands=healthy_commands(),
+        disk={"/": 50 * GIB},
+    )
+    for key, value in overrides.items():
+        setattr(machine, key, value)
+    return machine
+
+
+def wsl2(wslconfig: str | None = "[wsl2]\nmemory=2GB\n") -> FakeMachine:
+    """Ubuntu in WSL 2 with Docker Desktop's WSL integration, as most Windows developers have it."""
+    files = {
+        "/proc/version": WSL_KERNEL,
+        "/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json": json.dumps(
+            {"WslEngineEnabled": True, "IntegratedWslDistros": ["Ubuntu"], "MemoryMiB": 2048, "Cpus": 4}
+        ),
+        "/mnt/c/Users/me/NTUSER.DAT": "",
+        "/mnt/c/Users/Public/desktop.ini": "",
+    }
+    if wslconfig is not None:
+        files["/mnt/c/Users/me/.wslconfig"] = wslconfig
+    commands = healthy_commands()
+    commands[DOCKER_VERSION] = docker_answers(platform="Docker Desktop 4.34.3 (170107)")
+    return FakeMachine(
+        platform="linux",
+        env={"WSL_DISTRO_NAME": "Ubuntu", "WSL_INTEROP": "/run/WSL/12_interop", "HOME": "/home/me"},
+        cwd="/mnt/c/Users/me/src/hello",
+        files=files,
+        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go"},
+        commands=commands,
+        disk={"/mnt/c": 120 * GIB, "/": 200 * GIB},
+    )
+
+
+def by_name(report) -> dict[str, object]:
+    return {check.name: check for check in report.checks}
+
+
+def not_passing(report) -> dict[str, Status]:
+    return {c.name: c.status for c in report.checks if c.status in (Status.WARN, Status.FAIL)}
+
+
+# --- the two scenarios the issue asks to show ---------------------------------------------
+
+
+def test_wsl2_project_on_windows_drive_with_2gb_wslconfig_gets_exactly_two_warnings():
+    machine = wsl2()
+    report = run_checks(machine, Context("/mnt/c/Users/me/src/hello", project("/mnt/c/Users/me/src/hello")))
+
+    assert not_passing(report) == {"wsl.project-location": Status.WARN, "wsl.memory": Status.WARN}
+    checks = by_name(report)
+    location, memory = checks["wsl.project-location"], checks["wsl.memory"]
+    assert "/mnt/c/Users/me/src/hello" in location.summary and "Windows drive C:" in location.summary
+    assert location.fix.startswith("move the project into the Linux file system, e.g. ~/src/hello")
+    assert "several times slower" in location.fix
+    assert "2.0 GB" in memory.summary and "OOM" in memory.summary
+    assert memory.fix == "set memory=8GB in [wsl2] of /mnt/c/Users/me/.wslconfig, then run `wsl --shutdown`"
+    assert checks["wsl"].status is Status.PASS and "Ubuntu" in checks["wsl"].summary
+    # Memory comes from .wslconfig with the WSL 2 engine: Desktop's MemoryMiB is not blamed.
+    assert checks["docker-desktop"].status is Status.PASS
+    assert checks["docker-desktop"].summary == (
+        "Docker Desktop: WSL 2 engine; WSL integration: Ubuntu, the default distro"
+    )
+    assert report.exit_code == 0
+
+
+def test_linux_machine_without_engine_fails_with_how_to_start_one():
+    machine = linux()
+    machine.commands[DOCKER_VERSION] = docker_answers(
+        server=None,
+        error="Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+    )
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+
+    engine = by_name(report)["engine"]
+    assert engine.status is Status.FAIL
+    assert "no Docker engine answers at unix:///var/run/docker.sock (default)" in engine.summary
+    assert "Is the docker daemon running?" in engine.summary
+    assert engine.fix.startswith("start it: sudo systemctl start docker")
+    assert by_name(report)["buildkit"].status is Status.SKIP
+    assert report.exit_code == 1
+    assert DOCKER_ROOT not in machine.ran  # no engine: the project's disk only
+
+
+# --- WSL --------------------------------------------------------------------------------------
+
+
+def test_wsl2_project_in_linux_file_system_and_good_wslconfig_passes():
+    machine = wsl2("# mine\n[wsl2]\nmemory=8GB  # plenty\nswap=4GB\n[experimental]\nmemory=1GB\n")
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+    assert not_passing(report) == {}
+    assert by_name(report)["wsl.memory"].summary == "WSL 2 memory 8.0 GB (/mnt/c/Users/me/.wslconfig)"
+
+
+def test_wsl2_swap_zero_warns():
+    machine = wsl2("[wsl2]\nmemory=16GB\nswap=0\n")
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+    assert not_passing(report) == {"wsl.swap": Status.WARN}
+    swap = by_name(report)["wsl.swap"]
+    assert "swap=0 in /mnt/c/Users/me/.wslconfig" in swap.summary
+    assert "set swap=4GB" in swap.fix and "wsl --shutdown" in swap.fix
+
+
+def test_wsl2_without_wslconfig_uses_defaults():
+    report = run_checks(wsl2(wslconfig=None), Context("/home/me/src/hello", project("/home/me/src/hello")))
+    checks = by_name(report)
+    # The profile is still found (one real user under /mnt/c/Users) only if it has a .wslconfig:
+    # without one, and without cmd.exe, the profile is unknown and the .wslconfig checks SKIP.
+    assert checks["wsl.memory"].status is Status.SKIP
+
+
+def test_wsl2_profile_found_through_cmd_exe():
+    machine = wsl2(wslconfig=None)
+    machine.files["/mnt/c/Users/Me.Corp/.wslconfig"] = "[wsl2]\nmemory=3GB\n"
+    machine.programs["cmd.exe"] = "/mnt/c/Windows/system32/cmd.exe"
+    machine.commands[("cmd.exe", "/c", "echo", "%USERPROFILE%")] = CommandResult(0, "C:\\Users\\Me.Corp\r\n")
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+    assert by_name(report)["wsl.memory"].fix.startswith("set memory=8GB in [wsl2] of /mnt/c/Users/Me.Corp/.wslconfig")
+
+
+def test_wsl2_distro_not_integrated_in_docker_desktop():
+    machine = wsl2("[wsl2]\nmemory=8GB\n")
+    machine.env["WSL_DISTRO_NAME"] = "Debian"
+    machine.files["/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json"] = json.dumps(
+        {"WslEngineEnabled": True, "IntegratedWslDistros": ["Ubuntu"], "EnableIntegrationWithDefaultWslDistro": False}
+    )
+    machine.commands[DOCKER_VERSION] = CommandResult(
+        1, "", "The command 'docker' could not be found in this WSL 2 distro.\n"
+        "We recommend to activate the WSL integration in Docker Desktop settings.\n",
+    )
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+    checks = by_name(report)
+    assert checks["docker-desktop"].status is Status.WARN
+    assert "WSL integration is off for this distro (Debian)" in checks["docker-desktop"].summary
+    assert "enable 'Debian'" in checks["docker-desktop"].fix
+    assert checks["engine"].status is Status.FAIL
+    assert "WSL integration: enable 'Debian'" in checks["engine"].fix
+
+
+def test_wsl2_with_docker_desktop_on_hyper_v():
+    machine = wsl2("[wsl2]\nmemory=8GB\n")
+    machine.files["/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json"] = json.dumps(
+        {"WslEngineEnabled": False, "MemoryMiB": 8192, "Cpus": 4}
+    )
+    desktop = by_name(run_checks(machine, Context("/home/me/src/hello")))["docker-desktop"]
+    assert desktop.status is Status.WARN
+    assert desktop.summary.endswith("— WSL distros cannot reach it")
+    assert "enable 'Use the WSL 2 based engine'" in desktop.fix
+
+
+def test_wsl2_engine_down_fix_names_docker_desktop_and_the_distro():
+    machine = wsl2("[wsl2]\nmemory=8GB\n")
+    machine.commands[DOCKER_VERSION] = docker_answers(
+        server=None, error="Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"
+    )
+    engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
+    assert engine.status is Status.FAIL
+    assert engine.fix.startswith("start Docker Desktop on Windows and enable Settings > Resources > WSL integration for 'Ubuntu'")
+
+
+# --- Windows ----------------------------------------------------------------------------------
+
+
+def windows() -> FakeMachine:
+    return FakeMachine(
+        platform="windows",
+        env={"USERPROFILE": "C:\\Users\\me", "APPDATA": "C:\\Users\\me\\AppData\\Roaming"},
+        home="C:\\Users\\me",
+        cwd="C:\\Users\\me\\src\\hello",
+        files={
+            "C:\\Users\\me\\.wslconfig": "[wsl2]\r\nmemory=16GB\r\nswap=0\r\n",
+            # An older Docker Desktop: settings.json, camelCase keys, no settings-store.json.
+            "C:\\Users\\me\\AppData\\Roaming\\Docker\\settings.json": json.dumps(
+                {"wslEngineEnabled": False, "integratedWslDistros": [], "memoryMiB": 2048, "cpus": 2,
+                 "diskSizeMiB": 65536}
+            ),
+        },
+        programs={"docker": "C:\\Program Files\\Docker\\Docker\\resources\\bin\\docker.exe", "go": "C:\\Go\\bin\\go.exe"},
+        commands={
+            DOCKER_VERSION: docker_answers(
+                server=None,
+                error="error during connect: Get \"http://%2F%2F.%2Fpipe%2Fdocker_engine/v1.47/version\": "
+                "open //./pipe/docker_engine: The system cannot find the file specified.\n",
+            ),
+            GO_VERSION: CommandResult(0, "go version go1.23.2 windows/amd64\n"),
+        },
+        disk={"C:\\": 80 * GIB},
+    )
+
+
+def test_windows_machine():
+    machine = windows()
+    report = run_checks(machine, Context(machine.cwd, project(machine.cwd)))
+    checks = by_name(report)
+
+    assert checks["engine"].status is Status.FAIL
+    assert "npipe:////./pipe/docker_engine (default)" in checks["engine"].summary
+    assert checks["engine"].fix.startswith("start Docker Desktop")
+    assert checks["wsl"].status is Status.SKIP
+    assert checks["wsl.project-location"].status is Status.SKIP
+    assert checks["wsl.memory"].status is Status.PASS
+    assert checks["wsl.swap"].status is Status.WARN
+    assert "C:\\Users\\me\\.wslconfig" in checks["wsl.swap"].summary
+    desktop = checks["docker-desktop"]
+    assert desktop.status is Status.WARN
+    assert "Hyper-V engine (WSL 2 engine off, so no WSL integration)" in desktop.summary
+    assert "VM: 2 CPUs, 2048 MiB memory, 64 GB disk" in desktop.summary and "only 2048 MiB" in desktop.summary and "raise Memory to 8 GB" in desktop.fix
+    assert checks["disk"].status is Status.PASS and "C:\\Users\\me\\src\\hello" in checks["disk"].summary
+    assert checks["go"].status is Status.PASS
+    assert report.exit_code == 1
+
+
+def test_windows_default_endpoint_is_the_named_pipe():
+    assert resolve_endpoint(windows()).host == "npipe:////./pipe/docker_engine"
+    assert resolve_endpoint(linux()).host == "unix:///var/run/docker.sock"
+
+
+# --- Docker endpoint -----------------------------------------------------------------------------
+
+
+def _context_meta(name: str, host: str, config_dir: str = "/home/me/.docker") -> dict[str, str]:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}
+    return {f"{config_dir}/contexts/meta/{digest}/meta.json": json.dumps(meta)}
+
+
+def test_docker_host_wins():
+    machine = linux(env={"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_CONTEXT": "colima"})
+    endpoint = resolve_endpoint(machine)
+    assert (endpoint.host, endpoint.source) == ("tcp://10.0.0.5:2376", "DOCKER_HOST")
+
+
+def test_current_context_from_docker_config():
+    machine = linux()
+    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "colima", "auths": {}})
+    machine.files.update(_context_meta("colima", "unix:///home/me/.colima/default/docker.sock"))
+    endpoint = resolve_endpoint(machine)
+    assert endpoint.host == "unix:///home/me/.colima/default/docker.sock"
+    assert endpoint.source == "docker context 'colima'"
+
+
+def test_docker_context_env_and_docker_config_dir():
+    machine = linux(env={"DOCKER_CONTEXT": "remote", "DOCKER_CONFIG": "/etc/dockercfg"})
+    machine.files.update(_context_meta("remote", "ssh://deploy@build1", config_dir="/etc/dockercfg"))
+    assert resolve_endpoint(machine).host == "ssh://deploy@build1"
+
+
+def test_missing_context_fails_the_engine_check():
+    machine = linux()
+    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "gone"})
+    machine.commands[DOCKER_VERSION] = docker_answers(server=None, error='context "gone": context not found\n')
+    engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
+    assert engine.status is Status.FAIL
+    assert engine.summary == "docker context 'gone' (from ~/.docker/config.json) not found"
+    assert "docker context use default" in engine.fix
+
+
+def test_engine_down_behind_a_context_names_it_in_the_fix():
+    machine = linux()
+    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "colima"})
+    machine.files.update(_context_meta("colima", "unix:///home/me/.colima/default/docker.sock"))
+    machine.commands[DOCKER_VERSION] = docker_answers(
+        server=None, error="Cannot connect to the Docker daemon at unix:///home/me/.colima/default/docker.sock.\n"
+    )
+    engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
+    assert "unix:///home/me/.colima/default/docker.sock (docker context 'colima')" in engine.summary
+    assert engine.fix.endswith("(it comes from docker context 'colima')")
+
+
+def test_docker_not_installed():
+    machine = linux(programs={"go": "/usr/bin/go"})
+    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
+    engine = by_name(report)["engine"]
+    assert (engine.status, engine.summary) == (Status.FAIL, "the docker command is not installed")
+    assert "sudo apt-get install docker.io" in engine.fix
+
+
+def test_socket_permission_denied():
+    machine = linux()
+    machine.commands[DOCKER_VERSION] = docker_answers(
+        server=None,
+        error="permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
+    )
+    engine = check_engine(Facts(machine), Context("/home/me"))
+    assert "sudo usermod -aG docker $USER" in engine.fix
+
+
+# --- BuildKit and disk ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "server", "buildx_ok", "status"),
+    [
+        ("27.3.1", "27.3.1", True, Status.PASS),
+        ("20.10.24", "20.10.24", False, Status.PASS),  # DOCKER_BUILDKIT=1 with the CLI's own client
+        ("28.2.2", "20.10.24", False, Status.WARN),  # new CLI without the buildx plugin (this repo's CI machine)
+        ("18.06.3", "18.06.3", False, Status.WARN),
+    ],
+)
+def test_buildkit(client, server, buildx_ok, status):
+    machine = linux()
+    machine.commands[DOCKER_VERSION] = docker_answers(server=server, client=client)
+    machine.commands[BUILDX] = CommandResult(0, "v0.17.1") if buildx_ok else CommandResult(1, "", "unknown command")
+    assert by_name(run_checks(machine, Context("/home/me")))["buildkit"].status is status
+
+
+@pytest.mark.parametrize(("free", "status"), [(50 * GIB, Status.PASS), (3 * GIB, Status.WARN), (GIB // 2, Status.FAIL)])
+def test_disk_free_of_the_docker_data_root(free, status):
+    machine = linux(disk={"/var/lib/docker": free, "/": 50 * GIB})
+    disk = by_name(run_checks(machine, Context("/home/me/src/hello")))["disk"]
+    assert disk.status is status
+    assert "Docker data (/var/lib/docker)" in disk.summary
+    if status is not Status.PASS:
+        assert "docker system prune" in disk.fix
+
+
+# --- Go -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "toolchain", "status", "fragment"),
+    [
+        ("go1.22.5", None, Status.PASS, "go1.22.5 (go.mod: go 1.22)"),
+        ("go1.20.3", None, Status.FAIL, "go1.20.3 is older than go 1.22"),
+        ("go1.21.6", "local", Status.FAIL, "GOTOOLCHAIN=local forbids downloading it"),
+        ("go1.21.6", "auto", Status.WARN, "go will download go1.22 on first build"),
+    ],
+)
+def test_go_version_against_go_mod(version, toolchain, status, fragment):
+    machine = linux()
+    machine.commands[GO_VERSION] = CommandResult(0, f"go version {version} linux/amd64\n")
+    if toolchain:
+        machine.commands[("go", "env", "GOTOOLCHAIN")] = CommandResult(0, toolchain + "\n")
+    go = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["go"]
+    assert go.status is status
+    assert fragment in go.summary
+    if status is Status.FAIL:
+        assert "https://go.dev/dl/" in go.fix
+
+
+def test_go_missing_fails_in_a_module_and_warns_outside():
+    machine = linux(programs={"docker": "/usr/bin/docker"})
+    inside = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["go"]
+    outside = by_name(run_checks(machine, Context("/home/me", skip_reason="no go.mod")))["go"]
+    assert inside.status is Status.FAIL and "go.mod needs go 1.22" in inside.summary
+    assert outside.status is Status.WARN
+
+
+# --- registry: clock and credentials --------------------------------------------------------------
+
+
+def registry_project(**registry: object) -> Context:
+    return Context(
+        "/home/me/src/hello",
+        project("/home/me/src/hello", image="registry.example.com/team/hello", registry=RegistryConfig(**registry)),  # type: ignore[arg-type]
+    )
+
+
+def test_clock_skew_beyond_30_seconds_warns():
+    machine = linux(credentials={"registry.example.com": "ci"})
+    machine.dates["https://registry.example.com/v2/"] = machine.clock - timedelta(seconds=95)
+    clock = by_name(run_checks(machine, registry_project()))["registry.clock"]
+    assert clock.status is Status.WARN
+    assert clock.summary.startswith("this clock is 95s ahead of registry.example.com's")
+    assert "timedatectl" in clock.fix
+
+
+def test_clock_in_sync_passes_and_insecure_registry_is_asked_over_http():
+    machine = linux(credentials={"registry.example.com": "ci"})
+    machine.dates["http://registry.example.com/v2/"] = machine.clock + timedelta(seconds=2)
+    report = run_checks(machine, registry_project(insecure=True))
+    assert not_passing(report) == {}
+    assert by_name(report)["registry.clock"].summary == "clock within 2s of registry.example.com"
+
+
+def test_unreachable_registry_warns_with_the_error():
+    machine = linux(credentials={"registry.example.com": "ci"})
+    clock = by_name(run_checks(machine, registry_project()))["registry.clock"]
+    assert clock.status is Status.WARN
+    assert "cannot connect to https://registry.example.com/v2/" in clock.summary
+
+
+def test_no_registry_configured_skips_registry_checks():
+    report = run_checks(linux(), Context("/home/me/src/hello", project("/home/me/src/hello")))
+    assert by_name(report)["registry.clock"].status is Status.SKIP
+    assert by_name(report)["registry.credentials"].status is Status.SKIP
+
+
+def test_credentials_found_missing_or_broken():
+    machine = linux(dates={"https://registry.example.com/v2/": FakeMachine().clock})
+    missing = by_name(run_checks(machine, registry_project()))["registry.credentials"]
+    assert missing.status is Status.WARN
+    assert "docker login registry.example.com" in missing.fix and "GOSHIP_REGISTRY_PASSWORD" in missing.fix
+
+    machine.credentials["registry.example.com"] = "ci-bot"
+    found = by_name(run_checks(machine, registry_project()))["registry.credentials"]
+    assert (found.status, found.summary) == (Status.PASS, "credentials for registry.example.com (user ci-bot)")
+
+    machine.credentials["registry.example.com"] = RegistryError("docker-credential-pass is not on PATH", hint="install it")
+    broken = by_name(run_checks(machine, registry_project()))["registry.credentials"]
+    assert (broken.status, broken.fix) == (Status.FAIL, "install it")
+
+
+# --- target hosts ----------------------------------------------------------------------------------
+
+
+def test_each_host_of_each_target_is_probed_over_ssh():
+    machine = linux(hosts={
+        "deploy@web1.example.com": "27.3.1",
+        "deploy@web2.example.com:2222": HostKeyError(
+            "deploy@web2.example.com:2222: SSH host key is not in known_hosts; refusing to connect",
+            hint="verify the key, then add it: ssh-keyscan web2.example.com >> ~/.ssh/known_hosts",
+        ),
+        "root@db.example.com": HostUnreachable("root@db.example.com: cannot connect over SSH: Connection refused"),
+    })
+    ctx = Context("/home/me/src/hello", project("/home/me/src/hello", targets={
+        "production": TargetConfig(hosts=["deploy@web1.example.com", "deploy@web2.example.com:2222"]),
+        "db": TargetConfig(hosts=["root@db.example.com"]),
+    }))
+    checks = by_name(run_checks(machine, ctx))
+    assert checks["host production/deploy@web1.example.com"].summary == "SSH ok (host key known), Docker 27.3.1"
+    web2 = checks["host production/deploy@web2.example.com:2222"]
+    assert web2.status is Status.FAIL and "ssh-keyscan web2.example.com" in web2.fix
+    assert web2.summary == "SSH host key is not in known_hosts; refusing to connect"
+    assert checks["host db/root@db.example.com"].status is Status.FAIL
+
+
+# --- outside a project, report shape, robustness ---------------------------------------------------
+
+
+def test_outside_a_go_module_machine_checks_still_run():
+    report = run_checks(linux(), Context("/home/me", skip_reason="no go.mod in /home/me or any parent directory"))
+    checks = by_name(report)
+    assert checks["project"].status is Status.SKIP
+    assert checks["hosts"].status is Status.SKIP
+    assert checks["engine"].status is Status.PASS
+    assert report.exit_code == 0
+
+
+def test_json_shape():
+    report = run_checks(wsl2(), Context("/mnt/c/Users/me/src/hello", project("/mnt/c/Users/me/src/hello")))
+    document = json.loads(json.dumps(report.to_json()))
+    assert set(document) == {"status", "counts", "checks"}
+    assert document["status"] == "warn"
+    assert document["counts"] == {"pass": 8, "warn": 2, "fail": 0, "skip": 3}
+    assert all(set(check) == {"name", "status", "summary", "fix"} for check in document["checks"])
+    names = [check["name"] for check in document["checks"]]
+    assert names[:5] == ["project", "engine", "buildkit", "disk", "go"]
+    assert {"status": "warn", "name": "wsl.memory"}.items() <= next(
+        c for c in document["checks"] if c["name"] == "wsl.memory").items()
+
+
+def test_a_crashing_check_is_a_fail_not_a_lost_report():
+    def check_broken(facts, ctx):
+        raise KeyError("Endpoints")
+
+    report = run_checks(linux(), Context("/home/me"), checks=[check_broken, check_engine])
+    assert [c.status for c in report.checks] == [Status.FAIL, Status.PASS]
+    assert report.checks[0].name == "broken" and "a bug in goship" in report.checks[0].summary
+
+
+# --- pure parsers ----------------------------------------------------------------------------------
+
+
+def test_parsers():
+    assert parse_size("2GB") == 2 * GIB and parse_size("512MB") == 512 * 1024**2 and parse_size("8g") == 8 * GIB
+    assert parse_size("0") == 0 and parse_size("lots") is None
+    assert parse_wslconfig("[wsl2]\nMemory = 6GB ; no\n# c\nswap=0\n[x]\nswap=1") == {"memory": "6GB", "swap": "0"}
+    assert windows_to_wsl_path("C:\\Users\\me") == "/mnt/c/Users/me"
+    assert windows_to_wsl_path("D:\\") == "/mnt/d" and windows_to_wsl_path("\\\\server\\share") is None
+
+
+def test_wsl1_and_plain_linux_are_told_apart():
+    wsl1 = linux(files={"/proc/version": "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com)"})
+    assert detect_flavor(wsl1) == "wsl1"
+    assert detect_flavor(linux()) == "linux"
+    assert detect_flavor(linux(env={"WSL_DISTRO_NAME": "Ubuntu"}, files={})) == "wsl2"
