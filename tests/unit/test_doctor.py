@@ -219,7 +219,9 @@ def test_wsl2_engine_down_fix_names_docker_desktop_and_the_distro():
     )
     engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
     assert engine.status is Status.FAIL
-    assert engine.fix.startswith("start Docker Desktop on Windows and enable Settings > Resources > WSL integration for 'Ubuntu'")
+    assert engine.fix.startswith(
+        "start Docker Desktop on Windows and enable Settings > Resources > WSL integration for 'Ubuntu'"
+    )
 
 
 # --- Windows ----------------------------------------------------------------------------------
@@ -239,7 +241,10 @@ def windows() -> FakeMachine:
                  "diskSizeMiB": 65536}
             ),
         },
-        programs={"docker": "C:\\Program Files\\Docker\\Docker\\resources\\bin\\docker.exe", "go": "C:\\Go\\bin\\go.exe"},
+        programs={
+            "docker": "C:\\Program Files\\Docker\\Docker\\resources\\bin\\docker.exe",
+            "go": "C:\\Go\\bin\\go.exe",
+        },
         commands={
             DOCKER_VERSION: docker_answers(
                 server=None,
@@ -268,7 +273,8 @@ def test_windows_machine():
     desktop = checks["docker-desktop"]
     assert desktop.status is Status.WARN
     assert "Hyper-V engine (WSL 2 engine off, so no WSL integration)" in desktop.summary
-    assert "VM: 2 CPUs, 2048 MiB memory, 64 GB disk" in desktop.summary and "only 2048 MiB" in desktop.summary and "raise Memory to 8 GB" in desktop.fix
+    assert "VM: 2 CPUs, 2048 MiB memory, 64 GB disk" in desktop.summary and "only 2048 MiB" in desktop.summary
+    assert "raise Memory to 8 GB" in desktop.fix
     assert checks["disk"].status is Status.PASS and "C:\\Users\\me\\src\\hello" in checks["disk"].summary
     assert checks["go"].status is Status.PASS
     assert report.exit_code == 1
@@ -387,6 +393,8 @@ def test_disk_free_of_the_docker_data_root(free, status):
         ("go1.22.5", None, Status.PASS, "go1.22.5 (go.mod: go 1.22)"),
         ("go1.20.3", None, Status.FAIL, "go1.20.3 is older than go 1.22"),
         ("go1.21.6", "local", Status.FAIL, "GOTOOLCHAIN=local forbids downloading it"),
+        ("go1.21.6", "path", Status.FAIL, "GOTOOLCHAIN=path forbids downloading it"),
+        ("go1.21.6", "go1.22.4+auto", Status.WARN, "go will download go1.22 on first build"),
         ("go1.21.6", "auto", Status.WARN, "go will download go1.22 on first build"),
     ],
 )
@@ -414,10 +422,9 @@ def test_go_missing_fails_in_a_module_and_warns_outside():
 
 
 def registry_project(**registry: object) -> Context:
-    return Context(
-        "/home/me/src/hello",
-        project("/home/me/src/hello", image="registry.example.com/team/hello", registry=RegistryConfig(**registry)),  # type: ignore[arg-type]
-    )
+    settings = RegistryConfig(**registry)  # type: ignore[arg-type]
+    return Context("/home/me/src/hello", project("/home/me/src/hello", image="registry.example.com/team/hello",
+                                                 registry=settings))
 
 
 def test_clock_skew_beyond_30_seconds_warns():
@@ -460,7 +467,8 @@ def test_credentials_found_missing_or_broken():
     found = by_name(run_checks(machine, registry_project()))["registry.credentials"]
     assert (found.status, found.summary) == (Status.PASS, "credentials for registry.example.com (user ci-bot)")
 
-    machine.credentials["registry.example.com"] = RegistryError("docker-credential-pass is not on PATH", hint="install it")
+    broken_helper = RegistryError("docker-credential-pass is not on PATH", hint="install it")
+    machine.credentials["registry.example.com"] = broken_helper
     broken = by_name(run_checks(machine, registry_project()))["registry.credentials"]
     assert (broken.status, broken.fix) == (Status.FAIL, "install it")
 

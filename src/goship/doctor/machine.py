@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol
@@ -141,7 +141,7 @@ class RealMachine:
             return CommandResult(127, "", f"{argv[0]}: command not found")
         try:
             proc = subprocess.run(
-                (program, *argv[1:]), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
+                (program, *argv[1:]), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
             )
         except subprocess.TimeoutExpired:
             return CommandResult(124, "", f"no answer within {timeout:.0f}s")
@@ -160,7 +160,7 @@ class RealMachine:
             return None
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def http_date(self, url: str, *, ca_file: str | None = None) -> HttpDate:
         verify: ssl.SSLContext | bool = True
@@ -221,7 +221,7 @@ class FakeMachine:
     commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
     #: Free bytes by path prefix; the longest matching prefix wins.
     disk: dict[str, int] = field(default_factory=dict)
-    clock: datetime = field(default_factory=lambda: datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc))
+    clock: datetime = field(default_factory=lambda: datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC))
     #: url -> the server's date, or an error text.
     dates: dict[str, datetime | str] = field(default_factory=dict)
     #: registry -> user name with stored credentials, or an error to raise.

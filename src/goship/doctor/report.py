@@ -74,10 +74,9 @@ def run_checks(machine: Machine, context: Context, checks: Sequence[Check] = ALL
         except Exception as bug:  # noqa: BLE001 - one broken check must not hide the others
             name = check.__name__.removeprefix("check_").replace("_", "-")
             where = traceback.extract_tb(bug.__traceback__)[-1]
-            results.append(CheckResult(
-                name, Status.FAIL,
-                f"internal error (a bug in goship): {type(bug).__name__}: {bug} at {Path(where.filename).name}:{where.lineno}",
-            ))
+            place = f"{Path(where.filename).name}:{where.lineno}"
+            summary = f"internal error (a bug in goship): {type(bug).__name__}: {bug} at {place}"
+            results.append(CheckResult(name, Status.FAIL, summary))
             continue
         results.extend([produced] if isinstance(produced, CheckResult) else produced)
     return Report(results)
