@@ -23,7 +23,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from goship import __version__, operations, pipeline
+from goship import __version__, operations, pipeline, sboms
+from goship.build.outputs import parse_output
+from goship.config.model import RegistryConfig
 from goship import doctor
 from goship import accounts
 from goship.config import LOCAL_TARGET
@@ -53,10 +55,44 @@ def _reporter(args: argparse.Namespace) -> Reporter:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    """Compile the service and assemble its image (no Docker needed)."""
-    built = pipeline.build(_project(args), _reporter(args))
+    """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
+    project = _project(args)
+    outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
+    reporter = _reporter(args)
+    built = pipeline.build(project, reporter, builder=args.builder)
+    pipeline.write_outputs(project, built, outputs, reporter)
     if not args.json:
-        _out.print(f"{built.tag} {built.digest}")
+        _out.print(f"{built.tag} {built.digest}", markup=False)
+
+
+def cmd_sbom(args: argparse.Namespace) -> None:
+    """Show the SBOM (SPDX) of IMAGE in a registry, or of the last build."""
+    if args.image:
+        try:
+            project: Project | None = _project(args)
+        except GoshipError:
+            project = None  # a reference alone is enough; goship.yaml only adds registry settings
+        settings = project.config.registry if project else RegistryConfig()
+        found = sboms.remote_sboms(args.image, settings, project.root if project else None)
+    else:
+        found = sboms.local_sboms(_project(args))
+    found = sboms.choose(found, args.platform)
+    if args.format == "spdx-json":
+        if len(found) > 1:
+            raise GoshipError(
+                f"the image has {len(found)} SBOMs, one per platform",
+                hint="choose one with --platform " + " or ".join(s.platform for s in found),
+            )
+        print(json.dumps(found[0].document, indent=2, sort_keys=True))
+        return
+    if args.json:
+        for sbom in found:
+            print(json.dumps({"platform": sbom.platform, "subject": sbom.subject, "packages": sbom.packages()}))
+        return
+    for sbom in found:
+        _out.print(f"[bold]{sbom.platform}[/] {sbom.subject}")
+        for name, version, purl in sbom.packages():
+            _out.print(f"  {name:<50} {version:<28} {purl}", markup=False)
 
 
 def cmd_push(args: argparse.Namespace) -> None:
@@ -303,7 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         return sub
 
-    add("build", cmd_build)
+    build_parser_ = add("build", cmd_build)
+    build_parser_.add_argument("--builder", choices=list(pipeline.BUILDERS), help="override build.builder")
+    build_parser_.add_argument(
+        "-o", "--output", action="append", metavar="KIND[:PATH]",
+        help="also send the image to: oci:DIR, oci-archive:FILE, docker-archive:FILE, docker, registry (repeatable)",
+    )
+    sbom_parser = add("sbom", cmd_sbom)
+    sbom_parser.add_argument("image", nargs="?", help="registry/repository:tag or @digest (default: the last build)")
+    sbom_parser.add_argument("--platform", help="only this platform, e.g. linux/arm64")
+    sbom_parser.add_argument("--format", choices=["table", "spdx-json"], default="table", help="table (default) or the SPDX document")
     add("push", cmd_push)
     add("deploy", cmd_deploy, target=True)
     add("ship", cmd_ship, target=True)

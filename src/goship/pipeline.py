@@ -13,14 +13,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goship.build.layout import docker_archive, state_dir
+from goship.build.dockerbuild import build_docker
 from goship.build.native import BuiltImage, build_native, last_build
+from goship.build.outputs import Output, write_file_output
 from goship.config import LOCAL_TARGET
 from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
 from goship.errors import ConfigError, DeployError, GoshipError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import docker
-from goship.hosts.executor import Executor
+from goship.hosts.executor import Executor, LocalExecutor
 from goship.project import Project
 from goship import secrets
 from goship.registry import credentials
@@ -31,9 +33,36 @@ from goship.registry.reference import Repository, parse_repository
 PUSH_RECORD = "push.json"
 
 
-def build(project: Project, reporter: Reporter | None = None) -> BuiltImage:
-    """Compile and assemble the image (native builder)."""
+BUILDERS = ("native", "docker")
+
+
+def build(project: Project, reporter: Reporter | None = None, builder: str | None = None) -> BuiltImage:
+    """Build the image with ``builder`` (default: build.builder of goship.yaml)."""
+    builder = builder or project.config.build.builder
+    if builder not in BUILDERS:
+        raise ConfigError(
+            f"{project.config_path or 'goship.yaml'}: build.builder: unknown builder {builder!r}",
+            hint="use 'native' (go build, no Docker needed) or 'docker' (the project's Dockerfile with BuildKit)",
+        )
+    if builder == "docker":
+        return build_docker(project, reporter)
     return build_native(project, reporter)
+
+
+def write_outputs(
+    project: Project, built: BuiltImage, outputs: list[Output], reporter: Reporter | None = None
+) -> None:
+    """Send a build where ``--output`` asked: files, the local engine, the registry."""
+    stage = Stage(reporter or NullReporter(), "output")
+    for output in outputs:
+        if output.kind == "registry":
+            push(project, built, reporter)
+        elif output.kind == "docker":
+            _load_locally(built)(LocalExecutor())
+            stage.ok(f"loaded {built.tag} into the local Docker engine")
+        else:
+            write_file_output(built, output)
+            stage.ok(f"wrote {output}")
 
 
 def registry_repository(project: Project) -> Repository:

@@ -14,12 +14,9 @@ import json
 from collections.abc import Iterable, Sequence
 
 from goship.build.layout import Built
-from goship.build.oci import MEDIA_INDEX, MEDIA_MANIFEST, Artifact, Blob, Image, Index, canonical_json
-from goship.errors import RegistryError
+from goship.build.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
+from goship.errors import RegistryNotFound
 from goship.registry.client import PushResult, RegistryClient
-
-MANIFEST_TYPES = f"{MEDIA_INDEX}, {MEDIA_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
-
 
 def _images(built: Built) -> tuple[Image, ...]:
     return built.images if isinstance(built, Index) else (built,)
@@ -83,10 +80,8 @@ def _referrers_api(client: RegistryClient, repository: str, subject_digest: str)
 def _fallback_index(client: RegistryClient, repository: str, subject_digest: str) -> list[dict[str, object]]:
     try:
         _, data, _ = client.get_manifest(repository, fallback_tag(subject_digest), accept=MEDIA_INDEX)
-    except RegistryError as error:
-        if "404" in error.message or "not found" in error.message.lower():
-            return []
-        raise
+    except RegistryNotFound:
+        return []
     return list(json.loads(data).get("manifests", []))
 
 

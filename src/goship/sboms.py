@@ -1,0 +1,122 @@
+"""``goship sbom``: find the SPDX document attached to an image and read it.
+
+For the last local build it comes from ``.goship/oci``; for a reference in
+a registry it is found through the referrers of the platform's manifest
+(the registry's referrers API, or the ``sha256-<hex>`` fallback tag).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from goship.build.native import host_arch, last_build
+from goship.build.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
+from goship.config.model import RegistryConfig
+from goship.errors import GoshipError, RegistryError
+from goship.project import Project
+from goship.registry import credentials
+from goship.registry.client import RegistryClient
+from goship.registry.publish import referrers
+from goship.registry.reference import parse_repository
+
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+@dataclass(frozen=True)
+class SBOM:
+    subject: str  # the image manifest digest the SBOM describes
+    platform: str
+    document: dict[str, object]
+
+    def packages(self) -> list[tuple[str, str, str]]:
+        """(name, version, purl) of each package, main module first."""
+        rows = []
+        for package in self.document.get("packages", []):  # type: ignore[union-attr]
+            refs = package.get("externalRefs", [])
+            purl = next((r["referenceLocator"] for r in refs if r.get("referenceType") == "purl"), "")
+            rows.append((package.get("name", ""), package.get("versionInfo", ""), purl))
+        return rows
+
+
+def default_platform() -> str:
+    return f"linux/{host_arch()}"
+
+
+def local_sboms(project: Project) -> list[SBOM]:
+    built = last_build(project)
+    by_digest = {image.digest: platform_of(image) for image in built.images}
+    found = [
+        SBOM(a.subject_digest, by_digest.get(a.subject_digest, "?"), json.loads(a.payload.data))
+        for a in built.sboms
+        if a.artifact_type == MEDIA_SPDX
+    ]
+    if not found:
+        raise GoshipError(
+            f"the last build of {project.service} ({built.version}) has no SBOM",
+            hint="build.sbom is off, or the image's entrypoint is not a Go binary",
+        )
+    return found
+
+
+def _split_reference(text: str) -> tuple[str, str, str]:
+    """``host/repo:tag`` or ``host/repo@sha256:...`` -> (registry, path, reference)."""
+    if "@" in text:
+        name, _, reference = text.partition("@")
+    else:
+        slash = text.rfind("/")
+        colon = text.rfind(":")
+        name, reference = (text[:colon], text[colon + 1 :]) if colon > slash else (text, "latest")
+    repository = parse_repository(name)
+    return repository.registry, repository.path, reference
+
+
+def remote_sboms(text: str, settings: RegistryConfig, root: Path | None = None) -> list[SBOM]:
+    try:
+        registry, path, reference = _split_reference(text)
+    except ValueError as exc:
+        raise GoshipError(f"{text!r} is not an image reference: {exc}", hint="e.g. registry.example.com/team/app:v1") from None
+    ca_file = Path(settings.ca_file) if settings.ca_file else None
+    if ca_file is not None and root is not None and not ca_file.is_absolute():
+        ca_file = root / ca_file
+    with RegistryClient(
+        registry, insecure=settings.insecure, ca_file=ca_file, credentials=credentials.lookup(registry, settings.username)
+    ) as client:
+        media_type, data, digest = client.get_manifest(path, reference)
+        manifest = json.loads(data)
+        if media_type in (MEDIA_INDEX, DOCKER_LIST) or "manifests" in manifest:
+            subjects = [
+                (m["digest"], "/".join(m["platform"][k] for k in ("os", "architecture", "variant") if k in m["platform"]))
+                for m in manifest["manifests"]
+                if "platform" in m
+            ]
+        else:
+            config = json.loads(client.get_blob(path, manifest["config"]["digest"]))
+            subjects = [(digest, f"{config.get('os', '?')}/{config.get('architecture', '?')}")]
+        found = []
+        for subject, platform in subjects:
+            for descriptor in referrers(client, path, subject):
+                if descriptor.get("artifactType") != MEDIA_SPDX:
+                    continue
+                _, artifact_data, _ = client.get_manifest(path, str(descriptor["digest"]))
+                layer = json.loads(artifact_data)["layers"][0]
+                found.append(SBOM(subject, platform, json.loads(client.get_blob(path, layer["digest"]))))
+    if not found:
+        raise RegistryError(
+            f"no SBOM is attached to {text}",
+            hint="push it with goship (build.sbom: true), which attaches an SPDX document to each image",
+        )
+    return found
+
+
+def choose(sboms: list[SBOM], platform: str | None) -> list[SBOM]:
+    if platform is None:
+        return sboms
+    chosen = [s for s in sboms if s.platform == platform]
+    if not chosen:
+        raise GoshipError(
+            f"no SBOM for platform {platform}",
+            hint=f"platforms with an SBOM: {', '.join(s.platform for s in sboms)}",
+        )
+    return chosen
