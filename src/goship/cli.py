@@ -183,7 +183,7 @@ def cmd_exec(args: argparse.Namespace) -> None:
 def cmd_doctor(args: argparse.Namespace) -> None:
     """Check this machine and the target hosts: each check PASS/WARN/FAIL with the fix."""
     context = doctor.load_context(args.dir, args.config)
-    report = doctor.run_checks(doctor.RealMachine(args.dir), context)
+    report = doctor.run_checks(doctor.RealMachine(), context)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -88,7 +88,6 @@ def wsl2(wslconfig: str | None = "[wsl2]\nmemory=2GB\n") -> FakeMachine:
     return FakeMachine(
         platform="linux",
         env={"WSL_DISTRO_NAME": "Ubuntu", "WSL_INTEROP": "/run/WSL/12_interop", "HOME": "/home/me"},
-        cwd="/mnt/c/Users/me/src/hello",
         files=files,
         programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go"},
         commands=commands,
@@ -232,7 +231,6 @@ def windows() -> FakeMachine:
         platform="windows",
         env={"USERPROFILE": "C:\\Users\\me", "APPDATA": "C:\\Users\\me\\AppData\\Roaming"},
         home="C:\\Users\\me",
-        cwd="C:\\Users\\me\\src\\hello",
         files={
             "C:\\Users\\me\\.wslconfig": "[wsl2]\r\nmemory=16GB\r\nswap=0\r\n",
             # An older Docker Desktop: settings.json, camelCase keys, no settings-store.json.
@@ -259,7 +257,8 @@ def windows() -> FakeMachine:
 
 def test_windows_machine():
     machine = windows()
-    report = run_checks(machine, Context(machine.cwd, project(machine.cwd)))
+    root = "C:\\Users\\me\\src\\hello"
+    report = run_checks(machine, Context(root, project(root)))
     checks = by_name(report)
 
     assert checks["engine"].status is Status.FAIL
@@ -547,3 +546,18 @@ def test_wsl1_and_plain_linux_are_told_apart():
     assert detect_flavor(wsl1) == "wsl1"
     assert detect_flavor(linux()) == "linux"
     assert detect_flavor(linux(env={"WSL_DISTRO_NAME": "Ubuntu"}, files={})) == "wsl2"
+
+
+def test_load_context(tmp_path: Path, hello: Path):
+    from goship.doctor import load_context
+
+    outside = load_context(tmp_path)  # hello is a sub-directory; tmp_path itself has no go.mod
+    assert outside.project is None and outside.error is None and "no go.mod" in (outside.skip_reason or "")
+
+    assert load_context(hello).project is not None
+
+    (hello / "goship.yaml").write_text("health:\n  timout: 3s\n")
+    broken = load_context(hello)
+    assert broken.error is not None and broken.project_dir == str(hello.resolve())
+    project_check = by_name(run_checks(linux(), broken))["project"]
+    assert project_check.status is Status.FAIL and "timout" in project_check.summary

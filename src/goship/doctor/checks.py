@@ -49,6 +49,9 @@ class CheckResult:
 class Context:
     """What doctor knows about the project it was started in.
 
+    ``project_dir`` is the module root, or the directory doctor was started
+    in outside a module, named as the machine names it.
+
     ``project`` is None outside a Go module (``skip_reason`` says why: the
     project checks SKIP) or when the module cannot be loaded (``error``: the
     project check FAILs with it).

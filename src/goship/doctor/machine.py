@@ -55,8 +55,6 @@ class Machine(Protocol):
     platform: str
     env: Mapping[str, str]
     home: str
-    #: The directory doctor was started in (or was given with -C).
-    cwd: str
 
     def read_text(self, path: str) -> str | None:
         """The file's text; None when it is missing or unreadable."""
@@ -114,11 +112,10 @@ def _platform_name() -> str:
 class RealMachine:
     """This computer."""
 
-    def __init__(self, cwd: Path | None = None) -> None:
+    def __init__(self) -> None:
         self.platform = _platform_name()
         self.env: Mapping[str, str] = dict(os.environ)
         self.home = str(Path.home())
-        self.cwd = str((cwd or Path.cwd()).resolve())
 
     def read_text(self, path: str) -> str | None:
         try:
@@ -215,7 +212,6 @@ class FakeMachine:
     platform: str = "linux"
     env: dict[str, str] = field(default_factory=dict)
     home: str = "/home/me"
-    cwd: str = "/home/me/src/hello"
     files: dict[str, str] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)
     commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
