@@ -15,20 +15,28 @@ A fault matches a method and a path regex, from its ``nth`` match on, for
 ``times`` matches (None = forever). Every request is logged with what
 happened, so tests can count. Absolute ``Location`` headers of the registry
 are rewritten to the proxy's address. Standard library only.
+
+``paginate_tags``: Debian's docker-registry (distribution 2.8) ignores the
+``n``/``last`` parameters of ``GET /v2/<name>/tags/list`` and returns every
+tag unsorted. With this set, the proxy pages the registry's real tag list
+the way the OCI distribution spec (and distribution 3) does: sorted, ``n``
+per page, ``Link: <...?n=N&last=T>; rel="next"`` while more remain.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 UPLOAD_PATH = r"/v2/.+/blobs/uploads/"
+_TAGS_LIST = re.compile(r"^/v2/(.+)/tags/list(?:\?(.*))?$")
 
 
 @dataclass
@@ -68,6 +76,7 @@ class FaultProxy:
     upstream_host: str
     upstream_port: int
     host: str = "127.0.0.1"
+    paginate_tags: bool = False
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -153,16 +162,21 @@ class FaultProxy:
                     if method != "HEAD":
                         self.wfile.write(payload)
                     return
+                paging = _TAGS_LIST.match(path) if proxy.paginate_tags and method == "GET" else None
                 upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=120)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                     headers["Host"] = f"{proxy.upstream_host}:{proxy.upstream_port}"
-                    upstream.request(method, path, body=body if body or method in ("POST", "PUT", "PATCH") else None,
-                                     headers=headers)
+                    forwarded = f"/v2/{paging.group(1)}/tags/list" if paging else path
+                    upstream.request(method, forwarded,
+                                     body=body if body or method in ("POST", "PUT", "PATCH") else None, headers=headers)
                     response = upstream.getresponse()
                     payload = response.read()
                 finally:
                     upstream.close()
+                extra: dict[str, str] = {}
+                if paging and response.status == 200:
+                    payload, extra = _page_tags(paging.group(1), paging.group(2) or "", payload)
                 if action == "drop_after":
                     proxy._record(method, path, f"drop_after:{response.status}")
                     self._drop()
@@ -174,6 +188,8 @@ class FaultProxy:
                         continue
                     if key.lower() == "location":
                         value = proxy._rewrite(value)
+                    self.send_header(key, value)
+                for key, value in extra.items():
                     self.send_header(key, value)
                 length = response.getheader("Content-Length") if method == "HEAD" else str(len(payload))
                 self.send_header("Content-Length", length or "0")
@@ -201,7 +217,24 @@ class FaultProxy:
             self._server = None
 
 
-def start_proxy(upstream: str, host: str = "127.0.0.1") -> FaultProxy:
+def _page_tags(name: str, query: str, payload: bytes) -> tuple[bytes, dict[str, str]]:
+    """One page of the full tag list, per the OCI distribution spec."""
+    params = parse_qs(query)
+    body = json.loads(payload)
+    tags = sorted(body.get("tags") or [])
+    if "last" in params:
+        tags = [tag for tag in tags if tag > params["last"][0]]
+    headers = {}
+    if "n" in params:
+        n = int(params["n"][0])
+        if len(tags) > n:
+            headers["Link"] = f'</v2/{name}/tags/list?{urlencode({"n": n, "last": tags[n - 1]})}>; rel="next"'
+        tags = tags[:n]
+    body["tags"] = tags
+    return json.dumps(body).encode(), headers
+
+
+def start_proxy(upstream: str, host: str = "127.0.0.1", paginate_tags: bool = False) -> FaultProxy:
     """A proxy on a free port of host, forwarding to upstream ``host:port`` (plain HTTP)."""
     upstream_host, _, port = upstream.rpartition(":")
-    return FaultProxy(upstream_host, int(port), host).start()
+    return FaultProxy(upstream_host, int(port), host, paginate_tags).start()

@@ -15,6 +15,7 @@ import dataclasses
 import getpass
 import json
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -242,6 +243,9 @@ def cmd_logout(args: argparse.Namespace) -> None:
 def cmd_tags(args: argparse.Namespace) -> None:
     """List the tags of the image repository in the registry."""
     repository, tags = accounts.tags(_project(args))
+    if not args.all:  # OCI 1.1 referrers fallback tags (sha256-<hex>) index SBOMs, not versions
+        tags = [tag for tag in tags if not re.fullmatch(r"sha256-[0-9a-f]{64}", tag)]
+    tags = sorted(tags)
     if args.json:
         print(json.dumps({"repository": repository, "tags": tags}))
         return
@@ -372,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     login_parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     logout_parser = add("logout", cmd_logout)
     logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
-    add("tags", cmd_tags)
+    tags_parser = add("tags", cmd_tags)
+    tags_parser.add_argument("--all", action="store_true", help="also list referrers tags (sha256-...)")
     dockerfile_parser = add("dockerfile", cmd_dockerfile)
     dockerfile_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     init_parser = add("init", cmd_init)
