@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import Config, RegistryConfig, TargetConfig
+from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
 from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
 from goship.doctor.checks import check_engine
 from goship.doctor.facts import (
@@ -28,7 +28,7 @@ WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f
 LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian"
 
 DOCKER_VERSION = ("docker", "version", "--format", "{{json .}}")
-BUILDX = ("docker", "buildx", "version")
+BUILDX = ("/usr/bin/docker", "buildx", "version")
 DOCKER_ROOT = ("docker", "info", "--format", "{{.DockerRootDir}}")
 GO_VERSION = ("go", "version")
 
@@ -140,7 +140,7 @@ def test_linux_machine_without_engine_fails_with_how_to_start_one():
     assert "no Docker engine answers at unix:///var/run/docker.sock (default)" in engine.summary
     assert "Is the docker daemon running?" in engine.summary
     assert engine.fix.startswith("start it: sudo systemctl start docker")
-    assert by_name(report)["buildkit"].status is Status.SKIP
+    assert by_name(report)["buildkit"].status is Status.PASS  # the client alone knows
     assert report.exit_code == 1
     assert DOCKER_ROOT not in machine.ran  # no engine: the project's disk only
 
@@ -250,6 +250,8 @@ def windows() -> FakeMachine:
                 "open //./pipe/docker_engine: The system cannot find the file specified.\n",
             ),
             GO_VERSION: CommandResult(0, "go version go1.23.2 windows/amd64\n"),
+            ("C:\\Program Files\\Docker\\Docker\\resources\\bin\\docker.exe", "buildx", "version"):
+                CommandResult(0, "github.com/docker/buildx v0.17.1-desktop.1 257815a\n"),
         },
         disk={"C:\\": 80 * GIB},
     )
@@ -357,20 +359,48 @@ def test_socket_permission_denied():
 # --- BuildKit and disk ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("client", "server", "buildx_ok", "status"),
-    [
-        ("27.3.1", "27.3.1", True, Status.PASS),
-        ("20.10.24", "20.10.24", False, Status.PASS),  # DOCKER_BUILDKIT=1 with the CLI's own client
-        ("28.2.2", "20.10.24", False, Status.WARN),  # new CLI without the buildx plugin (this repo's CI machine)
-        ("18.06.3", "18.06.3", False, Status.WARN),
-    ],
-)
-def test_buildkit(client, server, buildx_ok, status):
+NO_BUILDX = CommandResult(1, "", "docker: 'buildx' is not a docker command.")
+
+
+def test_buildkit_through_buildx():
+    buildkit = by_name(run_checks(linux(), Context("/home/me")))["buildkit"]
+    assert buildkit.status is Status.PASS
+    assert buildkit.summary == "BuildKit via buildx github.com/docker/buildx v0.17.1 257815a (/usr/bin/docker)"
+
+
+def test_buildkit_through_an_older_client_later_on_path():
+    # This repository's CI machine: a 28.x CLI without buildx first on PATH, Debian's 20.10 after it.
+    machine = linux(more_on_path={"docker": ["/usr/bin/docker"]})
+    machine.programs["docker"] = "/usr/local/bin/docker"
+    machine.commands[("/usr/local/bin/docker", "buildx", "version")] = NO_BUILDX
+    machine.commands[("/usr/local/bin/docker", "--version")] = CommandResult(0, "Docker version 28.2.2, build e6534b4")
+    machine.commands[BUILDX] = NO_BUILDX
+    machine.commands[("/usr/bin/docker", "--version")] = CommandResult(0, "Docker version 20.10.24+dfsg1, build 297e128")
+    buildkit = by_name(run_checks(machine, Context("/home/me")))["buildkit"]
+    assert buildkit.status is Status.PASS
+    assert buildkit.summary == (
+        "BuildKit via DOCKER_BUILDKIT=1 with /usr/bin/docker (Docker version 20.10.24+dfsg1, build 297e128)"
+    )
+
+
+@pytest.mark.parametrize(("builder", "status"), [("native", Status.WARN), ("docker", Status.FAIL)])
+def test_no_buildkit_matters_only_to_the_docker_builder(builder, status):
     machine = linux()
-    machine.commands[DOCKER_VERSION] = docker_answers(server=server, client=client)
-    machine.commands[BUILDX] = CommandResult(0, "v0.17.1") if buildx_ok else CommandResult(1, "", "unknown command")
-    assert by_name(run_checks(machine, Context("/home/me")))["buildkit"].status is status
+    machine.commands[BUILDX] = NO_BUILDX
+    machine.commands[("/usr/bin/docker", "--version")] = CommandResult(0, "Docker version 28.2.2, build e6534b4")
+    ctx = Context("/home/me/src/hello", project("/home/me/src/hello", build=BuildConfig(builder=builder)))
+    buildkit = by_name(run_checks(machine, ctx))["buildkit"]
+    assert buildkit.status is status
+    assert "no docker client with BuildKit: /usr/bin/docker lack the buildx plugin" in buildkit.summary
+    assert "docker-buildx-plugin" in buildkit.fix
+
+
+def test_engine_too_old_for_buildkit():
+    machine = linux()
+    machine.commands[DOCKER_VERSION] = docker_answers(server="18.06.3", client="18.06.3")
+    machine.commands[BUILDX] = NO_BUILDX
+    machine.commands[("/usr/bin/docker", "--version")] = CommandResult(0, "Docker version 18.06.3-ce, build d7080c1")
+    assert by_name(run_checks(machine, Context("/home/me")))["buildkit"].status is Status.WARN
 
 
 @pytest.mark.parametrize(("free", "status"), [(50 * GIB, Status.PASS), (3 * GIB, Status.WARN), (GIB // 2, Status.FAIL)])

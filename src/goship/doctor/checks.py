@@ -160,34 +160,41 @@ def check_engine(facts: Facts, ctx: Context) -> CheckResult:
 
 
 def check_buildkit(facts: Facts, ctx: Context) -> CheckResult:
-    """``docker build`` can use BuildKit (goship's own build does not need Docker)."""
-    engine = facts.engine
-    if engine.server is None:
-        return _skip("buildkit", "no Docker engine to ask")
-    buildx = facts.machine.run(("docker", "buildx", "version"), timeout=15)
-    if buildx.ok:
-        return _pass("buildkit", f"buildx {last_line(buildx.stdout)}")
-    client = version_tuple(engine.client) or (0, 0, 0)
-    server = version_tuple(engine.server) or (0, 0, 0)
-    if server < (18, 9, 0):
+    """A docker client on PATH can drive BuildKit (what ``build.builder: docker`` uses).
+
+    Mirrors goship's docker builder: the first client with the buildx plugin,
+    or one older than 23.0 (its own BuildKit client, DOCKER_BUILDKIT=1). A
+    23.0+ client without buildx has no BuildKit at all, so every docker on
+    PATH is tried, not only the first.
+    """
+    machine, engine = facts.machine, facts.engine
+    clients = machine.which_all("docker")
+    if not clients:
+        return _skip("buildkit", "no docker command (see engine)")
+    found: str | None = None
+    for client in clients:
+        buildx = machine.run((client, "buildx", "version"), timeout=15)
+        if buildx.ok:
+            found = f"buildx {last_line(buildx.stdout)} ({client})"
+            break
+        version = machine.run((client, "--version"), timeout=15)
+        if version.ok and (version_tuple(version.stdout) or (99, 0, 0)) < (23, 0, 0):
+            found = f"DOCKER_BUILDKIT=1 with {client} ({last_line(version.stdout)})"
+            break
+    if found and engine.server and (version_tuple(engine.server) or (0, 0, 0)) < (18, 9, 0):
         return _warn(
-            "buildkit",
-            f"engine {engine.server} is too old for BuildKit",
-            "upgrade Docker to 20.10 or newer (goship build itself does not need Docker)",
+            "buildkit", f"engine {engine.server} is too old for BuildKit", "upgrade Docker to 20.10 or newer"
         )
-    # Before 23.0 the CLI carries its own BuildKit client (DOCKER_BUILDKIT=1);
-    # from 23.0 on, BuildKit is buildx, and without the plugin docker build
-    # falls back to the deprecated legacy builder.
-    if client < (23, 0, 0):
-        return _pass(
-            "buildkit", f"BuildKit with DOCKER_BUILDKIT=1 (docker CLI {engine.client}, engine {engine.server})"
-        )
-    return _warn(
-        "buildkit",
-        f"docker CLI {engine.client} has no buildx plugin: docker build uses the legacy builder",
-        "install the buildx plugin (apt-get install docker-buildx, or docker-buildx-plugin from Docker's "
-        "repository; Docker Desktop includes it). goship build itself does not need it",
+    if found:
+        return _pass("buildkit", f"BuildKit via {found}")
+    summary = f"no docker client with BuildKit: {', '.join(clients)} lack the buildx plugin"
+    fix = (
+        "install the buildx plugin (Debian/Ubuntu: docker-buildx-plugin or docker-buildx; "
+        "Docker Desktop includes it)"
     )
+    if ctx.project is not None and ctx.project.config.build.builder == "docker":
+        return _fail("buildkit", summary + " (build.builder: docker needs one)", fix + ", or use build.builder: native")
+    return _warn("buildkit", summary + " (the native builder does not need one)", fix)
 
 
 def check_disk(facts: Facts, ctx: Context) -> CheckResult:

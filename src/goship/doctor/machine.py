@@ -66,6 +66,10 @@ class Machine(Protocol):
 
     def which(self, program: str) -> str | None: ...
 
+    def which_all(self, program: str) -> list[str]:
+        """Every copy of program on PATH, in PATH order (the first is ``which``'s)."""
+        ...
+
     def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult: ...
 
     def disk_free(self, path: str) -> int | None:
@@ -131,6 +135,16 @@ class RealMachine:
 
     def which(self, program: str) -> str | None:
         return shutil.which(program)
+
+    def which_all(self, program: str) -> list[str]:
+        found: list[str] = []
+        seen: set[str] = set()
+        for directory in self.env.get("PATH", "").split(os.pathsep):
+            path = shutil.which(program, path=directory) if directory else None
+            if path and os.path.realpath(path) not in seen:  # /bin and /usr/bin are often one directory
+                seen.add(os.path.realpath(path))
+                found.append(path)
+        return found
 
     def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
         program = shutil.which(argv[0])
@@ -214,6 +228,8 @@ class FakeMachine:
     home: str = "/home/me"
     files: dict[str, str] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)
+    #: Further copies of a program later on PATH (``programs`` holds the first).
+    more_on_path: dict[str, list[str]] = field(default_factory=dict)
     commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
     #: Free bytes by path prefix; the longest matching prefix wins.
     disk: dict[str, int] = field(default_factory=dict)
@@ -238,9 +254,14 @@ class FakeMachine:
     def which(self, program: str) -> str | None:
         return self.programs.get(program)
 
+    def which_all(self, program: str) -> list[str]:
+        first = self.programs.get(program)
+        return [first, *self.more_on_path.get(program, [])] if first else []
+
     def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
         self.ran.append(argv)
-        if argv[0] not in self.programs:
+        known = {*self.programs, *self.programs.values(), *(p for ps in self.more_on_path.values() for p in ps)}
+        if argv[0] not in known:
             return CommandResult(127, "", f"{argv[0]}: command not found")
         if argv not in self.commands:
             raise LookupError(f"FakeMachine: no answer scripted for {argv}")
