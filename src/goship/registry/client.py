@@ -144,7 +144,9 @@ class RegistryClient:
         attempts = attempts or self.retry.attempts
         for attempt in range(1, attempts + 1):
             try:
-                response = self._http.request(method, url, headers=headers, content=content, params=params)
+                response = self._http.request(
+                    method, url, headers=headers, content=content, params=tuple(params) if params else None
+                )
             except httpx.ConnectError as exc:
                 if _is_tls_error(exc):
                     raise RegistryError(

@@ -77,7 +77,7 @@ def next_link(link_header: str | None) -> str | None:
     for target, params in _LINK.findall(link_header):
         rels = re.findall(r'rel="?([^";]+)"?', params)
         if any("next" in rel.split() for rel in rels):
-            return target
+            return str(target)
     return None
 
 
@@ -104,7 +104,7 @@ class RetryPolicy:
         if retry_after is not None:
             return max(0.0, min(retry_after, self.max_retry_after))
         ceiling = min(self.cap, self.base * (2 ** (retry - 1)))
-        return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+        return float(ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
 
 
 def retryable_status(status: int) -> bool:
