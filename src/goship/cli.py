@@ -19,7 +19,7 @@ import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -267,7 +267,7 @@ def cmd_dockerfile(args: argparse.Namespace) -> None:
     _err.print(f"wrote {args.output}", markup=False)
 
 
-def _ask_main(choices: list[str] | tuple[str, ...], default: str) -> str:
+def _ask_main(choices: Sequence[str], default: str) -> str:
     """The numbered question of goship init, on a terminal only."""
     _err.print("Several main packages; which one does this service ship?")
     for number, choice in enumerate(choices, start=1):

@@ -18,7 +18,12 @@ from goship.scaffold.dockerfile import (
     go_minor,
     render_dockerfile,
 )
-from goship.scaffold.workspace import find_workspace, go_mod_local_replaces, go_mod_requires, parse_go_work
+from goship.scaffold.workspace import (
+    find_workspace,
+    go_mod_local_replaces,
+    go_mod_requires,
+    parse_go_work,
+)
 from tests.conftest import REPO, run_goship
 from tests.projects import FIXTURES, copy_fixture
 

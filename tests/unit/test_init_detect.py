@@ -10,8 +10,21 @@ import pytest
 from goship.config import parse_config
 from goship.errors import ProjectError
 from goship.scaffold import detect
-from goship.scaffold.files import InitAnswers, render_dockerignore, render_gitattributes, render_goship_yaml
-from goship.scaffold.init import InitOptions, choose_main, default_main, plan_init, plan_new, render_diff, write_plan
+from goship.scaffold.files import (
+    InitAnswers,
+    render_dockerignore,
+    render_gitattributes,
+    render_goship_yaml,
+)
+from goship.scaffold.init import (
+    InitOptions,
+    choose_main,
+    default_main,
+    plan_init,
+    plan_new,
+    render_diff,
+    write_plan,
+)
 from tests.projects import FIXTURES, copy_fixture
 
 

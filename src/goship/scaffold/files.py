@@ -119,15 +119,14 @@ def render_dockerignore(local_binaries: tuple[str, ...] = ()) -> str:
 
 def render_gitattributes() -> str:
     """.gitattributes keeping scripts and Dockerfiles LF on every OS."""
-    return "\n".join(
-        [
-            "# Written by 'goship init'. Scripts and Dockerfiles run inside Linux containers,",
-            "# where a CRLF line ending breaks a shebang or a RUN line: keep them LF even",
-            "# when checked out on Windows.",
-            "*.sh text eol=lf",
-            "Dockerfile text eol=lf",
-            "Dockerfile.* text eol=lf",
-            "*.dockerfile text eol=lf",
-            ".dockerignore text eol=lf",
-        ]
-    ) + "\n"
+    lines = [
+        "# Written by 'goship init'. Scripts and Dockerfiles run inside Linux containers,",
+        "# where a CRLF line ending breaks a shebang or a RUN line: keep them LF even",
+        "# when checked out on Windows.",
+        "*.sh text eol=lf",
+        "Dockerfile text eol=lf",
+        "Dockerfile.* text eol=lf",
+        "*.dockerfile text eol=lf",
+        ".dockerignore text eol=lf",
+    ]
+    return "\n".join(lines) + "\n"

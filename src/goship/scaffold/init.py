@@ -20,10 +20,26 @@ from pathlib import Path
 
 from goship.config import CONFIG_NAME, parse_config
 from goship.errors import ProjectError
-from goship.project import GoMod, Project, default_service_name, find_main_packages, parse_go_mod
+from goship.project import (
+    GoMod,
+    Project,
+    default_service_name,
+    find_main_packages,
+    parse_go_mod,
+)
 from goship.scaffold import detect
-from goship.scaffold.dockerfile import DEFAULT_GO_VERSION, dockerfile_spec, go_minor, render_dockerfile
-from goship.scaffold.files import InitAnswers, render_dockerignore, render_gitattributes, render_goship_yaml
+from goship.scaffold.dockerfile import (
+    DEFAULT_GO_VERSION,
+    dockerfile_spec,
+    go_minor,
+    render_dockerfile,
+)
+from goship.scaffold.files import (
+    InitAnswers,
+    render_dockerignore,
+    render_gitattributes,
+    render_goship_yaml,
+)
 from goship.scaffold.newservice import render_new_service
 from goship.scaffold.workspace import Workspace, find_workspace
 
@@ -270,7 +286,7 @@ def installed_go_version() -> str | None:
         return None
     try:
         out = subprocess.run(
-            [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60,
+            [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=False,
             env={**os.environ, "GOTOOLCHAIN": "local"},
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
@@ -315,7 +331,7 @@ def _display(path: Path, root: Path) -> str:
 def render_diff(plan: InitPlan, base: Path | None = None) -> str:
     """A unified diff of every planned file against what is on disk."""
     base = base or plan.root
-    chunks = []
+    chunks: list[str] = []
     for planned in plan.files:
         if not planned.changed:
             continue
