@@ -88,3 +88,11 @@ def second_host(
     test_registry: registry.Registry, client_key: Path, caddy_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[hosts.RemoteHost]:
     yield from _test_host(2, test_registry, client_key, caddy_image, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def seeded_go_images(local_engine: engine.Dockerd) -> list[str]:
+    """golang:*, golang:*-alpine and alpine:latest stand-ins, for Dockerfile builds offline."""
+    tags = images.seed_go_images()
+    tags.append(images.seed_alpine_image())
+    return tags

@@ -73,8 +73,8 @@ def all_blobs(built: Built) -> list[Blob]:
 def write_layout(layout: Path, built: Built, ref_name: str, artifacts: Iterable[Artifact] = ()) -> None:
     """Write ``built`` (and artifacts referring to it) as an OCI image layout.
 
-    Only ``built`` carries the ref name; artifacts such as SBOMs are listed
-    beside it with their artifactType, as OCI 1.1 layouts hold referrers.
+    ``built`` carries ``ref_name``; artifacts such as SBOMs are listed beside
+    it with their artifactType, as OCI 1.1 layouts hold referrers.
     """
     (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
@@ -86,7 +86,15 @@ def write_layout(layout: Path, built: Built, ref_name: str, artifacts: Iterable[
         for blob in (artifact.manifest, *artifact.blobs):
             _write_blob(layout, blob, keep)
     manifests = [built.manifest.descriptor(annotations={REF_ANNOTATION: ref_name})]
-    manifests += [artifact.manifest.descriptor(artifactType=artifact.artifact_type) for artifact in artifacts]
+    # Artifacts get ref names of their own: tools that select by name
+    # (skopeo oci:DIR:NAME, oci-image-tool --ref) then find exactly one image.
+    manifests += [
+        artifact.manifest.descriptor(
+            artifactType=artifact.artifact_type,
+            annotations={REF_ANNOTATION: f"{ref_name}.sbom-{artifact.subject_digest.split(':')[-1][:12]}"},
+        )
+        for artifact in artifacts
+    ]
     index = {"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests}
     tmp_index = layout / "index.json.tmp"
     tmp_index.write_bytes(canonical_json(index))
@@ -134,7 +142,9 @@ def read_layout(layout: Path) -> tuple[Built, str, list[Artifact]]:
     try:
         index = json.loads((layout / "index.json").read_bytes())
         descriptors = index["manifests"]
-        top = next(d for d in descriptors if REF_ANNOTATION in d.get("annotations", {}))
+        top = next(
+            d for d in descriptors if REF_ANNOTATION in d.get("annotations", {}) and not d.get("artifactType")
+        )
         built: Built
         if top.get("mediaType") == MEDIA_INDEX:
             data = _blob_path(layout, top["digest"]).read_bytes()
