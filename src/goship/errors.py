@@ -7,6 +7,7 @@ a bug in goship and is reported with a traceback written to a log file.
     GoshipError
     ├── ConfigError          goship.yaml malformed, unknown key, wrong type
     ├── ProjectError         no go.mod, no main package
+    ├── DockerfileError      a Dockerfile that does not parse (goship lint)
     ├── ToolError            a required program (go, docker, ssh) is missing
     ├── BuildError           go build failed, bad platform
     ├── RegistryError        push refused, auth failed, TLS not trusted
@@ -48,6 +49,12 @@ class ConfigError(GoshipError):
 
 class ProjectError(GoshipError):
     """The directory is not a Go service goship can ship."""
+
+    exit_code = 2
+
+
+class DockerfileError(GoshipError):
+    """A Dockerfile cannot be parsed; the message names the file and line."""
 
     exit_code = 2
 

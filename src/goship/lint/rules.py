@@ -1,0 +1,475 @@
+"""The lint rules: stable IDs, a severity, why it matters and the fix.
+
+GS1xx look at the Dockerfile and the build context, GS2xx at goship.yaml.
+IDs never change meaning; a retired rule's ID is not reused.
+
+Each check is a pure function of the parsed Dockerfile (and, for the
+context rules, a ``BuildContext``) returning findings. Suppression
+(``--ignore``, ``# goship-ignore``) happens afterwards, in one place.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from goship.lint.context import BuildContext, format_size
+from goship.lint.dockerfile import Dockerfile, Instruction, Stage, parse_arg, parse_env, parse_image
+from goship.lint.dockerignore import IgnoreMatcher
+from goship.lint.findings import Finding, Rule, Severity
+
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        Rule("GS101", W, "Go toolchain shipped in the final image",
+             "A single-stage build ships the Go toolchain and the sources (~800 MB) with the service: "
+             "slow pulls and a large attack surface.",
+             "Build in 'FROM golang:<version> AS build', then start the final stage FROM scratch or "
+             "distroless and COPY --from=build only the binary."),
+        Rule("GS102", E, "cgo binary copied into an image without a matching libc",
+             "'go build' links against the builder's C library unless CGO_ENABLED=0; scratch and "
+             "distroless/static have none and alpine has musl, so the binary fails with "
+             "'no such file or directory' (exec format error on some engines).",
+             "Set CGO_ENABLED=0 for the build (ENV CGO_ENABLED=0, or 'RUN CGO_ENABLED=0 go build ...')."),
+        Rule("GS103", W, "Final stage runs as root",
+             "A process running as root inside the container turns any compromise into root on its "
+             "filesystem and a short step from the host.",
+             "Add 'USER 65532:65532' (a numeric uid needs no /etc/passwd) to the final stage."),
+        Rule("GS104", W, "Base image not pinned",
+             "'latest' (or no tag, which means latest) changes under you: the same Dockerfile builds a "
+             "different image tomorrow, and a rebuild can break without a code change.",
+             "Pin a version tag (alpine:3.20, golang:1.22-alpine) or a digest (@sha256:...)."),
+        Rule("GS105", W, "Whole context copied before the Go modules are downloaded",
+             "'COPY . .' before 'go mod download' invalidates the dependency layer on every source "
+             "change: each build downloads every module again.",
+             "First 'COPY go.mod go.sum ./' and 'RUN go mod download', then 'COPY . .'."),
+        Rule("GS106", N, "apk add without --no-cache",
+             "The package index stays in the layer: megabytes of cache shipped in the image.",
+             "Use 'apk add --no-cache <packages>'."),
+        Rule("GS107", N, "apt-get install without cleaning the package lists",
+             "/var/lib/apt/lists stays in the layer: tens of megabytes of index shipped in the image.",
+             "End the same RUN with '&& rm -rf /var/lib/apt/lists/*'."),
+        Rule("GS108", W, "ENTRYPOINT/CMD in shell form",
+             "Shell form runs '/bin/sh -c ...': the shell is PID 1 and does not pass SIGTERM on, so the "
+             "Go process never shuts down gracefully and is killed after the stop timeout; images "
+             "without /bin/sh (scratch, distroless) do not start at all.",
+             'Use exec form: ENTRYPOINT ["/app"] (or CMD ["/app"]).'),
+        Rule("GS109", E, "Secret in ENV or ARG",
+             "ENV values are stored in the image config and ARG values in its history: anyone who can "
+             "pull the image can read them.",
+             "Pass secrets at run time (goship.yaml app.secrets) or at build time with "
+             "'RUN --mount=type=secret,id=...'; never in ENV or ARG."),
+        Rule("GS110", E, "Script with CRLF line endings copied into the image",
+             "A Windows checkout turns '#!/bin/sh' into '#!/bin/sh\\r': the kernel looks for "
+             "'/bin/sh\\r' and the container fails with 'no such file or directory' or "
+             "'exec format error'.",
+             "Add '*.sh text eol=lf' to .gitattributes and re-checkout, or convert the file (dos2unix)."),
+        Rule("GS111", W, "ADD of a URL",
+             "ADD downloads without verifying what it got, and the layer is not cached reliably.",
+             "Use 'ADD --checksum=sha256:<digest> <url> <dest>', or download with curl and check the "
+             "checksum in a RUN."),
+        Rule("GS112", N, "No health check",
+             "Neither the image (HEALTHCHECK) nor goship.yaml (health:) says how to tell the service is "
+             "healthy; goship's deploy gate then probes the default /healthz.",
+             "Add a 'health:' section to goship.yaml with the path your service answers 2xx on."),
+        Rule("GS113", W, "No .dockerignore",
+             "Without it the whole directory - .git, local binaries, .env files - is sent to the engine "
+             "and 'COPY . .' puts it in the image.",
+             "Add a .dockerignore excluding at least .git, .goship, .env* and build output."),
+        Rule("GS114", W, ".dockerignore does not exclude .git",
+             "The repository history is sent with every build, slows it down and, through 'COPY . .', "
+             "can end up in the image.",
+             "Add '.git' to .dockerignore."),
+        Rule("GS115", W, "Build context too large",
+             "Every build sends the whole context to the engine before the first step runs.",
+             "Exclude the largest entries in .dockerignore."),
+        Rule("GS201", E, "goship.yaml does not load",
+             "goship cannot build or deploy with a configuration it cannot read.",
+             "Correct the key or value at the line shown."),
+        Rule("GS202", W, "Insecure registry that is not on this machine",
+             "registry.insecure sends pushes and registry credentials over plain HTTP; on anything but "
+             "loopback they can be read and the image swapped on the way.",
+             "Serve the registry over TLS (registry.ca_file for a private CA) and remove insecure: true."),
+        Rule("GS203", N, "Container hardening weakened",
+             "app.security turns off part of goship's default hardening (read-only root, no new "
+             "privileges, no capabilities, non-root).",
+             "Keep the defaults where the service allows it; the reason given is shown here for review."),
+    )
+}
+
+_GO_BUILD = re.compile(r"\bgo\s+(?:build|install)\b")
+_GO_DEPS = re.compile(r"\bgo\s+(?:build|install|test|vet|generate|run|mod\s+download)\b")
+_GO_MOD_DOWNLOAD = re.compile(r"\bgo\s+mod\s+download\b")
+_CGO_OFF = re.compile(r"\bCGO_ENABLED\s*=\s*[\"']?0\b")
+_STATIC_LINK = re.compile(r"-extldflags[= ]+[\"']?[^\"']*-static")
+_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS", "PRIVATE"}
+_NOT_SECRET_WORDS = {"PUBLIC", "FILE", "PATH", "ID", "NAME", "DIR", "URL", "TYPE", "SIZE", "ALG", "ALGORITHM"}
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".ash", ".zsh", ".ksh")
+
+
+def finding(rule_id: str, message: str, file: str, line: int | None, severity: Severity | None = None) -> Finding:
+    rule = RULES[rule_id]
+    return Finding(rule=rule_id, severity=severity or rule.severity, message=message, file=file, line=line, fix=rule.fix)
+
+
+# -- base images ------------------------------------------------------------------------------------
+
+
+def libc_of(image: str) -> str | None:
+    """'none', 'musl' or 'glibc' for the C library an image provides; None when unknown."""
+    if image == "scratch":
+        return "none"
+    ref = parse_image(image)
+    tag = ref.tag or ""
+    if "distroless" in ref.name:
+        return "none" if "static" in ref.name else "glibc"
+    if ref.name.endswith("chainguard/static"):
+        return "none"
+    if ref.repo == "alpine" or "alpine" in tag:
+        return "musl"
+    if ref.repo in ("golang", "debian", "ubuntu", "busybox") or any(d in tag for d in ("bookworm", "bullseye", "buster", "trixie")):
+        return "glibc"
+    return None
+
+
+def _default_nonroot(image: str) -> bool:
+    """Images whose default user is not root (distroless :nonroot, Chainguard)."""
+    ref = parse_image(image)
+    return "nonroot" in (ref.tag or "") or ref.name.startswith("cgr.dev/chainguard/")
+
+
+def check_single_stage(df: Dockerfile) -> Iterable[Finding]:
+    final = df.final
+    if final.parent is not None or final.unresolved:
+        return
+    builds_here = any(i.keyword == "RUN" and _GO_BUILD.search(i.command_text()) for i in final.instructions)
+    if parse_image(final.image).repo == "golang" or builds_here:
+        how = "a single stage" if len(df.stages) == 1 else "the final stage"
+        yield finding(
+            "GS101",
+            f"{how} FROM {final.image} ships the Go toolchain and sources with the service",
+            df.path, final.line,
+        )
+
+
+def _cgo_disabled(df: Dockerfile, stage: Stage, run: Instruction) -> bool:
+    text = run.command_text()
+    if _CGO_OFF.search(text) or _STATIC_LINK.search(text):
+        return True
+    state = False
+    for instruction in df.chain(stage):
+        if instruction.line >= run.line:
+            break
+        if instruction.keyword == "ENV":
+            for name, value in parse_env(instruction.args):
+                if name == "CGO_ENABLED":
+                    state = value.strip("\"'") == "0"
+        elif instruction.keyword == "ARG":
+            for name, default in parse_arg(instruction.args):
+                if name == "CGO_ENABLED" and default is not None:
+                    state = default.strip("\"'") == "0"
+    return state
+
+
+def check_cgo(df: Dockerfile) -> Iterable[Finding]:
+    final = df.final
+    if len(df.stages) < 2 or final.unresolved:
+        return
+    final_libc = libc_of(final.image)
+    if final_libc is None:
+        return
+    reported: set[int] = set()
+    for copy in df.chain(final):
+        source = copy.flag("from") if copy.keyword == "COPY" else None
+        builder = df.stage(source) if source else None
+        if builder is None or builder.index == final.index:
+            continue
+        builder_libc = libc_of(df.stages[builder.parent].image if builder.parent is not None else builder.image)
+        for run in df.chain(builder):
+            if run.keyword != "RUN" or not _GO_BUILD.search(run.command_text()) or run.line in reported:
+                continue
+            if _cgo_disabled(df, builder, run):
+                continue
+            if final_libc == "musl" and builder_libc == "musl":
+                continue  # alpine to alpine: the same musl
+            if final_libc == "glibc" and builder_libc != "musl":
+                continue
+            reported.add(run.line)
+            base = "scratch" if final.image == "scratch" else final.image
+            libc = {"none": "no C library", "musl": "musl, not glibc", "glibc": "glibc, not musl"}[final_libc]
+            yield finding(
+                "GS102",
+                f"'go build' without CGO_ENABLED=0 in stage {builder.label()}; line {copy.line} copies its "
+                f"output into {base}, which has {libc}: the binary will not start",
+                df.path, run.line,
+            )
+
+
+def check_root(df: Dockerfile) -> Iterable[Finding]:
+    final = df.final
+    users = [i for i in df.chain(final) if i.keyword == "USER"]
+    if not users:
+        if final.unresolved or _default_nonroot(final.image):
+            return
+        base = final.image if final.parent is None else f"stage {df.stages[final.parent].label()}"
+        yield finding("GS103", f"the final stage (FROM {base}) has no USER: the service runs as root", df.path, final.line)
+        return
+    last = users[-1]
+    user = last.args.split(":", 1)[0].strip()
+    if user in ("root", "0"):
+        yield finding("GS103", f"USER {last.args} in the final stage: the service runs as root", df.path, last.line)
+
+
+def check_base_tags(df: Dockerfile) -> Iterable[Finding]:
+    for stage in df.stages:
+        if stage.parent is not None or stage.unresolved or stage.image.lower() == "scratch":
+            continue
+        ref = parse_image(stage.image)
+        if ref.digest:
+            continue
+        if ref.tag is None:
+            yield finding("GS104", f"base image '{stage.image}' has no tag, which means 'latest'", df.path, stage.line)
+        elif ref.tag == "latest":
+            yield finding("GS104", f"base image '{stage.image}' uses the 'latest' tag", df.path, stage.line)
+
+
+def _copy_sources(instruction: Instruction) -> list[str]:
+    if instruction.heredocs:
+        return []
+    words = [w for w in instruction.words()]
+    return words[:-1]
+
+
+def _whole_context(source: str) -> bool:
+    return source.strip() in (".", "./", "*", "/", "./*")
+
+
+def _is_module_file(source: str) -> bool:
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(candidate, name) for candidate in ("go.mod", "go.sum", "go.work"))
+
+
+def check_copy_before_download(df: Dockerfile, context: BuildContext | None = None) -> Iterable[Finding]:
+    if context is not None and context.exists("vendor/modules.txt"):
+        return  # vendored modules come with the sources: nothing to download first
+    for stage in df.stages:
+        if any("-mod=vendor" in i.command_text() for i in stage.instructions if i.keyword == "RUN"):
+            continue
+        module_files = downloaded = False
+        candidate: Instruction | None = None
+        for instruction in stage.instructions:
+            if instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
+                sources = _copy_sources(instruction)
+                if any(_is_module_file(s) for s in sources):
+                    module_files = True
+                if candidate is None and any(_whole_context(s) for s in sources) and not downloaded:
+                    candidate = instruction
+            elif instruction.keyword == "RUN":
+                text = instruction.command_text()
+                if candidate is None and module_files and _GO_MOD_DOWNLOAD.search(text):
+                    downloaded = True
+                elif candidate is not None and _GO_DEPS.search(text):
+                    yield finding(
+                        "GS105",
+                        f"COPY {candidate.args} comes before the modules are downloaded (line {instruction.line} "
+                        "runs go): any source change downloads every module again",
+                        df.path, candidate.line,
+                    )
+                    break
+
+
+def _segments(command: str) -> list[str]:
+    return [s for s in re.split(r"&&|\|\||;|\n|\|", command) if s.strip()]
+
+
+def check_apk(df: Dockerfile) -> Iterable[Finding]:
+    for run in (i for i in df.instructions if i.keyword == "RUN"):
+        text = run.command_text()
+        if "/var/cache/apk" in text or "/var/cache/apk" in (run.flag("mount") or ""):
+            continue
+        for segment in _segments(text):
+            if re.search(r"\bapk\b", segment) and re.search(r"\badd\b", segment) and "--no-cache" not in segment:
+                yield finding("GS106", "'apk add' without --no-cache keeps the package index in the layer", df.path, run.line)
+                break
+
+
+def check_apt(df: Dockerfile) -> Iterable[Finding]:
+    for run in (i for i in df.instructions if i.keyword == "RUN"):
+        text = run.command_text()
+        mounts = " ".join(v for k, v in run.flags if k == "mount")
+        if not re.search(r"\bapt(?:-get)?\s+(?:[^&|;\n]*\s)?install\b", text):
+            continue
+        if "/var/lib/apt/lists" in text or "/var/lib/apt" in mounts:
+            continue
+        yield finding(
+            "GS107", "'apt-get install' without 'rm -rf /var/lib/apt/lists/*' in the same RUN", df.path, run.line
+        )
+
+
+def check_shell_form(df: Dockerfile) -> Iterable[Finding]:
+    final = df.final
+    chain = df.chain(final)
+    entrypoints = [i for i in chain if i.keyword == "ENTRYPOINT"]
+    cmds = [i for i in chain if i.keyword == "CMD"]
+    target = None
+    if entrypoints and entrypoints[-1].is_shell_form:
+        target = entrypoints[-1]
+    elif not entrypoints and cmds and cmds[-1].is_shell_form:
+        target = cmds[-1]
+    if target is None:
+        return
+    no_shell = not final.unresolved and libc_of(final.image) == "none"
+    message = f"{target.keyword} {target.args} runs under /bin/sh -c: SIGTERM never reaches the Go process"
+    if no_shell:
+        message += f"; {final.image} has no /bin/sh, so the container cannot even start"
+    yield finding("GS108", message, df.path, target.line, severity=E if no_shell else None)
+
+
+def is_secret_name(name: str) -> bool:
+    """DB_PASSWORD, GITHUB_TOKEN, API_KEY, JWT_SECRET - but not PUBLIC_KEY, SSH_KEY_FILE, KEY_ID."""
+    words = set(re.split(r"[_\-.]+", name.upper()))
+    if words & _NOT_SECRET_WORDS:
+        return False
+    return bool(words & _SECRET_WORDS) or any(w.endswith(("PASSWORD", "TOKEN", "SECRET", "APIKEY")) for w in words)
+
+
+def check_secrets(df: Dockerfile) -> Iterable[Finding]:
+    for instruction in df.instructions:
+        if instruction.keyword == "ENV":
+            for name, value in parse_env(instruction.args):
+                if is_secret_name(name):
+                    stored = "with a value " if value else ""
+                    yield finding("GS109", f"ENV {name} {stored}is stored in the image for anyone who pulls it", df.path, instruction.line)
+        elif instruction.keyword == "ARG":
+            for name, default in parse_arg(instruction.args):
+                if is_secret_name(name):
+                    # A build arg ends up in the image history, not its config: still readable.
+                    yield finding(
+                        "GS109", f"ARG {name} is recorded in the image history", df.path, instruction.line,
+                        severity=E if default else W,
+                    )
+
+
+def check_add_url(df: Dockerfile) -> Iterable[Finding]:
+    for add in (i for i in df.instructions if i.keyword == "ADD"):
+        if add.flag("checksum") is not None:
+            continue
+        urls = [s for s in _copy_sources(add) if re.match(r"^https?://", s, re.IGNORECASE)]
+        if urls:
+            yield finding("GS111", f"ADD {urls[0]} downloads without checking what it got", df.path, add.line)
+
+
+def check_healthcheck(df: Dockerfile, health_configured: bool) -> Iterable[Finding]:
+    if health_configured:
+        return
+    checks = [i for i in df.chain(df.final) if i.keyword == "HEALTHCHECK"]
+    if checks and checks[-1].args.strip().upper() != "NONE":
+        return
+    yield finding(
+        "GS112", "the final image has no HEALTHCHECK and goship.yaml has no 'health:' section", df.path, df.final.line
+    )
+
+
+# -- the build context ----------------------------------------------------------------------------
+
+
+def _matches_source(source: str, path: str) -> bool:
+    """Does a COPY source (file, directory or glob, relative to the context) take ``path``?"""
+    source = source.strip().lstrip("/")
+    while source.startswith("./"):
+        source = source[2:]
+    source = source.rstrip("/")
+    if source in ("", ".", "*"):
+        return True
+    if path == source or path.startswith(source + "/"):
+        return True
+    if any(c in source for c in "*?["):
+        parts = source.split("/")
+        path_parts = path.split("/")
+        if len(path_parts) < len(parts):
+            return False
+        # The glob names files or directories; a directory brings what is below it.
+        return all(fnmatch.fnmatchcase(p, s) for p, s in zip(path_parts, parts, strict=False))
+    return False
+
+
+def _is_script(path: str, head: bytes) -> bool:
+    return path.endswith(_SCRIPT_SUFFIXES) or head.startswith(b"#!")
+
+
+def check_crlf_scripts(df: Dockerfile, context: BuildContext) -> Iterable[Finding]:
+    for copy in df.instructions:
+        if copy.keyword not in ("COPY", "ADD") or copy.flag("from") is not None:
+            continue
+        sources = [s for s in _copy_sources(copy) if not re.match(r"^[a-z]+://", s, re.IGNORECASE)]
+        if not sources:
+            continue
+        broken: list[str] = []
+        for item in context.files():
+            if item.path.startswith(".git/") or item.size == 0 or item.size > 1_048_576:
+                continue
+            if not any(_matches_source(s, item.path) for s in sources):
+                continue
+            head = context.head(item.path, 65536)
+            if _is_script(item.path, head[:2]) and b"\r\n" in head:
+                broken.append(item.path)
+        if broken:
+            names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+            yield finding(
+                "GS110", f"{names} {'has' if len(broken) == 1 else 'have'} CRLF line endings and would fail to run in the container",
+                df.path, copy.line,
+            )
+
+
+def check_dockerignore(ignore_file: str, text: str | None) -> Iterable[Finding]:
+    if text is None:
+        yield finding("GS113", "no .dockerignore: the whole directory is sent to the engine", ignore_file, None)
+        return
+    if not IgnoreMatcher.from_text(text).excluded(".git"):
+        yield finding("GS114", ".dockerignore does not exclude .git", ignore_file, None)
+
+
+def check_context_size(ignore_file: str, context: BuildContext, limit: int) -> Iterable[Finding]:
+    total = context.total_size()
+    if total <= limit:
+        return
+    offenders = ", ".join(f"{name} {format_size(size)}" for name, size in context.biggest(5))
+    yield finding(
+        "GS115",
+        f"the build context is {format_size(total)} (limit {format_size(limit)}); largest: {offenders}",
+        ignore_file, None,
+    )
+
+
+@dataclass(frozen=True)
+class DockerfileFacts:
+    """What the Dockerfile rules need beyond the file itself."""
+
+    health_configured: bool = False
+    context: BuildContext | None = None
+
+
+DOCKERFILE_CHECKS: tuple[Callable[[Dockerfile, DockerfileFacts], Iterable[Finding]], ...] = (
+    lambda df, facts: check_single_stage(df),
+    lambda df, facts: check_cgo(df),
+    lambda df, facts: check_root(df),
+    lambda df, facts: check_base_tags(df),
+    lambda df, facts: check_copy_before_download(df, facts.context),
+    lambda df, facts: check_apk(df),
+    lambda df, facts: check_apt(df),
+    lambda df, facts: check_shell_form(df),
+    lambda df, facts: check_secrets(df),
+    lambda df, facts: check_crlf_scripts(df, facts.context) if facts.context is not None else (),
+    lambda df, facts: check_add_url(df),
+    lambda df, facts: check_healthcheck(df, facts.health_configured),
+)
+
+
+def check_dockerfile(df: Dockerfile, facts: DockerfileFacts | None = None) -> list[Finding]:
+    """Every Dockerfile rule over one parsed file, unsuppressed."""
+    facts = facts or DockerfileFacts()
+    return [f for check in DOCKERFILE_CHECKS for f in check(df, facts)]
