@@ -1,0 +1,239 @@
+"""goship lint rules: exact rule IDs and lines on the article's Dockerfiles and a bad project."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from goship.lint import RULES, Severity, lint_dockerfile_text, lint_project
+from goship.lint.config_rules import check_config, is_loopback, registry_host
+from goship.lint.rules import is_secret_name
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
+
+
+def order(items):
+    """(rule, file, line) tuples in reading order: by file, then line, then rule."""
+    return sorted(items, key=lambda item: (item[1], item[2] or 0, item[0]))
+
+
+def ids(report_or_findings):
+    findings = getattr(report_or_findings, "findings", report_or_findings)
+    return order((f.rule, f.file, f.line) for f in findings)
+
+
+def copy_fixture(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def test_every_rule_has_a_why_and_a_fix():
+    for rule in RULES.values():
+        assert rule.id.startswith("GS") and rule.title and rule.why and rule.fix
+        assert rule.fix.endswith((".", ")", "'")), rule.id
+
+
+def test_chapter_1_single_stage(tmp_path):
+    report = lint_project(copy_fixture("chapter1", tmp_path), hadolint=False)
+    assert ids(report) == [
+        ("GS113", ".dockerignore", None),  # no .dockerignore
+        ("GS101", "Dockerfile", 1),  # no multi-stage: the toolchain ships
+        ("GS103", "Dockerfile", 1),  # no USER: root
+        ("GS112", "Dockerfile", 1),  # no HEALTHCHECK, no goship.yaml health:
+        ("GS105", "Dockerfile", 3),  # COPY . . before the modules are downloaded
+    ]
+    assert report.exit_code(Severity.WARNING) == 1
+    assert report.exit_code(Severity.ERROR) == 0
+
+
+def test_chapter_2_3_multi_stage(tmp_path):
+    report = lint_project(copy_fixture("chapter2_3", tmp_path), hadolint=False)
+    assert ids(report) == [
+        ("GS113", ".dockerignore", None),
+        ("GS103", "Dockerfile", 8),  # final stage alpine:latest has no USER
+        ("GS104", "Dockerfile", 8),  # alpine:latest
+        ("GS112", "Dockerfile", 8),
+    ]
+    # CGO_ENABLED=0 is set inline and apk uses --no-cache: neither GS102 nor GS106.
+
+
+def test_a_crlf_dockerfile_gives_the_same_findings(tmp_path):
+    project = copy_fixture("chapter2_3", tmp_path)
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_bytes(dockerfile.read_bytes().replace(b"\n", b"\r\n"))
+    assert ids(lint_project(project, hadolint=False)) == ids(lint_project(FIXTURES / "chapter2_3", hadolint=False))
+
+
+@pytest.fixture
+def bad(tmp_path):
+    """The bad fixture plus what git cannot be trusted to keep: a CRLF script."""
+    project = copy_fixture("bad", tmp_path)
+    (project / "scripts" / "start.sh").write_bytes(b"#!/bin/sh\r\nexec /app \"$@\"\r\n")
+    return project
+
+
+BAD_EXPECTED = [
+    ("GS114", ".dockerignore", None),
+    ("GS115", ".dockerignore", None),
+    ("GS105", "Dockerfile", 5),
+    ("GS110", "Dockerfile", 5),  # COPY . . brings scripts/start.sh into the build stage
+    ("GS102", "Dockerfile", 6),
+    ("GS101", "Dockerfile", 9),
+    ("GS104", "Dockerfile", 9),  # FROM ${BASE} -> alpine, untagged
+    ("GS112", "Dockerfile", 9),
+    ("GS106", "Dockerfile", 10),
+    ("GS107", "Dockerfile", 11),
+    ("GS109", "Dockerfile", 12),
+    ("GS109", "Dockerfile", 13),
+    ("GS111", "Dockerfile", 14),
+    ("GS110", "Dockerfile", 15),
+    ("GS103", "Dockerfile", 17),
+    ("GS108", "Dockerfile", 18),
+    ("GS202", "goship.yaml", 4),
+    ("GS203", "goship.yaml", 6),
+]
+
+
+def test_bad_project_fires_every_rule_at_its_line(bad):
+    report = lint_project(bad, context_limit=200, hadolint=False)
+    assert ids(report) == order(BAD_EXPECTED)
+    by_rule = {(f.rule, f.line): f for f in report.findings}
+    assert by_rule[("GS109", 12)].severity is Severity.ERROR  # ENV with a value
+    assert by_rule[("GS109", 13)].severity is Severity.WARNING  # ARG without a default
+    assert "hunter2" not in by_rule[("GS109", 12)].message  # never repeat the secret
+    assert "scripts/start.sh" in by_rule[("GS110", 15)].message
+    assert "ok.sh" not in by_rule[("GS110", 15)].message
+    assert "largest: Dockerfile" in next(f for f in report.findings if f.rule == "GS115").message
+    assert report.exit_code(Severity.ERROR) == 1
+
+
+def test_remaining_rules_gs113_and_gs201(tmp_path):
+    project = copy_fixture("chapter1", tmp_path)
+    (project / "goship.yaml").write_text("service: hello\nhealth:\n  timout: 3s\n")
+    report = lint_project(project, hadolint=False)
+    gs201 = [f for f in report.findings if f.rule == "GS201"]
+    assert [(f.file, f.line) for f in gs201] == [("goship.yaml", 3)]
+    assert gs201[0].message.startswith("health.timout: unknown key (did you mean 'timeout'?)")
+    assert "GS113" in {f.rule for f in report.findings}
+
+
+def test_ignore_option_and_comments_suppress(bad):
+    report = lint_project(bad, context_limit=200, ignore=["gs106", "GS115"], hadolint=False)
+    assert {"GS106", "GS115"}.isdisjoint({f.rule for f in report.findings})
+
+    dockerfile = bad / "Dockerfile"
+    lines = dockerfile.read_text().splitlines()
+    lines.insert(16, "# goship-ignore GS103")  # above USER root (line 17)
+    lines.insert(9, "# goship-ignore GS106 GS101")  # above the apk RUN (line 10)
+    lines.insert(0, "# goship-ignore-file GS114, GS112")
+    dockerfile.write_text("\n".join(lines) + "\n")
+    rules = {(f.rule, f.line) for f in lint_project(bad, context_limit=200, hadolint=False).findings}
+    assert not {r for r, _ in rules} & {"GS103", "GS106", "GS114", "GS112"}
+    assert ("GS101", 10) in rules  # that comment sits above RUN, not above FROM
+    assert ("GS108", 21) in rules  # the rest still fire, at their new lines
+
+
+GENERATED = """\
+FROM golang:1.22-alpine AS build
+WORKDIR /src
+COPY go.mod go.sum* ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/app ./cmd/x
+FROM scratch
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+COPY --from=build /out/app /app
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/app"]
+"""
+
+
+def test_the_dockerfile_goship_init_writes_has_no_findings():
+    assert lint_dockerfile_text(GENERATED, health_configured=True) == []
+    # Without a health: section in goship.yaml only the info-level GS112 remains.
+    assert [f.rule for f in lint_dockerfile_text(GENERATED)] == ["GS112"]
+
+
+def test_scaffold_output_lints_clean():
+    """Whatever 'goship dockerfile' renders, in every variant, passes the rules."""
+    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    variants = [
+        scaffold.DockerfileSpec(binary="hello", go_version="1.22", main="cmd/hello", tags=("netgo",)),
+        scaffold.DockerfileSpec(binary="hello", go_version="1.22", vendored=True),
+        scaffold.DockerfileSpec(binary="hello", go_version="1.22", workspace_modules=("api", "lib"), module_dir="api", arm_variant=True),
+    ]
+    for spec in variants:
+        assert lint_dockerfile_text(scaffold.render_dockerfile(spec), health_configured=True) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # cgo on glibc builder, copied into scratch / distroless static / alpine
+        ("FROM golang:1.22 AS b\nRUN go build -o /a .\nFROM scratch\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", [("GS102", 2)]),
+        ("FROM golang:1.22 AS b\nRUN go build -o /a .\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=b /a /a\nENTRYPOINT [\"/a\"]\n", [("GS102", 2)]),
+        # alpine builder into alpine: both musl, fine; into scratch: not fine
+        ("FROM golang:1.22-alpine AS b\nRUN go build -o /a .\nFROM alpine:3.20\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM golang:1.22-alpine AS b\nRUN go build -o /a .\nFROM scratch\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", [("GS102", 2)]),
+        # CGO_ENABLED=0 from ENV, ARG, or a parent stage
+        ("FROM golang:1.22 AS base\nENV CGO_ENABLED=0\nFROM base AS b\nRUN go build -o /a .\nFROM scratch\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM golang:1.22 AS b\nARG CGO_ENABLED=0\nRUN go build -o /a .\nFROM scratch\nCOPY --from=1 /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
+        # shell form on scratch cannot start at all: error
+        ("FROM golang:1.22 AS b\nRUN CGO_ENABLED=0 go build -o /a .\nFROM scratch\nCOPY --from=b /a /a\nUSER 1\nCMD /a\n", [("GS108", 6)]),
+        # exec ENTRYPOINT makes a shell-form CMD mere arguments; digests and nonroot images are fine
+        ("FROM alpine@sha256:abc\nUSER 1\nENTRYPOINT [\"/a\"]\nCMD --serve\n", []),
+        ("FROM gcr.io/distroless/static:nonroot\nCOPY a /a\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM alpine:3.20\nUSER 0:0\nENTRYPOINT [\"/a\"]\n", [("GS103", 2)]),
+        ("FROM alpine:3.20\nUSER 1\nADD --checksum=sha256:aa https://x/y /y\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM debian:12\nUSER 1\nRUN apt-get update && apt-get install -y ca-certificates && rm -rf /var/lib/apt/lists/*\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM alpine:3.20\nUSER 1\nRUN --mount=type=cache,target=/var/cache/apk apk add curl\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM alpine:3.20\nUSER 1\nENV PUBLIC_KEY=x SSH_KEY_FILE=/k KEY_ID=3\nENTRYPOINT [\"/a\"]\n", []),
+        ("FROM alpine:3.20\nUSER 1\nHEALTHCHECK CMD [\"/a\", \"-health\"]\nENTRYPOINT [\"/a\"]\n", "no GS112"),
+    ],
+)
+def test_rule_cases(text, expected):
+    findings = lint_dockerfile_text(text, health_configured=expected != "no GS112")
+    if expected == "no GS112":
+        assert findings == []
+        return
+    assert [(f.rule, f.line) for f in findings] == expected
+    if expected == [("GS108", 6)]:
+        assert findings[0].severity is Severity.ERROR and "no /bin/sh" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("DB_PASSWORD", True), ("GITHUB_TOKEN", True), ("API_KEY", True), ("JWT_SECRET", True), ("AWS_SECRET_ACCESS_KEY", True),
+     ("PUBLIC_KEY", False), ("SSH_KEY_FILE", False), ("KEY_ID", False), ("LOG_LEVEL", False), ("MONKEY", False)],
+)
+def test_secret_names(name, secret):
+    assert is_secret_name(name) is secret
+
+
+def test_config_rules_are_quiet_for_loopback_and_defaults():
+    findings, config = check_config("image: localhost:5000/hello\nregistry:\n  insecure: true\n", "goship.yaml")
+    assert findings == [] and config is not None
+    assert registry_host("docker.io/library/x") == "docker.io" and registry_host("team/x") is None
+    assert is_loopback("127.0.0.1:5000") and is_loopback("[::1]:5000") and not is_loopback("10.0.0.5:5000")
+
+
+def test_config_not_utf8_is_a_finding(tmp_path):
+    project = copy_fixture("chapter2_3", tmp_path)
+    (project / "goship.yaml").write_bytes(b"service: h\xff\n")
+    assert ("GS201", "goship.yaml", None) in ids(lint_project(project, hadolint=False))
+
+
+def test_context_walk_honours_dockerignore_and_lists_the_biggest(tmp_path):
+    project = copy_fixture("chapter2_3", tmp_path)
+    (project / ".dockerignore").write_text(".git\nbig/skip.bin\n")
+    (project / "big").mkdir()
+    (project / "big" / "data.bin").write_bytes(b"x" * 300_000)
+    (project / "big" / "skip.bin").write_bytes(b"x" * 900_000)
+    (project / ".git").mkdir()
+    (project / ".git" / "pack").write_bytes(b"x" * 900_000)
+    report = lint_project(project, context_limit=200_000, hadolint=False)
+    gs115 = [f for f in report.findings if f.rule == "GS115"]
+    assert len(gs115) == 1 and "largest: big/ 293 KB" in gs115[0].message, gs115
+    assert "GS113" not in {f.rule for f in report.findings} and "GS114" not in {f.rule for f in report.findings}
