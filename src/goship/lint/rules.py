@@ -414,8 +414,8 @@ def check_crlf_scripts(df: Dockerfile, context: BuildContext) -> Iterable[Findin
                 continue
             if not any(_matches_source(s, item.path) for s in sources):
                 continue
-            head = context.head(item.path, 65536)
-            if _is_script(item.path, head[:2]) and b"\r\n" in head:
+            # Two bytes tell a script from everything else; only scripts are read further.
+            if _is_script(item.path, context.head(item.path, 2)) and b"\r\n" in context.head(item.path, 65536):
                 broken.append(item.path)
         if broken:
             names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
