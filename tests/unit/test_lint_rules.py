@@ -237,3 +237,22 @@ def test_context_walk_honours_dockerignore_and_lists_the_biggest(tmp_path):
     gs115 = [f for f in report.findings if f.rule == "GS115"]
     assert len(gs115) == 1 and "largest: big/ 293 KB" in gs115[0].message, gs115
     assert "GS113" not in {f.rule for f in report.findings} and "GS114" not in {f.rule for f in report.findings}
+
+
+def test_build_context_from_goship_yaml_and_workspace_without_download(tmp_path):
+    """A module in a go.work workspace: the context is the workspace root (build.context)."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "chapter1", workspace / "api")
+    (workspace / "go.work").write_text("go 1.22\n\nuse ./api\n")
+    (workspace / ".dockerignore").write_text(".git\n")
+    (workspace / "api" / "goship.yaml").write_text('build:\n  context: ".."\nhealth:\n  path: /healthz\n')
+    (workspace / "api" / "Dockerfile").write_text(
+        "FROM golang:1.22-alpine AS build\nWORKDIR /src\nCOPY . .\nWORKDIR /src/api\n"
+        "RUN CGO_ENABLED=0 go build -o /out/api .\nFROM scratch\nCOPY --from=build /out/api /api\n"
+        'USER 65532:65532\nENTRYPOINT ["/api"]\n'
+    )
+    assert ids(lint_project(workspace / "api", hadolint=False)) == []
+    # The same Dockerfile outside a workspace is the classic cache-busting mistake.
+    (workspace / "api" / "goship.yaml").write_text("health:\n  path: /healthz\n")
+    (workspace / "api" / ".dockerignore").write_text(".git\n")
+    assert ids(lint_project(workspace / "api", hadolint=False)) == [("GS105", "Dockerfile", 3)]

@@ -260,12 +260,22 @@ def check_copy_before_download(df: Dockerfile, context: BuildContext | None = No
         if any("-mod=vendor" in i.command_text() for i in stage.instructions if i.keyword == "RUN"):
             continue
         module_files = downloaded = False
+        workspace = context is not None and context.exists("go.work")
         candidate: Instruction | None = None
+        # A workspace (go.work) whose modules require each other at unpublished
+        # versions cannot 'go mod download' before its sources are there: a stage
+        # that never downloads is taken to be one of those, not a mistake.
+        never_downloads = not any(
+            _GO_MOD_DOWNLOAD.search(i.command_text()) for i in stage.instructions if i.keyword == "RUN"
+        )
         for instruction in stage.instructions:
             if instruction.keyword in ("COPY", "ADD") and instruction.flag("from") is None:
                 sources = _copy_sources(instruction)
                 if any(_is_module_file(s) for s in sources):
                     module_files = True
+                    workspace = workspace or any(s.rstrip("/").endswith(("go.work", "go.work*")) for s in sources)
+                if candidate is None and workspace and never_downloads:
+                    continue
                 if candidate is None and any(_whole_context(s) for s in sources) and not downloaded:
                     candidate = instruction
             elif instruction.keyword == "RUN":

@@ -120,6 +120,8 @@ def lint_project(
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"{config_file}: no such file")
     health_configured = False
+    # The build context: the module, or build.context from goship.yaml (a workspace root).
+    context_root = module
     if config_path.is_file():
         rel = _relative(config_path, module)
         report.files.append(rel)
@@ -128,9 +130,11 @@ def lint_project(
         except UnicodeDecodeError:
             findings.append(finding("GS201", "not UTF-8 text (save the file as UTF-8)", rel, None))
         else:
-            config_findings, _ = check_config(text, rel)
+            config_findings, config = check_config(text, rel)
             findings += config_findings
             health_configured = has_health_section(text)
+            if config is not None:
+                context_root = (module / getattr(config.build, "context", ".")).resolve()
 
     dockerfile_path = dockerfile if dockerfile is not None else module / "Dockerfile"
     parsed: Dockerfile | None = None
@@ -147,7 +151,7 @@ def lint_project(
             raise DockerfileError(f"cannot read {dockerfile_path}: {exc.strerror}") from None
         parsed = parse_dockerfile(decode_dockerfile(data), rel)
 
-        ignore_path = _ignore_file(dockerfile_path, module)
+        ignore_path = _ignore_file(dockerfile_path, context_root)
         ignore_rel = _relative(ignore_path, module)
         ignore_text = (
             ignore_path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
@@ -156,7 +160,7 @@ def lint_project(
         )
         if ignore_text is not None:
             report.files.append(ignore_rel)
-        context = BuildContext(module, IgnoreMatcher.from_text(ignore_text) if ignore_text is not None else None)
+        context = BuildContext(context_root, IgnoreMatcher.from_text(ignore_text) if ignore_text is not None else None)
         own = check_dockerfile(parsed, DockerfileFacts(health_configured=health_configured, context=context))
         own += check_dockerignore(ignore_rel, ignore_text)
         own += check_context_size(ignore_rel, context, context_limit)
