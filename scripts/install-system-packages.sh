@@ -11,6 +11,8 @@ packages=(
   iproute2           # network namespaces for remote test hosts
   hey                # HTTP load during deploys
   skopeo             # an independent client to check pushed images
+  oci-image-tool     # validates OCI image layouts the tests write
+  busybox-static     # shell of the offline golang:*/alpine stand-in base images
   git curl ca-certificates python3-venv
 )
 

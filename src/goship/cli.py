@@ -461,6 +461,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _err.print("[red]interrupted[/]")
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (goship ... | head): not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141 if os.name != "nt" else 1)
     except Exception as bug:  # noqa: BLE001 - the last line of defence
         log = _log_crash()
         _err.print(f"[red bold]internal error:[/] {type(bug).__name__}: {bug}")

@@ -237,23 +237,10 @@ def test_hadolint_finds_nothing(name, tmp_path):
     assert json.loads(proc.stdout or "[]") == [], proc.stdout + proc.stderr
 
 
-_LINT_GAPS = pytest.mark.xfail(
-    reason="goship lint takes the module directory as the build context (not build.context, the "
-    "workspace root, where init writes .dockerignore: GS113), and GS105 asks for 'go mod download' "
-    "before 'COPY . .', which cannot run in a workspace whose modules require each other at "
-    "unpublished versions",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=_LINT_GAPS) if n == "workspace" else n for n in sorted(FIXTURES)]
-)
+@pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_goship_lint_finds_nothing_in_the_dockerfile(name, tmp_path):
-    lint = pytest.importorskip("goship.lint", reason="goship lint is not in this tree yet")
-    lint_project = getattr(lint, "lint_project", None)
-    if lint_project is None:
-        pytest.skip("goship.lint has no lint_project yet")
+    from goship.lint import lint_project
+
     root, _ = _generated(name, tmp_path)
     report = lint_project(root)
     about_dockerfile = [f for f in report.findings if f.file.endswith(("Dockerfile", ".dockerignore"))]

@@ -490,7 +490,7 @@ def test_credentials_found_missing_or_broken():
     machine = linux(dates={"https://registry.example.com/v2/": FakeMachine().clock})
     missing = by_name(run_checks(machine, registry_project()))["registry.credentials"]
     assert missing.status is Status.WARN
-    assert "docker login registry.example.com" in missing.fix and "GOSHIP_REGISTRY_PASSWORD" in missing.fix
+    assert "goship login registry.example.com" in missing.fix and "GOSHIP_REGISTRY_PASSWORD" in missing.fix
 
     machine.credentials["registry.example.com"] = "ci-bot"
     found = by_name(run_checks(machine, registry_project()))["registry.credentials"]

@@ -449,7 +449,7 @@ def check_registry_credentials(facts: Facts, ctx: Context) -> CheckResult:
         return _warn(
             name,
             f"no credentials for {registry}",
-            f"docker login {registry}, or set GOSHIP_REGISTRY_USERNAME and GOSHIP_REGISTRY_PASSWORD",
+            f"goship login {registry} (or docker login), or set GOSHIP_REGISTRY_USERNAME and GOSHIP_REGISTRY_PASSWORD",
         )
     return _pass(name, f"credentials for {registry} (user {user})")
 
