@@ -101,15 +101,11 @@ def plan_docker_build(
     build: BuildConfig = project.config.build
     where = project.config_path or "goship.yaml"
     platforms = build.target_platforms()
-    if len(platforms) > 1 and client.mode != "buildx":
-        raise BuildError(
-            f"build.platforms lists {len(platforms)} platforms; the docker builder needs buildx for that",
-            hint="install the buildx plugin, or use build.builder: native (which cross-compiles every platform)",
-        )
     if len(platforms) > 1:
+        # 'docker build' (and buildx --load) keeps one platform in the engine.
         raise BuildError(
-            "the docker builder builds one platform at a time (docker --load keeps one)",
-            hint="use build.builder: native for multi-arch images",
+            f"build.platforms lists {len(platforms)} platforms; the docker builder builds one at a time",
+            hint="use build.builder: native, which cross-compiles every platform into one image index",
         )
     context = (project.root / build.context).resolve()
     dockerfile = (project.root / build.dockerfile).resolve()
