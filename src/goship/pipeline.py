@@ -27,6 +27,7 @@ from goship.project import Project
 from goship import secrets
 from goship.registry import credentials
 from goship.registry.client import PushResult, RegistryClient
+from goship.registry import mounts
 from goship.registry.publish import push_built
 from goship.registry.reference import Repository, parse_repository
 
@@ -99,16 +100,21 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
     stage.step(f"pushing {repository.tagged(built.version)} ({platforms})")
     sboms = built.sboms if project.config.build.sbom else ()
     with _client(project, repository) as client:
-        result = push_built(client, repository.path, built.built, [built.version], sboms)
+        mount_from = mounts.candidates(repository.registry, repository.path)
+        result = push_built(client, repository.path, built.built, [built.version], sboms, mount_from)
+    mounts.remember(repository.registry, repository.path)
     (state_dir(project.root) / PUSH_RECORD).write_text(
         json.dumps({**asdict(result), "version": built.version}, indent=2), encoding="utf-8"
     )
     stage.ok(
         f"pushed {result.reference} ({result.uploaded_blobs} blobs uploaded, "
-        f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there)"
+        f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there"
+        + (f", {result.mounted_blobs} mounted from another repository" if result.mounted_blobs else "")
+        + ")"
         + (f"; SBOM attached to {len(sboms)} image(s)" if sboms else ""),
         uploaded_bytes=result.uploaded_bytes,
         uploaded_blobs=result.uploaded_blobs,
+        mounted_blobs=result.mounted_blobs,
         digest=result.digest,
     )
     return result

@@ -8,6 +8,7 @@ are the test-bed's offline stand-ins (see testbed/images.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -132,3 +133,40 @@ def test_failing_run_step_shows_its_output(hello, seeded_go_images):
 def test_missing_dockerfile_is_a_config_error(hello):
     (hello / "goship.yaml").write_text("build:\n  builder: docker\n  dockerfile: build/Dockerfile\n")
     assert_clean_failure(run_goship("build", "-C", str(hello)), "build.dockerfile", "goship dockerfile -o Dockerfile")
+
+
+SECRETS_AND_TARGET = """FROM golang:1.21 AS build
+WORKDIR /src
+COPY . .
+ARG CHECK
+# The secret is checked by its hash, so the Dockerfile itself does not hold it.
+RUN --mount=type=secret,id=token sha256sum /run/secrets/token | grep -q "^{token_sha} " && test "$CHECK" = "yes"
+RUN CGO_ENABLED=0 go build -trimpath -o /out/app .
+
+FROM scratch AS runtime
+COPY --from=build /out/app /app
+USER 65532:65532
+ENTRYPOINT ["/app"]
+
+FROM runtime AS with-sources
+COPY --from=build /src /src
+"""
+
+
+def test_build_args_target_and_secrets_reach_buildkit_not_the_image(hello, seeded_go_images, local_engine):
+    token_sha = hashlib.sha256(b"s3cret-value-42").hexdigest()
+    (hello / "Dockerfile").write_text(SECRETS_AND_TARGET.replace("{token_sha}", token_sha))
+    (hello / "goship.yaml").write_text(
+        "build:\n  builder: docker\n  target: runtime\n  args: {CHECK: 'yes'}\n  secrets: {token: 'env:BUILD_TOKEN'}\n"
+    )
+    built = run_goship("build", "-C", str(hello), env={"BUILD_TOKEN": "s3cret-value-42"})
+    assert built.returncode == 0, built.stderr
+    assert "s3cret-value-42" not in built.stdout + built.stderr
+    tag = built.stdout.split()[0]
+    saved = subprocess.run(["docker", "save", tag], capture_output=True, timeout=120).stdout
+    assert saved and b"s3cret-value-42" not in saved
+    layers = subprocess.run(["docker", "image", "inspect", "--format", "{{len .RootFS.Layers}}", tag],
+                            capture_output=True, text=True).stdout.strip()
+    assert layers == "1", layers  # the 'runtime' target: the binary only, no /src
+    # Without the secret, the build fails before anything runs, naming it.
+    assert_clean_failure(run_goship("build", "-C", str(hello)), "build.secrets.token", "BUILD_TOKEN")

@@ -157,6 +157,23 @@ def test_code_change_pushes_only_the_app_layer(hello, test_registry):
     assert app_layer < done["uploaded_bytes"] < app_layer + 20_000, (done, app_layer)
 
 
+def test_second_repository_mounts_the_shared_base_layer(hello, tmp_path, test_registry):
+    """A push to a new repository of the same registry mounts the blobs an
+    earlier push left there (cross-repository mount) instead of uploading them."""
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    _configure(hello, test_registry.addr, repo="mounts/first")
+    assert run_goship("build", "-C", str(hello)).returncode == 0
+    assert run_goship("push", "-C", str(hello), env=cache).returncode == 0
+    set_greeting(hello, "Another service")
+    _configure(hello, test_registry.addr, repo="mounts/second")
+    assert run_goship("build", "-C", str(hello)).returncode == 0
+    pushed = run_goship("push", "-C", str(hello), "--json", env=cache)
+    assert pushed.returncode == 0, pushed.stderr
+    done = [e for e in _events(pushed) if e["level"] == "ok"][-1]["data"]
+    assert done["mounted_blobs"] >= 2, done  # the base layer and the SBOM's empty config
+    _skopeo("inspect", "--tls-verify=false", f"docker://{test_registry.addr}/mounts/second@{done['digest']}")
+
+
 def test_sbom_is_attached_and_readable(hello, test_registry):
     _configure(hello, test_registry.addr, repo="team/sbom")
     assert run_goship("build", "-C", str(hello)).returncode == 0

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from goship.build.layout import Built
 from goship.build.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
-from goship.errors import RegistryNotFound
+from goship.errors import RegistryError, RegistryNotFound
 from goship.registry.client import PushResult, RegistryClient
 
 def _images(built: Built) -> tuple[Image, ...]:
@@ -28,8 +28,10 @@ def push_built(
     built: Built,
     tags: Sequence[str],
     artifacts: Iterable[Artifact] = (),
+    mount_from: Sequence[str] = (),
 ) -> PushResult:
-    """Upload what the registry lacks, then manifests, the index, tags, referrers."""
+    """Upload what the registry lacks (mounting it from ``mount_from``
+    repositories when they have it), then manifests, the index, tags, referrers."""
     images = _images(built)
     blobs: dict[str, Blob] = {}
     for image in images:
@@ -39,10 +41,15 @@ def push_built(
     for artifact in artifacts:
         for blob in artifact.blobs:
             blobs.setdefault(blob.digest, blob)
-    uploaded = uploaded_bytes = skipped = 0
+    uploaded = uploaded_bytes = skipped = mounted = 0
+    sources = list(mount_from)
     for blob in blobs.values():
         if client.blob_exists(repository, blob.digest):
             skipped += 1
+            continue
+        source = next((s for s in sources if _has_blob(client, s, blob.digest)), None)
+        if source is not None and client.mount_blob(repository, blob.digest, source):
+            mounted += 1
             continue
         client.upload_blob(repository, blob)
         uploaded += 1
@@ -55,7 +62,17 @@ def push_built(
         client.put_manifest(repository, tag, built.manifest)
     for artifact in artifacts:
         attach(client, repository, artifact)
-    return PushResult(f"{client.registry}/{repository}@{built.digest}", built.digest, uploaded_bytes, uploaded, skipped)
+    return PushResult(
+        f"{client.registry}/{repository}@{built.digest}", built.digest, uploaded_bytes, uploaded, skipped, mounted
+    )
+
+
+def _has_blob(client: RegistryClient, repository: str, digest: str) -> bool:
+    """Whether another repository has the blob; one we may not read has not."""
+    try:
+        return client.blob_exists(repository, digest)
+    except RegistryError:
+        return False
 
 
 def fallback_tag(subject_digest: str) -> str:
