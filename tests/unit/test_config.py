@@ -60,6 +60,11 @@ def test_crlf_and_bom_are_accepted():
         ("- a\n- b\n", "goship.yaml:1: expected a mapping of keys, got a list"),
         ("service: a\nservice: b\n", "goship.yaml:2: service: key appears twice"),
         ("servce: hello\n", "goship.yaml:1: servce: unknown key (did you mean 'service'?)"),
+        ("app:\n  port: 70000\n", "goship.yaml:2: app.port: 70000 is not a TCP port (1-65535)"),
+        ("proxy:\n  port: 0\n", "goship.yaml:2: proxy.port: 0 is not a TCP port (1-65535)"),
+        ("health:\n  path: healthz\n", "goship.yaml:2: health.path: 'healthz' must start with '/'"),
+        ("deploy:\n  keep: 1\n", "goship.yaml:2: deploy.keep: must be at least 2, got 1"),
+        ("deploy:\n  batch: 0\n", "goship.yaml:2: deploy.batch: must be at least 1, got 0"),
     ],
 )
 def test_errors_point_at_line_and_key(text, expected):

@@ -95,6 +95,10 @@ class _Validator:
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
                 raise self.fail(key_node, self._join(path, key), f"unknown key ({hint})")
             values[key] = self.convert(value_node, hints[key], self._join(path, key))
+            check = fields[key].metadata.get("check")
+            problem = check(values[key]) if check else None
+            if problem:
+                raise self.fail(value_node, self._join(path, key), problem)
         return cls(**values)
 
     def _list(self, node: yaml.Node, item: Any, path: str) -> list[Any]:

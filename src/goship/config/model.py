@@ -8,7 +8,8 @@ loading; ``Duration`` marks the fields that accept ``30s``/``1m``/``500ms``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NewType
+from collections.abc import Callable
+from typing import Any, NewType
 
 Duration = NewType("Duration", float)
 
@@ -16,8 +17,24 @@ Duration = NewType("Duration", float)
 LOCAL_TARGET = "local"
 
 
-def _doc(text: str) -> dict[str, str]:
-    return {"doc": text}
+def _doc(text: str, check: "Callable[[Any], str | None] | None" = None) -> dict[str, Any]:
+    """Field metadata: its documentation, and a check whose message (None =
+    fine) the loader reports at the value's line."""
+    return {"doc": text, "check": check}
+
+
+def _port(value: int | None) -> str | None:
+    if value is None or 1 <= value <= 65535:
+        return None
+    return f"{value} is not a TCP port (1-65535)"
+
+
+def _http_path(value: str) -> str | None:
+    return None if value.startswith("/") else f"{value!r} must start with '/' (e.g. /{value.lstrip('/')})"
+
+
+def _at_least(minimum: int) -> "Callable[[int], str | None]":
+    return lambda value: None if value >= minimum else f"must be at least {minimum}, got {value}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +117,7 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class AppConfig:
-    port: int = field(default=8080, metadata=_doc("port the service listens on inside the container"))
+    port: int = field(default=8080, metadata=_doc("port the service listens on inside the container", _port))
     env: dict[str, str] = field(default_factory=dict, metadata=_doc("environment for the service"))
     secrets: list[str] = field(
         default_factory=list,
@@ -113,11 +130,11 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class HealthConfig:
-    path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy"))
+    path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy", _http_path))
     timeout: Duration = field(default=Duration(30.0), metadata=_doc("how long a new version may take"))
     interval: Duration = field(default=Duration(0.5), metadata=_doc("pause between probes"))
     status: int | None = field(default=None, metadata=_doc("exact status expected (default: any 2xx)"))
-    successes: int = field(default=1, metadata=_doc("consecutive healthy answers needed"))
+    successes: int = field(default=1, metadata=_doc("consecutive healthy answers needed", _at_least(1)))
 
 
 @dataclass(frozen=True)
@@ -131,14 +148,14 @@ class DeployConfig:
     watch: Duration = field(
         default=Duration(0.0), metadata=_doc("how long the new version is watched after the switch")
     )
-    batch: int = field(default=1, metadata=_doc("hosts deployed at a time"))
-    keep: int = field(default=3, metadata=_doc("releases kept on each host for rollback (at least 2)"))
+    batch: int = field(default=1, metadata=_doc("hosts deployed at a time", _at_least(1)))
+    keep: int = field(default=3, metadata=_doc("releases kept on each host for rollback (at least 2)", _at_least(2)))
 
 
 @dataclass(frozen=True)
 class ProxyConfig:
     port: int | None = field(
-        default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)")
+        default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)", _port)
     )
     image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
     domains: list[str] = field(
@@ -148,7 +165,7 @@ class ProxyConfig:
         default="acme", metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)")
     )
     https_port: int | None = field(
-        default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)")
+        default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)", _port)
     )
 
 
