@@ -154,8 +154,12 @@ def _answers(url: str, ca_file: Path | None) -> bool:
 
 
 def start_registry(workdir: Path, host: str = "127.0.0.1", port: int = 0, htpasswd: tuple[str, str] | None = None,
-                   tls: bool = False, deadline_s: float = 30) -> Registry:
-    """Start ``docker-registry serve`` on host:port (0 = a free port); return when /v2/ answers."""
+                   tls: bool = False, deadline_s: float = 30,
+                   token_auth: dict[str, Any] | None = None) -> Registry:
+    """Start ``docker-registry serve`` on host:port (0 = a free port); return when /v2/ answers.
+
+    ``token_auth``: the ``auth`` section for Bearer tokens (testbed.tokenserver.TokenServer.registry_auth()).
+    """
     if not REGISTRY_BINARY.exists():
         raise TestbedError(f"{REGISTRY_BINARY} missing: install Debian's docker-registry package")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +182,8 @@ def start_registry(workdir: Path, host: str = "127.0.0.1", port: int = 0, htpass
         user, password = htpasswd
         (workdir / "htpasswd").write_text(f"{user}:{bcrypt_hash(password)}\n")
         config["auth"] = {"htpasswd": {"realm": "goship-test", "path": str(workdir / "htpasswd")}}
+    if token_auth:
+        config["auth"] = token_auth
     for _attempt in range(5):
         reg = _launch(workdir, host, port or free_port(host), config, ca_file, htpasswd, deadline_s)
         if reg is not None:
