@@ -105,13 +105,7 @@ def seed_caddy_image(tag: str = "caddy:2", docker: Sequence[str] = ("docker",), 
     with tempfile.TemporaryDirectory(prefix="goship-caddy-") as tmp:
         rootfs = Path(tmp) / "rootfs.tar"
         caddy_rootfs(rootfs)
-        argv = [*docker, "import"]
-        for change in CADDY_CHANGES:
-            argv += ["--change", change]
-        with open(rootfs, "rb") as stdin:
-            result = subprocess.run([*argv, "-", tag], stdin=stdin, capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        raise TestbedError(f"docker import {tag} failed: {result.stderr.strip()}")
+        _import(rootfs, tag, CADDY_CHANGES, docker)
 
 
 def copy_image(tag: str, src_docker: Sequence[str], dst_docker: Sequence[str], timeout: float = 600) -> None:

@@ -11,38 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_clean_failure, run_goship
+from tests.conftest import assert_clean_failure, run_goship, wait_for_answer
 
 pytestmark = pytest.mark.e2e
 
-SINGLE_STAGE = """FROM golang:1.21-alpine
-WORKDIR /app
-COPY . .
-RUN go build -o main .
-EXPOSE 8080
-CMD ["./main"]
-"""
-
-MULTI_STAGE = """FROM golang:1.21 AS builder
-WORKDIR /app
-COPY go.mod go.sum ./
-RUN go mod download
-COPY . .
-RUN CGO_ENABLED=0 GOOS=linux go build -o main .
-
-FROM alpine:latest
-RUN apk --no-cache add ca-certificates
-WORKDIR /root/
-COPY --from=builder /app/main .
-EXPOSE 8080
-CMD ["./main"]
-"""
+# The two Dockerfiles users start from (the seed article's chapters 1 and 2.3),
+# also the fixtures goship lint is tested on.
+LINT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
+SINGLE_STAGE = (LINT_FIXTURES / "chapter1" / "Dockerfile").read_text()
+MULTI_STAGE = (LINT_FIXTURES / "chapter2_3" / "Dockerfile").read_text()
 
 
 def _answering(image: str, port: int) -> str:
@@ -53,16 +34,10 @@ def _answering(image: str, port: int) -> str:
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as response:
-                    return response.read().decode().strip()
-            except OSError:
-                if time.monotonic() > deadline:
-                    logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-                    raise AssertionError(f"{image} never answered: {logs.stdout}{logs.stderr}") from None
-                time.sleep(0.3)
+        return wait_for_answer(f"http://127.0.0.1:{port}/")
+    except OSError:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        raise AssertionError(f"{image} never answered: {logs.stdout}{logs.stderr}") from None
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 

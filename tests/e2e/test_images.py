@@ -7,7 +7,6 @@ images, app-layer-only re-pushes, SBOM referrers, --output kinds.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_clean_failure, run_goship, set_greeting
+from tests.conftest import assert_clean_failure, run_goship, set_greeting, wait_for_answer
 
 pytestmark = pytest.mark.e2e
 
@@ -120,17 +119,7 @@ def test_multi_arch_index_is_accepted_by_skopeo_oci_image_tool_and_docker(hello,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     try:
-        from tests.e2e.test_remote_ship import _get  # the same plain HTTP GET
-
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert _get(f"http://{remote_host.address}:18090/") == "Hello from goship!"
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        assert wait_for_answer(f"http://{remote_host.address}:18090/") == "Hello from goship!"
         user = subprocess.run([*docker, "inspect", "--format", "{{.Config.User}}", "goship-index-test"],
                               capture_output=True, text=True).stdout.strip()
         assert user == "65532:65532"
