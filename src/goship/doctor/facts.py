@@ -144,7 +144,8 @@ class EngineProbe:
     client: str | None = None  # None: no docker CLI
     server: str | None = None  # None: no engine answered
     platform_name: str = ""  # "Docker Desktop 4.30.0 (149282)", "Docker Engine - Community"
-    error: str = ""
+    error: str = ""  # the one line that says why no engine answered
+    output: str = ""  # everything docker said on stderr, for checks that look for a phrase
 
     @property
     def desktop(self) -> bool:
@@ -169,6 +170,72 @@ def parse_docker_version(stdout: str) -> tuple[str | None, str | None, str]:
 def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+# What the docker CLI says when it cannot reach an engine, most telling first.
+_TELLING = (
+    "could not be found in this wsl",  # Docker Desktop's stub without WSL integration
+    "error during connect",
+    "cannot connect",
+    "permission denied",
+    "unable to parse",
+    "unable to resolve docker endpoint",
+    "failed to initialize",
+    "invalid bind address",
+    "protocol not available",
+    "context not found",
+)
+# Lines of a Go panic's stack trace: "goroutine 1 [running]:", "\t/go/src/.../docker.go:39 +0x25",
+# "main.main()", "created by ...", "[signal SIGSEGV ...]", "exit status 2".
+_STACK = re.compile(
+    r"^(goroutine \d+|\[signal |created by |exit status \d+$)|\.go:\d+( \+0x[0-9a-f]+)?$|^[\w./*()-]+\(.*\)$|^\.\.\.$"
+)
+
+
+def meaningful_line(text: str) -> str:
+    """The line of a program's error output that says what went wrong.
+
+    Never a stack frame: a crashing docker CLI (DOCKER_HOST=npipe://... on
+    Linux panics) ends its output with ``/go/src/.../docker.go:39 +0x25``,
+    which tells a user nothing. ``panic: runtime error: ...`` becomes
+    ``docker crashed: runtime error: ...``.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not _STACK.search(line)]
+    for marker in _TELLING:
+        for line in lines:
+            if marker in line.lower():
+                return line
+    for line in lines:
+        if line.startswith("panic:"):
+            return "docker crashed: " + line.removeprefix("panic:").strip()
+    for line in lines:
+        if "error" in line.lower():
+            return line
+    return lines[-1] if lines else ""
+
+
+EndpointProblem = Literal["windows-pipe", "invalid", "remote"]
+_SCHEMES = ("unix", "npipe", "tcp", "ssh", "fd")
+VALID_HOSTS = "unix:///var/run/docker.sock, npipe:////./pipe/docker_engine (Windows), tcp://host:2376, ssh://user@host"
+
+
+def endpoint_problem(host: str, platform: str) -> EndpointProblem | None:
+    """What is wrong with an engine address on this platform, as far as its text tells.
+
+    ``windows-pipe``: a named pipe outside Windows (copied from a Windows
+    guide into WSL); ``invalid``: no scheme the docker CLI knows; ``remote``:
+    a network address (tcp://, ssh://) - nothing local to start.
+    """
+    scheme, sep, rest = host.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _SCHEMES or not rest.strip("/"):
+        return "invalid"
+    if scheme == "npipe" and platform != "windows":
+        return "windows-pipe"
+    if scheme in ("tcp", "ssh"):
+        return "remote"
+    return None
 
 
 @dataclass
@@ -202,10 +269,12 @@ class Facts:
         # it the same way, and a context may carry TLS settings DOCKER_HOST loses.
         result = self.machine.run(("docker", "version", "--format", "{{json .}}"), timeout=20)
         client, server, platform = parse_docker_version(result.stdout)
-        error = "" if result.ok else last_line(result.stderr) or last_line(result.stdout)
+        error = "" if result.ok else meaningful_line(result.stderr) or last_line(result.stdout)
+        if not result.ok and not error:
+            error = f"docker version exited with code {result.returncode}"
         if error and server:
             server = None  # a half answer is no answer
-        return EngineProbe(endpoint, client or "unknown", server, platform, error)
+        return EngineProbe(endpoint, client or "unknown", server, platform, error, result.stderr)
 
     @property
     def windows_profile(self) -> str | None:

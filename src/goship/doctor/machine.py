@@ -57,7 +57,7 @@ class Machine(Protocol):
     home: str
 
     def read_text(self, path: str) -> str | None:
-        """The file's text; None when it is missing or unreadable."""
+        """The file's text (BOMs and UTF-16 decoded, see decode_text); None when missing or unreadable."""
         ...
 
     def list_dir(self, path: str) -> list[str] | None:
@@ -105,6 +105,35 @@ class Machine(Protocol):
         ...
 
 
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),  # before UTF-16LE: its BOM starts the same way
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """A text file's bytes as text, whatever Windows tool wrote it.
+
+    Notepad's "Unicode" and PowerShell 5's ``Out-File``/``>`` write UTF-16LE
+    with a BOM; read as UTF-8 such a file is NUL-riddled noise that parses as
+    empty. A BOM picks the encoding; without one, UTF-16 is recognised by its
+    NUL bytes (ASCII text in UTF-16 has one in every other byte); else UTF-8.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace")
+    if len(data) >= 2 and b"\x00" in data:
+        even, odd = data[0::2].count(0), data[1::2].count(0)
+        if odd > len(data) // 4 and even == 0:
+            return data.decode("utf-16-le", errors="replace")
+        if even > len(data) // 4 and odd == 0:
+            return data.decode("utf-16-be", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
 def _platform_name() -> str:
     if sys.platform.startswith("win"):
         return "windows"
@@ -123,7 +152,7 @@ class RealMachine:
 
     def read_text(self, path: str) -> str | None:
         try:
-            return Path(path).read_text(encoding="utf-8-sig", errors="replace")
+            return decode_text(Path(path).read_bytes())
         except OSError:
             return None
 
@@ -226,7 +255,8 @@ class FakeMachine:
     platform: str = "linux"
     env: dict[str, str] = field(default_factory=dict)
     home: str = "/home/me"
-    files: dict[str, str] = field(default_factory=dict)
+    #: path -> text, or the raw bytes (a UTF-16 file with its BOM) read_text decodes.
+    files: dict[str, str | bytes] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)
     #: Further copies of a program later on PATH (``programs`` holds the first).
     more_on_path: dict[str, list[str]] = field(default_factory=dict)
@@ -243,7 +273,8 @@ class FakeMachine:
     ran: list[tuple[str, ...]] = field(default_factory=list)
 
     def read_text(self, path: str) -> str | None:
-        return self.files.get(path)
+        content = self.files.get(path)
+        return decode_text(content) if isinstance(content, bytes) else content
 
     def list_dir(self, path: str) -> list[str] | None:
         sep = "\\" if self.platform == "windows" else "/"

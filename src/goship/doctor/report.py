@@ -14,7 +14,7 @@ from rich.markup import escape
 from goship.doctor.checks import ALL_CHECKS, Check, CheckResult, Context, Status
 from goship.doctor.facts import Facts
 from goship.doctor.machine import Machine
-from goship.errors import GoshipError
+from goship.errors import GoshipError, ProjectError
 from goship.project import find_module_root, load_project
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red bold", Status.SKIP: "dim"}
@@ -52,7 +52,14 @@ class Report:
 
 
 def load_context(directory: Path, config_file: Path | None = None) -> Context:
-    """The project doctor runs in; outside a Go module the project checks SKIP."""
+    """The project doctor runs in; outside a Go module the project checks SKIP.
+
+    A directory that does not exist is the user's typo (``-C /nonexistent``),
+    not a machine to diagnose: ProjectError (exit 2), before any check runs.
+    """
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "no such directory"
+        raise ProjectError(f"{directory}: {what}", hint="-C takes the directory to check (default: the current one)")
     try:
         root = find_module_root(directory)
     except GoshipError as error:
