@@ -317,34 +317,66 @@ _LINT_EPILOG = (
     "hadolint's findings (DLxxxx, SCxxxx) are merged in when it is installed (pip install 'goship[lint]'). "
     "Silence a rule with --ignore ID, with a '# goship-ignore ID' comment on the line above the "
     "instruction, or file-wide with '# goship-ignore-file ID'. "
-    "Exit status: 0 when no finding reaches --fail-on, 1 when one does, 2 when the directory is not a "
-    "Go module or the Dockerfile does not parse."
+    "Exit status: 0 when no finding reaches --fail-on; otherwise 1 when the worst finding is a warning "
+    "(or info) and 3 when it is an error; 2 when goship lint could not lint: not a Go module, a Dockerfile "
+    "or go.mod that does not parse (--format json/sarif still write a report holding that error as GS100), "
+    "or an output file it cannot write."
 )
 
 
 def cmd_lint(args: argparse.Namespace) -> None:
     """Check the Dockerfile, .dockerignore and goship.yaml for problems that bite in production."""
-    from goship.lint import Severity, lint_project
+    from goship.lint import RULES, Severity, lint_project
+    from goship.lint.findings import LintReport, LintUsageError
     from goship.lint.report import render
+    from goship.lint.run import failure_report, unknown_rule_ids
 
-    report = lint_project(
-        args.dir,
-        args.dockerfile,
-        config_file=args.config,
-        ignore=[rule for value in args.ignore for rule in re.split(r"[,\s]+", value) if rule],
-        context_limit=int(args.context_limit * 1024 * 1024),
-        hadolint=not args.no_hadolint,
-    )
     fmt = "json" if args.json and args.format == "text" else args.format
-    if args.output is not None:
-        # newline="\n": the same bytes on every OS, as code scanning uploads expect.
-        with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(report, fmt))
-        _err.print(f"wrote {args.output}", markup=False)
-    elif fmt == "text":
-        _out.print(render(report, fmt, colour=True), end="")
-    else:
-        sys.stdout.write(render(report, fmt))
+    output: Path | None = args.output
+    if output is not None:
+        # Before linting: a CI job should learn about a wrong -o path, not lose the report.
+        if output.is_dir():
+            raise LintUsageError(f"-o {output}: is a directory", hint="give a file name, e.g. -o lint.sarif")
+        if not output.parent.is_dir():
+            raise LintUsageError(
+                f"-o {output}: directory {output.parent} does not exist", hint="create it first (mkdir -p)"
+            )
+
+    def emit(report: LintReport) -> None:
+        if output is not None:
+            try:
+                # newline="\n": the same bytes on every OS, as code scanning uploads expect.
+                with open(output, "w", encoding="utf-8", newline="\n") as handle:
+                    handle.write(render(report, fmt))
+            except OSError as exc:
+                raise LintUsageError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
+            _err.print(f"wrote {output}", markup=False)
+        elif fmt == "text":
+            _out.print(render(report, fmt, colour=True), end="")
+        else:
+            sys.stdout.write(render(report, fmt))
+
+    ignore = [rule for value in args.ignore for rule in re.split(r"[,\s]+", value) if rule]
+    for rule in unknown_rule_ids(ignore):
+        _err.print(
+            f"warning: --ignore {rule}: no such rule; known: {', '.join(RULES)} and hadolint's DLxxxx/SCxxxx",
+            markup=False,
+        )
+    try:
+        report = lint_project(
+            args.dir,
+            args.dockerfile,
+            config_file=args.config,
+            ignore=ignore,
+            context_limit=int(args.context_limit * 1024 * 1024),
+            hadolint=not args.no_hadolint,
+        )
+    except GoshipError as error:
+        if fmt != "text":
+            # A CI upload step still gets a valid document, holding the error.
+            emit(failure_report(args.dir, error))
+        raise
+    emit(report)
     fail_on = None if args.fail_on == "none" else Severity.parse(args.fail_on)
     sys.exit(report.exit_code(fail_on))
 
@@ -434,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint_parser.add_argument("--ignore", action="append", default=[], metavar="ID", help="skip rule ID, e.g. GS104 or DL3018 (repeatable)")
     lint_parser.add_argument(
         "--fail-on", choices=["error", "warning", "info", "none"], default="warning",
-        help="exit 1 when a finding is this severe or worse (default: warning)",
+        help="exit non-zero (1: worst is a warning, 3: an error) when a finding is this severe or worse (default: warning)",
     )
     lint_parser.add_argument("--dockerfile", type=Path, help="the Dockerfile to check (default: Dockerfile in the module)")
     lint_parser.add_argument(

@@ -6,6 +6,7 @@ can explain what it found even on a machine without Go.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +26,43 @@ class GoMod:
     toolchain: str | None = None
 
 
+#: go.mod's directives (https://go.dev/ref/mod#go-mod-file-grammar); anything else does not parse.
+GO_MOD_DIRECTIVES = (
+    "module", "go", "toolchain", "godebug", "require", "exclude", "replace", "retract", "tool", "ignore",
+)
+
+
 def parse_go_mod(text: str, source: str = "go.mod") -> GoMod:
-    """Extract the module path and the go/toolchain lines from go.mod text."""
+    """Extract the module path and the go/toolchain lines from go.mod text.
+
+    Raises ProjectError naming ``source:line`` for what the go command would
+    refuse: an unknown directive (``modul x``), a module without a path, an
+    invalid go version, a '(' block never closed, no module line.
+    """
     module = go = toolchain = None
+    block: tuple[str, int] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("//", 1)[0].strip()
         if not line:
             continue
-        word, _, rest = line.partition(" ")
-        rest = rest.strip().strip('"')
+        if block is not None:
+            if line == ")":
+                block = None
+            continue  # an entry of a require (...) / replace (...) block
+        # The directive is the leading word; '(' is a token of its own ('require(' opens a block too).
+        split = re.match(r"([^\s(]*)\s*(.*)$", line)
+        word, rest = (split.group(1), split.group(2).strip()) if split else (line, "")
+        if word not in GO_MOD_DIRECTIVES:
+            close = difflib.get_close_matches(word, GO_MOD_DIRECTIVES, n=1)
+            raise ProjectError(
+                f"{source}:{number}: unknown directive '{word}'"
+                + (f" (did you mean '{close[0]}'?)" if close else ""),
+                hint=f"go.mod directives are {', '.join(GO_MOD_DIRECTIVES)}",
+            )
+        if rest == "(":
+            block = (word, number)
+            continue
+        rest = rest.strip('"')
         if word == "module":
             if not rest:
                 raise ProjectError(f"{source}:{number}: 'module' has no path")
@@ -44,6 +73,8 @@ def parse_go_mod(text: str, source: str = "go.mod") -> GoMod:
             go = rest
         elif word == "toolchain":
             toolchain = rest
+    if block is not None:
+        raise ProjectError(f"{source}:{block[1]}: '{block[0]} (' is never closed", hint="end the block with a line holding only )")
     if module is None:
         raise ProjectError(f"{source}: no 'module' line", hint="run 'go mod init <module path>'")
     return GoMod(module=module, go=go, toolchain=toolchain)

@@ -91,6 +91,66 @@ def test_no_dockerfile_checks_goship_yaml_only(chapter1):
     (chapter1 / "Dockerfile").unlink()
     (chapter1 / "goship.yaml").write_text("app:\n  port: eighty\n")
     result = run_goship("lint", "-C", str(chapter1), "--no-hadolint")
-    assert result.returncode == 1
+    assert result.returncode == 3  # the worst finding is an error
     assert "goship.yaml:2: error GS201 app.port: expected a whole number" in result.stdout
     assert "no Dockerfile" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("gomod", "fragment"),
+    [("module \n", "go.mod:1: 'module' has no path"), ("modul x\n", "go.mod:1: unknown directive 'modul'")],
+)
+def test_a_go_mod_that_does_not_parse_is_one_clear_line(chapter1, gomod, fragment):
+    (chapter1 / "go.mod").write_text(gomod)
+    result = run_goship("lint", "-C", str(chapter1), "--no-hadolint")
+    assert_clean_failure(result, fragment)
+    assert result.returncode == 2 and "no problems found" not in result.stdout
+
+
+def test_output_into_a_missing_directory_is_one_clear_line(chapter1, tmp_path):
+    result = run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--format", "sarif", "-o", str(tmp_path / "nope" / "out.sarif"))
+    assert_clean_failure(result, "does not exist")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [("Dockerfile", "FROM golang:1.22\nRUNN go build\n", ("Dockerfile", 2)), ("go.mod", "modul x\n", ("go.mod", 1))],
+)
+def test_machine_formats_still_write_a_document_when_a_file_does_not_parse(chapter1, tmp_path, fmt, name, text, where):
+    (chapter1 / name).write_text(text)
+    result = run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--format", fmt)
+    assert_clean_failure(result, f"{where[0]}:{where[1]}:")
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    if fmt == "json":
+        assert [(f["rule"], f["severity"], f["file"], f["line"]) for f in document["findings"]] == [("GS100", "error", *where)]
+        assert document["error"].startswith(f"{where[0]}:{where[1]}:")
+    else:
+        run = document["runs"][0]
+        assert run["invocations"][0]["executionSuccessful"] is False
+        assert run["invocations"][0]["toolExecutionNotifications"][-1]["level"] == "error"
+        (only,) = run["results"]
+        location = only["locations"][0]["physicalLocation"]
+        assert (only["ruleId"], only["level"], location["artifactLocation"]["uri"], location["region"]["startLine"]) == (
+            "GS100", "error", *where)
+    # -o writes the same document to the file, for the upload step.
+    out = tmp_path / f"lint.{fmt}"
+    result = run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--format", fmt, "-o", str(out))
+    assert result.returncode == 2 and json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_exit_status_is_3_when_the_worst_finding_is_an_error(chapter1):
+    (chapter1 / "Dockerfile").write_text("FROM golang:1.22\nENV DB_PASSWORD=x\nCMD [\"/app\"]\n")
+    assert run_goship("lint", "-C", str(chapter1), "--no-hadolint").returncode == 3
+    assert run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--ignore", "GS109").returncode == 1
+    assert run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--fail-on", "none").returncode == 0
+    assert "3 when it is an error" in " ".join(run_goship("lint", "--help").stdout.split())
+
+
+def test_unknown_ignore_ids_are_warned_about_but_hadolint_ids_are_not(chapter1):
+    result = run_goship("lint", "-C", str(chapter1), "--no-hadolint", "--ignore", "GS999,DL3018", "--ignore", "SC2086")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: --ignore GS999: no such rule; known: GS100, GS101"), result.stderr
+    assert result.returncode == 1  # still lints

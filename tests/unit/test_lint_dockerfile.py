@@ -164,3 +164,21 @@ def test_dockerignore_walk_pruning_respects_exceptions():
     matcher = IgnoreMatcher.from_text("node_modules\n!node_modules/keep\n")
     assert matcher.may_include_below("node_modules")
     assert not IgnoreMatcher.from_text(".git\n").may_include_below(".git")
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (b"\xff\xfe" + "FROM a:1\r\n".encode("utf-16-le"), "utf-16-le"),
+        (b"\xfe\xff" + "FROM a:1\n".encode("utf-16-be"), "utf-16-be"),
+        ("FROM a:1\n".encode("utf-16-le"), "utf-16-le"),  # no BOM: NUL every other byte
+        (b"\xef\xbb\xbfFROM a:1\n", "utf-8"),
+        (b"FROM a:1\n", "utf-8"),
+    ],
+)
+def test_utf16_dockerfiles_decode(data, encoding):
+    from goship.lint.dockerfile import sniff_encoding
+
+    assert sniff_encoding(data) == encoding
+    df = parse_dockerfile(decode_dockerfile(data))
+    assert [(s.image, s.line) for s in df.stages] == [("a:1", 1)]

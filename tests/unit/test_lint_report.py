@@ -151,3 +151,22 @@ def test_broken_hadolint_is_a_note(bad, monkeypatch, tmp_path):
     monkeypatch.setattr(hadolint_tool, "find_hadolint", lambda: str(fake))
     report = lint_project(bad, context_limit=200)
     assert any(note.startswith("hadolint did not run") for note in report.notes)
+
+
+def test_sarif_for_a_run_that_could_not_lint_validates(tmp_path):
+    from goship.errors import DockerfileError, ProjectError
+    from goship.lint.run import failure_report
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "go.mod").write_text("module p\n")
+    report = failure_report(project, DockerfileError("Dockerfile:3: unknown instruction 'RUNN'", hint="is a '\\' missing?"))
+    document = validate_sarif(render_sarif(report))
+    (result,) = document["runs"][0]["results"]
+    assert result["ruleId"] == "GS100" and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert document["runs"][0]["invocations"][0]["executionSuccessful"] is False
+    assert document["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "GS100"
+    # No go.mod at all: a result without a location is still valid SARIF.
+    outside = failure_report(tmp_path / "none", ProjectError("no go.mod in /x or any parent directory"))
+    (result,) = validate_sarif(render_sarif(outside))["runs"][0]["results"]
+    assert "locations" not in result and json.loads(render_json(outside))["findings"][0]["file"] == ""

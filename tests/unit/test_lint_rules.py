@@ -77,7 +77,6 @@ BAD_EXPECTED = [
     ("GS114", ".dockerignore", None),
     ("GS115", ".dockerignore", None),
     ("GS105", "Dockerfile", 5),
-    ("GS110", "Dockerfile", 5),  # COPY . . brings scripts/start.sh into the build stage
     ("GS102", "Dockerfile", 6),
     ("GS101", "Dockerfile", 9),
     ("GS104", "Dockerfile", 9),  # FROM ${BASE} -> alpine, untagged
@@ -87,7 +86,7 @@ BAD_EXPECTED = [
     ("GS109", "Dockerfile", 12),
     ("GS109", "Dockerfile", 13),
     ("GS111", "Dockerfile", 14),
-    ("GS110", "Dockerfile", 15),
+    ("GS110", "Dockerfile", 15),  # scripts/ into the final stage; COPY . . into the build stage is not reported
     ("GS103", "Dockerfile", 17),
     ("GS108", "Dockerfile", 18),
     ("GS202", "goship.yaml", 4),
@@ -105,7 +104,8 @@ def test_bad_project_fires_every_rule_at_its_line(bad):
     assert "scripts/start.sh" in by_rule[("GS110", 15)].message
     assert "ok.sh" not in by_rule[("GS110", 15)].message
     assert "largest: Dockerfile" in next(f for f in report.findings if f.rule == "GS115").message
-    assert report.exit_code(Severity.ERROR) == 1
+    assert report.exit_code(Severity.ERROR) == 3  # the worst finding is an error
+    assert report.exit_code(Severity.WARNING) == 3
 
 
 def test_remaining_rules_gs113_and_gs201(tmp_path):
@@ -182,8 +182,10 @@ def test_scaffold_output_lints_clean():
         ("FROM golang:1.22 AS b\nARG CGO_ENABLED=0\nRUN go build -o /a .\nFROM scratch\nCOPY --from=1 /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
         # shell form on scratch cannot start at all: error
         ("FROM golang:1.22 AS b\nRUN CGO_ENABLED=0 go build -o /a .\nFROM scratch\nCOPY --from=b /a /a\nUSER 1\nCMD /a\n", [("GS108", 6)]),
-        # exec ENTRYPOINT makes a shell-form CMD mere arguments; digests and nonroot images are fine
-        ("FROM alpine@sha256:abc\nUSER 1\nENTRYPOINT [\"/a\"]\nCMD --serve\n", []),
+        # a shell-form CMD after an exec ENTRYPOINT is appended as "/bin/sh -c --serve": broken
+        ("FROM alpine@sha256:abc\nUSER 1\nENTRYPOINT [\"/a\"]\nCMD --serve\n", [("GS108", 4)]),
+        ("FROM alpine@sha256:abc\nUSER 1\nENTRYPOINT [\"/a\"]\nCMD [\"--serve\"]\n", []),
+        # digests and nonroot images are fine
         ("FROM gcr.io/distroless/static:nonroot\nCOPY a /a\nENTRYPOINT [\"/a\"]\n", []),
         ("FROM alpine:3.20\nUSER 0:0\nENTRYPOINT [\"/a\"]\n", [("GS103", 2)]),
         ("FROM alpine:3.20\nUSER 1\nADD --checksum=sha256:aa https://x/y /y\nENTRYPOINT [\"/a\"]\n", []),
@@ -256,3 +258,187 @@ def test_build_context_from_goship_yaml_and_workspace_without_download(tmp_path)
     (workspace / "api" / "goship.yaml").write_text("health:\n  path: /healthz\n")
     (workspace / "api" / ".dockerignore").write_text(".git\n")
     assert ids(lint_project(workspace / "api", hadolint=False)) == [("GS105", "Dockerfile", 3)]
+
+
+# -- review fixes: GS110 only for scripts that run or ship --------------------------------------------------
+
+
+def _crlf_project(tmp_path: Path, dockerfile: str, scripts: dict[str, bytes]) -> Path:
+    project = copy_fixture("chapter1", tmp_path)
+    (project / ".dockerignore").write_text(".git\n")
+    (project / "goship.yaml").write_text("health:\n  path: /healthz\n")
+    for rel, data in scripts.items():
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (project / "Dockerfile").write_text(dockerfile)
+    return project
+
+
+CRLF_SH = b"#!/bin/sh\r\necho hi\r\n"
+
+
+def gs110(project: Path):
+    return [f for f in lint_project(project, hadolint=False).findings if f.rule == "GS110"]
+
+
+def test_crlf_script_only_in_the_build_stage_of_goships_dockerfile_is_fine(tmp_path):
+    """COPY . . into the build stage brings scripts/dev.sh, but nothing runs it and the final image never gets it."""
+    project = _crlf_project(tmp_path, GENERATED.replace("./cmd/x", "."), {"scripts/dev.sh": CRLF_SH})
+    assert gs110(project) == []
+    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    (project / "Dockerfile").write_text(scaffold.render_dockerfile(scaffold.DockerfileSpec(binary="hello", go_version="1.22")))
+    assert gs110(project) == []
+
+
+@pytest.mark.parametrize(
+    ("run", "line"),
+    [("RUN ./scripts/build.sh", 4), ("RUN sh scripts/build.sh", 4), ("RUN chmod +x scripts/build.sh && bash -e scripts/build.sh", 4),
+     ("RUN sh -c './scripts/build.sh'", 4), ("RUN chmod +x scripts/build.sh", None)],
+)
+def test_crlf_script_run_in_a_build_stage(tmp_path, run, line):
+    dockerfile = (
+        "FROM golang:1.22-alpine AS build\nWORKDIR /src\nCOPY . .\n" + run + "\n"
+        "FROM scratch\nCOPY --from=build /out/app /app\nUSER 1\nENTRYPOINT [\"/app\"]\n"
+    )
+    found = gs110(_crlf_project(tmp_path, dockerfile, {"scripts/build.sh": CRLF_SH}))
+    assert [f.line for f in found] == ([line] if line else [])
+    if line:
+        assert "scripts/build.sh" in found[0].message and "'*.sh text eol=lf'" in found[0].fix
+
+
+def test_crlf_script_reported_once_with_a_fix_for_its_name(tmp_path):
+    """Copied into the final image twice (directly and through a stage): one finding per file;
+    a shebang file without .sh gets a .gitattributes line for its own path."""
+    dockerfile = (
+        "FROM alpine:3.20 AS tools\nCOPY bin/ /opt/bin/\n"
+        "FROM alpine:3.20\nCOPY bin/entry /usr/local/bin/entry\nCOPY --from=tools /opt/bin/ /usr/local/bin/\n"
+        "COPY start.sh /start.sh\nCOPY start.sh /again.sh\nUSER 1\nENTRYPOINT [\"/usr/local/bin/entry\"]\n"
+    )
+    project = _crlf_project(tmp_path, dockerfile, {"bin/entry": CRLF_SH, "start.sh": CRLF_SH, "bin/data.txt": b"a\r\nb\r\n"})
+    found = gs110(project)
+    assert [(f.line, f.message.split()[0]) for f in found] == [(4, "bin/entry"), (6, "start.sh")]
+    assert "'bin/entry text eol=lf'" in found[0].fix and "dos2unix bin/entry" in found[0].fix
+    assert "'*.sh text eol=lf'" in found[1].fix
+    assert "final image" in found[0].message
+
+
+def test_crlf_script_reaching_the_final_image_through_copy_from(tmp_path):
+    dockerfile = (
+        "FROM golang:1.22-alpine AS build\nWORKDIR /src\nCOPY . .\n"
+        "FROM alpine:3.20 AS mid\nCOPY --from=build /src/scripts /scripts\n"
+        "FROM scratch\nCOPY --from=mid /scripts/ /bin/\nCOPY --from=build /src/go.mod /go.mod\nUSER 1\nENTRYPOINT [\"/bin/run.sh\"]\n"
+    )
+    found = gs110(_crlf_project(tmp_path, dockerfile, {"scripts/run.sh": CRLF_SH, "scripts/lf.sh": b"#!/bin/sh\necho\n"}))
+    assert [(f.line, f.message.split()[0]) for f in found] == [(7, "scripts/run.sh")]
+
+
+# -- review fixes: stage chains, entrypoints, GS105 wording, ports ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the final stage is the golang build stage itself, through an alias chain
+        ("FROM golang:1.22 AS build\nRUN CGO_ENABLED=0 go build -o /a .\nFROM build AS final\nUSER 1\nENTRYPOINT [\"/a\"]\n",
+         [("GS101", 3)]),
+        ("FROM golang:1.22 AS build\nFROM build AS test\nRUN CGO_ENABLED=0 go build -o /a .\nFROM test\nUSER 1\nENTRYPOINT [\"/a\"]\n",
+         [("GS101", 4)]),
+        # a cgo binary passed through an alpine stage into scratch
+        ("FROM golang:1.22 AS build\nRUN go build -o /a .\nFROM alpine:3.20 AS mid\nCOPY --from=build /a /a\n"
+         "FROM scratch\nCOPY --from=mid /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", [("GS102", 2)]),
+        # ... and into a stage built FROM an alpine stage
+        ("FROM golang:1.22 AS build\nRUN go build -o /a .\nFROM alpine:3.20 AS base\nFROM base\nCOPY --from=build /a /a\n"
+         "USER 1\nENTRYPOINT [\"/a\"]\n", [("GS102", 2)]),
+        # a shell wrapped in exec form is still a shell as PID 1; 'exec' hands PID 1 to the program
+        ("FROM alpine:3.20\nUSER 1\nENTRYPOINT [\"/bin/sh\", \"-c\", \"/app\"]\n", [("GS108", 3)]),
+        ("FROM alpine:3.20\nUSER 1\nCMD [\"sh\", \"-c\", \"/app --serve\"]\n", [("GS108", 3)]),
+        ("FROM alpine:3.20\nUSER 1\nENTRYPOINT [\"/bin/sh\", \"-c\", \"exec /app\"]\n", []),
+        # a CMD inherited from the stage built FROM is reset by ENTRYPOINT
+        ("FROM alpine:3.20 AS base\nCMD /old\nFROM base\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
+    ],
+)
+def test_review_rule_cases(text, expected):
+    assert [(f.rule, f.line) for f in lint_dockerfile_text(text, health_configured=True)] == expected
+
+
+def test_shell_form_cmd_after_exec_entrypoint_is_an_error_with_an_exec_fix():
+    findings = lint_dockerfile_text('FROM alpine:3.20\nUSER 1\nENTRYPOINT ["/app"]\nCMD --port 8080\n', health_configured=True)
+    assert [(f.rule, f.line, f.severity) for f in findings] == [("GS108", 4, Severity.ERROR)]
+    assert "/bin/sh -c --port 8080" in findings[0].message
+    assert 'CMD ["--port", "8080"]' in findings[0].fix
+
+
+def test_gs105_names_the_instruction_and_knows_about_the_module_cache():
+    plain = lint_dockerfile_text(
+        "FROM golang:1.22 AS b\nWORKDIR /src\nADD . /src\nRUN CGO_ENABLED=0 go build -o /a .\n"
+        "FROM scratch\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", health_configured=True,
+    )
+    assert [(f.rule, f.line) for f in plain] == [("GS105", 3)]
+    assert plain[0].message.startswith("ADD . /src comes before") and "downloads every module again" in plain[0].message
+    cached = lint_dockerfile_text(
+        "FROM golang:1.22 AS b\nWORKDIR /src\nCOPY . .\n"
+        "RUN --mount=type=cache,target=/go/pkg/mod CGO_ENABLED=0 go build -o /a .\n"
+        "FROM scratch\nCOPY --from=b /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n", health_configured=True,
+    )
+    assert [(f.rule, f.line) for f in cached] == [("GS105", 3)]
+    assert "cache mount keeps the modules" in cached[0].message and "any source change downloads" not in cached[0].message
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("app:\n  port: 9999\n", [("GS117", 9), ("GS117", 10)]),  # ENV PORT=9090 (line 9), EXPOSE 9090 (line 10)
+        ("app:\n  port: 9090\n", []),
+        ("service: x\n", []),  # app.port not set: the default is no claim about the image
+    ],
+)
+def test_port_in_goship_yaml_against_expose_and_env(tmp_path, config, expected):
+    project = copy_fixture("chapter1", tmp_path)
+    (project / ".dockerignore").write_text(".git\n")
+    (project / "goship.yaml").write_text(config + "health:\n  path: /healthz\n")
+    (project / "Dockerfile").write_text(
+        "FROM golang:1.22-alpine AS build\nWORKDIR /src\nCOPY go.mod ./\nRUN go mod download\nCOPY . .\n"
+        "RUN CGO_ENABLED=0 go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nENV PORT=9090\nEXPOSE 9090/tcp\n"
+        "USER 1\nENTRYPOINT [\"/app\"]\n"
+    )
+    report = lint_project(project, hadolint=False)
+    assert ids(report) == [(rule, "Dockerfile", line) for rule, line in expected]
+    assert all("app.port: 9999" in f.message for f in report.findings)
+
+
+def test_utf16_dockerfile_is_read_and_reported(tmp_path):
+    project = copy_fixture("chapter2_3", tmp_path)
+    utf8 = (project / "Dockerfile").read_text()
+    # What 'goship dockerfile > Dockerfile' writes in Windows PowerShell 5: UTF-16LE with a BOM, CRLF.
+    (project / "Dockerfile").write_bytes(b"\xff\xfe" + utf8.replace("\n", "\r\n").encode("utf-16-le"))
+    report = lint_project(project, hadolint=True)
+    gs116 = [f for f in report.findings if f.rule == "GS116"]
+    assert [(f.file, f.line, f.severity) for f in gs116] == [("Dockerfile", 1, Severity.WARNING)]
+    assert "Out-File -Encoding utf8" in gs116[0].fix and "Set-Content -Encoding utf8" in gs116[0].fix
+    others = [item for item in ids(report) if item[0] != "GS116"]
+    assert others == ids(lint_project(FIXTURES / "chapter2_3", hadolint=False))
+    assert not any(f.source == "hadolint" for f in report.findings)
+
+
+def test_exit_code_follows_the_worst_severity(tmp_path):
+    from goship.lint.findings import Finding, LintReport
+
+    def report(*severities):
+        return LintReport(root=tmp_path, findings=[Finding("GS101", s, "m", "Dockerfile", 1) for s in severities])
+
+    assert report().exit_code(Severity.INFO) == 0
+    assert report(Severity.INFO).exit_code(Severity.WARNING) == 0
+    assert report(Severity.INFO).exit_code(Severity.INFO) == 1
+    assert report(Severity.WARNING, Severity.INFO).exit_code(Severity.WARNING) == 1
+    assert report(Severity.ERROR, Severity.WARNING).exit_code(Severity.WARNING) == 3
+    assert report(Severity.WARNING).exit_code(Severity.ERROR) == 0
+    assert report(Severity.ERROR).exit_code(None) == 0
+
+
+def test_crlf_script_copied_into_a_directory_on_path_and_run_by_name(tmp_path):
+    dockerfile = (
+        "FROM golang:1.22-alpine AS build\nCOPY scripts/gen.sh /usr/local/bin\nRUN gen.sh\nRUN CGO_ENABLED=0 go build -o /a .\n"
+        "FROM scratch\nCOPY --from=build /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n"
+    )
+    assert [f.line for f in gs110(_crlf_project(tmp_path, dockerfile, {"scripts/gen.sh": CRLF_SH}))] == [3]

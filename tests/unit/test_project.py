@@ -29,6 +29,30 @@ def test_bad_go_mod(text, message):
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("modul x\n", r"go.mod:1: unknown directive 'modul' \(did you mean 'module'\?\)"),
+        ("module a\n\ngo 1.22\nrequires b v1.0.0\n", "go.mod:4: unknown directive 'requires'"),
+        ("module \n", "go.mod:1: 'module' has no path"),
+        ("module a\nrequire (\n\tb v1.0.0\n", r"go.mod:2: 'require \(' is never closed"),
+    ],
+)
+def test_go_mod_that_does_not_parse_names_the_line(text, message):
+    with pytest.raises(ProjectError, match=message):
+        parse_go_mod(text)
+
+
+def test_go_mod_with_every_directive_and_block_form_parses():
+    mod = parse_go_mod(
+        "module\texample.com/all\n\ngo 1.24\ntoolchain go1.24.1\ngodebug default=go1.21\n"
+        "require(\n\texample.org/x v1.0.0 // indirect\n)\n"
+        "replace (\n\texample.org/x => ../x\n)\nexclude example.org/y v1.0.0\nretract [v1.0.0, v1.0.5]\n"
+        "tool golang.org/x/tools/cmd/stringer\nignore ./node_modules\n"
+    )
+    assert (mod.module, mod.go, mod.toolchain) == ("example.com/all", "1.24", "go1.24.1")
+
+
+@pytest.mark.parametrize(
     ("module", "name"),
     [("github.com/acme/hello", "hello"), ("github.com/acme/Hello-API/v2", "hello-api"), ("example.com/my_svc", "my_svc"), ("x", "x")],
 )

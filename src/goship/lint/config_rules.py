@@ -46,6 +46,15 @@ def has_health_section(text: str) -> bool:
     return _key_line(root, "health") is not None
 
 
+def explicit_app_port(text: str) -> bool:
+    """goship.yaml writes app.port itself (rather than taking the default)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return False
+    return _key_line(root, "app", "port") is not None
+
+
 def registry_host(image: str | None) -> str | None:
     """The registry part of an image repository, or None for Docker Hub names."""
     if not image or "/" not in image:

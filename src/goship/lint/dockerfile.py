@@ -7,7 +7,8 @@ lines with comments between them, heredocs (``RUN <<EOF``), flags such as
 ``ARG`` substitution in ``FROM`` and stages named with ``AS``.
 
 It is pure: ``parse_dockerfile(text)`` takes the decoded text, so CRLF files
-and files that are not UTF-8 are handled by ``decode_dockerfile`` once.
+and files that are not UTF-8 (UTF-16 from Windows PowerShell) are handled
+by ``decode_dockerfile`` once.
 Text Docker itself would reject (an unknown instruction, no FROM, a COPY
 without a destination, an unterminated heredoc or JSON array) raises
 ``DockerfileError`` naming the file and line: linting a file that does not
@@ -141,6 +142,32 @@ class Dockerfile:
             return self.stages[int(ref)]
         return None
 
+    def root(self, stage: Stage) -> Stage:
+        """The first stage of ``stage``'s FROM chain: the one built FROM an image, not a stage."""
+        seen: set[int] = set()
+        current = stage
+        while current.parent is not None and current.index not in seen:
+            seen.add(current.index)
+            current = self.stages[current.parent]
+        return current
+
+    def ancestors(self, stage: Stage) -> list[Stage]:
+        """``stage`` and the stages it is built FROM, nearest first."""
+        result: list[Stage] = []
+        current: Stage | None = stage
+        while current is not None and all(current.index != seen.index for seen in result):
+            result.append(current)
+            current = self.stages[current.parent] if current.parent is not None else None
+        return result
+
+    def stage_at(self, line: int) -> Stage:
+        """The stage an instruction at ``line`` belongs to."""
+        found = self.stages[0]
+        for stage in self.stages:
+            if stage.line <= line:
+                found = stage
+        return found
+
     def chain(self, stage: Stage) -> list[Instruction]:
         """The instructions in effect in ``stage``: those of the stages it is built FROM first."""
         result: list[Instruction] = []
@@ -156,9 +183,37 @@ class Dockerfile:
         return result
 
 
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    # UTF-32 first: its little-endian BOM starts with UTF-16's.
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def sniff_encoding(data: bytes) -> str:
+    """The text encoding of a Dockerfile: 'utf-8', 'utf-16-le', 'utf-16-be', 'utf-32-le' or 'utf-32-be'.
+
+    A byte-order mark decides; without one, ASCII text with every other byte
+    NUL is UTF-16 (what Windows PowerShell 5's ``>`` writes, BOM or not).
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return encoding
+    head = data[:64]
+    if len(head) >= 4 and len(head) % 2 == 0:
+        if not any(head[1::2]) and all(head[0::2]):
+            return "utf-16-le"
+        if not any(head[0::2]) and all(head[1::2]):
+            return "utf-16-be"
+    return "utf-8"
+
+
 def decode_dockerfile(data: bytes) -> str:
-    """Bytes to text: UTF-8 (BOM dropped), undecodable bytes replaced rather than fatal."""
-    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    """Bytes to text: UTF-8 or, by its BOM, UTF-16/32 (BOM dropped); undecodable bytes replaced rather than fatal."""
+    return data.decode(sniff_encoding(data), errors="replace").removeprefix("\ufeff")
 
 
 def _parse_ignores(comment: str) -> tuple[bool, set[str]] | None:

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from goship.errors import GoshipError
+
 
 class Severity(enum.Enum):
     """How bad a finding is; the CLI's exit code follows the worst one."""
@@ -76,6 +78,8 @@ class LintReport:
     files: list[str] = field(default_factory=list)
     #: Descriptions of external rules seen (hadolint IDs), for SARIF.
     external_rules: dict[str, Rule] = field(default_factory=dict)
+    #: Why linting stopped (a file that does not parse); the findings then hold only that.
+    error: str | None = None
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=_sort_key)
@@ -91,7 +95,22 @@ class LintReport:
         return [f for f in self.findings if f.severity.rank >= threshold.rank]
 
     def exit_code(self, fail_on: Severity | None) -> int:
-        """0 when nothing reaches ``fail_on`` (None: never fail), else 1."""
-        if fail_on is None:
+        """The CLI's exit status: 0 when nothing reaches ``fail_on`` (None: never fail),
+        else 3 when the worst finding is an error and 1 when it is a warning (or info).
+
+        2 is left to input goship lint cannot lint (not a Go module, a Dockerfile
+        or go.mod that does not parse, a bad option).
+        """
+        if fail_on is None or not self.at_least(fail_on):
             return 0
-        return 1 if self.at_least(fail_on) else 0
+        return EXIT_ERRORS if self.worst() is Severity.ERROR else EXIT_FINDINGS
+
+
+#: ``goship lint`` exit statuses.
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_ERRORS = 0, 1, 2, 3
+
+
+class LintUsageError(GoshipError):
+    """goship lint cannot run as asked (an output file it cannot write)."""
+
+    exit_code = EXIT_BAD_INPUT

@@ -78,6 +78,8 @@ def render_json(report: LintReport) -> str:
         "notes": report.notes,
         "files": report.files,
         "summary": {s.value: report.count(s) for s in Severity},
+        # Why linting stopped (a file that does not parse), else null.
+        "error": report.error,
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -108,15 +110,16 @@ def render_sarif(report: LintReport) -> str:
     index = {rule.id: i for i, (rule, _) in enumerate(rules)}
     results = []
     for item in findings:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": quote(item.file), "uriBaseId": "PROJECTROOT"}}
-        if item.line is not None:
-            physical["region"] = {"startLine": item.line}
         result: dict[str, Any] = {
             "ruleId": item.rule,
             "level": _SARIF_LEVEL[item.severity],
             "message": {"text": f"{item.message}. Fix: {item.fix}" if item.fix else item.message},
-            "locations": [{"physicalLocation": physical}],
         }
+        if item.file:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": quote(item.file), "uriBaseId": "PROJECTROOT"}}
+            if item.line is not None:
+                physical["region"] = {"startLine": item.line}
+            result["locations"] = [{"physicalLocation": physical}]
         if item.rule in index:
             result["ruleIndex"] = index[item.rule]
         results.append(result)
@@ -132,8 +135,9 @@ def render_sarif(report: LintReport) -> str:
         "originalUriBaseIds": {"PROJECTROOT": {"uri": report.root.resolve().as_uri() + "/"}},
         "invocations": [
             {
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [{"message": {"text": note}, "level": "note"} for note in report.notes],
+                "executionSuccessful": report.error is None,
+                "toolExecutionNotifications": [{"message": {"text": note}, "level": "note"} for note in report.notes]
+                + ([{"message": {"text": report.error}, "level": "error"}] if report.error is not None else []),
             }
         ],
         "results": results,

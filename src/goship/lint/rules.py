@@ -11,8 +11,11 @@ context rules, a ``BuildContext``) returning findings. Suppression
 from __future__ import annotations
 
 import fnmatch
+import json
+import posixpath
 import re
-from collections.abc import Callable, Iterable
+import shlex
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from goship.lint.context import BuildContext, format_size
@@ -25,6 +28,9 @@ E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
+        Rule("GS100", E, "Dockerfile or go.mod does not parse",
+             "goship lint (and docker build) cannot read the file, so nothing else was checked.",
+             "Correct the file at the line shown, then run goship lint again."),
         Rule("GS101", W, "Go toolchain shipped in the final image",
              "A single-stage build ships the Go toolchain and the sources (~800 MB) with the service: "
              "slow pulls and a large attack surface.",
@@ -87,6 +93,14 @@ RULES: dict[str, Rule] = {
         Rule("GS115", W, "Build context too large",
              "Every build sends the whole context to the engine before the first step runs.",
              "Exclude the largest entries in .dockerignore."),
+        Rule("GS116", W, "Dockerfile saved as UTF-16",
+             "Windows PowerShell 5 writes UTF-16 with '>' and Out-File; docker build reads UTF-8 only and "
+             "fails with 'unknown instruction' on the first line.",
+             "Save it as UTF-8: in PowerShell use '| Out-File -Encoding utf8' or 'Set-Content -Encoding utf8'."),
+        Rule("GS117", W, "Port differs between goship.yaml and the Dockerfile",
+             "goship deploys with app.port (it sets PORT and routes traffic there); an image that EXPOSEs or "
+             "defaults PORT to another port listens where nothing is routed, or fails its health check.",
+             "Use the same port in goship.yaml (app.port) and the Dockerfile (EXPOSE, ENV PORT)."),
         Rule("GS201", E, "goship.yaml does not load",
              "goship cannot build or deploy with a configuration it cannot read.",
              "Correct the key or value at the line shown."),
@@ -111,9 +125,14 @@ _NOT_SECRET_WORDS = {"PUBLIC", "FILE", "PATH", "ID", "NAME", "DIR", "URL", "TYPE
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".ash", ".zsh", ".ksh")
 
 
-def finding(rule_id: str, message: str, file: str, line: int | None, severity: Severity | None = None) -> Finding:
+def finding(
+    rule_id: str, message: str, file: str, line: int | None, severity: Severity | None = None, fix: str | None = None
+) -> Finding:
+    """A finding of rule ``rule_id``; ``fix`` replaces the rule's fix when this case needs its own."""
     rule = RULES[rule_id]
-    return Finding(rule=rule_id, severity=severity or rule.severity, message=message, file=file, line=line, fix=rule.fix)
+    return Finding(
+        rule=rule_id, severity=severity or rule.severity, message=message, file=file, line=line, fix=fix or rule.fix
+    )
 
 
 # -- base images ------------------------------------------------------------------------------------
@@ -144,16 +163,19 @@ def _default_nonroot(image: str) -> bool:
 
 def check_single_stage(df: Dockerfile) -> Iterable[Finding]:
     final = df.final
-    if final.parent is not None or final.unresolved:
+    # 'FROM build' as the final stage is the build stage itself: follow the FROM chain to its image.
+    base = df.root(final)
+    if base.unresolved:
         return
-    builds_here = any(i.keyword == "RUN" and _GO_BUILD.search(i.command_text()) for i in final.instructions)
-    if parse_image(final.image).repo == "golang" or builds_here:
-        how = "a single stage" if len(df.stages) == 1 else "the final stage"
-        yield finding(
-            "GS101",
-            f"{how} FROM {final.image} ships the Go toolchain and sources with the service",
-            df.path, final.line,
-        )
+    builds_here = any(i.keyword == "RUN" and _GO_BUILD.search(i.command_text()) for i in df.chain(final))
+    if parse_image(base.image).repo == "golang" or builds_here:
+        if len(df.stages) == 1:
+            how = f"a single stage FROM {final.image}"
+        elif base.index != final.index:
+            how = f"the final stage FROM {final.image_raw} (stage {base.label()}, FROM {base.image})"
+        else:
+            how = f"the final stage FROM {final.image}"
+        yield finding("GS101", f"{how} ships the Go toolchain and sources with the service", df.path, final.line)
 
 
 def _cgo_disabled(df: Dockerfile, stage: Stage, run: Instruction) -> bool:
@@ -175,20 +197,42 @@ def _cgo_disabled(df: Dockerfile, stage: Stage, run: Instruction) -> bool:
     return state
 
 
+def _copied_from(df: Dockerfile, stage: Stage) -> list[tuple[Instruction, Stage]]:
+    """The COPY --from=<stage> instructions in effect in ``stage`` and the stages they name."""
+    result = []
+    for copy in df.chain(stage):
+        source = copy.flag("from") if copy.keyword == "COPY" else None
+        origin = df.stage(source) if source else None
+        if origin is not None:
+            result.append((copy, origin))
+    return result
+
+
 def check_cgo(df: Dockerfile) -> Iterable[Finding]:
     final = df.final
-    if len(df.stages) < 2 or final.unresolved:
+    base = df.root(final)
+    if len(df.stages) < 2 or base.unresolved:
         return
-    final_libc = libc_of(final.image)
+    final_libc = libc_of(base.image)
     if final_libc is None:
         return
+    # Stages the final one is built FROM share its C library: not builders to compare with.
+    own = {stage.index for stage in df.ancestors(final)}
+    # Every stage whose files can reach the final image, through COPY --from chains
+    # (golang -> an alpine stage -> scratch), with the final stage's COPY line and the way through.
+    queue: list[tuple[Instruction, Stage, tuple[str, ...]]] = [(copy, origin, ()) for copy, origin in _copied_from(df, final)]
+    seen: set[int] = set()
     reported: set[int] = set()
-    for copy in df.chain(final):
-        source = copy.flag("from") if copy.keyword == "COPY" else None
-        builder = df.stage(source) if source else None
-        if builder is None or builder.index == final.index:
+    while queue:
+        copy, builder, via = queue.pop(0)
+        if builder.index in own or builder.index in seen:
             continue
-        builder_libc = libc_of(df.stages[builder.parent].image if builder.parent is not None else builder.image)
+        seen.add(builder.index)
+        queue += [(copy, origin, (*via, builder.label())) for _, origin in _copied_from(df, builder)]
+        builder_root = df.root(builder)
+        if builder_root.unresolved:
+            continue
+        builder_libc = libc_of(builder_root.image)
         for run in df.chain(builder):
             if run.keyword != "RUN" or not _GO_BUILD.search(run.command_text()) or run.line in reported:
                 continue
@@ -199,12 +243,13 @@ def check_cgo(df: Dockerfile) -> Iterable[Finding]:
             if final_libc == "glibc" and builder_libc != "musl":
                 continue
             reported.add(run.line)
-            base = "scratch" if final.image == "scratch" else final.image
+            target = "scratch" if base.image == "scratch" else base.image
             libc = {"none": "no C library", "musl": "musl, not glibc", "glibc": "glibc, not musl"}[final_libc]
+            through = f" (through stage {', '.join(via)})" if via else ""
             yield finding(
                 "GS102",
-                f"'go build' without CGO_ENABLED=0 in stage {builder.label()}; line {copy.line} copies its "
-                f"output into {base}, which has {libc}: the binary will not start",
+                f"'go build' without CGO_ENABLED=0 in stage {df.stage_at(run.line).label()}; line {copy.line} copies "
+                f"its output{through} into {target}, which has {libc}: the binary will not start",
                 df.path, run.line,
             )
 
@@ -213,7 +258,8 @@ def check_root(df: Dockerfile) -> Iterable[Finding]:
     final = df.final
     users = [i for i in df.chain(final) if i.keyword == "USER"]
     if not users:
-        if final.unresolved or _default_nonroot(final.image):
+        base_image = df.root(final)
+        if base_image.unresolved or _default_nonroot(base_image.image):
             return
         base = final.image if final.parent is None else f"stage {df.stages[final.parent].label()}"
         yield finding("GS103", f"the final stage (FROM {base}) has no USER: the service runs as root", df.path, final.line)
@@ -253,6 +299,22 @@ def _is_module_file(source: str) -> bool:
     return any(fnmatch.fnmatchcase(candidate, name) for candidate in ("go.mod", "go.sum", "go.work"))
 
 
+def _module_cache_mounted(df: Dockerfile, stage: Stage, run: Instruction) -> bool:
+    """``run`` has a cache mount where Go keeps downloaded modules (GOMODCACHE, /go/pkg/mod by default)."""
+    targets = {"/go/pkg/mod"}
+    for instruction in df.chain(stage):
+        if instruction.keyword == "ENV":
+            targets |= {value.strip("\"'") for name, value in parse_env(instruction.args) if name == "GOMODCACHE"}
+    for name, value in run.flags:
+        if name != "mount":
+            continue
+        options = dict(part.partition("=")[::2] for part in value.split(","))
+        target = options.get("target") or options.get("dst") or options.get("destination") or ""
+        if options.get("type") == "cache" and (target.rstrip("/") in targets or target.rstrip("/").endswith("/pkg/mod")):
+            return True
+    return False
+
+
 def check_copy_before_download(df: Dockerfile, context: BuildContext | None = None) -> Iterable[Finding]:
     if context is not None and context.exists("vendor/modules.txt"):
         return  # vendored modules come with the sources: nothing to download first
@@ -283,12 +345,15 @@ def check_copy_before_download(df: Dockerfile, context: BuildContext | None = No
                 if candidate is None and module_files and _GO_MOD_DOWNLOAD.search(text):
                     downloaded = True
                 elif candidate is not None and _GO_DEPS.search(text):
-                    yield finding(
-                        "GS105",
-                        f"COPY {candidate.args} comes before the modules are downloaded (line {instruction.line} "
-                        "runs go): any source change downloads every module again",
-                        df.path, candidate.line,
-                    )
+                    what = f"{candidate.keyword} {candidate.args} comes before the modules are downloaded (line {instruction.line} runs go)"
+                    if _module_cache_mounted(df, stage, instruction):
+                        cost = (
+                            ": any source change re-runs the module step; the cache mount keeps the modules on "
+                            "this builder, but a builder without that cache (a fresh CI runner) downloads every module again"
+                        )
+                    else:
+                        cost = ": any source change downloads every module again"
+                    yield finding("GS105", what + cost, df.path, candidate.line)
                     break
 
 
@@ -320,23 +385,67 @@ def check_apt(df: Dockerfile) -> Iterable[Finding]:
         )
 
 
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"})
+
+
+def _shell_wrapped(words: Sequence[str]) -> bool:
+    """``["/bin/sh", "-c", ...]``: an exec form that starts a shell to run the command."""
+    return (
+        len(words) >= 2
+        and posixpath.basename(words[0]) in _SHELLS
+        and re.fullmatch(r"-[a-z]*c[a-z]*", words[1]) is not None
+    )
+
+
 def check_shell_form(df: Dockerfile) -> Iterable[Finding]:
     final = df.final
+    base = df.root(final)
     chain = df.chain(final)
     entrypoints = [i for i in chain if i.keyword == "ENTRYPOINT"]
     cmds = [i for i in chain if i.keyword == "CMD"]
-    target = None
-    if entrypoints and entrypoints[-1].is_shell_form:
-        target = entrypoints[-1]
-    elif not entrypoints and cmds and cmds[-1].is_shell_form:
-        target = cmds[-1]
+    entrypoint = entrypoints[-1] if entrypoints else None
+    cmd = cmds[-1] if cmds else None
+    # ENTRYPOINT resets a CMD inherited from the image (stage) it is built FROM.
+    if cmd is not None and entrypoint is not None and df.stage_at(cmd.line).index != df.stage_at(entrypoint.line).index:
+        if cmd.line < entrypoint.line:
+            cmd = None
+    no_shell = not base.unresolved and libc_of(base.image) == "none"
+
+    target = entrypoint if entrypoint is not None else cmd
     if target is None:
         return
-    no_shell = not final.unresolved and libc_of(final.image) == "none"
-    message = f"{target.keyword} {target.args} runs under /bin/sh -c: SIGTERM never reaches the Go process"
-    if no_shell:
-        message += f"; {final.image} has no /bin/sh, so the container cannot even start"
-    yield finding("GS108", message, df.path, target.line, severity=E if no_shell else None)
+    if target.is_shell_form:
+        message = f"{target.keyword} {target.args} runs under /bin/sh -c: SIGTERM never reaches the Go process"
+        if no_shell:
+            message += f"; {base.image} has no /bin/sh, so the container cannot even start"
+        yield finding("GS108", message, df.path, target.line, severity=E if no_shell else None)
+        return
+    words = list(target.exec_form or ())
+    if target is entrypoint and cmd is not None and cmd.is_shell_form:
+        # Docker stores a shell-form CMD as ["/bin/sh", "-c", "<text>"] and appends
+        # that to an exec-form ENTRYPOINT: the program gets "/bin/sh -c <text>" as arguments.
+        arguments = json.dumps(cmd.words())
+        yield finding(
+            "GS108",
+            f"CMD {cmd.args} is shell form after an exec-form ENTRYPOINT: {words[0] if words else 'the entrypoint'} "
+            f"receives the arguments '/bin/sh -c {cmd.args}', not '{cmd.args}'",
+            df.path, cmd.line, severity=E,
+            fix=f"Write the default arguments in exec form: CMD {arguments}.",
+        )
+    if _shell_wrapped(words):
+        script = words[2] if len(words) > 2 else (" ".join(cmd.words()) if cmd is not None and target is entrypoint else "")
+        if script.lstrip().startswith("exec "):
+            return  # the shell replaces itself with the program: signals reach it
+        message = (
+            f"{target.keyword} {target.args} starts the service under {words[0]}: the shell is PID 1 and "
+            "SIGTERM never reaches the Go process"
+        )
+        if no_shell:
+            message += f"; {base.image} has no {words[0]}, so the container cannot even start"
+        yield finding(
+            "GS108", message, df.path, target.line, severity=E if no_shell else None,
+            fix=f'Run the binary directly, e.g. {target.keyword} ["/app"], or start the command with \'exec\'.',
+        )
 
 
 def is_secret_name(name: str) -> bool:
@@ -411,28 +520,199 @@ def _is_script(path: str, head: bytes) -> bool:
     return path.endswith(_SCRIPT_SUFFIXES) or head.startswith(b"#!")
 
 
+def _crlf_scripts(df: Dockerfile, context: BuildContext) -> set[str]:
+    """Context files some COPY/ADD takes that are scripts (by suffix or '#!') with CRLF line endings."""
+    sources = [
+        s
+        for i in df.instructions
+        if i.keyword in ("COPY", "ADD") and i.flag("from") is None
+        for s in _copy_sources(i)
+        if not re.match(r"^[a-z]+://", s, re.IGNORECASE)
+    ]
+    found: set[str] = set()
+    if not sources:
+        return found
+    for item in context.files():
+        if item.path.startswith(".git/") or item.size == 0 or item.size > 1_048_576:
+            continue
+        if not any(_matches_source(s, item.path) for s in sources):
+            continue
+        # Two bytes tell a script from everything else; only scripts are read further.
+        if _is_script(item.path, context.head(item.path, 2)) and b"\r\n" in context.head(item.path, 65536):
+            found.add(item.path)
+    return found
+
+
+def _normalise_source(source: str) -> str:
+    source = source.strip().lstrip("/")
+    while source.startswith("./"):
+        source = source[2:]
+    return source.rstrip("/")
+
+
+def _placement(source: str, path: str, dest: str, several: bool) -> str | None:
+    """Where COPY ``source`` ... ``dest`` puts file ``path`` (both relative to the same root), or None.
+
+    ``dest`` is absolute. A directory source copies its contents; a file goes to
+    ``dest`` itself unless ``dest`` ends in '/' or several sources are copied.
+    """
+    source = _normalise_source(source)
+
+    def as_file(name: str) -> str:
+        if several or dest.endswith("/"):
+            return posixpath.join(dest, name)
+        # 'COPY x.sh /usr/local/bin' puts it inside when /usr/local/bin is a directory: callers
+        # record both places (the file is the same, so nothing is reported twice).
+        return dest
+
+    if source in ("", ".", "*"):
+        return posixpath.normpath(posixpath.join(dest, path))
+    if path == source:
+        return as_file(posixpath.basename(path))
+    if path.startswith(source + "/"):
+        return posixpath.normpath(posixpath.join(dest, path[len(source) + 1 :]))
+    if any(c in source for c in "*?["):
+        parts, path_parts = source.split("/"), path.split("/")
+        if len(path_parts) < len(parts) or not all(fnmatch.fnmatchcase(p, s) for p, s in zip(path_parts, parts, strict=False)):
+            return None
+        if len(path_parts) == len(parts):
+            return as_file(path_parts[-1])
+        return posixpath.normpath(posixpath.join(dest, *path_parts[len(parts) :]))
+    return None
+
+
+def _absolute(path: str, workdir: str) -> str:
+    return posixpath.normpath(posixpath.join(workdir, path))
+
+
+_PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+_COMMAND_PREFIXES = frozenset({"exec", "sudo", "nohup", "time", "command", "env", "su-exec", "gosu"})
+
+
+def _executed(command: str, workdir: str, depth: int = 0) -> list[str]:
+    """Absolute paths of the files a RUN command executes ('./x.sh', 'sh x.sh', 'bash -e x.sh', 'x.sh' on PATH)."""
+    found: list[str] = []
+    for segment in _segments(command):
+        try:
+            words = shlex.split(segment, posix=True)
+        except ValueError:
+            words = segment.split()
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in _COMMAND_PREFIXES):
+            words.pop(0)
+        if not words:
+            continue
+        program, arguments = words[0], words[1:]
+        if posixpath.basename(program) in _SHELLS or program in ("source", "."):
+            script = None
+            for index, word in enumerate(arguments):
+                if re.fullmatch(r"-[a-z]*c[a-z]*", word) and depth < 2:
+                    if index + 1 < len(arguments):
+                        found += _executed(arguments[index + 1], workdir, depth + 1)
+                    break
+                if not word.startswith(("-", "+")):
+                    script = word
+                    break
+            if script is None:
+                continue
+            program = script
+        if "$" in program:
+            continue
+        if "/" in program:
+            found.append(_absolute(program, workdir))
+        else:
+            found += [posixpath.join(directory, program) for directory in _PATH_DIRS]
+            if program.endswith(_SCRIPT_SUFFIXES):  # 'sh x.sh' reads x.sh from the working directory
+                found.append(_absolute(program, workdir))
+    return found
+
+
+def _gitattributes_fix(path: str) -> str:
+    suffix = posixpath.splitext(path)[1]
+    pattern = f"*{suffix}" if suffix in _SCRIPT_SUFFIXES else path
+    return (
+        f"Add '{pattern} text eol=lf' to .gitattributes, then check the file out again "
+        f"(delete it and run 'git checkout -- {path}'), or convert it (dos2unix {path})."
+    )
+
+
 def check_crlf_scripts(df: Dockerfile, context: BuildContext) -> Iterable[Finding]:
-    for copy in df.instructions:
-        if copy.keyword not in ("COPY", "ADD") or copy.flag("from") is not None:
-            continue
-        sources = [s for s in _copy_sources(copy) if not re.match(r"^[a-z]+://", s, re.IGNORECASE)]
-        if not sources:
-            continue
-        broken: list[str] = []
-        for item in context.files():
-            if item.path.startswith(".git/") or item.size == 0 or item.size > 1_048_576:
-                continue
-            if not any(_matches_source(s, item.path) for s in sources):
-                continue
-            # Two bytes tell a script from everything else; only scripts are read further.
-            if _is_script(item.path, context.head(item.path, 2)) and b"\r\n" in context.head(item.path, 65536):
-                broken.append(item.path)
-        if broken:
-            names = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
-            yield finding(
-                "GS110", f"{names} {'has' if len(broken) == 1 else 'have'} CRLF line endings and would fail to run in the container",
-                df.path, copy.line,
-            )
+    """CRLF scripts that reach the final image, or that a RUN in any stage executes.
+
+    The stages are replayed on paths: each stage's files (only the CRLF
+    scripts, by their path in the image) come from its parent stage, COPY/ADD
+    from the context and COPY --from other stages, relative paths following
+    WORKDIR. A script copied into a build stage that nothing runs or passes
+    on (``COPY . .`` in goship's own Dockerfile) is not a problem.
+    """
+    scripts = _crlf_scripts(df, context)
+    if not scripts:
+        return
+    #: Per stage: image path -> (context path, line that put it in the stage).
+    files: dict[int, dict[str, tuple[str, int]]] = {}
+    workdirs: dict[int, str] = {}
+    executed: dict[str, int] = {}
+    for stage in df.stages:
+        parent = stage.parent if stage.parent is not None and stage.parent < stage.index else None
+        current = dict(files.get(parent, {})) if parent is not None else {}
+        workdir = workdirs.get(parent, "/") if parent is not None else "/"
+        for instruction in stage.instructions:
+            keyword = instruction.keyword
+            if keyword == "WORKDIR":
+                workdir = _absolute(instruction.args.strip().strip("\"'"), workdir)
+            elif keyword in ("COPY", "ADD") and not instruction.heredocs:
+                words = instruction.words()
+                if len(words) < 2:
+                    continue
+                sources, dest = words[:-1], words[-1]
+                several = len(sources) > 1
+                dest_path = _absolute(dest, workdir)
+                if dest.endswith("/") and not dest_path.endswith("/"):
+                    dest_path += "/"
+                origin_ref = instruction.flag("from")
+                if origin_ref is None:
+                    available = {path: path for path in scripts}
+                else:
+                    origin = df.stage(origin_ref)
+                    if origin is None or origin.index not in files:
+                        continue  # another image: not from this context
+                    available = {image.lstrip("/"): found for image, (found, _) in files[origin.index].items()}
+                for path, context_path in available.items():
+                    for source in sources:
+                        if origin_ref is None and re.match(r"^[a-z]+://", source, re.IGNORECASE):
+                            continue
+                        target = _placement(source, path, dest_path, several)
+                        if target is None:
+                            continue
+                        targets = [target]
+                        if target == dest_path.rstrip("/"):
+                            targets.append(posixpath.join(target, posixpath.basename(path)))
+                        for place in targets:
+                            if current.get(place, ("", 0))[0] != context_path:  # the same file again keeps its first line
+                                current[place] = (context_path, instruction.line)
+                        break
+            elif keyword == "RUN":
+                for path in _executed(instruction.command_text(), workdir):
+                    if path in current:
+                        executed.setdefault(current[path][0], instruction.line)
+        files[stage.index] = current
+        workdirs[stage.index] = workdir
+
+    in_final: dict[str, int] = {}
+    for context_path, line in sorted(files[df.final.index].values(), key=lambda item: item[1]):
+        in_final.setdefault(context_path, line)
+    reports: list[tuple[int, str, str]] = []
+    for context_path in sorted(set(executed) | set(in_final)):
+        if context_path in executed:
+            line = executed[context_path]
+            message = f"{context_path} has CRLF line endings: the RUN at this line fails to execute it"
+            if context_path in in_final:
+                message += " (and it is copied into the final image)"
+        else:
+            line = in_final[context_path]
+            message = f"{context_path} has CRLF line endings and is copied into the final image, where it would fail to run"
+        reports.append((line, context_path, message))
+    for line, context_path, message in sorted(reports):
+        yield finding("GS110", message, df.path, line, fix=_gitattributes_fix(context_path))
 
 
 def check_dockerignore(ignore_file: str, text: str | None) -> Iterable[Finding]:
@@ -455,12 +735,57 @@ def check_context_size(ignore_file: str, context: BuildContext, limit: int) -> I
     )
 
 
+def _ports(expose: Instruction) -> set[int]:
+    """The port numbers an EXPOSE names ('8080', '8080/tcp', '8000-8002'); variables are skipped."""
+    ports: set[int] = set()
+    for word in expose.words():
+        number = word.split("/", 1)[0]
+        low, _, high = number.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            ports |= set(range(int(low), min(int(high or low), 65535) + 1))
+    return ports
+
+
+def check_port(df: Dockerfile, app_port: int | None, config_file: str) -> Iterable[Finding]:
+    """app.port (when goship.yaml sets it) against the final stage's EXPOSE and ENV PORT."""
+    if app_port is None:
+        return
+    chain = df.chain(df.final)
+    exposes = [(i, _ports(i)) for i in chain if i.keyword == "EXPOSE"]
+    exposed = set().union(*(ports for _, ports in exposes)) if exposes else set()
+    if exposed and app_port not in exposed:
+        last = [i for i, ports in exposes if ports][-1]
+        yield finding(
+            "GS117",
+            f"EXPOSE {last.args} but {config_file} sets app.port: {app_port}: goship routes traffic and health "
+            f"checks to {app_port}",
+            df.path, last.line,
+        )
+    port_env: tuple[Instruction, str] | None = None
+    for instruction in chain:
+        if instruction.keyword == "ENV":
+            for name, value in parse_env(instruction.args):
+                if name == "PORT":
+                    port_env = (instruction, value.strip("\"'"))
+    if port_env is not None and port_env[1].isdigit() and int(port_env[1]) != app_port:
+        yield finding(
+            "GS117",
+            f"ENV PORT={port_env[1]} but {config_file} sets app.port: {app_port}: 'docker run' of this image "
+            f"listens on {port_env[1]}, a goship deploy on {app_port}",
+            df.path, port_env[0].line,
+        )
+
+
 @dataclass(frozen=True)
 class DockerfileFacts:
     """What the Dockerfile rules need beyond the file itself."""
 
     health_configured: bool = False
     context: BuildContext | None = None
+    #: app.port when goship.yaml sets it (None when it is only the default).
+    app_port: int | None = None
+    #: goship.yaml's path as messages show it.
+    config_file: str = "goship.yaml"
 
 
 DOCKERFILE_CHECKS: tuple[Callable[[Dockerfile, DockerfileFacts], Iterable[Finding]], ...] = (
@@ -476,6 +801,7 @@ DOCKERFILE_CHECKS: tuple[Callable[[Dockerfile, DockerfileFacts], Iterable[Findin
     lambda df, facts: check_crlf_scripts(df, facts.context) if facts.context is not None else (),
     lambda df, facts: check_add_url(df),
     lambda df, facts: check_healthcheck(df, facts.health_configured),
+    lambda df, facts: check_port(df, facts.app_port, facts.config_file),
 )
 
 

@@ -8,26 +8,28 @@ and .dockerignore, walks the build context and runs hadolint when present.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from goship.config import CONFIG_NAME
-from goship.errors import ConfigError, DockerfileError
+from goship.errors import ConfigError, DockerfileError, GoshipError, ProjectError
 from goship.lint import hadolint as hadolint_tool
-from goship.lint.config_rules import check_config, has_health_section
+from goship.lint.config_rules import check_config, explicit_app_port, has_health_section
 from goship.lint.context import BuildContext
-from goship.lint.dockerfile import Dockerfile, decode_dockerfile, parse_dockerfile
+from goship.lint.dockerfile import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.lint.dockerignore import IgnoreMatcher
 from goship.lint.findings import Finding, LintReport
 from goship.lint.rules import (
+    RULES,
     DockerfileFacts,
     check_context_size,
     check_dockerfile,
     check_dockerignore,
     finding,
 )
-from goship.project import find_module_root
+from goship.project import find_module_root, parse_go_mod
 
 #: Above this the build context is reported (GS115); ``--context-limit`` changes it.
 DEFAULT_CONTEXT_LIMIT = 100 * 1024 * 1024
@@ -63,6 +65,47 @@ def suppress(findings: Iterable[Finding], dockerfile: Dockerfile | None, ignore:
             continue
         kept.append(item)
     return kept
+
+
+_EXTERNAL_ID = re.compile(r"^(?:DL|SC)[0-9]+$")
+_LOCATION = re.compile(r"^(?P<file>[^\s:][^:\n]*?)(?::(?P<line>[0-9]+))?: ")
+
+
+def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    """The IDs given to --ignore that name no rule: neither goship's nor hadolint's (DLxxxx, SCxxxx)."""
+    return [rule for rule in ids if rule.upper() not in RULES and not _EXTERNAL_ID.match(rule.upper())]
+
+
+def check_go_mod(module: Path) -> None:
+    """Parse the module's go.mod; raises ProjectError naming go.mod:line when it does not parse."""
+    path = module / "go.mod"
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ProjectError("go.mod: not UTF-8 text", hint="save go.mod as UTF-8") from None
+    parse_go_mod(text, source="go.mod")
+
+
+def failure_report(directory: Path, error: GoshipError) -> LintReport:
+    """A report for a run that could not lint (a Dockerfile or go.mod that does not parse):
+    the error as one GS100 finding, at the file and line its message names."""
+    try:
+        root = find_module_root(directory)
+    except GoshipError:
+        root = directory.resolve()
+    report = LintReport(root=root, error=error.message)
+    match = _LOCATION.match(error.message)
+    file, line, message = "", None, error.message
+    if match and (match.group("line") or (root / match.group("file")).exists()):
+        file = Path(match.group("file")).as_posix()
+        line = int(match.group("line")) if match.group("line") else None
+        message = error.message[match.end() :]
+    if error.hint:
+        message = f"{message} ({error.hint})"
+    report.findings.append(finding("GS100", message, file, line))
+    return report
 
 
 def lint_dockerfile_text(text: str, path: str = "Dockerfile", *, health_configured: bool = False) -> list[Finding]:
@@ -109,10 +152,12 @@ def lint_project(
 
     ``dockerfile`` defaults to ``Dockerfile`` in the module; without one only
     goship.yaml is checked (goship builds images without a Dockerfile).
-    Raises ProjectError outside a Go module and DockerfileError when the
-    Dockerfile does not parse; everything else is a finding.
+    Raises ProjectError outside a Go module or when go.mod does not parse,
+    and DockerfileError when the Dockerfile does not parse; everything else
+    is a finding.
     """
     module = find_module_root(root)
+    check_go_mod(module)
     report = LintReport(root=module)
     findings: list[Finding] = []
 
@@ -120,10 +165,12 @@ def lint_project(
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"{config_file}: no such file")
     health_configured = False
+    app_port: int | None = None
+    config_rel = CONFIG_NAME
     # The build context: the module, or build.context from goship.yaml (a workspace root).
     context_root = module
     if config_path.is_file():
-        rel = _relative(config_path, module)
+        rel = config_rel = _relative(config_path, module)
         report.files.append(rel)
         try:
             text = config_path.read_bytes().decode("utf-8-sig")
@@ -134,6 +181,7 @@ def lint_project(
             findings += config_findings
             health_configured = has_health_section(text)
             if config is not None:
+                app_port = config.app.port if explicit_app_port(text) else None
                 context_root = (module / getattr(config.build, "context", ".")).resolve()
 
     dockerfile_path = dockerfile if dockerfile is not None else module / "Dockerfile"
@@ -149,7 +197,17 @@ def lint_project(
             data = dockerfile_path.read_bytes()
         except OSError as exc:
             raise DockerfileError(f"cannot read {dockerfile_path}: {exc.strerror}") from None
+        encoding = sniff_encoding(data)
         parsed = parse_dockerfile(decode_dockerfile(data), rel)
+        if encoding != "utf-8":
+            findings.append(
+                finding(
+                    "GS116",
+                    f"{rel} is saved as {encoding.upper()[:6]} (as Windows PowerShell 5 writes it): docker build "
+                    "cannot read it, so it was decoded for this check only",
+                    rel, 1,
+                )
+            )
 
         ignore_path = _ignore_file(dockerfile_path, context_root)
         ignore_rel = _relative(ignore_path, module)
@@ -161,10 +219,17 @@ def lint_project(
         if ignore_text is not None:
             report.files.append(ignore_rel)
         context = BuildContext(context_root, IgnoreMatcher.from_text(ignore_text) if ignore_text is not None else None)
-        own = check_dockerfile(parsed, DockerfileFacts(health_configured=health_configured, context=context))
+        facts = DockerfileFacts(
+            health_configured=health_configured, context=context, app_port=app_port, config_file=config_rel
+        )
+        own = check_dockerfile(parsed, facts)
         own += check_dockerignore(ignore_rel, ignore_text)
         own += check_context_size(ignore_rel, context, context_limit)
-        external = _run_hadolint(report, dockerfile_path, rel) if hadolint else []
+        external: list[Finding] = []
+        if hadolint and encoding != "utf-8":
+            report.notes.append(f"hadolint skipped: it cannot read a {encoding.upper()} Dockerfile")
+        elif hadolint:
+            external = _run_hadolint(report, dockerfile_path, rel)
         findings += hadolint_tool.merge(own, external)
 
     report.findings = suppress(findings, parsed, ignore)
