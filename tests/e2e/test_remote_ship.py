@@ -82,9 +82,9 @@ def test_ship_production_then_change(production: Path, remote_host, test_registr
     assert _get(url) == "Hello again, production!"
     containers = _remote_containers(remote_host, "hello")
     assert len(containers) == 1 and containers[0]["Names"] != old["Names"]
-    # Only the changed app layer (and the small config) went up the second
-    # time; the base layer was already there.
-    assert "2 blobs uploaded" in second.stderr and "1 already there" in second.stderr, second.stderr
+    # Only the changed app layer, the small config and the new SBOM went up
+    # the second time; the base layer (and the SBOM's empty config) were there.
+    assert "3 blobs uploaded" in second.stderr and "2 already there" in second.stderr, second.stderr
 
 
 def test_stages_run_alone(production: Path, remote_host):
