@@ -284,18 +284,33 @@ def _ask_main(choices: Sequence[str], default: str) -> str:
     raise GoshipError("no main package chosen", hint="pass --main, e.g. --main " + choices[0])
 
 
+def _port_number(text: str) -> int:
+    """--port: a whole number (its range is checked with the other answers)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+
+
 def cmd_init(args: argparse.Namespace) -> None:
     """Write goship.yaml, a Dockerfile, .dockerignore and .gitattributes for a Go module."""
     from goship.scaffold import init
+    from goship.scaffold.plan import APPEND, KEEP, REPLACE
 
     options = init.InitOptions(
-        main=args.main, port=args.port, health_path=args.health_path, service=args.service, yes=args.yes
+        main=args.main, port=args.port, health_path=args.health_path, service=args.service,
+        yes=args.yes or args.json, force=args.force,
     )
     if args.new:
         plan = init.plan_new(args.dir, args.new, args.module, init.installed_go_version(), options)
     else:
-        interactive = sys.stdin.isatty() and not args.yes
+        interactive = sys.stdin.isatty() and not options.yes
         plan = init.plan_init(args.dir, options, ask=_ask_main if interactive else None)
+    if args.json:
+        if not args.dry_run:
+            init.write_plan(plan)
+        print(json.dumps(init.plan_report(plan, dry_run=args.dry_run), indent=2))
+        return
     for note in plan.notes:
         _err.print(f"  {note}", markup=False)
     for warning in plan.warnings:
@@ -303,13 +318,16 @@ def cmd_init(args: argparse.Namespace) -> None:
     if args.dry_run:
         diff = init.render_diff(plan, base=Path.cwd())
         sys.stdout.write(diff or "nothing would change\n")
-        if init.conflicts(plan) and not args.force:
-            _err.print("(dry run: the files that exist would need --force)", markup=False)
         return
-    written = init.write_plan(plan, force=args.force)
-    for path in written:
-        _out.print(f"wrote {os.path.relpath(path)}", markup=False)
+    written = init.write_plan(plan)
+    verbs = {REPLACE: "replaced", APPEND: "added LF rules to"}
+    for item in written:
+        _out.print(f"{verbs.get(item.action, 'wrote')} {os.path.relpath(item.path)}", markup=False)
+    if not written:
+        _out.print(f"nothing to do: {os.path.relpath(plan.root)} has every file goship init writes", markup=False)
     _err.print(f"next: goship build -C {os.path.relpath(plan.root)}", markup=False)
+    if any(item.action == KEEP and item.path.name == "Dockerfile" for item in plan.files):
+        _err.print(f"      goship lint -C {os.path.relpath(plan.root)} (the Dockerfile is yours)", markup=False)
 
 
 _LINT_EPILOG = (
@@ -451,11 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     dockerfile_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     init_parser = add("init", cmd_init)
     init_parser.add_argument("--main", help="main package to ship, e.g. cmd/api (asked when several and on a terminal)")
-    init_parser.add_argument("--port", type=int, help="port the service listens on (default: found in the code, else 8080)")
+    init_parser.add_argument("--port", type=_port_number, help="port the service listens on (default: found in the code, else 8080)")
     init_parser.add_argument("--health-path", help="health check path (default: the handler found, else /healthz)")
     init_parser.add_argument("--service", help="service name (default: from the module path)")
     init_parser.add_argument("-y", "--yes", action="store_true", help="ask nothing: take the default answers")
-    init_parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init_parser.add_argument("--force", action="store_true", help="replace files that exist (default: keep them)")
     init_parser.add_argument("--dry-run", action="store_true", help="show a diff of what would be written; write nothing")
     init_parser.add_argument("--new", metavar="NAME", help="scaffold a new service in directory NAME first")
     init_parser.add_argument("--module", help="module path of --new (default: NAME)")

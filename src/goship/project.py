@@ -88,10 +88,31 @@ def _is_main_source(path: Path) -> bool:
     except OSError:
         return False
     # Strip comments before the package clause (build tags, licence headers).
-    head = re.sub(r"/\*.*?\*/", "", head, flags=re.DOTALL)
-    head = re.sub(r"//[^\n]*", "", head)
-    match = _PACKAGE_LINE.search(head)
-    return bool(match and match.group(1) == "main")
+    code = re.sub(r"/\*.*?\*/", "", head, flags=re.DOTALL)
+    code = re.sub(r"//[^\n]*", "", code)
+    match = _PACKAGE_LINE.search(code)
+    if not (match and match.group(1) == "main"):
+        return False
+    return not _ignored_by_build_tag(head)
+
+
+_GO_BUILD = re.compile(r"^//go:build\s+(.+?)\s*$", re.MULTILINE)
+_PLUS_BUILD = re.compile(r"^//\s*\+build\s+(.+?)\s*$", re.MULTILINE)
+
+
+def _ignored_by_build_tag(source: str) -> bool:
+    """True for a file that never builds: ``//go:build ignore`` (or ``// +build
+    ignore``), the convention for generators run with 'go run gen.go'."""
+    header = _PACKAGE_LINE.split(source, maxsplit=1)[0]
+    for expression in _GO_BUILD.findall(header):
+        if "||" not in expression and re.search(r"(?<![!\w])ignore\b", expression):
+            return True
+    for line in _PLUS_BUILD.findall(header):
+        # Space-separated options are ORed, comma-separated terms ANDed.
+        options = line.split()
+        if options and all("ignore" in option.split(",") for option in options):
+            return True
+    return False
 
 
 def find_main_packages(root: Path) -> list[str]:

@@ -55,18 +55,50 @@ def test_init_then_native_build(name, tmp_path, monkeypatch):
     assert built.stdout.startswith(f"{fixture.service}:")
 
 
-def test_second_init_refuses_and_changes_nothing(tmp_path):
+def test_second_init_is_a_no_op_and_keeps_edited_files(tmp_path):
     root = copy_fixture("root-single", tmp_path)
     assert run_goship("init", "--yes", "-C", str(root)).returncode == 0
-    (root / "goship.yaml").write_text("service: mine\n")
     before = _snapshot(root)
     again = run_goship("init", "--yes", "-C", str(root))
-    assert_clean_failure(again, "already exist", "not overwriting", "--force")
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout and "wrote" not in again.stdout
+    assert _snapshot(root) == before
+
+    (root / "goship.yaml").write_text("service: mine\n")
+    before = _snapshot(root)
+    kept = run_goship("init", "--yes", "-C", str(root))
+    assert kept.returncode == 0, kept.stderr
+    assert "kept goship.yaml (exists; --force replaces it); check it with goship lint" in kept.stderr
     assert _snapshot(root) == before
 
     forced = run_goship("init", "--yes", "--force", "-C", str(root))
     assert forced.returncode == 0, forced.stderr
+    assert "replaced" in forced.stdout
     assert load_config(root / "goship.yaml").service == "rootsingle"
+
+
+def test_init_adopts_a_repo_with_its_own_dockerfile_and_gitattributes(tmp_path):
+    root = copy_fixture("root-single", tmp_path)
+    (root / "Dockerfile").write_text("FROM golang:1.22\n")
+    (root / ".gitattributes").write_text("*.png binary\n*.sh text eol=lf\n")
+    dry = run_goship("init", "--yes", "--dry-run", "-C", str(root), cwd=root)
+    assert dry.returncode == 0, dry.stderr
+    assert "--- a/.gitattributes\n+++ b/.gitattributes\n" in dry.stdout
+    assert "+Dockerfile text eol=lf\n" in dry.stdout and "+*.sh text eol=lf" not in dry.stdout
+    assert "b/Dockerfile" not in dry.stdout
+    assert "kept Dockerfile (exists; --force replaces it); check it with goship lint" in dry.stderr
+
+    result = run_goship("init", "--yes", "-C", str(root))
+    assert result.returncode == 0, result.stderr
+    assert "kept Dockerfile (exists; --force replaces it); check it with goship lint" in result.stderr
+    assert (root / "Dockerfile").read_text() == "FROM golang:1.22\n"
+    assert (root / "goship.yaml").is_file() and (root / ".dockerignore").is_file()
+    attributes = (root / ".gitattributes").read_text()
+    assert attributes.startswith("*.png binary\n*.sh text eol=lf\n")
+    assert "Dockerfile text eol=lf" in attributes and attributes.count("*.sh text eol=lf") == 1
+
+    again = run_goship("init", "--yes", "-C", str(root))
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout + again.stderr
 
 
 def test_dry_run_writes_nothing_and_shows_a_diff(tmp_path):
@@ -80,11 +112,14 @@ def test_dry_run_writes_nothing_and_shows_a_diff(tmp_path):
     assert "+EXPOSE 8081\n" in result.stdout
 
     assert run_goship("init", "--yes", "-C", str(root)).returncode == 0
-    changed = run_goship("init", "--yes", "--dry-run", "--port", "9999", "-C", str(root), cwd=root)
+    kept = run_goship("init", "--yes", "--dry-run", "--port", "9999", "-C", str(root), cwd=root)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == "nothing would change\n"
+    assert "kept goship.yaml (exists; --force replaces it)" in kept.stderr
+    changed = run_goship("init", "--yes", "--force", "--dry-run", "--port", "9999", "-C", str(root), cwd=root)
     assert changed.returncode == 0, changed.stderr
     assert "--- a/Dockerfile\n+++ b/Dockerfile\n" in changed.stdout
     assert "-ENV PORT=8081\n-EXPOSE 8081\n+ENV PORT=9999\n+EXPOSE 9999\n" in changed.stdout
-    assert "would need --force" in changed.stderr
     assert "EXPOSE 8081" in (root / "Dockerfile").read_text()
 
 
@@ -116,6 +151,10 @@ def test_without_a_terminal_and_no_obvious_main_asks_for_main(tmp_path):
     result = _goship_with_stdin("init", "-C", str(tmp_path), stdin=subprocess.DEVNULL)
     assert_clean_failure(result, "several main packages", "--main")
     assert not (tmp_path / "goship.yaml").exists()
+    # --yes takes defaults, but there is none: never the first alphabetically.
+    yes = run_goship("init", "--yes", "-C", str(tmp_path))
+    assert_clean_failure(yes, "several main packages (tools/one, tools/two)", "--main")
+    assert not (tmp_path / "goship.yaml").exists()
 
 
 def test_on_a_terminal_init_asks_which_main(tmp_path):
@@ -145,7 +184,7 @@ def test_bad_go_mod_is_one_clear_line(tmp_path):
 
 def test_not_a_go_module_is_one_clear_line(tmp_path):
     result = run_goship("init", "--yes", "-C", str(tmp_path))
-    assert_clean_failure(result, "is not a Go module (no go.mod)", "go mod init")
+    assert_clean_failure(result, "is not a Go module (no go.mod", "go mod init")
     assert list(tmp_path.iterdir()) == []
     missing = run_goship("init", "--yes", "-C", str(tmp_path / "nowhere"))
     assert_clean_failure(missing, "no such directory")
@@ -175,8 +214,10 @@ def test_new_service_vets_tests_and_builds(tmp_path):
     built = run_goship("build", "-C", str(service))
     assert built.returncode == 0, built.stderr
 
-    again = run_goship("init", "--new", "orders", "-C", str(tmp_path))
-    assert_clean_failure(again, "already exist")
+    before = _snapshot(service)
+    again = run_goship("init", "--new", "orders", "--force", "-C", str(tmp_path))
+    assert_clean_failure(again, "already exists and is not empty")
+    assert again.returncode == 2 and _snapshot(service) == before
 
 
 def test_new_service_dry_run_creates_nothing(tmp_path):

@@ -72,7 +72,8 @@ def test_guess_port_prefers_the_port_variable_and_ignores_comments():
         ('mux.HandleFunc("/ping", a)\nmux.HandleFunc("/readyz", b)', "/readyz"),  # preference order
         ('mux.HandleFunc("/", a)\nmux.HandleFunc("/api/health-report", b)', None),
         ('// mux.HandleFunc("/healthz", a)\nmux.HandleFunc("/", b)', None),
-        ('log.Println("/healthz", x)', "/healthz"),  # a guess, shown with its place so it can be checked
+        ('log.Println("/healthz", x)', None),  # not a registration
+        ('log.Printf("/health %s", x)\nmux.HandleFunc("/ping", p)', "/ping"),
     ],
 )
 def test_guess_health_path(source, path):
@@ -103,7 +104,9 @@ def test_choose_main():
     odd = ["tools/a", "tools/b"]
     with pytest.raises(ProjectError, match="none is the obvious one"):
         choose_main(odd, "x", None, yes=False, ask=None)
-    assert choose_main(odd, "x", None, yes=True, ask=None)[0] == "tools/a"
+    with pytest.raises(ProjectError, match=r"several main packages \(tools/a, tools/b\)") as error:
+        choose_main(odd, "x", None, yes=True, ask=None)  # --yes never picks the first alphabetically
+    assert "--main" in (error.value.hint or "")
 
 
 def test_default_main_order():
@@ -170,27 +173,37 @@ def test_plan_new_service(tmp_path):
         plan_new(tmp_path, "Bad Name!")
 
 
-def test_write_plan_refuses_before_writing_anything(tmp_path):
+def test_write_plan_keeps_existing_files_and_appends_to_gitattributes(tmp_path):
     root = copy_fixture("root-single", tmp_path)
     (root / ".gitattributes").write_text("* text=auto\n")
+    (root / "Dockerfile").write_text("FROM scratch\n")
     plan = plan_init(root, InitOptions(yes=True))
-    with pytest.raises(ProjectError, match=r"\.gitattributes already exists"):
-        write_plan(plan)
-    assert not (root / "goship.yaml").exists()
-    assert (root / ".gitattributes").read_text() == "* text=auto\n"
+    actions = {p.path.name: p.action for p in plan.files}
+    assert actions == {"goship.yaml": "create", "Dockerfile": "keep", ".dockerignore": "create", ".gitattributes": "append"}
+    assert "kept Dockerfile (exists; --force replaces it); check it with goship lint" in plan.notes
     diff = render_diff(plan)
-    assert "--- a/.gitattributes\n+++ b/.gitattributes\n" in diff
-    assert "-* text=auto\n" in diff
-    assert "--- /dev/null\n+++ b/goship.yaml\n" in diff
-    written = write_plan(plan, force=True)
-    assert len(written) == 4 and b"\r\n" not in (root / "Dockerfile").read_bytes()
+    assert "--- a/.gitattributes\n+++ b/.gitattributes\n" in diff and "-* text=auto\n" not in diff
+    assert "+Dockerfile text eol=lf\n" in diff
+    assert "--- /dev/null\n+++ b/goship.yaml\n" in diff and "Dockerfile\n+++ b/Dockerfile" not in diff
+    written = write_plan(plan)
+    assert sorted(p.path.name for p in written) == [".dockerignore", ".gitattributes", "goship.yaml"]
+    assert (root / "Dockerfile").read_text() == "FROM scratch\n"
+    assert (root / ".gitattributes").read_text().startswith("* text=auto\n")
+    again = plan_init(root, InitOptions(yes=True))
+    assert render_diff(again) == "" and not any(p.changed for p in again.files)
+
+    forced = plan_init(root, InitOptions(yes=True, force=True))
+    assert {p.path.name: p.action for p in forced.files}["Dockerfile"] == "replace"
+    assert len(write_plan(forced)) == 1 and b"\r\n" not in (root / "Dockerfile").read_bytes()
+    assert (root / ".gitattributes").read_text().startswith("* text=auto\n")  # never replaced
     assert render_diff(plan_init(root, InitOptions(yes=True))) == ""
 
 
 def test_unparsable_go_mod_and_no_module(tmp_path):
-    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo one.two\n")
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "go.mod").write_text("module example.com/x\n\ngo one.two\n")
     with pytest.raises(ProjectError, match=r"go.mod:3: invalid go version"):
-        plan_init(tmp_path)
+        plan_init(tmp_path / "mod")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ProjectError, match="is not a Go module"):

@@ -85,6 +85,23 @@ def test_find_main_packages(tmp_path):
     assert find_main_packages(tmp_path) == ["cmd/api", "cmd/worker"]
 
 
+def test_ignored_generator_files_are_not_main_packages(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "go.mod": "module example.com/svc\n\ngo 1.22\n",
+            "main.go": "package main\n\nfunc main() {}\n",
+            "gen/gen.go": "// Code generator: go run gen/gen.go\n\n//go:build ignore\n\npackage main\n\nfunc main() {}\n",
+            "old/old.go": "// +build ignore\n\npackage main\n\nfunc main() {}\n",
+            "lib/tables_gen.go": "//go:build ignore && linux\n\npackage main\n\nfunc main() {}\n",
+            "lib/lib.go": "package lib\n",
+            "both/main.go": "//go:build !ignore\n\npackage main\n\nfunc main() {}\n",
+            "either/main.go": "//go:build ignore || linux\n\npackage main\n\nfunc main() {}\n",
+        },
+    )
+    assert find_main_packages(tmp_path) == [".", "both", "either"]
+
+
 def test_load_project_defaults(tmp_path):
     _write(tmp_path, {"go.mod": "module example.com/hello\ngo 1.22\n", "main.go": "package main\nfunc main(){}\n"})
     project = load_project(tmp_path / ".")

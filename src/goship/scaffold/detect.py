@@ -10,62 +10,33 @@ check it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
-#: Health endpoints goship recognises, in order of preference.
-HEALTH_PATHS = ("/healthz", "/health", "/readyz", "/ping")
+from goship.scaffold.goscan import Guess, line_of, port_value, strip_comments
+from goship.scaffold.listeners import find_listeners
+from goship.scaffold.routes import HEALTH_PATHS, guess_health_path
+
+__all__ = ["DEFAULT_PORT", "HEALTH_PATHS", "Guess", "guess_health_path", "guess_port", "local_imports", "package_sources"]
+
 DEFAULT_PORT = 8080
 
-_STRING = r'"(?:[^"\\\n]|\\.)*"|`[^`]*`'
 _IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
 _IMPORT_LINE = re.compile(r'^import\s+(?:[\w.]+\s+)?"([^"]+)"', re.MULTILINE)
 
-# os.Getenv("PORT") (or LookupEnv) and, shortly after, a default of digits:
-# `if port == "" { port = "8080" }`, `cmp.Or(os.Getenv("PORT"), "8080")`,
-# `getenv("PORT", "8080")`.
-_PORT_ENV = re.compile(r'(?:Getenv|LookupEnv|getenv|envOr\w*|env\w*)\(\s*"(?:\w+_)?PORT"')
-_PORT_ENV_DEFAULT = re.compile(r'"(?::)?(\d{2,5})"')
-# A listen address literal in a Listen* call or an http.Server{Addr: ...}.
-_LISTEN = re.compile(
-    r'(?:ListenAndServe(?:TLS)?|Listen|Addr\s*:|Addr\s*=)\s*\(?\s*(?:"tcp\w?"\s*,\s*)?"[\w.\[\]:-]*:(\d{2,5})"'
+# An environment variable read: os.Getenv("PORT"), os.LookupEnv, or a helper
+# such as getenv("PORT", "8080") / envOr("PORT", "8080").
+_ENV_CALL = re.compile(r'(?<![\w])(?:os\.(?:Getenv|LookupEnv)|\w*[eE]nv\w*)\(\s*"(?P<name>\w+)"')
+#: Only these name the HTTP port; DB_PORT, REDIS_PORT... are someone else's.
+_HTTP_PORT_VAR = re.compile(r"(?:HTTP_|APP_|LISTEN_|SERVER_|WEB_|SERVICE_|API_)?PORT")
+# A struct tag read by caarlos0/env or envconfig: `env:"PORT" envDefault:"8080"`.
+_ENV_TAG = re.compile(
+    r'`[^`]*\b(?:env|envconfig):"(?P<name>\w+)"[^`]*\b(?:envDefault|default):"(?::)?(?P<port>\d{1,5})"[^`]*`'
 )
 # flag.String("addr", ":9000", ...), flag.Int("port", 9000, ...).
 _FLAG_ADDR = re.compile(
     r'flag\.(?:String|StringVar)\((?:[^,]+,\s*)?"(?:addr|address|listen|http[-_.]?addr|port)"\s*,\s*"[\w.\[\]-]*:?(\d{2,5})"'
 )
 _FLAG_PORT = re.compile(r'flag\.(?:Int|IntVar)\((?:[^,]+,\s*)?"(?:port|http[-_.]?port)"\s*,\s*(\d{2,5})\b')
-# mux.HandleFunc("/healthz", ...), mux.Handle("GET /healthz", ...), r.Get("/ping", ...).
-_HANDLER = re.compile(r'\.\s*\w+\(\s*"(?:[A-Z]+\s+)?(?:[\w.-]+)?(/[\w./-]*?)/?(?:\{\$\})?"\s*,')
-
-
-@dataclass(frozen=True)
-class Guess:
-    """A value found in the sources and where: ``main.go:12``."""
-
-    value: str
-    evidence: str
-
-
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-def _strip_comments(text: str) -> str:
-    """Blank out // and /* */ comments (keeping offsets and strings intact)."""
-    out = []
-    pos = 0
-    pattern = re.compile(rf"{_STRING}|//[^\n]*|/\*.*?\*/", re.DOTALL)
-    for match in pattern.finditer(text):
-        token = match.group(0)
-        out.append(text[pos : match.start()])
-        if token.startswith(("//", "/*")):
-            out.append(re.sub(r"[^\n]", " ", token))
-        else:
-            out.append(token)
-        pos = match.end()
-    out.append(text[pos:])
-    return "".join(out)
 
 
 def guess_port(sources: dict[str, str]) -> Guess | None:
@@ -73,31 +44,82 @@ def guess_port(sources: dict[str, str]) -> Guess | None:
 
     A ``PORT`` variable's default comes first (goship sets PORT when it
     deploys, so matching its default keeps ``go run`` and the container
-    alike), then a literal listen address, then an address or port flag.
+    alike), then the address of the main listener (the one serving the
+    router, not a metrics or pprof port), then an address or port flag.
+    Other listen ports found are listed in ``others``.
     """
-    for finder in (_port_from_env, _port_from_listen, _port_from_flag):
-        for name, raw in sorted(sources.items()):
-            text = _strip_comments(raw)
-            found = finder(text)
+    texts = {name: strip_comments(raw) for name, raw in sorted(sources.items())}
+    listeners = find_listeners(sources)
+    chosen: Guess | None = None
+    for name, text in texts.items():
+        found = _port_from_env(text)
+        if found is not None:
+            port, offset, how = found
+            chosen = Guess(port, f"{name}:{line_of(text, offset)} ({how})")
+            break
+    if chosen is None and listeners:
+        best = listeners[0]
+        chosen = Guess(best.port, f"{best.where} (listen address)")
+    if chosen is None:
+        for name, text in texts.items():
+            found = _port_from_flag(text)
             if found is not None:
                 port, offset, how = found
-                if 0 < int(port) < 65536:
-                    return Guess(port, f"{name}:{_line_of(text, offset)} ({how})")
-    return None
+                chosen = Guess(port, f"{name}:{line_of(text, offset)} ({how})")
+                break
+    if chosen is None:
+        return None
+    others: dict[str, str] = {}
+    for item in listeners:
+        if item.port != chosen.value and item.port not in others:
+            others[item.port] = f"{item.port} ({item.where})"
+    return Guess(chosen.value, chosen.evidence, tuple(others.values()))
 
 
 def _port_from_env(text: str) -> tuple[str, int, str] | None:
-    for match in _PORT_ENV.finditer(text):
-        window = text[match.end() : match.end() + 300]
-        default = _PORT_ENV_DEFAULT.search(window)
-        if default:
-            return default.group(1), match.start(), "default of the PORT variable"
+    for match in _ENV_CALL.finditer(text):
+        name = match.group("name")
+        if not _HTTP_PORT_VAR.fullmatch(name):
+            continue
+        port = _env_default(text, match)
+        if port is not None:
+            return port, match.start(), f"default of the {name} variable"
+    for match in _ENV_TAG.finditer(text):
+        if _HTTP_PORT_VAR.fullmatch(match.group("name")) and 0 < int(match.group("port")) < 65536:
+            return match.group("port"), match.start(), f"default of the {match.group('name')} variable"
     return None
 
 
-def _port_from_listen(text: str) -> tuple[str, int, str] | None:
-    match = _LISTEN.search(text)
-    return (match.group(1), match.start(), "listen address") if match else None
+def _env_default(text: str, match: re.Match[str]) -> str | None:
+    """The default given to the variable read at ``match``, only where the code ties
+    it to that read; never just a number nearby."""
+    after = text[match.end() :]
+    # getenv("PORT", "8080"): a helper's second argument.
+    if not match.group(0).startswith("os."):
+        helper = re.match(r'\s*,\s*("(?::)?\d{1,5}"|\d{1,5})\s*[,)]', after)
+        if helper:
+            return port_value(helper.group(1), text)
+        return None
+    # cmp.Or(os.Getenv("PORT"), "8080")
+    if re.search(r"\w*(?:Or|or|Default|default)\(\s*$", text[: match.start()]):
+        either = re.match(r'\s*\)\s*,\s*("(?::)?\d{1,5}"|\d{1,5})\s*[,)]', after)
+        if either:
+            return port_value(either.group(1), text)
+    # port := os.Getenv("PORT") ... if port == "" { port = "8080" }
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    target = re.search(r"([A-Za-z_][\w.]*)(?:\s*,\s*\w+)?\s*:?=\s*$", text[line_start : match.start()])
+    if target is None:
+        return None
+    var = re.escape(target.group(1))
+    window = text[match.end() : match.end() + 400]
+    default = re.search(rf'(?<![\w.]){var}\s*=(?!=)\s*"(?::)?(\d{{1,5}})"', window)
+    if default:
+        return port_value(default.group(1), text)
+    # port := "8080"; if p := os.Getenv("PORT"); p != "" { port = p }
+    copied = re.search(rf"(?<![\w.])([A-Za-z_][\w.]*)\s*=(?!=)\s*{var}\b", window)
+    if copied:
+        return port_value(copied.group(1), text, match.start())
+    return None
 
 
 def _port_from_flag(text: str) -> tuple[str, int, str] | None:
@@ -105,24 +127,9 @@ def _port_from_flag(text: str) -> tuple[str, int, str] | None:
     return (match.group(1), match.start(), "flag default") if match else None
 
 
-def guess_health_path(sources: dict[str, str]) -> Guess | None:
-    """The first of HEALTH_PATHS that a handler is registered for."""
-    found: dict[str, Guess] = {}
-    for name, raw in sorted(sources.items()):
-        text = _strip_comments(raw)
-        for match in _HANDLER.finditer(text):
-            path = match.group(1)
-            if path in HEALTH_PATHS and path not in found:
-                found[path] = Guess(path, f"{name}:{_line_of(text, match.start())}")
-    for path in HEALTH_PATHS:
-        if path in found:
-            return found[path]
-    return None
-
-
 def local_imports(source: str, module: str) -> list[str]:
     """Directories (relative to the module root) of module-local packages imported."""
-    text = _strip_comments(source)
+    text = strip_comments(source)
     paths = list(_IMPORT_LINE.findall(text))
     for block in _IMPORT_BLOCK.findall(text):
         paths += re.findall(r'"([^"]+)"', block)

@@ -31,6 +31,12 @@ class InitAnswers:
     health_found: bool = True
     #: the build context relative to the module ('..' in a workspace), "." otherwise.
     context: str = "."
+    #: the goship.yaml comments of app.port and health.path when not "found at
+    #: <evidence>", e.g. "set by --port".
+    port_comment: str = ""
+    health_comment: str = ""
+    #: other ports the code listens on (metrics, pprof), each "9090 (main.go:12)".
+    other_ports: tuple[str, ...] = ()
 
 
 def _yaml_scalar(value: str) -> str:
@@ -58,8 +64,13 @@ def render_goship_yaml(answers: InitAnswers) -> str:
     """goship.yaml for the answers; only keys the config loader knows."""
     main_value = _main_value(answers.main)
     main_text = f"main: {main_value}"
-    port_note = f"found at {answers.port_evidence}" if answers.port_evidence else "goship sets $PORT to this"
-    if answers.health_found:
+    if answers.port_comment:
+        port_note = answers.port_comment
+    else:
+        port_note = f"found at {answers.port_evidence}" if answers.port_evidence else "goship sets $PORT to this"
+    if answers.health_comment:
+        health_note = answers.health_comment
+    elif answers.health_found:
         health_note = f"handler found at {answers.health_evidence}" if answers.health_evidence else "answers 2xx when healthy"
     else:
         health_note = "NO handler found: add one answering 2xx here"
@@ -79,6 +90,10 @@ def render_goship_yaml(answers: InitAnswers) -> str:
     lines += [
         "app:",
         _line(f"  port: {answers.port}", port_note),
+    ]
+    if answers.other_ports:
+        lines.append(f"  # also listens on {', '.join(answers.other_ports)}: not published; check app.port")
+    lines += [
         "health:",
         _line(f"  path: {_yaml_scalar(answers.health_path)}", health_note),
         "# targets:",
@@ -130,3 +145,19 @@ def render_gitattributes() -> str:
         ".dockerignore text eol=lf",
     ]
     return "\n".join(lines) + "\n"
+
+
+def merge_gitattributes(existing: str) -> str:
+    """An existing .gitattributes plus the LF rules of ``render_gitattributes`` it
+    lacks (appended, the user's own lines untouched); unchanged when none lacks."""
+    have = {" ".join(line.split()) for line in existing.splitlines() if not line.lstrip().startswith("#")}
+    rules = [line for line in render_gitattributes().splitlines() if line and not line.startswith("#")]
+    missing = [rule for rule in rules if rule not in have]
+    if not missing:
+        return existing
+    newline = "\r\n" if "\r\n" in existing else "\n"
+    text = existing
+    if text and not text.endswith(("\n", "\r")):
+        text += newline
+    added = ["# Added by 'goship init': keep scripts and Dockerfiles LF (they run in Linux containers).", *missing]
+    return text + newline.join(added) + newline

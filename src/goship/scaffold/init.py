@@ -9,7 +9,6 @@ an ``ask`` callback, so scripts, CI and tests never need a terminal.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goship.config import CONFIG_NAME, parse_config
-from goship.errors import ProjectError
+from goship.errors import ConfigError, ProjectError, ToolError
 from goship.project import (
     GoMod,
     Project,
@@ -36,12 +35,29 @@ from goship.scaffold.dockerfile import (
 )
 from goship.scaffold.files import (
     InitAnswers,
+    merge_gitattributes,
     render_dockerignore,
     render_gitattributes,
     render_goship_yaml,
 )
-from goship.scaffold.newservice import render_new_service
+from goship.scaffold.newservice import MIN_GO, render_new_service
+from goship.scaffold.plan import (
+    KEEP,
+    Found,
+    InitPlan,
+    PlannedFile,
+    kept_notes,
+    plan_report,
+    planned,
+    render_diff,
+    write_plan,
+)
 from goship.scaffold.workspace import Workspace, find_workspace
+
+__all__ = [
+    "InitOptions", "InitPlan", "PlannedFile", "choose_main", "default_main", "installed_go_version",
+    "plan_init", "plan_new", "plan_report", "render_diff", "validate_options", "write_plan",
+]
 
 #: Asked when several main packages exist: (choices, default) -> the chosen one.
 AskMain = Callable[[Sequence[str], str], str]
@@ -59,39 +75,25 @@ class InitOptions:
     service: str | None = None
     #: take the default answer to every question instead of asking.
     yes: bool = False
+    #: replace files that exist (.gitattributes is always added to, never replaced).
+    force: bool = False
 
 
-@dataclass(frozen=True)
-class PlannedFile:
-    path: Path
-    content: str
-    #: what is on disk now; None when the file does not exist.
-    existing: str | None
-
-    @property
-    def changed(self) -> bool:
-        return self.existing != self.content
-
-
-@dataclass(frozen=True)
-class InitPlan:
-    root: Path
-    answers: InitAnswers
-    files: tuple[PlannedFile, ...]
-    #: what init decided on its own or could not find, for the user to read.
-    notes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    #: a directory to create first (``--new``).
-    create_dir: Path | None = None
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError):
-        return ""  # exists but unreadable: still an existing file, never overwritten silently
+def validate_options(options: InitOptions) -> None:
+    """Reject a --port or --health-path goship.yaml could not use."""
+    if options.port is not None and not 1 <= options.port <= 65535:
+        raise ProjectError(f"--port {options.port}: not a TCP port", hint="use a number from 1 to 65535, e.g. --port 8080")
+    path = options.health_path
+    if path is None:
+        return
+    if not path.startswith("/"):
+        raise ProjectError(
+            f"--health-path {path}: must start with '/'", hint=f"e.g. --health-path /{path.lstrip('/') or 'healthz'}"
+        )
+    if re.search(r'[\s"\\?#\x00-\x1f\x7f]', path) or len(path) > 200:
+        raise ProjectError(
+            f"--health-path {path!r}: not a plain URL path", hint="use letters, digits and '/-_.~', e.g. /healthz"
+        )
 
 
 def _normalize_main(main: str) -> str:
@@ -119,8 +121,8 @@ def choose_main(
 
     With several and no ``--main``: ask when a terminal can answer; else
     take the obvious one (``cmd/<name>``, the root, ``cmd/api``...) and say
-    so; with none obvious, ``--yes`` takes the first and anything else is an
-    error asking for ``--main`` (a script should not ship a guess).
+    so; with none obvious, an error listing them and asking for ``--main``,
+    with ``--yes`` too (a script should not ship a guess).
     """
     if requested is not None:
         wanted = _normalize_main(requested)
@@ -136,13 +138,12 @@ def choose_main(
     if ask is not None and not yes:
         return ask(mains, default or mains[0]), None
     listed = ", ".join(mains)
-    if default is None and not yes:
+    if default is None:
         raise ProjectError(
             f"several main packages ({listed}) and none is the obvious one",
-            hint="choose with --main, e.g. --main " + mains[0],
+            hint="choose one with --main, e.g. --main " + mains[0],
         )
-    chosen = default or mains[0]
-    return chosen, f"several main packages ({listed}): chose {chosen}; use --main to pick another"
+    return default, f"several main packages ({listed}): chose {default}; use --main to pick another"
 
 
 def read_go_mod(root: Path) -> GoMod:
@@ -157,17 +158,19 @@ def read_go_mod(root: Path) -> GoMod:
 
 
 def module_root(directory: Path) -> Path:
-    """The directory itself must hold go.mod: init never writes into a parent module."""
+    """The module ``directory`` is in: the nearest directory upward holding go.mod
+    (as other goship commands find it), so init in cmd/server adopts the module."""
     directory = directory.resolve()
     if not directory.is_dir():
         raise ProjectError(f"{directory}: no such directory")
-    if not (directory / "go.mod").is_file():
-        raise ProjectError(
-            f"{directory} is not a Go module (no go.mod)",
-            hint="run 'go mod init <module path>' there first, or scaffold a new service with "
-            "'goship init --new NAME'",
-        )
-    return directory
+    for candidate in (directory, *directory.parents):
+        if (candidate / "go.mod").is_file():
+            return candidate
+    raise ProjectError(
+        f"{directory} is not a Go module (no go.mod there or in a parent directory)",
+        hint="run 'go mod init <module path>' there first, or scaffold a new service with "
+        "'goship init --new NAME'",
+    )
 
 
 def _local_binaries(root: Path, service: str, mains: Sequence[str]) -> tuple[str, ...]:
@@ -177,17 +180,33 @@ def _local_binaries(root: Path, service: str, mains: Sequence[str]) -> tuple[str
     return tuple(sorted(n for n in names if not (root / n).is_dir()))
 
 
-def _plan_files(
-    root: Path, gomod: GoMod, answers: InitAnswers, workspace: Workspace | None, mains: Sequence[str]
-) -> tuple[PlannedFile, ...]:
-    yaml_text = render_goship_yaml(answers)
+def _dockerfile_project(
+    root: Path, gomod: GoMod, answers: InitAnswers, yaml_file: PlannedFile
+) -> tuple[Project, list[str]]:
+    """The project the Dockerfile is generated for: from the goship.yaml that will
+    be on disk (a kept one too, so its port and main are what the Dockerfile uses)."""
     # The written goship.yaml goes through the real loader: what init writes
     # is exactly what later commands read, and the Dockerfile follows it.
-    config = parse_config(yaml_text, source=CONFIG_NAME)
-    project = Project(
-        root=root, gomod=gomod, config=config, config_path=root / CONFIG_NAME,
-        service=answers.service, main=answers.main,
-    )
+    config = parse_config(yaml_file.content, source=CONFIG_NAME)
+    warnings: list[str] = []
+    if yaml_file.action == KEEP and yaml_file.existing is not None:
+        try:
+            config = parse_config(yaml_file.existing, source=str(yaml_file.path))
+        except ConfigError as error:
+            warnings.append(f"the existing {CONFIG_NAME} does not load ({error}): the Dockerfile follows init's answers")
+    service = config.service or answers.service
+    main = config.build.main or answers.main
+    project = Project(root=root, gomod=gomod, config=config, config_path=root / CONFIG_NAME, service=service, main=main)
+    return project, warnings
+
+
+def _plan_files(
+    root: Path, gomod: GoMod, answers: InitAnswers, workspace: Workspace | None, mains: Sequence[str],
+    force: bool,
+) -> tuple[tuple[PlannedFile, ...], list[str]]:
+    """goship.yaml, Dockerfile, .dockerignore and .gitattributes, and any warnings."""
+    yaml_file = planned(root / CONFIG_NAME, render_goship_yaml(answers), force)
+    project, warnings = _dockerfile_project(root, gomod, answers, yaml_file)
     dockerfile = render_dockerfile(dockerfile_spec(project))
     if workspace is not None:
         # The context is the workspace root, and docker reads .dockerignore there.
@@ -196,19 +215,60 @@ def _plan_files(
     else:
         ignore_path = root / ".dockerignore"
         ignore = render_dockerignore(_local_binaries(root, answers.service, mains))
-    contents = {
-        root / CONFIG_NAME: yaml_text,
-        root / "Dockerfile": dockerfile,
-        ignore_path: ignore,
-        root / ".gitattributes": render_gitattributes(),
-    }
-    return tuple(PlannedFile(path, text, _read(path)) for path, text in contents.items())
+    files = (
+        yaml_file,
+        planned(root / "Dockerfile", dockerfile, force),
+        planned(ignore_path, ignore, force),
+        planned(root / ".gitattributes", render_gitattributes(), force, merge=merge_gitattributes),
+    )
+    return files, warnings
 
 
-def _answers(
+@dataclass(frozen=True)
+class _Settled:
+    answers: InitAnswers
+    found: dict[str, Found]
+    notes: list[str]
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class _Port:
+    port: int
+    found: Found
+    evidence: str = ""
+    comment: str = ""
+    others: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
+    """The port: --port, else found in the code, else the default with a warning."""
+    if options.port is not None:
+        return _Port(options.port, Found(options.port, "--port"), comment="set by --port")
+    guess = detect.guess_port(sources)
+    if guess is None:
+        port = detect.DEFAULT_PORT
+        warning = (
+            f"no listen port found in {main} (no ListenAndServe/Listen/Run/Start address, http.Server "
+            f"Addr or PORT default): using {port}; check app.port in goship.yaml (or pass --port)"
+        )
+        return _Port(
+            port, Found(port, "default (not found in the code)"),
+            comment="NOT found in the code: check it is the port the service listens on", warnings=(warning,),
+        )
+    port = int(guess.value)
+    notes = [f"port {port}: found at {guess.evidence}"]
+    if guess.others:
+        notes.append(f"also listens on {', '.join(guess.others)}: app.port is {port}; change it if that is wrong")
+    return _Port(port, Found(port, guess.evidence, guess.others), evidence=guess.evidence, others=guess.others, notes=tuple(notes))
+
+
+def _settle(
     root: Path, gomod: GoMod, mains: Sequence[str], options: InitOptions, ask: AskMain | None,
-    workspace: Workspace | None,
-) -> tuple[InitAnswers, list[str], list[str]]:
+    workspace: Workspace | None, here: str | None,
+) -> _Settled:
     notes: list[str] = []
     warnings: list[str] = []
     service = options.service or default_service_name(gomod.module)
@@ -216,33 +276,31 @@ def _answers(
         raise ProjectError(
             f"service name {service!r} is not valid", hint="use lower-case letters, digits, '-', '_' or '.'"
         )
-    main, note = choose_main(mains, service, options.main, yes=options.yes, ask=ask)
-    if note:
-        notes.append(note)
+    if options.main is None and here is not None and here in mains:
+        main, main_source = here, "the directory init ran in"
+    else:
+        main, note = choose_main(mains, service, options.main, yes=options.yes, ask=ask)
+        if note:
+            notes.append(note)
+        main_source = "--main" if options.main else ("only main package" if len(mains) == 1 else "chosen of " + ", ".join(mains))
     sources = detect.package_sources(root, main, gomod.module)
 
-    port_evidence = ""
-    if options.port is not None:
-        port = options.port
-    else:
-        port_guess = detect.guess_port(sources)
-        if port_guess is not None:
-            port, port_evidence = int(port_guess.value), port_guess.evidence
-            notes.append(f"port {port}: found at {port_evidence}")
-        else:
-            port = detect.DEFAULT_PORT
-            notes.append(f"no listen port found in {main}; using {port} (set app.port or pass --port)")
+    port = _port(options, sources, main)
+    notes += port.notes
+    warnings += port.warnings
 
-    health_found, health_evidence = True, ""
+    health_found, health_evidence, health_comment = True, "", ""
     if options.health_path is not None:
-        health_path = options.health_path
+        health_path, health_comment = options.health_path, "set by --health-path"
+        health_source = "--health-path"
     else:
         health_guess = detect.guess_health_path(sources)
         if health_guess is not None:
             health_path, health_evidence = health_guess.value, health_guess.evidence
+            health_source = health_evidence
             notes.append(f"health check {health_path}: handler found at {health_evidence}")
         else:
-            health_path, health_found = "/healthz", False
+            health_path, health_found, health_source = "/healthz", False, "default (no handler found)"
             warnings.append(
                 f"no health handler (/healthz, /health, /readyz or /ping) found in {main}: a deploy "
                 "waits for health.path to answer 2xx, so add a handler for /healthz that does "
@@ -250,16 +308,24 @@ def _answers(
             )
     context = os.path.relpath(workspace.root, root).replace(os.sep, "/") if workspace else "."
     answers = InitAnswers(
-        service=service, main=main, port=port, health_path=health_path,
-        port_evidence=port_evidence, health_evidence=health_evidence, health_found=health_found,
+        service=service, main=main, port=port.port, health_path=health_path,
+        port_evidence=port.evidence, port_comment=port.comment, other_ports=port.others,
+        health_evidence=health_evidence, health_found=health_found, health_comment=health_comment,
         context=context,
     )
-    return answers, notes, warnings
+    found = {
+        "main": Found(main, main_source),
+        "port": port.found,
+        "health": Found(health_path, health_source),
+    }
+    return _Settled(answers, found, notes, warnings)
 
 
 def plan_init(directory: Path, options: InitOptions = InitOptions(), ask: AskMain | None = None) -> InitPlan:
-    """Inspect the module in ``directory`` and plan goship.yaml, Dockerfile,
+    """Inspect the module ``directory`` is in and plan goship.yaml, Dockerfile,
     .dockerignore and .gitattributes; writes nothing."""
+    validate_options(options)
+    start = directory.resolve()
     root = module_root(directory)
     gomod = read_go_mod(root)
     mains = find_main_packages(root)
@@ -268,15 +334,24 @@ def plan_init(directory: Path, options: InitOptions = InitOptions(), ask: AskMai
             f"no main package in {root}",
             hint="add a 'package main' with func main(), or scaffold one with 'goship init --new NAME'",
         )
+    here = start.relative_to(root).as_posix() if start != root else None
     workspace = find_workspace(root)
-    answers, notes, warnings = _answers(root, gomod, mains, options, ask, workspace)
+    settled = _settle(root, gomod, mains, options, ask, workspace, here)
+    notes = list(settled.notes)
+    if here is not None:
+        shipping = f"; shipping {here}, the main package there" if settled.answers.main == here else ""
+        notes.insert(0, f"the module root is {root} (go.mod): writing the files there{shipping}")
     if workspace is not None:
         notes.append(
             f"part of the workspace {workspace.root / 'go.work'}: the Dockerfile builds with the "
             "workspace root as its context"
         )
-    files = _plan_files(root, gomod, answers, workspace, mains)
-    return InitPlan(root=root, answers=answers, files=files, notes=tuple(notes), warnings=tuple(warnings))
+    files, file_warnings = _plan_files(root, gomod, settled.answers, workspace, mains, options.force)
+    notes += kept_notes(files, root)
+    return InitPlan(
+        root=root, answers=settled.answers, files=files, notes=tuple(notes),
+        warnings=tuple(settled.warnings + file_warnings), found=settled.found,
+    )
 
 
 def installed_go_version() -> str | None:
@@ -294,11 +369,44 @@ def installed_go_version() -> str | None:
     return go_minor(out.strip())
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _new_go_version(installed: str | None) -> tuple[str, list[str]]:
+    """The go line of a new service: the installed Go's, at least MIN_GO (its routes
+    use Go 1.22 method patterns); an older installed Go cannot build it at all."""
+    if installed is None:
+        version = max(DEFAULT_GO_VERSION, MIN_GO, key=_version)
+        return version, [f"Go not found on PATH: the new go.mod says go {version}"]
+    if _version(installed) < _version(MIN_GO):
+        raise ToolError(
+            f"Go {installed} is installed, but a new service needs Go {MIN_GO} or later "
+            '(its routes use method patterns such as "GET /healthz")',
+            hint=f"install Go {MIN_GO} or later (https://go.dev/dl/) and run goship init --new again",
+        )
+    return installed, []
+
+
+def _check_new_target(name: str, target: Path) -> None:
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise ProjectError(f"--new {name}: {target} exists and is not a directory", hint="pick another NAME")
+    if any(target.iterdir()):
+        raise ProjectError(
+            f"--new {name}: {target} already exists and is not empty",
+            hint=f"pick another NAME, or adopt the code there with 'goship init -C {target}'",
+        )
+
+
 def plan_new(
     directory: Path, name: str, module: str | None = None, go_version: str | None = None,
     options: InitOptions = InitOptions(),
 ) -> InitPlan:
-    """Plan a new service in ``directory/name``: Go sources plus everything init writes."""
+    """Plan a new service in ``directory/name``: Go sources plus everything init
+    writes. ``directory/name`` must not exist or be empty."""
+    validate_options(options)
     target = (directory / name).resolve()
     module = module or name
     service = options.service or default_service_name(module)
@@ -308,68 +416,30 @@ def plan_new(
         )
     if not re.fullmatch(r"[\w.~/-]+", module) or module.startswith("/") or "//" in module:
         raise ProjectError(f"--module {module}: not a valid Go module path", hint="e.g. github.com/acme/" + service)
-    warnings = []
-    if go_version is None:
-        go_version = DEFAULT_GO_VERSION
-        warnings.append(f"Go not found on PATH: the new go.mod says go {go_version}")
-    sources = render_new_service(service, module, go_version)
+    health_path = options.health_path or "/healthz"
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", health_path) or "//" in health_path:
+        raise ProjectError(
+            f"--health-path {health_path}: a new service's route must be a plain path",
+            hint="use letters, digits and '/-_.~', e.g. /healthz",
+        )
+    _check_new_target(name, target)
+    go_version, warnings = _new_go_version(go_version)
+    port = options.port or detect.DEFAULT_PORT
+    sources = render_new_service(service, module, go_version, port=port, health_path=health_path)
     gomod = parse_go_mod(sources["go.mod"])
     answers = InitAnswers(
-        service=service, main=".", port=options.port or detect.DEFAULT_PORT,
-        health_path=options.health_path or "/healthz",
-        port_evidence="main.go (the PORT variable's default)", health_evidence="main.go",
+        service=service, main=".", port=port, health_path=health_path,
+        port_comment="set by --port (main.go's default too)" if options.port else "main.go's default; goship sets $PORT to this",
+        health_comment="set by --health-path (served by main.go)" if options.health_path else "served by main.go",
     )
-    planned = [PlannedFile(target / n, text, _read(target / n)) for n, text in sources.items()]
-    planned += _plan_files(target, gomod, answers, None, ["."])
-    return InitPlan(root=target, answers=answers, files=tuple(planned), warnings=tuple(warnings), create_dir=target)
-
-
-def _display(path: Path, root: Path) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
-
-
-def render_diff(plan: InitPlan, base: Path | None = None) -> str:
-    """A unified diff of every planned file against what is on disk."""
-    base = base or plan.root
-    chunks: list[str] = []
-    for planned in plan.files:
-        if not planned.changed:
-            continue
-        name = _display(planned.path, base)
-        old = (planned.existing or "").splitlines(keepends=True)
-        chunks += difflib.unified_diff(
-            old,
-            planned.content.splitlines(keepends=True),
-            fromfile=f"a/{name}" if planned.existing is not None else "/dev/null",
-            tofile=f"b/{name}",
-        )
-    return "".join(chunks)
-
-
-def conflicts(plan: InitPlan) -> list[PlannedFile]:
-    return [p for p in plan.files if p.existing is not None]
-
-
-def write_plan(plan: InitPlan, force: bool = False) -> list[Path]:
-    """Write the planned files; with any of them already there and no
-    ``force``, refuse before writing anything."""
-    existing = conflicts(plan)
-    if existing and not force:
-        names = ", ".join(_display(p.path, plan.root) for p in existing)
-        verb = "exists" if len(existing) == 1 else "exist"
-        raise ProjectError(
-            f"{names} already {verb} in {plan.root}: not overwriting",
-            hint="pass --force to replace, or --dry-run to see what would change",
-        )
-    if plan.create_dir is not None:
-        plan.create_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for planned in plan.files:
-        if planned.existing == planned.content:
-            continue
-        # newline="\n": Dockerfiles and scripts must stay LF, on Windows too.
-        with open(planned.path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(planned.content)
-        written.append(planned.path)
-    return written
-
+    files: list[PlannedFile] = [planned(target / n, text, options.force) for n, text in sources.items()]
+    more, more_warnings = _plan_files(target, gomod, answers, None, ["."], options.force)
+    found = {
+        "main": Found(".", "--new"),
+        "port": Found(port, "--port" if options.port else "main.go (default of the PORT variable)"),
+        "health": Found(health_path, "--health-path" if options.health_path else "main.go"),
+    }
+    return InitPlan(
+        root=target, answers=answers, files=(*files, *more), warnings=tuple(warnings + more_warnings),
+        create_dir=target, found=found,
+    )

@@ -1,6 +1,6 @@
 """The sources of a new service (``goship init --new NAME``): standard library only.
 
-main.go serves /, /healthz, /readyz and /metrics (Prometheus text format:
+main.go serves /, /healthz (or --health-path), /readyz and /metrics (Prometheus text format:
 request count and latency histogram by route, method and status), logs JSON
 with log/slog, and shuts down gracefully on SIGTERM; main_test.go checks
 the endpoints with httptest. The texts are constants so a unit test can run
@@ -40,10 +40,10 @@ import (
 
 func main() {{
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	// goship sets PORT to app.port from goship.yaml; 8080 for go run.
+	// goship sets PORT to app.port from goship.yaml; {port} for go run.
 	port := os.Getenv("PORT")
 	if port == "" {{
-		port = "8080"
+		port = "{port}"
 	}}
 	if err := run(logger, ":"+port); err != nil {{
 		logger.Error("server failed", "error", err)
@@ -111,7 +111,7 @@ func (a *app) routes() http.Handler {{
 		fmt.Fprintln(w, "Hello from {name}!")
 	}})
 	// Liveness: the process is up.
-	handle("GET /healthz", "/healthz", func(w http.ResponseWriter, r *http.Request) {{
+	handle("GET {liveness}", "{liveness}", func(w http.ResponseWriter, r *http.Request) {{
 		fmt.Fprintln(w, "ok")
 	}})
 	// Readiness: the process wants traffic (false while shutting down).
@@ -148,7 +148,7 @@ func (a *app) instrument(route string, next http.Handler) http.Handler {{
 		next.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
 		a.metrics.observe(route, r.Method, rec.status, elapsed)
-		if route != "/healthz" && route != "/readyz" {{ // probes would drown the log
+		if route != "{liveness}" && route != "/readyz" {{ // probes would drown the log
 			a.logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"duration_ms", float64(elapsed.Microseconds())/1000)
 		}}
@@ -283,8 +283,8 @@ func TestEndpoints(t *testing.T) {{
 	server := httptest.NewServer(app.routes())
 	defer server.Close()
 
-	if status, _ := get(t, server.URL+"/healthz"); status != http.StatusOK {{
-		t.Fatalf("/healthz: status %d, want 200", status)
+	if status, _ := get(t, server.URL+"{liveness}"); status != http.StatusOK {{
+		t.Fatalf("%s: status %d, want 200", "{liveness}", status)
 	}}
 	if status, _ := get(t, server.URL+"/readyz"); status != http.StatusOK {{
 		t.Fatalf("/readyz: status %d, want 200", status)
@@ -299,11 +299,11 @@ func TestEndpoints(t *testing.T) {{
 	}}
 	for _, want := range []string{{
 		"# TYPE http_requests_total counter",
-		`http_requests_total{{route="/healthz",method="GET",status="200"}} 1`,
+		`http_requests_total{{route="{liveness}",method="GET",status="200"}} 1`,
 		`http_requests_total{{route="other",method="GET",status="404"}} 1`,
 		"# TYPE http_request_duration_seconds histogram",
-		`http_request_duration_seconds_bucket{{route="/healthz",method="GET",status="200",le="+Inf"}} 1`,
-		`http_request_duration_seconds_count{{route="/healthz",method="GET",status="200"}} 1`,
+		`http_request_duration_seconds_bucket{{route="{liveness}",method="GET",status="200",le="+Inf"}} 1`,
+		`http_request_duration_seconds_count{{route="{liveness}",method="GET",status="200"}} 1`,
 	}} {{
 		if !strings.Contains(body, want) {{
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
@@ -323,10 +323,27 @@ func TestNotReadyWhileShuttingDown(t *testing.T) {{
 '''
 
 
-def render_new_service(name: str, module: str, go_version: str) -> dict[str, str]:
-    """{file name: content} of a new service's Go sources."""
+#: Paths the scaffold serves anyway: a health check there needs no route of its own.
+_SERVED = ("/", "/readyz", "/metrics")
+#: The first Go release whose net/http routes by method ("GET /healthz").
+MIN_GO = "1.22"
+
+
+def liveness_path(health_path: str) -> str:
+    """The liveness route main.go registers: the health check's path unless the
+    service serves that path already (/readyz, /metrics, /)."""
+    path = health_path.rstrip("/") or "/"
+    return "/healthz" if path in _SERVED else health_path
+
+
+def render_new_service(
+    name: str, module: str, go_version: str, port: int = 8080, health_path: str = "/healthz"
+) -> dict[str, str]:
+    """{file name: content} of a new service's Go sources, listening on ``port``
+    by default and answering ``health_path``."""
+    liveness = liveness_path(health_path)
     return {
         "go.mod": GO_MOD.format(module=module, go_version=go_version),
-        "main.go": MAIN_GO.format(name=name),
-        "main_test.go": MAIN_TEST_GO.format(),
+        "main.go": MAIN_GO.format(name=name, port=port, liveness=liveness),
+        "main_test.go": MAIN_TEST_GO.format(liveness=liveness),
     }

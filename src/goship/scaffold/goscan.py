@@ -1,0 +1,209 @@
+"""Small lexical helpers over Go source text for ``goship init``'s guesses.
+
+Not a Go parser: comments blanked out, brackets matched, call arguments
+split, and a name's literal value looked up from its assignments. Enough
+to follow ``":" + port`` or ``const addr = ":9100"`` back to a number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+STRING = r'"(?:[^"\\\n]|\\.)*"|`[^`]*`'
+_TOKEN = re.compile(rf"{STRING}|'(?:[^'\\\n]|\\.)*'|//[^\n]*|/\*.*?\*/", re.DOTALL)
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_SKIP = re.compile(rf"{STRING}|'(?:[^'\\\n]|\\.)*'|[()\[\]{{}},]")
+#: How deep a value is followed through names (``addr`` -> ``":" + port`` -> ``"8080"``).
+_MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A value found in the sources and where: ``main.go:12``."""
+
+    value: str
+    evidence: str
+    #: other candidates not taken, each "value (where)", for the user to check.
+    others: tuple[str, ...] = ()
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def strip_comments(text: str) -> str:
+    """Blank out // and /* */ comments, keeping offsets and strings intact."""
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        out.append(text[pos : match.start()])
+        out.append(re.sub(r"[^\n]", " ", token) if token.startswith(("//", "/*")) else token)
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def closing(text: str, open_index: int) -> int:
+    """Index of the bracket closing ``text[open_index]`` (len(text) when unclosed)."""
+    depth = 0
+    for match in _SKIP.finditer(text, open_index):
+        char = match.group(0)
+        if char in _OPEN:
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return match.start()
+    return len(text)
+
+
+def split_args(inner: str) -> list[str]:
+    """Top-level comma-separated parts of a call's arguments or a literal's body."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for match in _SKIP.finditer(inner):
+        char = match.group(0)
+        if char in _OPEN:
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(inner[start : match.start()].strip())
+            start = match.end()
+    tail = inner[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+def call_args(text: str, open_index: int) -> list[str]:
+    """Arguments of the call whose '(' is at ``open_index``."""
+    return split_args(text[open_index + 1 : closing(text, open_index)])
+
+
+def unquote(expr: str) -> str | None:
+    """The content of a single Go string literal, else None."""
+    expr = expr.strip()
+    if re.fullmatch(STRING, expr):
+        return expr[1:-1]
+    return None
+
+
+def assigned_values(name: str, text: str, before: int | None = None) -> Iterator[str]:
+    """Right-hand sides assigned to ``name`` (``x := v``, ``x = v``, ``var x T = v``,
+    a const block's ``x = v``, or a composite literal's ``Field: v`` for ``a.Field``),
+    those before ``before`` nearest first, then the rest."""
+    simple = re.escape(name)
+    patterns = [rf"(?<![\w.])(?:var\s+|const\s+)?{simple}(?:\s+[\w.*\[\]]+)?\s*:?=(?!=)\s*"]
+    if "." in name:
+        patterns.append(rf"(?<![\w.]){re.escape(name.rsplit('.', 1)[1])}\s*:\s*(?=[\"`\d])")
+    found: list[tuple[int, str]] = []
+    for pattern in patterns:
+        for match in re.finditer(pattern, text):
+            found.append((match.start(), _expression_at(text, match.end())))
+    if before is not None:
+        earlier = sorted((f for f in found if f[0] < before), key=lambda f: -f[0])
+        later = sorted(f for f in found if f[0] >= before)
+        found = earlier + later
+    for _, value in found:
+        if value:
+            yield value
+
+
+def _expression_at(text: str, start: int) -> str:
+    """The expression starting at ``start``: up to a top-level ',', ';', newline or
+    closing bracket."""
+    depth = 0
+    pos = start
+    for match in re.compile(rf"{STRING}|[()\[\]{{}},;\n]").finditer(text, start):
+        char = match.group(0)
+        pos = match.start()
+        if char in _OPEN:
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return text[start:pos].strip()
+            depth -= 1
+        elif char in ",;\n" and depth == 0:
+            return text[start:pos].strip()
+        pos = match.end()
+    return text[start:].strip()
+
+
+def _valid_port(digits: str) -> str | None:
+    return digits if 0 < int(digits) < 65536 else None
+
+
+def port_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+    """The port of a listen address expression: ``":8080"``, ``"0.0.0.0:80"``,
+    ``":" + port``, ``fmt.Sprintf(":%d", port)``, ``net.JoinHostPort(h, port)``,
+    ``*addr`` (a flag), or a name assigned one of these."""
+    expr = expr.strip()
+    if depth > _MAX_DEPTH or not expr:
+        return None
+    literal = unquote(expr)
+    if literal is not None:
+        match = re.fullmatch(r"[\w.\[\]:-]*:(\d{1,5})", literal)
+        return _valid_port(match.group(1)) if match else None
+    concat = re.fullmatch(rf'({STRING})\s*\+\s*(.+)', expr, re.DOTALL)
+    if concat and (unquote(concat.group(1)) or "").endswith(":"):
+        return port_value(concat.group(2), text, before, depth + 1)
+    sprintf = re.fullmatch(r'fmt\.Sprintf\(\s*"[^"]*:%[dsv]"\s*,\s*(.+)\)', expr, re.DOTALL)
+    if sprintf:
+        return port_value(sprintf.group(1), text, before, depth + 1)
+    join = re.fullmatch(r"net\.JoinHostPort\((.*)\)", expr, re.DOTALL)
+    if join:
+        args = split_args(join.group(1))
+        return port_value(args[1], text, before, depth + 1) if len(args) == 2 else None
+    flag = re.fullmatch(r"flag\.(String|StringVar)\((.*)\)", expr, re.DOTALL)
+    if flag:
+        args = split_args(flag.group(2))
+        index = 2 if flag.group(1) == "StringVar" else 1
+        return port_of_addr(args[index], text, before, depth + 1) if len(args) > index else None
+    name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
+    if name:
+        for value in assigned_values(name.group(1), text, before):
+            port = port_of_addr(value, text, before, depth + 1)
+            if port is not None:
+                return port
+    return None
+
+
+def port_value(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+    """A port number expression: ``"8080"``, ``8080``, ``strconv.Itoa(8080)``,
+    ``cmp.Or(os.Getenv("PORT"), "8080")`` or a name assigned one of these."""
+    expr = expr.strip()
+    if depth > _MAX_DEPTH or not expr:
+        return None
+    literal = unquote(expr)
+    if literal is not None:
+        match = re.fullmatch(r":?(\d{1,5})", literal)
+        return _valid_port(match.group(1)) if match else None
+    if re.fullmatch(r"\d{1,5}", expr):
+        return _valid_port(expr)
+    wrapped = re.fullmatch(r"(?:strconv\.Itoa|fmt\.Sprint|string)\((.*)\)", expr, re.DOTALL)
+    if wrapped:
+        return port_value(wrapped.group(1), text, before, depth + 1)
+    either = re.fullmatch(r"cmp\.Or\((.*)\)", expr, re.DOTALL)
+    if either:
+        for arg in split_args(either.group(1)):
+            port = port_value(arg, text, before, depth + 1)
+            if port is not None:
+                return port
+        return None
+    flag = re.fullmatch(r"flag\.(Int|IntVar|String|StringVar)\((.*)\)", expr, re.DOTALL)
+    if flag:
+        args = split_args(flag.group(2))
+        index = 2 if flag.group(1).endswith("Var") else 1
+        return port_value(args[index], text, before, depth + 1) if len(args) > index else None
+    name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
+    if name:
+        for value in assigned_values(name.group(1), text, before):
+            port = port_value(value, text, before, depth + 1)
+            if port is not None:
+                return port
+    return None
