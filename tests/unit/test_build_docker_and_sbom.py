@@ -118,7 +118,8 @@ def test_spdx_document_lists_modules_with_purls():
     assert doc["spdxVersion"] == "SPDX-2.3" and doc["dataLicense"] == "CC0-1.0"
     purls = [p["externalRefs"][0]["referenceLocator"] for p in doc["packages"]]
     assert purls == ["pkg:golang/example.com/app", "pkg:golang/stdlib@go1.27.3",
-                     "pkg:golang/golang.org/x/text@v0.14.0", "pkg:golang/./third_party/greet"]
+                     "pkg:golang/golang.org/x/text@v0.14.0", "pkg:golang/example.com/greet@v0.1.0"]
+    assert doc["packages"][3]["comment"] == "replaced by the local directory ./third_party/greet"
     described = [r for r in doc["relationships"] if r["relationshipType"] == "DESCRIBES"]
     assert described[0]["relatedSpdxElement"] == doc["packages"][0]["SPDXID"]
     assert len([r for r in doc["relationships"] if r["relationshipType"] == "DEPENDS_ON"]) == 3

@@ -148,7 +148,12 @@ def spdx_document(info: BuildInfo, binary_digest: str, name: str, created: int) 
     for dep in info.deps:
         used = dep.replaced_by or dep
         comment = f"go.sum {used.sum}" if used.sum else ""
-        if dep.replaced_by:
+        if dep.replaced_by and dep.replaced_by.path.startswith((".", "/")):
+            # A local directory has no module identity of its own: name the
+            # module it stands in for, and say where the code really came from.
+            comment = f"replaced by the local directory {dep.replaced_by.path}"
+            used = dep
+        elif dep.replaced_by:
             comment = f"replaces {dep.path} {dep.version}; " + comment
         package = _package(_spdx_id("Package", dep.path), dep.path, used.version, _purl(used), comment.strip("; "))
         packages.append(package)
