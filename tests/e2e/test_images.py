@@ -128,10 +128,15 @@ def test_multi_arch_index_is_accepted_by_skopeo_oci_image_tool_and_docker(hello,
 
 
 def test_code_change_pushes_only_the_app_layer(hello, test_registry):
-    _configure(hello, test_registry.addr, repo="team/delta")
+    """A committed one-line change: new commit time, new version; only the app
+    layer, the config and the SBOM are new (the shared layers keep their digests)."""
+    _configure(hello, test_registry.addr, repo="team/delta", extra="build:\n  tzdata: true\n")
+    _git_commit(hello)
     assert run_goship("build", "-C", str(hello)).returncode == 0
     assert run_goship("push", "-C", str(hello)).returncode == 0
     set_greeting(hello, "Changed greeting")
+    env = {**os.environ, **GIT_ENV, "GIT_COMMITTER_DATE": "2026-03-04T05:06:07Z"}
+    subprocess.run(["git", "commit", "-q", "-am", "change"], cwd=hello, env=env, check=True)
     assert run_goship("build", "-C", str(hello)).returncode == 0
     pushed = run_goship("push", "-C", str(hello), "--json")
     assert pushed.returncode == 0, pushed.stderr
@@ -139,7 +144,7 @@ def test_code_change_pushes_only_the_app_layer(hello, test_registry):
     # The app layer, the image config and the new SBOM (manifests are not blobs).
     layout = hello / ".goship" / "oci"
     index = json.loads((layout / "index.json").read_text())
-    manifest_digest = next(d for d in index["manifests"] if "annotations" in d)["digest"]
+    manifest_digest = index["manifests"][0]["digest"]
     manifest = json.loads((layout / "blobs" / "sha256" / manifest_digest.split(":")[1]).read_text())
     app_layer = manifest["layers"][-1]["size"]
     assert done["uploaded_blobs"] == 3, done
@@ -199,12 +204,13 @@ def test_outputs_layout_archive_and_local_engine(hello, tmp_path, local_engine):
     validated = subprocess.run(["oci-image-tool", "validate", "--type", "image", "--ref", f"name={version}",
                                 str(tmp_path / "layout")], capture_output=True, text=True)
     assert validated.returncode == 0, validated.stdout + validated.stderr
-    info = json.loads(_skopeo("inspect", f"oci-archive:{tmp_path / 'o.tar'}:{version}"))
+    # One image per layout (the SBOM rides along as blobs): no ref needed.
+    info = json.loads(_skopeo("inspect", f"oci-archive:{tmp_path / 'o.tar'}"))
     assert info["Digest"] == digest
     loaded = subprocess.run(["docker", "load", "-i", str(tmp_path / "d.tar")], capture_output=True, text=True)
     assert loaded.returncode == 0 and tag in loaded.stdout, loaded.stdout + loaded.stderr
     # Time zones and project files are in the image; the image runs as loaded into the engine.
-    config = json.loads(_skopeo("inspect", "--config", f"oci:{tmp_path / 'layout'}:{version}"))
+    config = json.loads(_skopeo("inspect", "--config", f"oci:{tmp_path / 'layout'}"))
     assert "ZONEINFO=/usr/share/zoneinfo.zip" in config["config"]["Env"]
     created = subprocess.run(["docker", "create", tag], capture_output=True, text=True)
     assert created.returncode == 0, created.stderr

@@ -6,7 +6,7 @@ import json
 import tarfile
 
 from goship.build import oci
-from goship.build.layout import docker_archive, read_layout, write_layout
+from goship.build.layout import REF_ANNOTATION, docker_archive, read_layout, write_layout
 
 
 def _spec(**overrides):
@@ -74,9 +74,15 @@ def test_layout_round_trip(tmp_path):
     again, ref, artifacts = read_layout(tmp_path / "oci")
     assert (again.digest, ref, artifacts) == (image.digest, "abc", [])
     assert [l.diff_id for l in again.layers] == [l.diff_id for l in image.layers]
-    # A newer build replaces the old blobs.
-    write_layout(tmp_path / "oci", _image(b"new"), "def")
+    # goship's own layout keeps only the newest build ...
+    write_layout(tmp_path / "oci", _image(b"new"), "def", prune=True)
     assert len(list((tmp_path / "oci/blobs/sha256").iterdir())) == 4
+    # ... a layout the user names keeps its other images, and a rebuilt ref replaces its entry.
+    write_layout(tmp_path / "oci", _image(b"newer"), "ghi")
+    write_layout(tmp_path / "oci", _image(b"newest"), "ghi")
+    names = [d["annotations"][REF_ANNOTATION] for d in json.loads((tmp_path / "oci/index.json").read_text())["manifests"]]
+    assert names == ["def", "ghi"]
+    assert read_layout(tmp_path / "oci")[0].digest == _image(b"newest").digest
 
 
 def test_docker_archive_lists_config_and_layers():
@@ -115,6 +121,8 @@ def test_index_lists_each_platform_and_shares_the_base_layer(tmp_path):
     again, ref, artifacts = read_layout(tmp_path / "oci")
     assert (again.digest, ref) == (index.digest, "v1")
     assert [a.digest for a in artifacts] == [sbom.digest]
+    # One entry in index.json: single-image tools (skopeo oci:DIR) read it as usual.
+    assert len(json.loads((tmp_path / "oci" / "index.json").read_text())["manifests"]) == 1
     assert artifacts[0].subject_digest == arm.digest
     manifest = json.loads(sbom.manifest.data)
     assert manifest["subject"]["digest"] == arm.digest

@@ -324,7 +324,7 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
             sboms = (sbom_artifact(binary, image, project.service, source),)
         except BuildError as exc:
             stage.warn(f"no SBOM: {exc.message}")
-    write_layout(layout_dir(project), image, source.version, sboms)
+    write_layout(layout_dir(project), image, source.version, sboms, prune=True)
     stage.ok(
         f"built {tag} ({image.digest[:19]}) with the Dockerfile",
         digest=image.digest,

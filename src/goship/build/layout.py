@@ -70,11 +70,20 @@ def all_blobs(built: Built) -> list[Blob]:
     return list(seen.values())
 
 
-def write_layout(layout: Path, built: Built, ref_name: str, artifacts: Iterable[Artifact] = ()) -> None:
-    """Write ``built`` (and artifacts referring to it) as an OCI image layout.
+SBOM_ANNOTATION = "dev.goship.sboms"
 
-    ``built`` carries ``ref_name``; artifacts such as SBOMs are listed beside
-    it with their artifactType, as OCI 1.1 layouts hold referrers.
+
+def write_layout(
+    layout: Path, built: Built, ref_name: str, artifacts: Iterable[Artifact] = (), *, prune: bool = False
+) -> None:
+    """Write ``built`` (and artifacts referring to it) into an OCI image layout.
+
+    index.json gets exactly one entry for ``built`` (replacing one with the
+    same ref name), so tools that expect one image per name (skopeo
+    ``oci:DIR``, oci-image-tool) read it as they read any layout. The SBOM
+    artifacts are stored as blobs and named in an annotation of that entry.
+    ``prune`` (goship's own .goship/oci only) leaves nothing else behind;
+    a layout the user names keeps its other images and blobs.
     """
     (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     (layout / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
@@ -85,23 +94,28 @@ def write_layout(layout: Path, built: Built, ref_name: str, artifacts: Iterable[
     for artifact in artifacts:
         for blob in (artifact.manifest, *artifact.blobs):
             _write_blob(layout, blob, keep)
-    manifests = [built.manifest.descriptor(annotations={REF_ANNOTATION: ref_name})]
-    # Artifacts get ref names of their own: tools that select by name
-    # (skopeo oci:DIR:NAME, oci-image-tool --ref) then find exactly one image.
-    manifests += [
-        artifact.manifest.descriptor(
-            artifactType=artifact.artifact_type,
-            annotations={REF_ANNOTATION: f"{ref_name}.sbom-{artifact.subject_digest.split(':')[-1][:12]}"},
-        )
-        for artifact in artifacts
-    ]
-    index = {"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests}
+    annotations = {REF_ANNOTATION: ref_name}
+    if artifacts:
+        annotations[SBOM_ANNOTATION] = ",".join(artifact.digest for artifact in artifacts)
+    others: list[dict[str, object]] = []
+    if not prune:
+        try:
+            existing = json.loads((layout / "index.json").read_bytes()).get("manifests", [])
+        except (OSError, ValueError):
+            existing = []
+        others = [d for d in existing if d.get("annotations", {}).get(REF_ANNOTATION) != ref_name]
+    index = {
+        "schemaVersion": 2,
+        "mediaType": MEDIA_INDEX,
+        "manifests": [*others, built.manifest.descriptor(annotations=annotations)],
+    }
     tmp_index = layout / "index.json.tmp"
     tmp_index.write_bytes(canonical_json(index))
     tmp_index.replace(layout / "index.json")
-    for stale in (layout / "blobs" / "sha256").iterdir():
-        if stale.name not in keep:
-            stale.unlink()
+    if prune:
+        for stale in (layout / "blobs" / "sha256").iterdir():
+            if stale.name not in keep:
+                stale.unlink()
 
 
 def _read_image(layout: Path, digest: str, media_type: str = MEDIA_MANIFEST) -> Image:
@@ -142,9 +156,8 @@ def read_layout(layout: Path) -> tuple[Built, str, list[Artifact]]:
     try:
         index = json.loads((layout / "index.json").read_bytes())
         descriptors = index["manifests"]
-        top = next(
-            d for d in descriptors if REF_ANNOTATION in d.get("annotations", {}) and not d.get("artifactType")
-        )
+        named = [d for d in descriptors if REF_ANNOTATION in d.get("annotations", {}) and not d.get("artifactType")]
+        top = named[-1]  # the newest entry: write_layout appends
         built: Built
         if top.get("mediaType") == MEDIA_INDEX:
             data = _blob_path(layout, top["digest"]).read_bytes()
@@ -157,8 +170,9 @@ def read_layout(layout: Path) -> tuple[Built, str, list[Artifact]]:
                 raise ValueError("index does not match its digest")
         else:
             built = _read_image(layout, top["digest"], top.get("mediaType", MEDIA_MANIFEST))
-        artifacts = [_read_artifact(layout, d["digest"]) for d in descriptors if d.get("artifactType")]
-    except (OSError, KeyError, IndexError, ValueError, StopIteration) as exc:
+        listed = top.get("annotations", {}).get(SBOM_ANNOTATION, "")
+        artifacts = [_read_artifact(layout, digest) for digest in listed.split(",") if digest]
+    except (OSError, KeyError, IndexError, ValueError) as exc:
         raise BuildError(
             f"no usable image in {layout} ({exc.__class__.__name__}: {exc})",
             hint="run 'goship build' first",

@@ -169,7 +169,13 @@ def _project_files(project: Project) -> list[oci.Entry]:
     return oci.with_parents(entries)
 
 
-def _shared_layers(project: Project, timestamp: int) -> list[oci.Layer]:
+# The shared layers' files carry this time, not the commit's: their digests
+# then stay the same from one commit to the next, so a push after a code
+# change uploads only the app layer and the config (as ko does).
+SHARED_LAYER_MTIME = 0
+
+
+def _shared_layers(project: Project, timestamp: int = SHARED_LAYER_MTIME) -> list[oci.Layer]:
     """The layers every platform shares: base, time zones, project files."""
     build = project.config.build
     ca_bundle = Path(certifi.where()).read_bytes() if build.ca_certificates else None
@@ -206,7 +212,7 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
     targets = [parse_platform(p) for p in build.target_platforms()]
     source = source_version(project.root)
     started = time.monotonic()
-    shared = _shared_layers(project, source.timestamp)
+    shared = _shared_layers(project)
     images: list[oci.Image] = []
     sboms: list[oci.Artifact] = []
     binary_bytes = 0
@@ -226,7 +232,7 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
     compiled = time.monotonic() - started
     built: oci.Image | oci.Index = images[0] if len(images) == 1 else oci.make_index(images)
     layout = layout_dir(project)
-    write_layout(layout, built, source.version, sboms)
+    write_layout(layout, built, source.version, sboms, prune=True)
     platforms = ", ".join(str(t) for t in targets)
     stage.ok(
         f"built {project.repository}:{source.version} ({built.digest[:19]}; {platforms})",
