@@ -203,8 +203,13 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
             hint="use lower-case letters, digits, '-', '_' or '.'",
         )
     main = config.build.main
+    if main is not None:
+        main = main.strip().removeprefix("./").strip("/") or "."
     if main is None:
         mains = find_main_packages(root)
+        here = directory.resolve().relative_to(root).as_posix()
+        if len(mains) > 1 and here in mains:
+            mains = [here]  # run inside cmd/worker: ship cmd/worker
         if not mains:
             raise ProjectError(
                 f"no main package in {root}",
@@ -213,7 +218,7 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
         if len(mains) > 1 and "." not in mains:
             raise ProjectError(
                 f"several main packages in {root}: {', '.join(mains)}",
-                hint="choose one with build.main in goship.yaml",
+                hint="choose one with build.main in goship.yaml, or run goship in its directory (-C cmd/NAME)",
             )
         main = mains[0]
     else:

@@ -33,6 +33,7 @@ def test_classic_plan_uses_docker_buildkit_and_passes_every_setting(tmp_path):
         "build:\n  builder: docker\n  target: runtime\n  args: {GO_VERSION: '1.22', B: x}\n"
         "  cache_from: [reg.example.com/cache:hello]\n  cache_to: reg.example.com/cache:hello\n"
     ))
+    (project.root / "Dockerfile").write_text("FROM golang:1.22 AS build\nFROM scratch AS runtime\n")
     secret = tmp_path / "netrc"
     plan = plan_docker_build(project, DockerClient("/usr/bin/docker", "classic"), "hello:v1",
                              {"netrc": secret}, {"org.opencontainers.image.version": "v1"})
@@ -118,8 +119,9 @@ def test_spdx_document_lists_modules_with_purls():
     assert doc["spdxVersion"] == "SPDX-2.3" and doc["dataLicense"] == "CC0-1.0"
     purls = [p["externalRefs"][0]["referenceLocator"] for p in doc["packages"]]
     assert purls == ["pkg:golang/example.com/app", "pkg:golang/stdlib@go1.27.3",
-                     "pkg:golang/golang.org/x/text@v0.14.0", "pkg:golang/example.com/greet@v0.1.0"]
-    assert doc["packages"][3]["comment"] == "replaced by the local directory ./third_party/greet"
+                     "pkg:golang/golang.org/x/text@v0.14.0", "pkg:golang/example.com/greet"]
+    assert doc["packages"][3]["comment"] == "replaced by the local directory ./third_party/greet (go.mod requires v0.1.0)"
+    assert "versionInfo" not in doc["packages"][3]
     described = [r for r in doc["relationships"] if r["relationshipType"] == "DESCRIBES"]
     assert described[0]["relatedSpdxElement"] == doc["packages"][0]["SPDXID"]
     assert len([r for r in doc["relationships"] if r["relationshipType"] == "DEPENDS_ON"]) == 3

@@ -144,3 +144,15 @@ def test_invalid_service_name(tmp_path):
     _write(tmp_path, {"go.mod": "module m\n", "main.go": "package main\n", "goship.yaml": "service: Hello World\n"})
     with pytest.raises(ConfigError, match="not a valid name"):
         load_project(tmp_path)
+
+
+def test_running_inside_one_of_several_mains_ships_it(tmp_path):
+    from goship.project import load_project
+
+    (tmp_path / "go.mod").write_text("module example.com/shop\n\ngo 1.22\n")
+    for name in ("api", "worker"):
+        (tmp_path / "cmd" / name).mkdir(parents=True)
+        (tmp_path / "cmd" / name / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert load_project(tmp_path / "cmd" / "worker").main == "cmd/worker"
+    (tmp_path / "goship.yaml").write_text("build:\n  main: ./cmd/api/\n")
+    assert load_project(tmp_path).main == "cmd/api"

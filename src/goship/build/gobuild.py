@@ -16,8 +16,12 @@ from goship.errors import BuildError, ToolError
 
 SUPPORTED_PLATFORMS = (
     "linux/amd64",
+    "linux/amd64/v2",
+    "linux/amd64/v3",
     "linux/arm64",
+    "linux/arm64/v8",
     "linux/arm/v7",
+    "linux/arm/v6",
     "linux/386",
     "linux/ppc64le",
     "linux/s390x",
@@ -75,6 +79,8 @@ def plan_go_build(request: GoBuildRequest) -> GoBuildPlan:
     }
     if request.platform.arch == "arm" and request.platform.variant:
         env["GOARM"] = request.platform.variant.lstrip("v")
+    if request.platform.arch == "amd64" and request.platform.variant:
+        env["GOAMD64"] = request.platform.variant  # v2/v3: the CPU level Go may assume
     env.update(request.extra_env)
     if not env["GOFLAGS"]:
         del env["GOFLAGS"]

@@ -145,28 +145,42 @@ def _zoneinfo_zip() -> bytes:
     return path.read_bytes()
 
 
+# Never copied from a directory named in build.files: VCS data and goship's
+# own state (which changes with every build and would make it irreproducible).
+_NEVER_COPIED = {".git", ".goship", ".hg", ".svn"}
+
+
 def _project_files(project: Project) -> list[oci.Entry]:
     """``build.files`` (image path -> module path) as layer entries."""
-    entries: list[oci.Entry] = []
+    entries: dict[str, oci.Entry] = {}
     where = project.config_path or "goship.yaml"
+    root = project.root.resolve()
     for destination, source in sorted(project.config.build.files.items()):
+        key = f"{where}: build.files.{destination}"
         src = (project.root / source).resolve()
         dest = destination.strip("/")
         if not dest or ".." in dest.split("/"):
             raise ConfigError(f"{where}: build.files: {destination!r} is not a path inside the image")
+        if src != root and root not in src.parents:
+            raise ConfigError(f"{key}: {source} is outside the module {root}", hint="build.files copies files of the module only")
         if not src.exists():
-            raise ConfigError(
-                f"{where}: build.files.{destination}: {source} does not exist in {project.root}",
-                hint="paths are relative to the directory holding go.mod",
+            raise ConfigError(f"{key}: {source} does not exist in {project.root}", hint="paths are relative to the directory holding go.mod")
+        if src.is_file():
+            files = [src]
+        else:
+            files = sorted(
+                p for p in src.rglob("*")
+                if p.is_file() and not _NEVER_COPIED.intersection(p.relative_to(src).parts)
             )
-        files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
         for path in files:
             rel = dest if path == src else f"{dest}/{path.relative_to(src).as_posix()}"
+            if rel in entries:
+                raise ConfigError(f"{key}: /{rel} is already copied by another build.files entry")
             # Windows has no execute bit: scripts are recognised by their shebang.
             data = path.read_bytes()
             executable = data.startswith(b"#!") or bool(path.stat().st_mode & 0o111)
-            entries.append(oci.Entry(rel, data, 0o755 if executable else 0o644))
-    return oci.with_parents(entries)
+            entries[rel] = oci.Entry(rel, data, 0o755 if executable else 0o644)
+    return oci.with_parents(entries.values())
 
 
 # The shared layers' files carry this time, not the commit's: their digests
@@ -220,6 +234,12 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
         stage.step(f"go build ./{project.main} for {target}", version=source.version)
         binary = _compile(project, target, source.version)
         binary_bytes += len(binary)
+        if build.version_var and source.version.encode() not in binary:
+            # go build ignores -X for a variable that does not exist: say so.
+            stage.warn(
+                f"build.version_var {build.version_var}: the version is not in the binary; "
+                "is it a package-level string variable (var version string) of that package?"
+            )
         app = oci.make_layer(
             oci.app_entries(project.binary_name, binary),
             source.timestamp,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from goship import __version__
@@ -115,7 +116,6 @@ def _package(spdx_id: str, name: str, version: str, purl: str, comment: str = ""
     package: dict[str, object] = {
         "SPDXID": spdx_id,
         "name": name,
-        "versionInfo": version,
         "downloadLocation": "NOASSERTION",
         "filesAnalyzed": False,
         "licenseConcluded": "NOASSERTION",
@@ -123,6 +123,8 @@ def _package(spdx_id: str, name: str, version: str, purl: str, comment: str = ""
         "copyrightText": "NOASSERTION",
         "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
     }
+    if version:
+        package["versionInfo"] = version
     if comment:
         package["comment"] = comment
     return package
@@ -149,10 +151,11 @@ def spdx_document(info: BuildInfo, binary_digest: str, name: str, created: int) 
         used = dep.replaced_by or dep
         comment = f"go.sum {used.sum}" if used.sum else ""
         if dep.replaced_by and dep.replaced_by.path.startswith((".", "/")):
-            # A local directory has no module identity of its own: name the
-            # module it stands in for, and say where the code really came from.
-            comment = f"replaced by the local directory {dep.replaced_by.path}"
-            used = dep
+            # A local directory is not the published module version: name the
+            # module without a version (scanners must not match v1.2.3's
+            # advisories to other code), and say where the code came from.
+            comment = f"replaced by the local directory {dep.replaced_by.path} (go.mod requires {dep.version})"
+            used = Module(dep.path, "")
         elif dep.replaced_by:
             comment = f"replaces {dep.path} {dep.version}; " + comment
         package = _package(_spdx_id("Package", dep.path), dep.path, used.version, _purl(used), comment.strip("; "))
@@ -177,10 +180,12 @@ def sbom_for_binary(binary: bytes, name: str, created: int, main_version: str = 
     """The SPDX JSON bytes for a Go binary (canonical, so reproducible).
 
     ``main_version`` replaces the "(devel)" Go records for a main module
-    built from a work tree rather than a module download.
+    built from a work tree, when it is a module version (vX.Y.Z); a commit
+    or source hash is left to the image's labels, not passed off as one.
     """
     info = read_build_info(binary)
-    if main_version and info.main.version in ("", "(devel)"):
+    if main_version and info.main.version in ("", "(devel)") and re.fullmatch(r"v\d+\.\d+\.\d+\S*", main_version):
+        # A release tag is the module's version; goship's own commit tags are not.
         info = dataclasses.replace(info, main=dataclasses.replace(info.main, version=main_version))
     digest = "sha256:" + hashlib.sha256(binary).hexdigest()
     return canonical_json(spdx_document(info, digest, name, created))

@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from goship.errors import BuildError
+
 _IGNORED_DIRS = {".git", ".goship", "node_modules"}
 
 
@@ -51,9 +53,25 @@ def source_hash(root: Path, files: list[str] | None = None) -> str:
     return digest.hexdigest()
 
 
+# Far enough for any real date, and within what tar and RFC 3339 can write.
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org): whole seconds since 1970, or None."""
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > _MAX_EPOCH:
+        raise BuildError(
+            f"SOURCE_DATE_EPOCH={text!r} is not a time goship can use",
+            hint="set it to whole seconds since 1970, e.g. $(git log -1 --format=%ct), or unset it",
+        )
+    return int(text)
+
+
 def source_version(root: Path) -> SourceVersion:
-    epoch_env = os.environ.get("SOURCE_DATE_EPOCH", "")
-    epoch = int(epoch_env) if epoch_env.isdigit() else None
+    epoch = source_date_epoch()
     revision = _git(root, "rev-parse", "HEAD")
     if revision:
         status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")

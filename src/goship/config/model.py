@@ -8,6 +8,7 @@ loading; ``Duration`` marks the fields that accept ``30s``/``1m``/``500ms``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from collections.abc import Callable
 from typing import Any, NewType
 
@@ -33,6 +34,59 @@ def _http_path(value: str) -> str | None:
     return None if value.startswith("/") else f"{value!r} must start with '/' (e.g. /{value.lstrip('/')})"
 
 
+def _platform(value: str) -> str | None:
+    from goship.build.gobuild import SUPPORTED_PLATFORMS  # noqa: PLC0415 - the one list, kept with go build
+
+    if value in SUPPORTED_PLATFORMS:
+        return None
+    return f"unsupported platform {value!r} (use one of: {', '.join(SUPPORTED_PLATFORMS)})"
+
+
+def _platforms(values: list[str]) -> str | None:
+    for value in values:
+        problem = _platform(value)
+        if problem:
+            return problem
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    return f"{', '.join(repeated)} listed twice" if repeated else None
+
+
+# go build's target is the platform's job, and the images have no libc:
+# these must not come from build.env.
+_RESERVED_GO_ENV = {
+    "GOOS": "set by build.platform(s)",
+    "GOARCH": "set by build.platform(s)",
+    "GOARM": "set by the platform's variant, e.g. linux/arm/v6",
+    "GOAMD64": "set by the platform's variant, e.g. linux/amd64/v3",
+    "CGO_ENABLED": "goship builds static binaries (CGO_ENABLED=0) for images without a C library",
+}
+
+
+def _go_env(values: dict[str, str]) -> str | None:
+    for key in values:
+        if key in _RESERVED_GO_ENV:
+            return f"{key} cannot be set here: {_RESERVED_GO_ENV[key]}"
+    return None
+
+
+def _image_repository(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from goship.registry.reference import parse_repository  # noqa: PLC0415
+
+    try:
+        parse_repository(value)
+    except ValueError as exc:
+        return f"{exc} (lower-case letters, digits, '.', '_', '-'; e.g. registry.example.com/team/app)"
+    return None
+
+
+def _go_variable(value: str | None) -> str | None:
+    if value is None or re.fullmatch(r"[\w.~/-]+\.[A-Za-z_]\w*", value):
+        return None
+    return f"{value!r} is not importpath.name (e.g. main.version or example.com/app/internal/build.Version)"
+
+
 def _at_least(minimum: int) -> "Callable[[int], str | None]":
     return lambda value: None if value >= minimum else f"must be at least {minimum}, got {value}"
 
@@ -40,18 +94,23 @@ def _at_least(minimum: int) -> "Callable[[int], str | None]":
 @dataclass(frozen=True)
 class BuildConfig:
     builder: str = field(
-        default="native", metadata=_doc("native (go build + image assembled by goship) or docker (the Dockerfile, BuildKit)")
+        default="native",
+        metadata=_doc(
+            "native (go build + image assembled by goship) or docker (the Dockerfile, BuildKit)",
+            lambda v: None if v in ("native", "docker") else f"unknown builder {v!r} (use native or docker)",
+        ),
     )
     main: str | None = field(default=None, metadata=_doc("main package directory, relative to go.mod"))
-    platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch"))
+    platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch", _platform))
     platforms: list[str] = field(
-        default_factory=list, metadata=_doc("several target platforms: pushes one multi-arch image index")
+        default_factory=list,
+        metadata=_doc("several target platforms: pushes one multi-arch image index", _platforms),
     )
     ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build"))
     tags: list[str] = field(default_factory=list, metadata=_doc("Go build tags"))
-    env: dict[str, str] = field(default_factory=dict, metadata=_doc("extra environment for go build"))
+    env: dict[str, str] = field(default_factory=dict, metadata=_doc("extra environment for go build", _go_env))
     version_var: str | None = field(
-        default=None, metadata=_doc("Go variable set to the version with -X, e.g. main.version")
+        default=None, metadata=_doc("Go variable set to the version with -X, e.g. main.version", _go_variable)
     )
     ca_certificates: bool = field(default=True, metadata=_doc("put a CA bundle in the image (native builder)"))
     tzdata: bool = field(
@@ -190,7 +249,9 @@ class Config:
     """A whole goship.yaml; every key optional except where a command needs it."""
 
     service: str | None = field(default=None, metadata=_doc("names containers, proxy routes and releases"))
-    image: str | None = field(default=None, metadata=_doc("image repository, e.g. registry:5000/team/app"))
+    image: str | None = field(
+        default=None, metadata=_doc("image repository, e.g. registry:5000/team/app", _image_repository)
+    )
     build: BuildConfig = field(default_factory=BuildConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     app: AppConfig = field(default_factory=AppConfig)
