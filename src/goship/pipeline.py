@@ -16,6 +16,7 @@ from goship.build.layout import docker_archive, state_dir
 from goship.build.dockerbuild import build_docker
 from goship.build.native import BuiltImage, build_native, last_build
 from goship.build.outputs import Output, write_file_output
+from goship.build.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
@@ -95,7 +96,14 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
     """Upload the image to the registry named by ``image``; record the digest."""
     stage = Stage(reporter or NullReporter(), "push")
     repository = registry_repository(project)
-    built = built or last_build(project)
+    if built is None:
+        built = last_build(project)
+        current = source_version(project.root).version
+        if current != built.version:
+            stage.warn(
+                f"pushing the last build ({built.version}); the sources have changed since ({current}): "
+                "run 'goship build' (or 'goship build -o registry') to push them"
+            )
     platforms = ", ".join(built.platforms)
     stage.step(f"pushing {repository.tagged(built.version)} ({platforms})")
     sboms = built.sboms if project.config.build.sbom else ()
@@ -107,7 +115,7 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
         json.dumps({**asdict(result), "version": built.version}, indent=2), encoding="utf-8"
     )
     stage.ok(
-        f"pushed {result.reference} ({result.uploaded_blobs} blobs uploaded, "
+        f"pushed {repository.tagged(built.version)} = {result.reference} ({result.uploaded_blobs} blobs uploaded, "
         f"{result.uploaded_bytes} bytes; {result.skipped_blobs} already there"
         + (f", {result.mounted_blobs} mounted from another repository" if result.mounted_blobs else "")
         + ")"
