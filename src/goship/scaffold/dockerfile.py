@@ -12,16 +12,28 @@ What the file must do, and why it looks the way it does:
 * cache well: go.mod/go.sum are copied and their modules downloaded before
   the sources, and the module and build caches are BuildKit cache mounts;
 * run small and unprivileged: a static binary (``CGO_ENABLED=0``) on
-  ``scratch`` with the CA roots, as uid 65532, exec-form ENTRYPOINT.
+  ``scratch`` with the CA roots, as uid 65532, exec-form ENTRYPOINT;
+* give the service what the native builder's image gives it ("two builders,
+  one image format"): /etc/passwd and /etc/group with root and nonroot,
+  /tmp (1777), /home/nonroot (65532, 0700), and the build settings of
+  goship.yaml that shape the image: ``build.tzdata`` (Go's zoneinfo.zip and
+  ``ZONEINFO``), ``build.files`` (0644, or 0755 for executables and scripts
+  with a ``#!`` line), ``build.version_var`` (``-X var=${VERSION}``, a build
+  arg the docker builder sets to the source version) and
+  ``build.ca_certificates``. The build stage lays this file system out in
+  /out/rootfs and the final stage copies it whole (Docker 20.10's frontend
+  has no ``COPY --chmod``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from goship.errors import ConfigError
 from goship.project import GoMod, Project
 from goship.scaffold.workspace import Workspace, find_workspace
 
@@ -33,6 +45,12 @@ NONROOT_USER = "65532:65532"
 #: cache mounts must be exactly these directories, so the Dockerfile sets them.
 GOMODCACHE = "/go/pkg/mod"
 GOCACHE = "/root/.cache/go-build"
+#: The runtime file system besides the binary, prepared in the build stage.
+ROOTFS = "/out/rootfs"
+#: Where the native builder puts Go's time zone database (oci.ZONEINFO_PATH).
+ZONEINFO = "/usr/share/zoneinfo.zip"
+#: The build arg the docker builder sets to the source version for build.version_var.
+VERSION_ARG = "VERSION"
 
 _VERSION = re.compile(r"(?:go)?(\d+)\.(\d+)")
 
@@ -82,6 +100,15 @@ class DockerfileSpec:
     #: extra GOARM for linux/arm/vN targets (TARGETVARIANT carries it).
     arm_variant: bool = False
     labels: tuple[tuple[str, str], ...] = field(default=())
+    #: build.tzdata: Go's zoneinfo.zip at /usr/share/zoneinfo.zip, ZONEINFO set.
+    tzdata: bool = False
+    #: build.files as (image path, source relative to the build context); a
+    #: source ending in '/' is a directory, copied with its contents.
+    files: tuple[tuple[str, str], ...] = ()
+    #: build.version_var: ``-X <var>=${VERSION}`` in the linker flags.
+    version_var: str | None = None
+    #: build.ca_certificates: the CA roots in the image.
+    ca_certificates: bool = True
 
 
 def _package(main: str) -> str:
@@ -100,6 +127,90 @@ def _src(path: str, name: str) -> str:
 
 def _label_value(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _double_quoted(value: str) -> str:
+    """``value`` in double quotes, taken literally: only what is added after it
+    (``${VERSION}``) is expanded by the shell."""
+    return '"' + re.sub(r'([\\"$`])', r"\\\1", value) + '"'
+
+
+def _copy(source: str, destination: str) -> str:
+    """A COPY instruction; the JSON form when a path has blanks or quotes."""
+    if re.search(r'[\s"\'\\]', source + destination):
+        return f"COPY [{json.dumps(source)}, {json.dumps(destination)}]"
+    return f"COPY {source} {destination}"
+
+
+def _ldflags(spec: DockerfileSpec) -> str:
+    if not spec.version_var:
+        return shlex.quote(spec.ldflags)
+    # Double quotes, so that the shell of the RUN expands the build arg.
+    flags = " ".join(part for part in (spec.ldflags.strip(), f"-X {spec.version_var}") if part)
+    return _double_quoted(flags).removesuffix('"') + f'=${{{VERSION_ARG}}}"'
+
+
+def _run(commands: list[str]) -> list[str]:
+    """One RUN of several commands, one per line."""
+    return [f"RUN {commands[0]}"] + [f"    && {command}" for command in commands[1:]]
+
+
+def _continued(lines: list[str]) -> list[str]:
+    return [line + " \\" for line in lines[:-1]] + lines[-1:]
+
+
+def _quoted(words: list[str]) -> str:
+    return " ".join(f"'{word}'" for word in words)
+
+
+def _rootfs_lines(spec: DockerfileSpec) -> list[str]:
+    """The build-stage RUN laying out the runtime file system in /out/rootfs."""
+    uid, gid = NONROOT_USER.split(":")
+    passwd = ["root:x:0:0:root:/root:/sbin/nologin", f"nonroot:x:{uid}:{gid}:nonroot:/home/nonroot:/sbin/nologin"]
+    group = ["root:x:0:", f"nonroot:x:{gid}:"]
+    lines = [
+        "# The runtime file system besides the binary, as the native builder lays it out:",
+        "# users root and nonroot (/etc/passwd, /etc/group), /tmp (1777) and nonroot's",
+        "# home (0700)" + (", and Go's time zone database (build.tzdata; scratch has" if spec.tzdata else "."),
+    ]
+    if spec.tzdata:
+        lines.append("# no /usr/share/zoneinfo for time.LoadLocation).")
+    commands = [
+        f"mkdir -p {ROOTFS}/etc {ROOTFS}/tmp {ROOTFS}/home/nonroot",
+        f"printf '%s\\n' {_quoted(passwd)} > {ROOTFS}/etc/passwd",
+        f"printf '%s\\n' {_quoted(group)} > {ROOTFS}/etc/group",
+        f"chmod 1777 {ROOTFS}/tmp",
+        f"chmod 0700 {ROOTFS}/home/nonroot",
+        f"chown {NONROOT_USER} {ROOTFS}/home/nonroot",
+    ]
+    if spec.tzdata:
+        commands += [
+            f"mkdir -p {ROOTFS}{ZONEINFO.rsplit('/', 1)[0]}",
+            f'cp "$(go env GOROOT)/lib/time/zoneinfo.zip" {ROOTFS}{ZONEINFO}',
+        ]
+    return lines + _continued(_run(commands))
+
+
+def _files_lines(spec: DockerfileSpec) -> list[str]:
+    """build.files: one COPY each into /out/rootfs, then the modes the native builder gives."""
+    if not spec.files:
+        return []
+    lines = [
+        "# build.files of goship.yaml (image path <- module path). Modes as the native",
+        "# builder sets them, whatever they are in the checkout: 0755 for directories,",
+        "# executables and scripts starting with '#!', 0644 for the rest.",
+    ]
+    targets = []
+    for destination, source in spec.files:
+        target = f"{ROOTFS}/{destination.strip('/')}"
+        targets.append(shlex.quote(target))
+        lines.append(_copy(source, target))
+    script = 'for f; do if [ -x "$f" ] || [ "$(head -c 2 "$f")" = "#!" ]; then chmod 755 "$f"; else chmod 644 "$f"; fi; done'
+    return lines + _continued([
+        f"RUN find {' '.join(targets)} \\( -type d -o -type f \\) -exec sh -c",
+        f"    '{script}'",
+        "    sh {} +",
+    ])
 
 
 def render_dockerfile(spec: DockerfileSpec) -> str:
@@ -128,6 +239,8 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
     add(f"ENV CGO_ENABLED=0 GOCACHE={GOCACHE} GOMODCACHE={GOMODCACHE}")
     add("WORKDIR /src")
     add("")
+    lines.extend(_rootfs_lines(spec))
+    add("")
 
     mod_cache = f"--mount=type=cache,target={GOMODCACHE}"
     build_cache = f"--mount=type=cache,target={GOCACHE}"
@@ -153,6 +266,9 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
         add("COPY go.mod go.sum* ./")
         add(f"RUN {mod_cache} go mod download")
     add("")
+    if spec.files:
+        lines.extend(_files_lines(spec))
+        add("")
 
     add("COPY . .")
     if spec.module_dir not in ("", "."):
@@ -164,11 +280,15 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
     add("# -trimpath leaves local paths out of the binary (the same binary for the same")
     add("# sources); the linker flags are build.ldflags of goship.yaml ('-s -w' drops the")
     add("# debug tables). The build cache mount makes rebuilds incremental.")
+    if spec.version_var:
+        add(f"# {spec.version_var} gets the version (build.version_var): goship build passes")
+        add(f"# --build-arg {VERSION_ARG}=<git commit or source hash>; plain docker build gives 'dev'.")
+        add(f"ARG {VERSION_ARG}=dev")
     build_env = ["GOOS=$TARGETOS", "GOARCH=$TARGETARCH"]
     if spec.arm_variant:
         build_env.append("GOARM=${TARGETVARIANT#v}")
     build_env += [f"{key}={shlex.quote(value)}" for key, value in spec.env]
-    flags = ["-trimpath", f"-ldflags={shlex.quote(spec.ldflags)}"]
+    flags = ["-trimpath", f"-ldflags={_ldflags(spec)}"]
     if spec.vendored:
         flags.append("-mod=vendor")
     if spec.tags:
@@ -181,15 +301,24 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
     add(f"    go build {' '.join(flags)} -o /out/{binary} {_package(spec.main)}")
     add("")
 
-    add("# Runtime stage: only the binary and the CA roots (for outgoing TLS); no shell,")
-    add("# no package manager, nothing else to patch or to exploit.")
+    add("# Runtime stage: the file system laid out above, the binary" + (" and the CA roots" if spec.ca_certificates else "."))
+    if spec.ca_certificates:
+        add("# (for outgoing TLS); no shell, no package manager, nothing else to patch or")
+        add("# to exploit.")
+    else:
+        add("# No shell, no package manager, nothing else to patch or to exploit.")
     add("FROM scratch")
     for key, value in spec.labels:
         add(f"LABEL {key}={_label_value(value)}")
-    add("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/")
+    add(f"COPY --from=build {ROOTFS}/ /")
+    if spec.ca_certificates:
+        add("COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/")
     add(f"COPY --from=build /out/{binary} /usr/local/bin/{binary}")
-    add("# A numeric uid:gid needs no /etc/passwd; never root.")
+    add("# nonroot, numeric: the user does not depend on /etc/passwd; never root.")
     add(f"USER {NONROOT_USER}")
+    if spec.tzdata:
+        add("# Go's time package reads the time zone database from this file.")
+        add(f"ENV ZONEINFO={ZONEINFO}")
     add("# goship sets PORT to app.port when it deploys; the same default for docker run.")
     add(f"ENV PORT={spec.port}")
     add(f"EXPOSE {spec.port}")
@@ -229,10 +358,42 @@ def dockerfile_spec(
         env=tuple(sorted(build.env.items())),
         arm_variant=build.platform.startswith("linux/arm/"),
         labels=tuple(labels),
+        tzdata=build.tzdata,
+        files=_files(project, workspace.root if workspace else project.root),
+        version_var=build.version_var or None,
+        ca_certificates=build.ca_certificates,
     )
     if workspace is not None:
         return _with_workspace(spec, workspace, project.root)
     return replace(spec, vendored=(project.root / "vendor" / "modules.txt").is_file())
+
+
+def _files(project: Project, context: Path) -> tuple[tuple[str, str], ...]:
+    """build.files as (image path, source relative to the build context), checked
+    the way the native builder checks them; a directory source ends in '/'."""
+    where = project.config_path or "goship.yaml"
+    context = context.resolve()
+    files: list[tuple[str, str]] = []
+    for destination, source in sorted(project.config.build.files.items()):
+        dest = destination.strip("/")
+        if not dest or ".." in dest.split("/"):
+            raise ConfigError(f"{where}: build.files: {destination!r} is not a path inside the image")
+        path = (project.root / source).resolve()
+        if not path.exists():
+            raise ConfigError(
+                f"{where}: build.files.{destination}: {source} does not exist in {project.root}",
+                hint="paths are relative to the directory holding go.mod",
+            )
+        if not path.is_relative_to(context):
+            raise ConfigError(
+                f"{where}: build.files.{destination}: {source} is outside the build context {context}",
+                hint="a Dockerfile can only COPY files of its build context: move it into the module",
+            )
+        relative = path.relative_to(context).as_posix()
+        if path.is_dir():
+            relative = "./" if relative == "." else f"{relative}/"
+        files.append((f"/{dest}", relative))
+    return tuple(files)
 
 
 def _with_workspace(spec: DockerfileSpec, workspace: Workspace, module_root: Path) -> DockerfileSpec:
