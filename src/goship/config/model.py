@@ -112,13 +112,13 @@ class BuildConfig:
     version_var: str | None = field(
         default=None, metadata=_doc("Go variable set to the version with -X, e.g. main.version", _go_variable)
     )
-    ca_certificates: bool = field(default=True, metadata=_doc("put a CA bundle in the image (native builder)"))
+    ca_certificates: bool = field(default=True, metadata=_doc("put a CA bundle in the image"))
     tzdata: bool = field(
-        default=False, metadata=_doc("put the Go toolchain's time zone database in the image (native builder)")
+        default=False, metadata=_doc("put the Go toolchain's time zone database in the image")
     )
     files: dict[str, str] = field(
         default_factory=dict,
-        metadata=_doc("extra files: image path -> file or directory in the module (native builder)"),
+        metadata=_doc("extra files: image path -> file or directory in the module"),
     )
     sbom: bool = field(default=True, metadata=_doc("attach an SPDX SBOM of the binary's modules when pushing"))
     dockerfile: str = field(default="Dockerfile", metadata=_doc("Dockerfile of the docker builder, relative to go.mod"))
