@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 
 from goship import __version__, operations, pipeline, sboms
-from goship.build.outputs import parse_output
+from goship.build.outputs import check_output, parse_output
 from goship.config.model import RegistryConfig
 from goship import doctor
 from goship import accounts
@@ -59,6 +59,8 @@ def cmd_build(args: argparse.Namespace) -> None:
     """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
     project = _project(args)
     outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
+    for output in outputs:  # a bad path fails now, not after a long build
+        check_output(output)
     reporter = _reporter(args)
     built = pipeline.build(project, reporter, builder=args.builder)
     pipeline.write_outputs(project, built, outputs, reporter)

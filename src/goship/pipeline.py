@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from goship.build import oci
 from goship.build.layout import docker_archive, state_dir
 from goship.build.dockerbuild import build_docker
 from goship.build.native import BuiltImage, build_native, last_build
@@ -57,6 +59,8 @@ def write_outputs(
     """Send a build where ``--output`` asked: files, the local engine, the registry."""
     stage = Stage(reporter or NullReporter(), "output")
     for output in outputs:
+        for warning in output_warnings(built, output):
+            stage.warn(warning)
         if output.kind == "registry":
             push(project, built, reporter)
         elif output.kind == "docker":
@@ -65,6 +69,37 @@ def write_outputs(
         else:
             write_file_output(built, output)
             stage.ok(f"wrote {output}")
+
+
+def _engine_arch() -> str | None:
+    try:
+        found = LocalExecutor().run(docker.server_arch(), timeout=30, check=False)
+    except GoshipError:
+        return None
+    return (found.text.strip() or None) if found.returncode == 0 else None
+
+
+def output_warnings(
+    built: BuiltImage, output: Output, engine_arch: Callable[[], str | None] = _engine_arch
+) -> list[str]:
+    """What an output will not do here: hold every platform, or run on this engine."""
+    warnings = []
+    platform = oci.platform_of(built.image)
+    if output.kind in ("docker-archive", "docker") and len(built.platforms) > 1:
+        where = "the archive holds" if output.kind == "docker-archive" else "the engine gets"
+        warnings.append(
+            f"{output}: {where} only {platform} of {', '.join(built.platforms)} (the docker image format has one "
+            "platform per tag); oci-archive:FILE or oci:DIR keep them all"
+        )
+    if output.kind == "docker":
+        arch = engine_arch()
+        image_arch = platform.split("/")[1] if "/" in platform else platform
+        if arch and image_arch != arch:
+            warnings.append(
+                f"docker: the image is {platform} but the local engine runs {arch}: its containers fail with "
+                "'exec format error' unless the engine emulates that platform (QEMU binfmt)"
+            )
+    return warnings
 
 
 def registry_repository(project: Project) -> Repository:

@@ -219,3 +219,89 @@ def test_build_args_target_and_secrets_reach_buildkit_not_the_image(hello, seede
     assert layers == "1", layers  # the 'runtime' target: the binary only, no /src
     # Without the secret, the build fails before anything runs, naming it.
     assert_clean_failure(run_goship("build", "-C", str(hello)), "build.secrets.token", "BUILD_TOKEN")
+
+
+CACHED_BUILD = """FROM golang:1.21 AS build
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -o /out/app .
+
+FROM scratch AS runtime
+COPY --from=build /out/app /app
+ENTRYPOINT ["/app"]
+"""
+
+
+def _events(result: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def test_rebuild_without_change_is_cached_and_goship_state_stays_out_of_the_context(hello, seeded_go_images):
+    """goship's .goship folder (earlier images, push records) is not build input:
+    `COPY . .` stays cached, and the build stage holds none of it; the user's
+    .dockerignore still applies and is left as it was."""
+    (hello / "Dockerfile").write_text(CACHED_BUILD)
+    (hello / ".dockerignore").write_text("notes.txt")
+    (hello / "notes.txt").write_text("not for the image\n")
+    # The classic builder (docker 20.10 here) cannot export a cache: said, not ignored.
+    (hello / "goship.yaml").write_text("build:\n  builder: docker\n  target: build\n  cache_to: localhost:5000/c:1\n")
+    first = run_goship("build", "-C", str(hello), "--json")
+    assert first.returncode == 0, first.stderr
+    assert (hello / ".goship" / "oci").is_dir()
+    warnings = [e["message"] for e in _events(first) if e["level"] == "warn"]
+    assert any("build.cache_to" in w and "needs buildx" in w and "BUILDKIT_INLINE_CACHE" in w for w in warnings), warnings
+    second = run_goship("build", "-C", str(hello), "--json")
+    assert second.returncode == 0, second.stderr
+    cached = [e["message"] for e in _events(second) if (e.get("data") or {}).get("cached")]
+    assert "CACHED [build 3/4] COPY . ." in cached, cached
+    assert "CACHED [build 4/4] RUN CGO_ENABLED=0 go build -trimpath -o /out/app ." in cached, cached
+    tag = [e for e in _events(second) if e["level"] == "ok"][-1]["message"].split()[1]  # "built TAG (...)"
+    listed = subprocess.run(["docker", "run", "--rm", "--entrypoint", "ls", tag, "-a", "/src"],
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "main.go" in listed.stdout.split()
+    assert ".goship" not in listed.stdout.split() and "notes.txt" not in listed.stdout.split(), listed.stdout
+    assert (hello / ".dockerignore").read_text() == "notes.txt"
+    assert not (hello / "Dockerfile.dockerignore").exists()
+
+
+def test_failing_copy_says_why(hello, seeded_go_images):
+    _project(hello, "FROM golang:1.21 AS build\nWORKDIR /src\nCOPY go.mod ./\nCOPY go.sum ./\nRUN go mod download\n")
+    (hello / "go.sum").unlink()
+    assert_clean_failure(run_goship("build", "-C", str(hello)),
+                         'Dockerfile:4: [4/5] COPY go.sum ./ failed: "/go.sum" not found', ".dockerignore")
+
+
+def test_failing_run_with_an_arg_in_a_continued_line_keeps_its_line(hello, seeded_go_images):
+    _project(hello, "FROM golang:1.21 AS build\nWORKDIR /src\nARG VERSION=1.2.3\nCOPY . .\n"
+                    'RUN go build \\\n    -ldflags "-X main.version=${VERSION}" -o /app ./nothere\n'
+                    "FROM scratch AS runtime\nCOPY --from=build /app /app\n")
+    assert_clean_failure(run_goship("build", "-C", str(hello)),
+                         'Dockerfile:5: [build 4/4] RUN go build -ldflags "-X main.version=1.2.3" -o /app ./nothere '
+                         "failed (exit code 1)")
+
+
+def test_unknown_target_is_refused_before_buildkit_runs(hello):
+    _project(hello, CACHED_BUILD)
+    (hello / "goship.yaml").write_text("build:\n  builder: docker\n  target: nosuch\n")
+    result = run_goship("build", "-C", str(hello))
+    assert result.returncode == 2
+    assert_clean_failure(result, "build.target 'nosuch' is not a stage of Dockerfile (stages: build, runtime)")
+    assert "docker build" not in result.stderr
+
+
+def test_base_image_present_for_another_platform_is_said_so(hello, seeded_go_images):
+    _project(hello, CACHED_BUILD)
+    (hello / "goship.yaml").write_text("build:\n  builder: docker\n  platform: linux/arm64\n")
+    assert_clean_failure(
+        run_goship("build", "-C", str(hello)),
+        "Dockerfile:1: base image golang:1.21 is present locally only for linux/amd64, not for linux/arm64",
+    )
+
+
+def test_copy_from_an_unknown_stage_is_named(hello, seeded_go_images):
+    _project(hello, "FROM golang:1.21 AS build\nRUN true\nFROM scratch AS runtime\nCOPY --from=nostage /x /x\n")
+    assert_clean_failure(
+        run_goship("build", "-C", str(hello)),
+        "Dockerfile:4: COPY --from=nostage names no stage of Dockerfile (stages: build, runtime)",
+    )

@@ -231,3 +231,28 @@ def test_unsupported_platform_is_a_clean_error(hello):
 
 def test_bad_output_kind_is_a_clean_error(hello):
     assert_clean_failure(run_goship("build", "-C", str(hello), "-o", "s3:bucket"), "unknown kind 's3'")
+
+
+@pytest.mark.parametrize("output, message", [
+    ("oci:/etc/passwd", "/etc/passwd is not a directory"),
+    ("oci-archive:/tmp", "/tmp is a directory"),
+    ("oci:/proc/goship-test", "cannot create files in /proc"),
+])
+def test_bad_output_path_is_refused_before_building(hello, output, message):
+    result = run_goship("build", "-C", str(hello), "-o", output)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert_clean_failure(result, f"--output {output}: {message}")
+    assert not (hello / ".goship" / "oci").exists()  # nothing was built
+
+
+def test_outputs_that_cannot_run_here_are_warned(hello, tmp_path, local_engine):
+    (hello / "goship.yaml").write_text("build:\n  platforms: [linux/amd64, linux/arm64]\n")
+    both = run_goship("build", "-C", str(hello), "-o", f"docker-archive:{tmp_path / 'd.tar'}")
+    assert both.returncode == 0, both.stderr
+    assert "the archive holds only linux/amd64 of linux/amd64, linux/arm64" in both.stderr, both.stderr
+    assert "oci-archive" in both.stderr
+    (hello / "goship.yaml").write_text("build:\n  platform: linux/arm64\n")
+    arm = run_goship("build", "-C", str(hello), "-o", "docker", "--json")
+    assert arm.returncode == 0, arm.stderr
+    warnings = [e["message"] for e in _events(arm) if e["level"] == "warn" and e["stage"] == "output"]
+    assert any("linux/arm64" in w and "runs amd64" in w and "exec format error" in w for w in warnings), warnings

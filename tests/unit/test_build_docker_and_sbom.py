@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from goship.build.dockerbuild import DockerClient, explain_failure, plan_docker_build
-from goship.build.outputs import parse_output
+from goship.build import oci
+from goship.build.dockerbuild import (
+    DockerClient, dockerfile_stages, explain_failure, logical_lines, plan_docker_build,
+)
+from goship.build.native import BuiltImage
+from goship.build.outputs import check_output, parse_output, write_file_output
 from goship.build.sbom import parse_modinfo, read_build_info, spdx_document
-from goship.errors import BuildError, ConfigError, EngineUnreachable
+from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
+from goship.pipeline import output_warnings
 from goship.project import load_project
 from tests.conftest import EXAMPLE
 from tests.projects import PROJECTS
@@ -99,6 +104,170 @@ def test_output_kinds(tmp_path):
     for bad, message in (("s3:x", "unknown kind"), ("oci", "needs a path"), ("docker:x", "takes no path")):
         with pytest.raises(ConfigError, match=message):
             parse_output(bad, tmp_path)
+
+
+
+def test_buildkit_reads_a_dockerfile_copy_whose_ignore_file_drops_goship_state(tmp_path):
+    project = _project(tmp_path, "build:\n  builder: docker\n  dockerfile: build/Dockerfile.prod\n")
+    (project.root / "build").mkdir()
+    (project.root / "build" / "Dockerfile.prod").write_text("FROM scratch\n")
+    (project.root / ".dockerignore").write_text("secret.txt\n*.log")
+    scratch = tmp_path / "scratch"
+    plan = plan_docker_build(project, DockerClient("docker", "classic"), "t", {}, {}, scratch=scratch)
+    staged = Path(plan.argv[plan.argv.index("-f") + 1])
+    # The same file name, so BuildKit's own messages name the user's file.
+    assert staged.parent.parent == scratch and staged.name == "Dockerfile.prod"
+    assert staged.read_text() == "FROM scratch\n"
+    ignore = (staged.parent / "Dockerfile.prod.dockerignore").read_text().splitlines()
+    assert ignore[:2] == ["secret.txt", "*.log"] and ".goship" in ignore and "**/.goship" in ignore
+    assert plan.argv[-1] == str(project.root)  # the context is still sent straight from disk
+    assert plan.dockerfile == project.root / "build" / "Dockerfile.prod" and plan.display == "build/Dockerfile.prod"
+    assert (project.root / ".dockerignore").read_text() == "secret.txt\n*.log"  # the user's file is untouched
+    # A Dockerfile-specific ignore file wins over the context's, as in BuildKit.
+    (project.root / "build" / "Dockerfile.prod.dockerignore").write_text("only-this\n")
+    plan = plan_docker_build(project, DockerClient("docker", "classic"), "t", {}, {}, scratch=tmp_path / "s2")
+    staged = Path(plan.argv[plan.argv.index("-f") + 1])
+    assert (staged.parent / "Dockerfile.prod.dockerignore").read_text().splitlines()[0] == "only-this"
+
+
+def test_unknown_target_is_a_config_error_naming_the_stages(tmp_path):
+    project = _project(tmp_path, "build:\n  builder: docker\n  target: nosuch\n")
+    (project.root / "Dockerfile").write_text(
+        "FROM golang:1.22 AS build\nRUN true\nfrom --platform=$BUILDPLATFORM alpine:latest as Runtime\n")
+    with pytest.raises(ConfigError, match=r"build.target 'nosuch' is not a stage of Dockerfile \(stages: build, runtime\)"):
+        plan_docker_build(project, DockerClient("docker", "classic"), "t", {}, {})
+
+
+def test_cache_to_without_buildx_is_a_warning(tmp_path):
+    project = _project(tmp_path, "build:\n  builder: docker\n  cache_to: r/c:1\n")
+    classic = plan_docker_build(project, DockerClient("docker", "classic"), "t", {}, {})
+    assert len(classic.warnings) == 1 and "build.cache_to" in classic.warnings[0]
+    assert "needs buildx" in classic.warnings[0] and "BUILDKIT_INLINE_CACHE" in classic.warnings[0]
+    assert plan_docker_build(project, DockerClient("docker", "buildx"), "t", {}, {}).warnings == ()
+
+
+def test_logical_lines_join_continuations_and_skip_comments():
+    text = "# syntax=docker/dockerfile:1\nFROM golang:1.22 AS build\nRUN go build \\\n  # a comment\n\n    -o /app .\nFROM scratch\n"
+    assert logical_lines(text) == [(2, "FROM golang:1.22 AS build"), (3, "RUN go build -o /app ."), (7, "FROM scratch")]
+    assert [(s.line, s.image, s.name) for s in dockerfile_stages(text)] == [(2, "golang:1.22", "build"), (7, "scratch", None)]
+    assert logical_lines("# escape=`\nFROM x\nRUN a `\n  b\n") == [(2, "FROM x"), (3, "RUN a b")]
+
+
+ARG_DOCKERFILE = """FROM golang:1.22-alpine AS build
+WORKDIR /src
+ARG VERSION=dev
+COPY go.mod ./
+COPY go.sum ./
+COPY . .
+RUN go build \\
+    -ldflags "-X main.version=${VERSION}" -o /app ./nothere
+
+FROM alpine:latest AS runtime
+WORKDIR /src
+COPY --from=build /app /app
+"""
+
+
+def test_failed_copy_says_why(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(ARG_DOCKERFILE)
+    old = explain_failure(  # BuildKit of docker 20.10
+        '#8 [build 4/6] COPY go.sum ./\n#8 ERROR: "/go.sum" not found: not found\n------\n > [build 4/6] COPY go.sum ./:\n'
+        '------\nfailed to compute cache key: "/go.sum" not found: not found', dockerfile)
+    assert old.message == 'Dockerfile:5: [build 4/6] COPY go.sum ./ failed: "/go.sum" not found'
+    assert ".dockerignore" in (old.hint or "")
+    new = explain_failure(  # buildx
+        ' > [build 4/6] COPY go.sum ./:\n------\nERROR: failed to solve: failed to compute cache key: failed to '
+        'calculate checksum of ref 0a1b::c2d3: "/go.sum": not found', dockerfile)
+    assert new.message == 'Dockerfile:5: [build 4/6] COPY go.sum ./ failed: "/go.sum": not found'
+
+
+def test_failed_run_with_an_arg_and_a_continuation_keeps_its_line(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(ARG_DOCKERFILE)
+    failed = explain_failure(
+        '#10 0.142 stat /src/nothere: directory not found\n------\n'
+        ' > [build 6/6] RUN go build     -ldflags "-X main.version=1.2.3" -o /app ./nothere:\n------\n'
+        'executor failed running [/bin/sh -c go build     -ldflags "-X main.version=${VERSION}" -o /app ./nothere]: '
+        'exit code: 1', dockerfile, display="build/Dockerfile")
+    assert failed.message == ('build/Dockerfile:7: [build 6/6] RUN go build -ldflags "-X main.version=1.2.3" '
+                              "-o /app ./nothere failed (exit code 1)")
+    # The same instruction in two stages: the step's stage decides.
+    workdir = explain_failure(" > [runtime 2/3] WORKDIR /src:\n------\nfailed: mkdir: permission denied", dockerfile)
+    assert workdir.message.startswith("Dockerfile:11: [runtime 2/3] WORKDIR /src failed")
+
+
+def test_base_image_for_another_platform_and_unknown_copy_from_stage(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(ARG_DOCKERFILE)
+    head = ('failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request: '
+            'Head "https://registry-1.docker.io/v2/library/{}/manifests/{}": dial tcp: lookup registry-1.docker.io: no such host')
+    output = (" > [internal] load metadata for docker.io/library/golang:1.22-alpine:\n"
+              " > [internal] load metadata for docker.io/library/alpine:latest:\n" + head.format("golang", "1.22-alpine"))
+    seen = []
+    other = explain_failure(output, dockerfile, platform="linux/arm64",
+                            image_platform=lambda ref: seen.append(ref) or "linux/amd64")
+    assert other.message == ("Dockerfile:1: base image golang:1.22-alpine is present locally only for linux/amd64, "
+                             "not for linux/arm64, and cannot be pulled")
+    assert seen == ["golang:1.22-alpine"]
+    missing = explain_failure(output, dockerfile, platform="linux/arm64", image_platform=lambda ref: None)
+    assert missing.message == "Dockerfile:1: base image golang:1.22-alpine is not present locally and cannot be pulled"
+    dockerfile.write_text("FROM alpine:latest AS build\nFROM alpine:latest AS runtime\nCOPY --from=nostage /x /x\n")
+    stage = explain_failure("#5 FROM docker.io/library/nostage:latest\n#5 resolve docker.io/library/nostage:latest done\n"
+                            "failed to load cache key: " + head.format("nostage", "latest"), dockerfile)
+    assert stage.message == ("Dockerfile:3: COPY --from=nostage names no stage of Dockerfile "
+                             "(stages: build, runtime) and no image present locally")
+
+
+def test_unknown_target_reported_by_buildkit_is_a_config_error(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(ARG_DOCKERFILE)
+    error = explain_failure("failed to solve with frontend dockerfile.v0: failed to create LLB definition: "
+                            "target stage nosuch could not be found", dockerfile)
+    assert isinstance(error, ConfigError)
+    assert error.message == "build.target 'nosuch' is not a stage of Dockerfile (stages: build, runtime)"
+
+
+def test_bad_output_paths_are_refused_before_building(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for text, message in (
+        (f"oci:{a_file}", "is not a directory"),
+        (f"oci-archive:{tmp_path}", "is a directory"),
+        (f"docker-archive:{a_file}/sub/image.tar", f"{a_file} is not a directory"),
+        ("oci:/proc/goship-test", "cannot create files in /proc"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            check_output(parse_output(text, tmp_path))
+    for fine in (f"oci:{tmp_path / 'new' / 'layout'}", f"oci:{tmp_path}", f"oci-archive:{tmp_path / 'o.tar'}", "docker"):
+        check_output(parse_output(fine, tmp_path))
+    assert list(tmp_path.iterdir()) == [a_file]  # the checks leave nothing behind
+
+
+def test_output_write_errors_name_the_path(tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(GoshipError, match=f"cannot write {a_file}"):
+        write_file_output(None, parse_output(f"oci:{a_file}/layout", tmp_path))  # type: ignore[arg-type]
+
+
+def _image(arch: str) -> oci.Image:
+    config = oci.Blob(oci.MEDIA_CONFIG, f'{{"os": "linux", "architecture": "{arch}"}}'.encode())
+    return oci.Image(oci.Blob(oci.MEDIA_MANIFEST, arch.encode()), config, ())
+
+
+def test_outputs_that_cannot_run_here_are_warned(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["goship.build.native"], "host_arch", lambda: "amd64")
+    index = oci.Index(oci.Blob(oci.MEDIA_MANIFEST, b"i"), (_image("amd64"), _image("arm64")))
+    both = BuiltImage(index, "hello", "v1", tmp_path)
+    [archive] = output_warnings(both, parse_output("docker-archive:d.tar", tmp_path), lambda: "amd64")
+    assert "only linux/amd64 of linux/amd64, linux/arm64" in archive and "oci-archive" in archive
+    assert output_warnings(both, parse_output("oci-archive:o.tar", tmp_path), lambda: "amd64") == []
+    arm = BuiltImage(_image("arm64"), "hello", "v1", tmp_path)
+    [engine] = output_warnings(arm, parse_output("docker", tmp_path), lambda: "amd64")
+    assert "linux/arm64" in engine and "runs amd64" in engine and "exec format error" in engine
+    assert output_warnings(arm, parse_output("docker", tmp_path), lambda: "arm64") == []
+    assert output_warnings(arm, parse_output("docker", tmp_path), lambda: None) == []
 
 
 MODINFO = (

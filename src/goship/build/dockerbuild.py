@@ -24,16 +24,16 @@ import tarfile
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from goship.build import oci
-from goship.build.layout import write_layout
+from goship.build.layout import STATE_DIR, write_layout
 from goship.build.native import BuiltImage, layout_dir, sbom_artifact
 from goship.build.version import source_version
 from goship.config.model import BuildConfig
-from goship.errors import BuildError, ConfigError, EngineUnreachable, ToolError
+from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ToolError
 from goship.events import NullReporter, Reporter, Stage
 from goship.project import Project
 
@@ -51,6 +51,11 @@ class DockerBuildPlan:
     cwd: Path
     dockerfile: Path
     tag: str
+    #: The Dockerfile as errors name it (its path from the module root).
+    display: str = "Dockerfile"
+    platform: str = "linux/amd64"
+    #: Settings this client cannot honour, said once as warnings.
+    warnings: tuple[str, ...] = ()
 
 
 def _docker_candidates() -> Iterator[str]:
@@ -94,10 +99,104 @@ def find_buildkit_client() -> DockerClient:
     )
 
 
+@dataclass(frozen=True)
+class DockerfileStage:
+    line: int
+    image: str
+    name: str | None
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Each instruction as (its first line number, its text): continuation lines
+    joined, comment lines dropped, runs of whitespace made one space."""
+    raw_lines = text.lstrip("\ufeff").splitlines()
+    escape = "\\"
+    for line in raw_lines:  # parser directives come first
+        directive = re.match(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$", line)
+        if not directive:
+            break
+        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
+            escape = directive.group(2)
+    result: list[tuple[int, str]] = []
+    current: list[str] | None = None
+    start = 0
+    for number, line in enumerate(raw_lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue  # also inside a continued instruction, as BuildKit does
+        if current is None:
+            current, start = [], number
+        body = line.rstrip()
+        if body.endswith(escape):
+            current.append(body[: -len(escape)])
+            continue
+        current.append(body)
+        result.append((start, " ".join(" ".join(current).split())))
+        current = None
+    if current:
+        result.append((start, " ".join(" ".join(current).split())))
+    return result
+
+
+_FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
+
+
+def dockerfile_stages(text: str) -> list[DockerfileStage]:
+    """The FROM lines: where each stage starts, its base image and its name."""
+    stages = []
+    for number, instruction in logical_lines(text):
+        match = _FROM_LINE.match(instruction)
+        if match:
+            stages.append(DockerfileStage(number, match.group(1), match.group(2).lower() if match.group(2) else None))
+    return stages
+
+
+def _stage_names(stages: list[DockerfileStage]) -> str:
+    names = [stage.name for stage in stages if stage.name]
+    return f"stages: {', '.join(names)}" if names else "it names no stage: add 'AS NAME' to a FROM line"
+
+
+def _dockerignore(dockerfile: Path, context: Path, module_root: Path) -> str:
+    """What BuildKit would exclude (the Dockerfile's own ignore file, else the
+    context's .dockerignore), plus goship's state folder."""
+    text = ""
+    for candidate in (dockerfile.with_name(dockerfile.name + ".dockerignore"), context / ".dockerignore"):
+        if candidate.is_file():
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+            break
+    extra = [f"# added by goship: its build state ({STATE_DIR}) is never build input", f"**/{STATE_DIR}"]
+    state = module_root / STATE_DIR
+    if state.resolve().is_relative_to(context):
+        extra.insert(1, state.resolve().relative_to(context).as_posix())
+    return text + ("\n" if text and not text.endswith("\n") else "") + "\n".join(extra) + "\n"
+
+
+def _stage_dockerfile(dockerfile: Path, context: Path, module_root: Path, scratch: Path) -> Path:
+    """A copy of the Dockerfile under the same name in ``scratch``, with a
+    ``<name>.dockerignore`` next to it that also keeps .goship out of the context.
+
+    BuildKit (docker 19.03+, buildx) reads the ignore file next to the
+    Dockerfile in preference to the context's .dockerignore, so the user's
+    files are never touched and the context is still sent straight from disk.
+    """
+    staged = scratch / "dockerfile" / dockerfile.name
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(dockerfile, staged)
+    staged.with_name(dockerfile.name + ".dockerignore").write_text(
+        _dockerignore(dockerfile, context, module_root), encoding="utf-8"
+    )
+    return staged
+
+
 def plan_docker_build(
-    project: Project, client: DockerClient, tag: str, secret_files: dict[str, Path], labels: dict[str, str]
+    project: Project, client: DockerClient, tag: str, secret_files: dict[str, Path], labels: dict[str, str],
+    scratch: Path | None = None,
 ) -> DockerBuildPlan:
-    """The argv and environment of one BuildKit build of the project's Dockerfile."""
+    """The argv and environment of one BuildKit build of the project's Dockerfile.
+
+    With ``scratch`` (a temporary directory), BuildKit reads a copy of the
+    Dockerfile from there, whose ignore file keeps .goship out of the context.
+    """
     build: BuildConfig = project.config.build
     where = project.config_path or "goship.yaml"
     platforms = build.target_platforms()
@@ -116,9 +215,22 @@ def plan_docker_build(
             f"{where}: build.dockerfile: {dockerfile} does not exist",
             hint="write one with 'goship dockerfile -o Dockerfile', or use build.builder: native",
         )
+    try:
+        display = dockerfile.relative_to(project.root.resolve()).as_posix()
+    except ValueError:
+        display = str(dockerfile)
+    if build.target:
+        stages = dockerfile_stages(dockerfile.read_text(encoding="utf-8", errors="replace"))
+        if build.target.lower() not in {stage.name for stage in stages}:
+            raise ConfigError(
+                f"{where}: build.target {build.target!r} is not a stage of {display} ({_stage_names(stages)})",
+                hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
+            )
+    warnings: list[str] = []
+    staged = _stage_dockerfile(dockerfile, context, project.root, scratch) if scratch is not None else dockerfile
     argv: list[str] = [client.path]
     argv += ["buildx", "build", "--load"] if client.mode == "buildx" else ["build"]
-    argv += ["--progress", "plain", "-f", str(dockerfile), "-t", tag, "--platform", platforms[0]]
+    argv += ["--progress", "plain", "-f", str(staged), "-t", tag, "--platform", platforms[0]]
     if build.target:
         argv += ["--target", build.target]
     build_args = dict(build.args)
@@ -139,9 +251,13 @@ def plan_docker_build(
         else:
             # The classic builder can only embed its cache in the image it pushes.
             argv += ["--build-arg", "BUILDKIT_INLINE_CACHE=1"]
+            warnings.append(
+                f"build.cache_to ({build.cache_to}) needs buildx; the classic builder embeds the cache in the "
+                "image it pushes (BUILDKIT_INLINE_CACHE) instead"
+            )
     argv.append(str(context))
     env = {"DOCKER_BUILDKIT": "1"} if client.mode == "classic" else {}
-    return DockerBuildPlan(tuple(argv), env, project.root, dockerfile, tag)
+    return DockerBuildPlan(tuple(argv), env, project.root, dockerfile, tag, display, platforms[0], tuple(warnings))
 
 
 def _secret_files(project: Project, tmp: Path) -> dict[str, Path]:
@@ -169,19 +285,153 @@ def _secret_files(project: Project, tmp: Path) -> dict[str, Path]:
 
 
 _PARSE_ERROR = re.compile(r"dockerfile parse error (?:on )?line (\d+): (.+)", re.IGNORECASE)
-_PULL_ERROR = re.compile(r"failed to (?:solve|resolve)[^\n]*?(?:docker\.io/library/|docker\.io/)?([\w./:-]+): "
-                         r"(?:failed to resolve source metadata|pull access denied|[^\n]*not found)", re.IGNORECASE)
 _BASE_REF = re.compile(r"(?:docker\.io/library/|docker\.io/)?([a-z0-9][\w./-]*:[\w.-]+)")
+_METADATA_REF = re.compile(r"source metadata for (\S+?):\s")
+_HEAD_URL = re.compile(r'https://([^/\s"]+)/v2/(\S+?)/manifests/([^"\s]+)')
+_ARG_REFERENCE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+_FROM_REFERENCE = re.compile(r"(?:^|[\s,])(?:--)?from=([^\s,]+)", re.IGNORECASE)
+
+#: What the engine has of an image: "linux/amd64", or None when it has none.
+ImagePlatform = Callable[[str], "str | None"]
 
 
-def explain_failure(output: str, dockerfile: Path) -> BuildError:
-    """BuildKit's verbose failure, cut down to what to fix and where."""
+def _normal_ref(ref: str) -> str:
+    """``golang:1.21`` for ``docker.io/library/golang:1.21``; ``:latest`` added when untagged."""
+    ref = ref.strip().strip('"')
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            break
+    if "@" not in ref and "$" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
+        ref += ":latest"
+    return ref
+
+
+def _failed_ref(output: str, lines: list[str]) -> str | None:
+    """The image BuildKit could not resolve, from its error text."""
+    metadata = _METADATA_REF.findall(output)
+    if metadata:
+        return _normal_ref(metadata[-1])
+    heads = _HEAD_URL.findall(output)
+    if heads:
+        host, path, reference = heads[-1]
+        name = path if host in ("registry-1.docker.io", "index.docker.io", "docker.io") else f"{host}/{path}"
+        return _normal_ref(f"{name}@{reference}" if ":" in reference else f"{name}:{reference}")
+    refs = _BASE_REF.findall(" ".join(l for l in lines if "resolve" in l.lower() or "load metadata" in l.lower()))
+    return _normal_ref(refs[-1]) if refs else None
+
+
+def _arg_pattern(text: str) -> str:
+    """A regex for what BuildKit shows of ``text``: $VAR and ${VAR} match anything."""
+    literal = lambda part: r"\s*".join(re.escape(word) for word in part.split())  # noqa: E731
+    return ".*?".join(literal(part) for part in _ARG_REFERENCE.split(text))
+
+
+def _read(dockerfile: Path) -> str:
+    try:
+        return dockerfile.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _step_line(text: str, label: str, step: str) -> int | None:
+    """The line of the instruction BuildKit ran as ``[label] step``: searched in
+    the logical lines (continuations joined) of the step's stage, with ARG/ENV
+    references matching their expanded values."""
+    logical = logical_lines(text)
+    stages = dockerfile_stages(text)
+    candidates = logical
+    stage_label = label.rsplit(" ", 1)[0].strip().lower() if " " in label.strip() else ""
+    index: int | None = None
+    names = [stage.name for stage in stages]
+    if stage_label in names:
+        index = names.index(stage_label)
+    elif re.fullmatch(r"stage-(\d+)", stage_label):
+        index = int(stage_label.split("-")[1])
+    if index is not None and index < len(stages):
+        end = stages[index + 1].line if index + 1 < len(stages) else float("inf")
+        candidates = [(n, i) for n, i in logical if stages[index].line <= n < end]
+    wanted = " ".join(step.split())
+    for number, instruction in candidates:
+        if re.fullmatch(_arg_pattern(instruction), wanted, re.IGNORECASE | re.DOTALL):
+            return number
+    for number, instruction in candidates:  # the instruction's text up to its first $
+        prefix = instruction.split("$", 1)[0].lower()
+        shown = wanted.lower()
+        if len(prefix) >= 8 and (shown.startswith(prefix) or (len(shown) >= 8 and prefix.startswith(shown))):
+            return number
+    return None
+
+
+def _step_reason(output: str) -> str | None:
+    """Why a step failed when no command exited non-zero (COPY of a missing file, ...)."""
+    cache_key = re.findall(r"failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?(.+)", output)
+    errors = re.findall(r"^#\d+ (?:\d+\.\d+ )?ERROR: (.+)$", output, re.MULTILINE)
+    reason = (cache_key or errors or [None])[-1]
+    if not reason:
+        return None
+    reason = re.sub(r"^(?:ERROR: )?(?:failed to solve(?: with frontend dockerfile\.v0)?: )+", "", reason.strip())
+    if reason.endswith(" not found: not found"):
+        reason = reason[: -len(": not found")]
+    return reason[:300]
+
+
+def _base_image_failure(
+    text: str, display: str, base: str | None, platform: str | None, image_platform: ImagePlatform | None,
+    details: tuple[str, ...],
+) -> BuildError:
+    pull_hint = "pull it where there is network access and 'docker load' it here, or change the FROM line"
+    if base is None:
+        return BuildError(f"{display}: a base image is not present locally and cannot be pulled",
+                          hint=pull_hint, details=details)
+    stages = dockerfile_stages(text)
+    exact = [s for s in stages if _normal_ref(s.image) == base]
+    with_args = [s for s in stages if re.fullmatch(_arg_pattern(_normal_ref(s.image)), base)]
+    from_stage: DockerfileStage | None = (exact or with_args)[0] if exact or with_args else None
+    if from_stage is None:
+        # Not a FROM: a COPY --from= / RUN --mount=from= naming neither a stage nor a local image.
+        for number, instruction in logical_lines(text):
+            for name in _FROM_REFERENCE.findall(instruction):
+                if _normal_ref(name) == base and not instruction.upper().startswith("FROM"):
+                    keyword = instruction.split(" ", 1)[0].upper()
+                    return BuildError(
+                        f"{display}:{number}: {keyword} --from={name} names no stage of {display} "
+                        f"({_stage_names(stages)}) and no image present locally",
+                        hint=f"name a stage defined above it (FROM ... AS {name}), or 'docker load' image {base} here",
+                        details=details,
+                    )
+    where = f"{display}:{from_stage.line}" if from_stage else display
+    present = image_platform(base) if image_platform and platform else None
+    wanted = "/".join((platform or "").split("/")[:2])
+    if present and wanted and present != wanted:
+        return BuildError(
+            f"{where}: base image {base} is present locally only for {present}, not for {wanted}, and cannot be pulled",
+            hint=f"build for {present} (build.platforms), 'docker load' a {wanted} image of {base} here, "
+                 "or use build.builder: native, which cross-compiles without base images",
+            details=details,
+        )
+    return BuildError(f"{where}: base image {base} is not present locally and cannot be pulled",
+                      hint=pull_hint, details=details)
+
+
+def explain_failure(
+    output: str, dockerfile: Path, display: str | None = None, platform: str | None = None,
+    image_platform: ImagePlatform | None = None,
+) -> GoshipError:
+    """BuildKit's verbose failure, cut down to what to fix and where.
+
+    ``display`` names the Dockerfile in messages (default: its file name);
+    ``image_platform`` says which platform a local image has, to tell "missing"
+    from "present for another platform than ``platform``".
+    """
     name = dockerfile.name
+    display = display or name
+    text = _read(dockerfile)
     lines = [line for line in output.splitlines() if line.strip()]
     parse = _PARSE_ERROR.search(output)
     if parse:
         return BuildError(
-            f"{name}:{parse.group(1)}: {parse.group(2).strip()}",
+            f"{display}:{parse.group(1)}: {parse.group(2).strip()}",
             hint="fix the Dockerfile (see https://docs.docker.com/reference/dockerfile/)",
         )
     if re.search(r"Cannot connect to the Docker daemon|error during connect", output):
@@ -189,45 +439,54 @@ def explain_failure(output: str, dockerfile: Path) -> BuildError:
             "the docker builder cannot reach a Docker engine",
             hint="start Docker (Docker Desktop, or 'sudo systemctl start docker'), or use build.builder: native",
         )
+    target = re.search(r"target stage (\S+) could not be found", output)
+    if target:
+        return ConfigError(
+            f"build.target {target.group(1)!r} is not a stage of {display} ({_stage_names(dockerfile_stages(text))})",
+            hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
+        )
     lowered = output.lower()
     if "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
         "registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)
     ):
-        refs = [m for m in _BASE_REF.findall(" ".join(l for l in lines if "resolve" in l.lower() or "load metadata" in l.lower()))]
-        base = refs[-1] if refs else "a base image"
-        number = _find_line(dockerfile, f"FROM {base}") or _find_line(dockerfile, f"FROM {base.split(':')[0]}")
-        return BuildError(
-            f"{name}{':' + number if number else ''}: base image {base} is not present locally and cannot be pulled",
-            hint="pull it where there is network access and 'docker load' it here, or change the FROM line",
-            details=tuple(l.strip()[:300] for l in lines[-3:] if l.strip("- ")),
-        )
+        details = tuple(l.strip()[:300] for l in lines[-3:] if l.strip("- "))
+        return _base_image_failure(text, display, _failed_ref(output, lines), platform, image_platform, details)
     step = re.search(r"^\s*>\s*\[([^\]]+)\]\s*(.+?):?\s*$", output, re.MULTILINE)
     code = re.search(r"(?:exit code|did not complete successfully): ?(\d+)", output)
     context = [l for l in lines if re.match(r"^#\d+ \d+\.\d+ ", l)][-12:]
     if step:
-        line_match = re.search(rf"{re.escape(name)}:(\d+)", output)
-        number = line_match.group(1) if line_match else _find_line(dockerfile, step.group(2))
-        where = f"{name}:{number}" if number else name
+        line_match = re.search(rf"(?<![\w.-]){re.escape(name)}:(\d+)", output)
+        number = line_match.group(1) if line_match else _step_line(text, step.group(1), step.group(2))
+        where = f"{display}:{number}" if number else display
+        reason = None if code else _step_reason(output)
+        instruction = " ".join(step.group(2).split())
+        hint = None
+        if reason and "not found" in reason and re.match(r"(?i)(COPY|ADD)\s", instruction):
+            hint = ("COPY and ADD read from the build context (build.context): the file is not there, "
+                    "or .dockerignore excludes it")
         return BuildError(
-            f"{where}: [{step.group(1)}] {step.group(2).strip()} failed"
-            + (f" (exit code {code.group(1)})" if code else ""),
+            f"{where}: [{step.group(1)}] {instruction} failed"
+            + (f" (exit code {code.group(1)})" if code else "")
+            + (f": {reason}" if reason else ""),
+            hint=hint,
             details=tuple(re.sub(r"^#\d+ \d+\.\d+ ", "", l) for l in context),
         )
     return BuildError("docker build failed: " + "; ".join(lines[-3:])[:400])
 
 
-def _find_line(dockerfile: Path, instruction: str) -> str | None:
-    """The line number of the Dockerfile line that starts ``instruction`` (BuildKit
-    before 23 names the failed step but not its line)."""
-    try:
-        lines = dockerfile.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    wanted = " ".join(instruction.split())[:60].lower()
-    for number, line in enumerate(lines, start=1):
-        if " ".join(line.split()).lower().startswith(wanted):
-            return str(number)
-    return None
+def local_image_platform(docker: str) -> ImagePlatform:
+    """``docker image inspect --format {{.Os}}/{{.Architecture}}`` through ``docker``."""
+
+    def inspect(ref: str) -> str | None:
+        try:
+            proc = subprocess.run([docker, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref],
+                                  capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        found = proc.stdout.strip().splitlines()
+        return found[0] if proc.returncode == 0 and found and "/" in found[0] else None
+
+    return inspect
 
 
 def _run_streaming(plan: DockerBuildPlan, stage: Stage) -> None:
@@ -241,15 +500,22 @@ def _run_streaming(plan: DockerBuildPlan, stage: Stage) -> None:
     except OSError as exc:
         raise ToolError(f"cannot run {plan.argv[0]}: {exc.strerror}") from None
     assert proc.stdout is not None
+    steps: dict[str, str] = {}
     for line in proc.stdout:
         line = line.rstrip("\n")
         tail.append(line)
-        # Step headers only ("#7 [build 4/6] RUN go mod download"); the rest is for errors.
-        header = re.match(r"^#\d+ (\[.+)$", line)
+        # Step headers ("#7 [build 4/6] RUN go mod download") and which came from
+        # the cache ("#7 CACHED"); the rest is for errors.
+        header = re.match(r"^#(\d+) (\[.+)$", line)
         if header:
-            stage.info(header.group(1))
+            steps[header.group(1)] = header.group(2)
+            stage.info(header.group(2))
+        cached = re.match(r"^#(\d+) CACHED\s*$", line)
+        if cached and cached.group(1) in steps:
+            stage.info(f"CACHED {steps[cached.group(1)]}", cached=True)
     if proc.wait() != 0:
-        raise explain_failure("\n".join(tail), plan.dockerfile)
+        raise explain_failure("\n".join(tail), plan.dockerfile, plan.display, plan.platform,
+                              local_image_platform(plan.argv[0]))
 
 
 def _saved_image(docker: str, tag: str) -> oci.Image:
@@ -315,8 +581,10 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
         labels["org.opencontainers.image.revision"] = source.revision
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="goship-secrets-") as tmp:
-        plan = plan_docker_build(project, client, tag, _secret_files(project, Path(tmp)), labels)
-        stage.step(f"docker build ({client.mode} BuildKit) {plan.dockerfile.name} -> {tag}")
+        plan = plan_docker_build(project, client, tag, _secret_files(project, Path(tmp)), labels, scratch=Path(tmp))
+        for warning in plan.warnings:
+            stage.warn(warning)
+        stage.step(f"docker build ({client.mode} BuildKit) {plan.display} -> {tag}")
         _run_streaming(plan, stage)
     image = _saved_image(client.path, tag)
     sboms: tuple[oci.Artifact, ...] = ()

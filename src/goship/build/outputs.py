@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from goship.build.layout import docker_archive, write_layout
 from goship.build.native import BuiltImage
-from goship.errors import ConfigError
+from goship.errors import ConfigError, GoshipError
 
 KINDS = ("oci", "oci-archive", "docker-archive", "docker", "registry")
 
@@ -45,6 +46,31 @@ def parse_output(text: str, base: Path) -> Output:
     return Output(kind, path if path.is_absolute() else base / path)
 
 
+def check_output(output: Output) -> None:
+    """Refuse, before anything is built, a file output that cannot be written:
+    an ``oci:`` directory that is a file, an archive that is a directory, a
+    parent that is not a writable directory."""
+    if output.path is None:
+        return
+    path = output.path
+    if output.kind == "oci" and path.exists() and not path.is_dir():
+        raise ConfigError(f"--output {output}: {path} is not a directory", hint="oci: takes a directory (an OCI image layout)")
+    if output.kind != "oci" and path.is_dir():
+        raise ConfigError(f"--output {output}: {path} is a directory", hint=f"{output.kind}: takes a file name, e.g. {path / 'image.tar'}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"--output {output}: {path} is not writable")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--output {output}: {existing} is not a directory")
+    try:  # a real write: catches read-only mounts and /proc as well as permissions
+        with tempfile.TemporaryFile(dir=existing, prefix=".goship-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot create files in {existing} ({exc.strerror or exc})") from None
+
+
 def write_oci_archive(built: BuiltImage, file: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="goship-oci-") as tmp:
         write_layout(Path(tmp), built.built, built.version, built.sboms)
@@ -62,11 +88,18 @@ def write_oci_archive(built: BuiltImage, file: Path) -> None:
 def write_file_output(built: BuiltImage, output: Output) -> None:
     """The outputs that are files; docker and registry go through the pipeline."""
     assert output.path is not None
-    output.path.parent.mkdir(parents=True, exist_ok=True)
-    if output.kind == "oci":
-        write_layout(output.path, built.built, built.version, built.sboms)
-    elif output.kind == "oci-archive":
-        write_oci_archive(built, output.path)
-    elif output.kind == "docker-archive":
-        output.path.write_bytes(docker_archive(built.image, [built.tag]))
+    try:
+        output.path.parent.mkdir(parents=True, exist_ok=True)
+        if output.kind == "oci":
+            write_layout(output.path, built.built, built.version, built.sboms)
+        elif output.kind == "oci-archive":
+            write_oci_archive(built, output.path)
+        elif output.kind == "docker-archive":
+            output.path.write_bytes(docker_archive(built.image, [built.tag]))
+    except OSError as exc:
+        where = exc.filename or output.path
+        raise GoshipError(
+            f"--output {output}: cannot write {where}: {exc.strerror or exc}",
+            hint="the image was built; write it elsewhere with another -o, or fix the path",
+        ) from None
 

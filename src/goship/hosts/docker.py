@@ -32,6 +32,11 @@ def server_version() -> Argv:
     return ("docker", "version", "--format", "{{.Server.Version}}")
 
 
+def server_arch() -> Argv:
+    """The engine's architecture as Go names it (amd64, arm64)."""
+    return ("docker", "version", "--format", "{{.Server.Arch}}")
+
+
 def image_exists(ref: str) -> Argv:
     return ("docker", "image", "inspect", "--format", "{{.Id}}", ref)
 
