@@ -421,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         name: str, func: Callable[[argparse.Namespace], None], target: bool = False
     ) -> argparse.ArgumentParser:
         doc = (func.__doc__ or "").strip().splitlines()[0]
-        sub = commands.add_parser(name, parents=[common], help=doc, description=doc)
+        sub = commands.add_parser(name, parents=[common], help=doc, description=doc)  # type: ignore[list-item]
         if target:
             sub.add_argument(
                 "target",

@@ -311,8 +311,13 @@ def _roll_back(
             continue
         version = result.previous_version or "previous"
         release = make_release(project, version, result.previous_image, "", "", kind="rollback")
+        previous_image = result.previous_image
+
+        def provide(executor: Executor, image: str = previous_image) -> None:
+            ensure_image(executor, image)
+
         try:
-            deploy_to_host(host, release, lambda ex, image=result.previous_image: ensure_image(ex, image), stage)
+            deploy_to_host(host, release, provide, stage)
             summary.append(f"{host.name}: rolled back to {version}")
         except GoshipError as exc:
             summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")

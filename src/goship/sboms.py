@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from goship.build.native import host_arch, last_build
 from goship.build.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
@@ -28,12 +29,12 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 class SBOM:
     subject: str  # the image manifest digest the SBOM describes
     platform: str
-    document: dict[str, object]
+    document: dict[str, Any]  # SPDX JSON, as parsed
 
     def packages(self) -> list[tuple[str, str, str]]:
         """(name, version, purl) of each package, main module first."""
         rows = []
-        for package in self.document.get("packages", []):  # type: ignore[union-attr]
+        for package in self.document.get("packages", []):
             refs = package.get("externalRefs", [])
             purl = next((r["referenceLocator"] for r in refs if r.get("referenceType") == "purl"), "")
             rows.append((package.get("name", ""), package.get("versionInfo", ""), purl))
