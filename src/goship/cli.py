@@ -59,8 +59,10 @@ def cmd_build(args: argparse.Namespace) -> None:
     """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
     project = _project(args)
     outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
-    for output in outputs:  # a bad path fails now, not after a long build
+    for output in outputs:  # a bad path or a missing 'image' fails now, not after a long build
         check_output(output)
+        if output.kind == "registry":
+            pipeline.registry_repository(project)
     reporter = _reporter(args)
     built = pipeline.build(project, reporter, builder=args.builder)
     pipeline.write_outputs(project, built, outputs, reporter)

@@ -20,6 +20,7 @@ from goship.build.native import BuiltImage, build_native, last_build
 from goship.build.outputs import Output, write_file_output
 from goship.build.version import source_version
 from goship.config import LOCAL_TARGET
+from goship.config.model import BuildConfig
 from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
 from goship.errors import ConfigError, DeployError, GoshipError
@@ -47,6 +48,12 @@ def build(project: Project, reporter: Reporter | None = None, builder: str | Non
         raise ConfigError(
             f"{project.config_path or 'goship.yaml'}: build.builder: unknown builder {builder!r}",
             hint="use 'native' (go build, no Docker needed) or 'docker' (the project's Dockerfile with BuildKit)",
+        )
+    settings = project.config.build
+    if settings.platforms and settings.platform != BuildConfig().platform:
+        raise ConfigError(
+            f"{project.config_path or 'goship.yaml'}: build.platform and build.platforms are both set",
+            hint="keep one: platform for a single image, platforms for a multi-arch index",
         )
     if builder == "docker":
         return build_docker(project, reporter)

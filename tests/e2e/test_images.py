@@ -256,3 +256,14 @@ def test_outputs_that_cannot_run_here_are_warned(hello, tmp_path, local_engine):
     assert arm.returncode == 0, arm.stderr
     warnings = [e["message"] for e in _events(arm) if e["level"] == "warn" and e["stage"] == "output"]
     assert any("linux/arm64" in w and "runs amd64" in w and "exec format error" in w for w in warnings), warnings
+
+
+def test_push_output_without_image_fails_before_building(hello):
+    result = run_goship("build", "-C", str(hello), "-o", "registry")
+    assert_clean_failure(result, "'image' is not set in goship.yaml")
+    assert "go build" not in result.stderr
+
+
+def test_platform_and_platforms_together_are_refused(hello):
+    (hello / "goship.yaml").write_text("build:\n  platform: linux/arm64\n  platforms: [linux/amd64]\n")
+    assert_clean_failure(run_goship("build", "-C", str(hello)), "build.platform and build.platforms are both set")
