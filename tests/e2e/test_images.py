@@ -267,3 +267,17 @@ def test_push_output_without_image_fails_before_building(hello):
 def test_platform_and_platforms_together_are_refused(hello):
     (hello / "goship.yaml").write_text("build:\n  platform: linux/arm64\n  platforms: [linux/amd64]\n")
     assert_clean_failure(run_goship("build", "-C", str(hello)), "build.platform and build.platforms are both set")
+
+
+@pytest.mark.parametrize("destination", ["/etc/passwd", "/tmp", "/usr/local/bin/hello"])
+def test_build_files_may_not_replace_what_the_image_needs(hello, destination):
+    (hello / "motd.txt").write_text("hi\n")
+    (hello / "goship.yaml").write_text(f"build:\n  files:\n    {destination}: motd.txt\n")
+    assert_clean_failure(run_goship("build", "-C", str(hello)), "is part of the image goship builds")
+
+
+def test_output_inside_the_module_is_warned_about(hello):
+    _git_commit(hello)
+    result = run_goship("build", "-C", str(hello), "-o", f"oci:{hello / 'out'}")
+    assert result.returncode == 0, result.stderr
+    assert "is inside the module: the next build counts it as an uncommitted change" in result.stderr

@@ -51,7 +51,7 @@ def test_crlf_and_bom_are_accepted():
     [
         ("service: hello\nbuild:\n  mian: .\n", "goship.yaml:3: build.mian: unknown key (did you mean 'main'?)"),
         ("app:\n  port: eighty\n", "goship.yaml:2: app.port: expected a whole number, got 'eighty'"),
-        ("app:\n  port: true\n", "goship.yaml:2: app.port: expected a whole number, got True"),
+        ("app:\n  port: true\n", "goship.yaml:2: app.port: expected a whole number, got true"),
         ("health:\n  timeout: soon\n", "goship.yaml:2: health.timeout: expected a duration like 30s"),
         ("registry:\n  insecure: 'yes please'\n", "goship.yaml:2: registry.insecure: expected true or false"),
         ("targets:\n  prod:\n    hosts: root@h\n", "goship.yaml:3: targets.prod.hosts: expected a list, got 'root@h'"),
@@ -114,3 +114,12 @@ def test_numeric_duration_means_seconds():
 def test_more_platform_variants_are_accepted():
     config = parse_config("build:\n  platforms: [linux/arm/v6, linux/amd64/v3, linux/arm64/v8]\n")
     assert config.build.target_platforms() == ["linux/arm/v6", "linux/amd64/v3", "linux/arm64/v8"]
+
+
+def test_numbers_where_text_is_expected_keep_their_spelling():
+    config = parse_config("build:\n  args: {GO_VERSION: 1.20, N: 3}\n")
+    assert config.build.args == {"GO_VERSION": "1.20", "N": "3"}
+    with pytest.raises(ConfigError) as info:
+        parse_config("build:\n  args: {DEBUG: true}\n")
+    assert str(info.value) == "goship.yaml:2: build.args.DEBUG: expected a string, got true"
+    assert info.value.hint == "quote it: 'true'"

@@ -155,6 +155,11 @@ def _project_files(project: Project) -> list[oci.Entry]:
     entries: dict[str, oci.Entry] = {}
     where = project.config_path or "goship.yaml"
     root = project.root.resolve()
+    # What the other layers put there; a copy over it would silently break them.
+    reserved_files = {
+        "etc/passwd", "etc/group", oci.CA_BUNDLE_PATH, oci.ZONEINFO_PATH, f"{oci.BIN_DIR}/{project.binary_name}",
+    }
+    reserved = reserved_files | {"tmp", "home", "home/nonroot"}
     for destination, source in sorted(project.config.build.files.items()):
         key = f"{where}: build.files.{destination}"
         src = (project.root / source).resolve()
@@ -174,6 +179,11 @@ def _project_files(project: Project) -> list[oci.Entry]:
             )
         for path in files:
             rel = dest if path == src else f"{dest}/{path.relative_to(src).as_posix()}"
+            if rel in reserved or any(rel.startswith(r + "/") for r in reserved_files):
+                raise ConfigError(
+                    f"{key}: /{rel} is part of the image goship builds (users, /tmp, CA roots, the binary)",
+                    hint="copy project files to a path of their own, e.g. /etc/<service>/ or /usr/share/<service>/",
+                )
             if rel in entries:
                 raise ConfigError(f"{key}: /{rel} is already copied by another build.files entry")
             # Windows has no execute bit: scripts are recognised by their shebang.

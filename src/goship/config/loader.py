@@ -129,9 +129,14 @@ class _Validator:
             return value
         if typ is int and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if typ is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise self.fail(node, path, f"expected {self._expected(typ)}, got {value!r}")
+        if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # The text as written: 'GO: 1.20' means "1.20", not the float 1.2.
+            return str(node.value)
+        if typ is str and isinstance(value, str):
+            return value
+        shown = str(node.value) if isinstance(value, bool) else repr(value)
+        hint = f"quote it: '{node.value}'" if typ is str else None
+        raise self.fail(node, path, f"expected {self._expected(typ)}, got {shown}", hint=hint)
 
     @staticmethod
     def _expected(typ: Any) -> str:

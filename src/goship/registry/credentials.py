@@ -34,7 +34,8 @@ def docker_config_path() -> Path:
 def _hub_keys(registry: str) -> list[str]:
     if registry == DOCKER_HUB:
         return ["https://index.docker.io/v1/", "index.docker.io", "docker.io", registry]
-    return [registry, f"https://{registry}", f"http://{registry}"]
+    # docker login has written each of these forms over the years.
+    return [registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/"]
 
 
 def _from_helper(helper: str, registry: str) -> Credentials | None:
@@ -76,9 +77,19 @@ def lookup(registry: str, username: str | None = None) -> Credentials | None:
                 return found
     for key in keys:
         entry = auths.get(key)
-        if entry and entry.get("auth"):
-            user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                user, _, password = base64.b64decode(entry["auth"], validate=True).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise RegistryError(
+                    f"{path}: auths.{key}.auth is not base64 of user:password",
+                    hint=f"run 'goship login {registry}' (or docker login) again, or remove that entry",
+                ) from None
             return Credentials(user, password)
+        if entry.get("username") and entry.get("password") is not None:
+            return Credentials(str(entry["username"]), str(entry["password"]))
     return None
 
 
