@@ -8,6 +8,7 @@ a registry it is found through the referrers of the platform's manifest
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def _split_reference(text: str) -> tuple[str, str, str]:
     """``host/repo:tag`` or ``host/repo@sha256:...`` -> (registry, path, reference)."""
     if "@" in text:
         name, _, reference = text.partition("@")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", reference):
+            raise ValueError(f"{reference!r} is not a digest (sha256: and 64 hex digits)")
     else:
         slash = text.rfind("/")
         colon = text.rfind(":")

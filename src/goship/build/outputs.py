@@ -55,6 +55,11 @@ def check_output(output: Output) -> None:
     path = output.path
     if output.kind == "oci" and path.exists() and not path.is_dir():
         raise ConfigError(f"--output {output}: {path} is not a directory", hint="oci: takes a directory (an OCI image layout)")
+    if output.kind == "oci" and path.is_dir() and any(path.iterdir()) and not (path / "oci-layout").exists():
+        raise ConfigError(
+            f"--output {output}: {path} is a directory with other files, not an OCI image layout",
+            hint="name a new or empty directory, or an existing layout (goship adds its image beside the others)",
+        )
     if output.kind != "oci" and path.is_dir():
         raise ConfigError(f"--output {output}: {path} is a directory", hint=f"{output.kind}: takes a file name, e.g. {path / 'image.tar'}")
     if path.exists() and not os.access(path, os.W_OK):

@@ -75,9 +75,12 @@ def _image_repository(value: str | None) -> str | None:
     from goship.registry.reference import parse_repository  # noqa: PLC0415
 
     try:
-        parse_repository(value)
+        repository = parse_repository(value)
     except ValueError as exc:
         return f"{exc} (lower-case letters, digits, '.', '_', '-'; e.g. registry.example.com/team/app)"
+    _, _, port = repository.registry.rpartition(":")
+    if ":" in repository.registry and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{value!r}: {port!r} is not a registry port (1-65535)"
     return None
 
 
@@ -107,7 +110,14 @@ class BuildConfig:
         metadata=_doc("several target platforms: pushes one multi-arch image index", _platforms),
     )
     ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build"))
-    tags: list[str] = field(default_factory=list, metadata=_doc("Go build tags"))
+    tags: list[str] = field(
+        default_factory=list,
+        metadata=_doc(
+            "Go build tags",
+            lambda tags: next((f"{t!r} is not a build tag (letters, digits, '_', '.')" for t in tags
+                               if not re.fullmatch(r"[\w.]+", t)), None),
+        ),
+    )
     env: dict[str, str] = field(default_factory=dict, metadata=_doc("extra environment for go build", _go_env))
     version_var: str | None = field(
         default=None, metadata=_doc("Go variable set to the version with -X, e.g. main.version", _go_variable)

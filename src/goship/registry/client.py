@@ -148,6 +148,12 @@ class RegistryClient:
                     method, url, headers=headers, content=content, params=tuple(params) if params else None
                 )
             except httpx.ConnectError as exc:
+                if "WRONG_VERSION_NUMBER" in repr(exc) + repr(exc.__context__):
+                    # A TLS hello answered in plain HTTP: no point in retrying.
+                    raise RegistryError(
+                        f"registry {self.registry} answers plain HTTP, not HTTPS",
+                        hint="if that is intended (a test or private network), set registry.insecure: true",
+                    ) from None
                 if _is_tls_error(exc):
                     raise RegistryError(
                         f"TLS certificate of registry {self.registry} is not trusted: {_reason(exc)}",
