@@ -201,10 +201,8 @@ def _pull(reference: str) -> ImageProvider:
     return provide
 
 
-def make_release(
-    project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
-) -> Release:
-    """A Release of ``image`` with the deploy settings of goship.yaml."""
+def check_release_settings(project: Project) -> None:
+    """The deploy settings make_release refuses; raises ConfigError (pure: lint and doctor call it too)."""
     config = project.config
     security = config.app.security
     if security.weakened() and not security.reason:
@@ -215,6 +213,15 @@ def make_release(
         )
     if config.proxy.tls not in ("acme", "internal"):
         raise ConfigError(f"{project.config_path}: proxy.tls: expected 'acme' or 'internal', got {config.proxy.tls!r}")
+
+
+def make_release(
+    project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
+) -> Release:
+    """A Release of ``image`` with the deploy settings of goship.yaml."""
+    check_release_settings(project)
+    config = project.config
+    security = config.app.security
     env_file = Path(config.app.env_file) if config.app.env_file else None
     if env_file is not None and not env_file.is_absolute():
         env_file = project.root / env_file

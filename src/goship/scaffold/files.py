@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from goship.config.model import BuildConfig
@@ -103,9 +104,17 @@ def render_goship_yaml(answers: InitAnswers) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_dockerignore(local_binaries: tuple[str, ...] = ()) -> str:
+def dockerignore_entries(local_binaries: tuple[str, ...] = ()) -> list[str]:
+    """The exclusions (not comments) ``render_dockerignore`` writes by default."""
+    return [line for line in render_dockerignore(local_binaries).splitlines() if line and not line.startswith("#")]
+
+
+def render_dockerignore(local_binaries: tuple[str, ...] = (), leave_out: Mapping[str, str] | None = None) -> str:
     """.dockerignore: the build context is sent whole to the engine and 'COPY . .'
-    puts it in the build stage, so leave out what is large, local or secret."""
+    puts it in the build stage, so leave out what is large, local or secret.
+
+    ``leave_out`` maps default exclusions the build needs (a Go package in bin/,
+    a //go:embed'ed dist/) to why: they are not written, and a comment says so."""
     lines = [
         "# Written by 'goship init'. Docker sends the whole build context to the engine",
         "# and 'COPY . .' copies it into the build: keep out what is large, local or secret.",
@@ -129,6 +138,10 @@ def render_dockerignore(local_binaries: tuple[str, ...] = ()) -> str:
     ]
     lines += [f"/{name}" for name in local_binaries]
     lines += ["**/node_modules"]
+    if leave_out:
+        lines = [line for line in lines if line not in leave_out]
+        lines.append("# Left out of the defaults because the build needs them:")
+        lines += [f"#   {entry}: {why}" for entry, why in leave_out.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -207,3 +207,41 @@ def port_value(expr: str, text: str, before: int | None = None, depth: int = 0) 
             if port is not None:
                 return port
     return None
+
+
+def host_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+    """The host of a listen address expression when the code fixes it: "127.0.0.1"
+    for ``"127.0.0.1:8080"``, ``"localhost:" + port`` or a name assigned one; None
+    when the host is empty (all interfaces) or not known."""
+    expr = expr.strip()
+    if depth > _MAX_DEPTH or not expr:
+        return None
+    literal = unquote(expr)
+    if literal is not None:
+        match = re.fullmatch(r"([\w.\[\]:-]*):\d{0,5}", literal)
+        return (match.group(1) or None) if match else None
+    concat = re.fullmatch(rf'({STRING})\s*\+', expr[: expr.find("+") + 1] if "+" in expr else "", re.DOTALL)
+    if concat:
+        prefix = unquote(concat.group(1)) or ""
+        return (prefix[:-1] or None) if prefix.endswith(":") else None
+    sprintf = re.fullmatch(r'fmt\.Sprintf\(\s*"([^"%]*):%[dsv]"\s*,.*\)', expr, re.DOTALL)
+    if sprintf:
+        return sprintf.group(1) or None
+    join = re.fullmatch(r"net\.JoinHostPort\((.*)\)", expr, re.DOTALL)
+    if join:
+        args = split_args(join.group(1))
+        return (unquote(args[0]) or None) if len(args) == 2 else None
+    name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
+    if name:
+        for value in assigned_values(name.group(1), text, before):
+            if port_of_addr(value, text, before, depth + 1) is not None:
+                return host_of_addr(value, text, before, depth + 1)
+    return None
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: reachable from the same machine (container) only."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    return host in ("localhost", "::1") or re.fullmatch(r"127(?:\.\d{1,3}){3}", host) is not None

@@ -35,11 +35,15 @@ from goship.scaffold.dockerfile import (
 )
 from goship.scaffold.files import (
     InitAnswers,
+    dockerignore_entries,
     merge_gitattributes,
     render_dockerignore,
     render_gitattributes,
     render_goship_yaml,
 )
+from goship.scaffold.goscan import is_loopback
+from goship.scaffold.listeners import find_listeners
+from goship.scaffold.needed import blocked_exclusions, needed_paths
 from goship.scaffold.newservice import MIN_GO, render_new_service
 from goship.scaffold.plan import (
     KEEP,
@@ -211,10 +215,14 @@ def _plan_files(
     if workspace is not None:
         # The context is the workspace root, and docker reads .dockerignore there.
         ignore_path = workspace.root / ".dockerignore"
-        ignore = render_dockerignore()
+        binaries: tuple[str, ...] = ()
     else:
         ignore_path = root / ".dockerignore"
-        ignore = render_dockerignore(_local_binaries(root, answers.service, mains))
+        binaries = _local_binaries(root, answers.service, mains)
+    # Never exclude what the build reads: Go code (a package in bin/) or a
+    # //go:embed'ed path (dist/ of a frontend build).
+    leave_out = blocked_exclusions(dockerignore_entries(binaries), needed_paths(ignore_path.parent))
+    ignore = render_dockerignore(binaries, leave_out)
     files = (
         yaml_file,
         planned(root / "Dockerfile", dockerfile, force),
@@ -262,7 +270,23 @@ def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
     notes = [f"port {port}: found at {guess.evidence}"]
     if guess.others:
         notes.append(f"also listens on {', '.join(guess.others)}: app.port is {port}; change it if that is wrong")
-    return _Port(port, Found(port, guess.evidence, guess.others), evidence=guess.evidence, others=guess.others, notes=tuple(notes))
+    variable = re.search(r"default of the (\w+) variable", guess.evidence)
+    if variable and variable.group(1) != "PORT":
+        name = variable.group(1)
+        notes.append(
+            f"goship sets PORT (not {name}) to app.port: the service reads {name}, so keep its default "
+            f"equal to app.port ({port}) or read PORT too"
+        )
+    warnings = [
+        f"{item.where} listens on {item.host} only: unreachable from outside the container; "
+        f"listen on :{item.port} or 0.0.0.0:{item.port}"
+        for item in find_listeners(sources)
+        if item.port == guess.value and is_loopback(item.host)
+    ]
+    return _Port(
+        port, Found(port, guess.evidence, guess.others), evidence=guess.evidence, others=guess.others,
+        notes=tuple(notes), warnings=tuple(warnings[:1]),
+    )
 
 
 def _settle(
@@ -400,6 +424,13 @@ def _check_new_target(name: str, target: Path) -> None:
         )
 
 
+def _valid_module(module: str) -> bool:
+    """A plausible Go module path: no leading '/', '.' or '-', no empty, '.' or '..' element."""
+    if not re.fullmatch(r"[\w.~/-]+", module) or module[0] in "/.-" or module.endswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in module.split("/"))
+
+
 def plan_new(
     directory: Path, name: str, module: str | None = None, go_version: str | None = None,
     options: InitOptions = InitOptions(),
@@ -408,14 +439,25 @@ def plan_new(
     writes. ``directory/name`` must not exist or be empty."""
     validate_options(options)
     target = (directory / name).resolve()
-    module = module or name
+    if not _NAME.match(Path(name).name.lower()):
+        raise ProjectError(
+            f"--new {name}: not a valid service name", hint="use lower-case letters, digits, '-', '_' or '.'"
+        )
+    given = module is not None
+    # The default module path is NAME's last component: ./deep/nested/svc -> svc.
+    module = module if given else Path(name).name
+    if not _valid_module(module):
+        if given:
+            raise ProjectError(f"--module {module}: not a valid Go module path", hint="e.g. github.com/acme/svc")
+        raise ProjectError(
+            f"--new {name}: {module!r} (the last part of NAME, the default module path) is not a valid Go module path",
+            hint="pick another NAME, or pass --module, e.g. --module github.com/acme/svc",
+        )
     service = options.service or default_service_name(module)
     if not _NAME.match(Path(name).name.lower()) or not _NAME.match(service):
         raise ProjectError(
             f"--new {name}: not a valid service name", hint="use lower-case letters, digits, '-', '_' or '.'"
         )
-    if not re.fullmatch(r"[\w.~/-]+", module) or module.startswith("/") or "//" in module:
-        raise ProjectError(f"--module {module}: not a valid Go module path", hint="e.g. github.com/acme/" + service)
     health_path = options.health_path or "/healthz"
     if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", health_path) or "//" in health_path:
         raise ProjectError(

@@ -40,6 +40,8 @@ class Listener:
     offset: int
     line: int
     rank: int
+    #: the host of the address when the code fixes one ("127.0.0.1"); "" for all interfaces.
+    host: str = ""
 
     @property
     def where(self) -> str:
@@ -88,8 +90,11 @@ def _from_calls(name: str, text: str, all_text: str) -> list[Listener]:
         else:
             handler = recv  # gin's r.Run, echo's e.Start, fiber's app.Listen
         context = text[match.start() : goscan.closing(text, match.end() - 1)]
+        host = goscan.host_of_addr(address, text, match.start()) or ""
         found.append(
-            Listener(port, name, match.start(), goscan.line_of(text, match.start()), _rank(handler, context, all_text))
+            Listener(
+                port, name, match.start(), goscan.line_of(text, match.start()), _rank(handler, context, all_text), host
+            )
         )
     return found
 
@@ -115,6 +120,7 @@ def _from_servers(name: str, text: str, all_text: str) -> list[Listener]:
             Listener(
                 port, name, match.start(), goscan.line_of(text, match.start()),
                 _rank(fields.get("Handler"), context, all_text),
+                goscan.host_of_addr(fields["Addr"], text, match.start()) or "",
             )
         )
     return found
