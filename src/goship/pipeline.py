@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goship.build import oci
-from goship.build.layout import docker_archive, state_dir
+from goship.build.layout import STATE_DIR, docker_archive, state_dir
 from goship.build.dockerbuild import build_docker
 from goship.build.native import BuiltImage, build_native, last_build
 from goship.build.outputs import Output, write_file_output
@@ -76,6 +77,25 @@ def write_outputs(
         else:
             write_file_output(built, output)
             stage.ok(f"wrote {output}")
+            if output.path is not None and _counts_as_source(project, output.path):
+                stage.warn(
+                    f"{output.path} is inside the module: the next build counts it as an uncommitted "
+                    "change (a '-dirty' version, another digest); add it to .gitignore or write outside the module"
+                )
+
+
+def _counts_as_source(project: Project, path: Path) -> bool:
+    """Whether ``path`` would enter the version of the next build (inside the
+    module, not in .goship, not ignored by git)."""
+    root = project.root.resolve()
+    target = path.resolve()
+    if root not in target.parents or (root / STATE_DIR) in (target, *target.parents):
+        return False
+    try:
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(target)], cwd=root, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return ignored.returncode != 0
 
 
 def _engine_arch() -> str | None:
