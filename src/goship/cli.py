@@ -532,6 +532,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_megabytes(text: str) -> float:
+    """--context-limit: a size in MB above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of megabytes: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 MB, got {text}")
+    return value
+
+
 def _log_crash() -> Path:
     path = Path(tempfile.gettempdir()) / "goship-crash.log"
     path.write_text(traceback.format_exc(), encoding="utf-8")
@@ -559,14 +570,3 @@ def main(argv: list[str] | None = None) -> None:
         _err.print(f"[red bold]internal error:[/] {type(bug).__name__}: {bug}")
         _err.print(f"this is a bug in goship; the traceback is in {log}")
         sys.exit(70)
-def _positive_megabytes(text: str) -> float:
-    """--context-limit: a size in MB above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of megabytes: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 MB, got {text}")
-    return value
-
-

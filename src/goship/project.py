@@ -39,6 +39,11 @@ def parse_go_mod(text: str, source: str = "go.mod") -> GoMod:
     refuse: an unknown directive (``modul x``), a module without a path, an
     invalid go version, a '(' block never closed, no module line.
     """
+    if text.startswith("\ufeff"):
+        raise ProjectError(
+            f"{source}:1: unexpected input character '\\ufeff' (a UTF-8 byte order mark, which go refuses)",
+            hint="save go.mod as UTF-8 without BOM",
+        )
     module = go = toolchain = None
     block: tuple[str, int] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -72,6 +77,12 @@ def parse_go_mod(text: str, source: str = "go.mod") -> GoMod:
                 raise ProjectError(f"{source}:{number}: invalid go version {rest!r}")
             go = rest
         elif word == "toolchain":
+            if not re.fullmatch(r"default|go\d+(\.\d+)*((rc|beta)\d+)?(-[\w.+-]+)?", rest):
+                fix = f"go{rest}" if re.fullmatch(r"\d+(\.\d+)*((rc|beta)\d+)?", rest) else "go1.22.5"
+                raise ProjectError(
+                    f"{source}:{number}: invalid toolchain version {rest!r}",
+                    hint=f"write it with the go prefix, e.g. 'toolchain {fix}'",
+                )
             toolchain = rest
     if block is not None:
         raise ProjectError(f"{source}:{block[1]}: '{block[0]} (' is never closed", hint="end the block with a line holding only )")
@@ -182,14 +193,24 @@ def find_module_root(start: Path) -> Path:
     )
 
 
+def read_go_mod(path: Path, source: str = "go.mod") -> GoMod:
+    """Read and parse go.mod from its raw bytes (a UTF-8 BOM is an error, as go says)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProjectError(f"{source}: not UTF-8 text", hint="save go.mod as UTF-8") from None
+    return parse_go_mod(text, source=source)
+
+
 def load_project(directory: Path, config_file: Path | None = None) -> Project:
     """Find the module, read goship.yaml if present, and fill in defaults."""
     root = find_module_root(directory)
     gomod_path = root / "go.mod"
-    try:
-        gomod = parse_go_mod(gomod_path.read_text(encoding="utf-8-sig"), source=str(gomod_path))
-    except UnicodeDecodeError:
-        raise ProjectError(f"{gomod_path}: not UTF-8 text") from None
+    gomod = read_go_mod(gomod_path, str(gomod_path))
     if config_file is None and (root / CONFIG_NAME).is_file():
         config_file = root / CONFIG_NAME
     if config_file is not None and not config_file.is_file():
@@ -231,3 +252,28 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
     return Project(
         root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
     )
+
+
+def project_problems(project: Project, *, dockerfile: bool = True) -> list[ConfigError]:
+    """What build or deploy refuse in a project that loads: make_release's checks (proxy.tls,
+    app.security.reason), a build.context that is not a directory and (``dockerfile``) the
+    docker builder without its Dockerfile. lint and doctor report them before build does."""
+    from goship.pipeline import check_release_settings  # noqa: PLC0415 (pipeline imports this module)
+
+    where = project.config_path or CONFIG_NAME
+    problems: list[ConfigError] = []
+    try:
+        check_release_settings(project)
+    except ConfigError as error:
+        problems.append(error)
+    build = project.config.build
+    if not (project.root / build.context).is_dir():
+        problems.append(ConfigError(f"{where}: build.context: {build.context} is not a directory"))
+    if dockerfile and build.builder == "docker" and not (project.root / build.dockerfile).is_file():
+        problems.append(
+            ConfigError(
+                f"{where}: build.builder: docker needs {build.dockerfile}, which does not exist",
+                hint="write one with 'goship dockerfile -o Dockerfile', or use build.builder: native",
+            )
+        )
+    return problems

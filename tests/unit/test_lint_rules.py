@@ -414,7 +414,7 @@ def test_utf16_dockerfile_is_read_and_reported(tmp_path):
     (project / "Dockerfile").write_bytes(b"\xff\xfe" + utf8.replace("\n", "\r\n").encode("utf-16-le"))
     report = lint_project(project, hadolint=True)
     gs116 = [f for f in report.findings if f.rule == "GS116"]
-    assert [(f.file, f.line, f.severity) for f in gs116] == [("Dockerfile", 1, Severity.WARNING)]
+    assert [(f.file, f.line, f.severity) for f in gs116] == [("Dockerfile", 1, Severity.ERROR)]
     assert "Out-File -Encoding utf8" in gs116[0].fix and "Set-Content -Encoding utf8" in gs116[0].fix
     others = [item for item in ids(report) if item[0] != "GS116"]
     assert others == ids(lint_project(FIXTURES / "chapter2_3", hadolint=False))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from goship.doctor.facts import (
@@ -64,6 +64,8 @@ class Context:
     project: Project | None = None
     skip_reason: str | None = None
     error: GoshipError | None = None
+    #: what build or deploy would refuse in a project that loads (project.project_problems)
+    problems: list[GoshipError] = field(default_factory=list)
 
 
 Check = Callable[[Facts, Context], "CheckResult | Iterable[CheckResult]"]
@@ -98,6 +100,9 @@ def check_project(facts: Facts, ctx: Context) -> CheckResult:
         return _fail("project", ctx.error.message, ctx.error.hint)
     if ctx.project is None:
         return _skip("project", ctx.skip_reason or "not in a Go module")
+    if ctx.problems:
+        hints = [p.hint for p in ctx.problems if p.hint]
+        return _fail("project", "; ".join(p.message for p in ctx.problems), "; ".join(hints) or None)
     project = ctx.project
     config = "goship.yaml ok" if project.config_path else "no goship.yaml (defaults: the local target only)"
     return _pass("project", f"{project.gomod.module}, service {project.service}, {config}")

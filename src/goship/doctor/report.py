@@ -15,7 +15,7 @@ from goship.doctor.checks import ALL_CHECKS, Check, CheckResult, Context, Status
 from goship.doctor.facts import Facts
 from goship.doctor.machine import Machine
 from goship.errors import GoshipError, ProjectError
-from goship.project import find_module_root, load_project
+from goship.project import find_module_root, load_project, project_problems
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red bold", Status.SKIP: "dim"}
 
@@ -68,7 +68,7 @@ def load_context(directory: Path, config_file: Path | None = None) -> Context:
         project = load_project(directory, config_file)
     except GoshipError as error:
         return Context(str(root), error=error)
-    return Context(str(project.root), project=project)
+    return Context(str(project.root), project=project, problems=project_problems(project))
 
 
 def run_checks(machine: Machine, context: Context, checks: Sequence[Check] = ALL_CHECKS) -> Report:

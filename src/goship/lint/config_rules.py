@@ -37,6 +37,9 @@ def _key_line(root: yaml.Node | None, *keys: str) -> int | None:
     return line
 
 
+key_line = _key_line
+
+
 def has_health_section(text: str) -> bool:
     """goship.yaml names a health check itself (rather than relying on defaults)."""
     try:

@@ -93,9 +93,10 @@ RULES: dict[str, Rule] = {
         Rule("GS115", W, "Build context too large",
              "Every build sends the whole context to the engine before the first step runs.",
              "Exclude the largest entries in .dockerignore."),
-        Rule("GS116", W, "Dockerfile saved as UTF-16",
+        Rule("GS116", E, "Dockerfile or .dockerignore saved as UTF-16",
              "Windows PowerShell 5 writes UTF-16 with '>' and Out-File; docker build reads UTF-8 only and "
-             "fails with 'unknown instruction' on the first line.",
+             "fails with 'unknown instruction' on the first line of a Dockerfile, and matches none of the "
+             "patterns of a .dockerignore (the whole directory is sent).",
              "Save it as UTF-8: in PowerShell use '| Out-File -Encoding utf8' or 'Set-Content -Encoding utf8'."),
         Rule("GS117", W, "Port differs between goship.yaml and the Dockerfile",
              "goship deploys with app.port (it sets PORT and routes traffic there); an image that EXPOSEs or "
@@ -208,6 +209,22 @@ def _copied_from(df: Dockerfile, stage: Stage) -> list[tuple[Instruction, Stage]
     return result
 
 
+_C_TOOLCHAIN = re.compile(r"(?<![\w.-])(gcc|g\+\+|clang|build-base|build-essential|musl-dev|libc6?-dev|cc)(?![\w.+-])")
+
+
+def _has_c_compiler(df: Dockerfile, stage: Stage, libc: str | None, before: Instruction) -> bool:
+    """The stage can run cgo at ``before``: an image with gcc (golang:X on Debian has it, golang:X-alpine
+    does not) or a RUN earlier in the chain that installs a C toolchain (apk add gcc/build-base/musl-dev)."""
+    if libc != "musl":
+        return True
+    for run in df.chain(stage):
+        if run is before:
+            break
+        if run.keyword == "RUN" and _C_TOOLCHAIN.search(run.command_text()):
+            return True
+    return False
+
+
 def check_cgo(df: Dockerfile) -> Iterable[Finding]:
     final = df.final
     base = df.root(final)
@@ -246,12 +263,20 @@ def check_cgo(df: Dockerfile) -> Iterable[Finding]:
             target = "scratch" if base.image == "scratch" else base.image
             libc = {"none": "no C library", "musl": "musl, not glibc", "glibc": "glibc, not musl"}[final_libc]
             through = f" (through stage {', '.join(via)})" if via else ""
-            yield finding(
-                "GS102",
+            where = (
                 f"'go build' without CGO_ENABLED=0 in stage {df.stage_at(run.line).label()}; line {copy.line} copies "
-                f"its output{through} into {target}, which has {libc}: the binary will not start",
-                df.path, run.line,
+                f"its output{through} into {target}, which has {libc}"
             )
+            if not _has_c_compiler(df, builder, builder_libc, run):
+                # No gcc in the stage: go turns cgo off by itself and the binary runs, until one is installed.
+                yield finding(
+                    "GS102",
+                    f"{where}: it starts only because {builder_root.image} has no C compiler, so go turns cgo off "
+                    "by itself; set CGO_ENABLED=0 explicitly so installing gcc later cannot break it",
+                    df.path, run.line, severity=W,
+                )
+                continue
+            yield finding("GS102", f"{where}: the binary will not start", df.path, run.line)
 
 
 def check_root(df: Dockerfile) -> Iterable[Finding]:

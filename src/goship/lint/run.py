@@ -13,14 +13,16 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+import yaml
+
 from goship.config import CONFIG_NAME
-from goship.errors import ConfigError, DockerfileError, GoshipError, ProjectError
+from goship.errors import ConfigError, DockerfileError, GoshipError
 from goship.lint import hadolint as hadolint_tool
-from goship.lint.config_rules import check_config, explicit_app_port, has_health_section
+from goship.lint.config_rules import check_config, explicit_app_port, has_health_section, key_line
 from goship.lint.context import BuildContext
 from goship.lint.dockerfile import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.lint.dockerignore import IgnoreMatcher
-from goship.lint.findings import Finding, LintReport
+from goship.lint.findings import Finding, LintReport, Severity
 from goship.lint.rules import (
     RULES,
     DockerfileFacts,
@@ -29,7 +31,7 @@ from goship.lint.rules import (
     check_dockerignore,
     finding,
 )
-from goship.project import find_module_root, parse_go_mod
+from goship.project import find_module_root, load_project, project_problems, read_go_mod
 
 #: Above this the build context is reported (GS115); ``--context-limit`` changes it.
 DEFAULT_CONTEXT_LIMIT = 100 * 1024 * 1024
@@ -78,14 +80,7 @@ def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
 
 def check_go_mod(module: Path) -> None:
     """Parse the module's go.mod; raises ProjectError naming go.mod:line when it does not parse."""
-    path = module / "go.mod"
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ProjectError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ProjectError("go.mod: not UTF-8 text", hint="save go.mod as UTF-8") from None
-    parse_go_mod(text, source="go.mod")
+    read_go_mod(module / "go.mod", "go.mod")
 
 
 def failure_report(directory: Path, error: GoshipError) -> LintReport:
@@ -139,6 +134,43 @@ def _run_hadolint(report: LintReport, dockerfile: Path, rel: str) -> list[Findin
     return findings
 
 
+def _key_line_in(text: str, *keys: str) -> int | None:
+    try:
+        return key_line(yaml.compose(text, Loader=yaml.SafeLoader), *keys) if text else None
+    except yaml.YAMLError:
+        return None
+
+
+# Where in goship.yaml the setting named at the start of a load/release error is written.
+_SETTING = re.compile(r"^(?P<key>[a-z_]+(?:\.[a-z_]+)?)(?::| )")
+
+
+def _project_findings(directory: Path, config_path: Path | None, rel: str, text: str) -> list[Finding]:
+    """GS201 for what build and deploy refuse although goship.yaml parses: the checks of
+    load_project (service name, build.main), of make_release (proxy.tls, app.security.reason)
+    and a build.context that is not a directory."""
+    problems: list[GoshipError] = []
+    try:
+        project = load_project(directory, config_path)
+    except GoshipError as error:
+        problems.append(error)
+    else:
+        problems += project_problems(project, dockerfile=False)  # lint reports a missing Dockerfile itself
+    found = []
+    for error in problems:
+        message = error.message
+        for prefix in (f"{config_path}: ", f"{rel}: "):
+            message = message.removeprefix(prefix)
+        line = None
+        match = _SETTING.match(message)
+        if match and text:
+            line = _key_line_in(text, *match.group("key").split("."))
+        if error.hint:
+            message = f"{message} ({error.hint})"
+        found.append(finding("GS201", message, rel, line))
+    return found
+
+
 def lint_project(
     root: Path,
     dockerfile: Path | None = None,
@@ -150,8 +182,9 @@ def lint_project(
 ) -> LintReport:
     """Lint the Go module at (or above) ``root``: its Dockerfile, .dockerignore, context and goship.yaml.
 
-    ``dockerfile`` defaults to ``Dockerfile`` in the module; without one only
-    goship.yaml is checked (goship builds images without a Dockerfile).
+    ``dockerfile`` defaults to build.dockerfile of goship.yaml (``Dockerfile``),
+    relative to the module; without one only goship.yaml is checked (the native
+    builder needs none; build.builder: docker without one is a GS201 error).
     Raises ProjectError outside a Go module or when go.mod does not parse,
     and DockerfileError when the Dockerfile does not parse; everything else
     is a finding.
@@ -169,6 +202,9 @@ def lint_project(
     config_rel = CONFIG_NAME
     # The build context: the module, or build.context from goship.yaml (a workspace root).
     context_root = module
+    build_dockerfile = "Dockerfile"
+    builder: str | None = None
+    config_text = ""
     if config_path.is_file():
         rel = config_rel = _relative(config_path, module)
         report.files.append(rel)
@@ -177,19 +213,40 @@ def lint_project(
         except UnicodeDecodeError:
             findings.append(finding("GS201", "not UTF-8 text (save the file as UTF-8)", rel, None))
         else:
+            config_text = text
             config_findings, config = check_config(text, rel)
             findings += config_findings
             health_configured = has_health_section(text)
             if config is not None:
                 app_port = config.app.port if explicit_app_port(text) else None
                 context_root = (module / getattr(config.build, "context", ".")).resolve()
+                build_dockerfile = config.build.dockerfile
+                builder = config.build.builder
+                findings += _project_findings(root, config_path, rel, text)
+    elif config_file is None:
+        findings += _project_findings(root, None, config_rel, "")
 
-    dockerfile_path = dockerfile if dockerfile is not None else module / "Dockerfile"
+    dockerfile_path = dockerfile if dockerfile is not None else module / build_dockerfile
     parsed: Dockerfile | None = None
+    if dockerfile is not None and dockerfile.is_dir():
+        raise DockerfileError(
+            f"{dockerfile}: is a directory, not a Dockerfile",
+            hint=f"point --dockerfile at the file, e.g. {dockerfile / 'Dockerfile'}",
+        )
     if not dockerfile_path.is_file():
         if dockerfile is not None:
             raise DockerfileError(f"{dockerfile}: no such file", hint="point --dockerfile at an existing file")
-        report.notes.append("no Dockerfile: goship builds the image without one, so only goship.yaml was checked")
+        if builder == "docker":
+            findings.append(
+                finding(
+                    "GS201",
+                    f"build.builder: docker builds {build_dockerfile}, which does not exist: goship build fails "
+                    "(write one with 'goship dockerfile -o Dockerfile', or use build.builder: native)",
+                    config_rel, _key_line_in(config_text, "build", "dockerfile") or _key_line_in(config_text, "build", "builder"),
+                )
+            )
+        else:
+            report.notes.append("no Dockerfile: goship builds the image without one, so only goship.yaml was checked")
     else:
         rel = _relative(dockerfile_path, module)
         report.files.append(rel)
@@ -211,13 +268,21 @@ def lint_project(
 
         ignore_path = _ignore_file(dockerfile_path, context_root)
         ignore_rel = _relative(ignore_path, module)
-        ignore_text = (
-            ignore_path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
-            if ignore_path.is_file()
-            else None
-        )
-        if ignore_text is not None:
+        ignore_text: str | None = None
+        if ignore_path.is_file():
+            ignore_data = ignore_path.read_bytes()
+            ignore_encoding = sniff_encoding(ignore_data)
+            ignore_text = decode_dockerfile(ignore_data)
             report.files.append(ignore_rel)
+            if ignore_encoding != "utf-8":
+                findings.append(
+                    finding(
+                        "GS116",
+                        f"{ignore_rel} is saved as {ignore_encoding.upper()[:6]}: docker reads it as UTF-8 and "
+                        "matches none of its patterns, so the whole directory is sent (decoded for this check only)",
+                        ignore_rel, 1, severity=Severity.WARNING,
+                    )
+                )
         context = BuildContext(context_root, IgnoreMatcher.from_text(ignore_text) if ignore_text is not None else None)
         facts = DockerfileFacts(
             health_configured=health_configured, context=context, app_port=app_port, config_file=config_rel
