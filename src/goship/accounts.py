@@ -16,7 +16,7 @@ from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
-from goship.registry.reference import parse_repository
+from goship.config.reference import parse_repository
 
 
 @dataclass(frozen=True)

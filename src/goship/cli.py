@@ -182,7 +182,10 @@ def cmd_exec(args: argparse.Namespace) -> None:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise GoshipError("no command given", hint="goship exec production -- /usr/local/bin/app --version")
-    sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive))
+    def show(host: str, line: str) -> None:
+        print(line if args.target == LOCAL_TARGET else f"{host} | {line}", flush=True)
+
+    sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive, output=show))
 
 
 def cmd_doctor(args: argparse.Namespace) -> None:

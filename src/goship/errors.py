@@ -9,6 +9,7 @@ a bug in goship and is reported with a traceback written to a log file.
     ├── ProjectError         no go.mod, no main package
     ├── DockerfileError      a Dockerfile that does not parse (goship lint)
     ├── ToolError            a required program (go, docker, ssh) is missing
+    ├── ProcessError         a program goship ran failed, timed out or is missing
     ├── BuildError           go build failed, bad platform
     ├── RegistryError        push refused, auth failed, TLS not trusted
     │   └── RegistryNotFound     no such manifest, blob or repository
@@ -42,9 +43,36 @@ class GoshipError(Exception):
 
 
 class ConfigError(GoshipError):
-    """goship.yaml cannot be used as written."""
+    """goship.yaml cannot be used as written.
+
+    Carries its place as data (``file``, ``line``, ``key``) and the bare
+    ``problem``, so the CLI prints ``goship.yaml:12: health.timout: unknown
+    key`` and lint reports the same finding at the same line without
+    reading the message back.
+    """
 
     exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        details: tuple[str, ...] = (),
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+        column: int | None = None,
+    ) -> None:
+        place = (file, str(line) if line is not None else None, str(column) if line and column else None)
+        where = ":".join(part for part in place if part)
+        rendered = ": ".join(part for part in (where, key, message) if part)
+        super().__init__(rendered, hint=hint, details=details)
+        self.problem = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
 
 
 class ProjectError(GoshipError):
@@ -63,6 +91,36 @@ class ToolError(GoshipError):
     """A program goship runs is missing or unusable."""
 
     exit_code = 3
+
+
+class ProcessError(GoshipError):
+    """A program run by goship.process failed: its argv, exit code and stderr.
+
+    Raised only by the process runner; callers translate it into the error
+    of their domain when they can say more (``raise ... from``).
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: tuple[str, ...] = (),
+        returncode: int | None = None,
+        stderr: str = "",
+        stdout: str = "",
+        timed_out: bool = False,
+        not_found: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout = stdout
+        self.timed_out = timed_out
+        self.not_found = not_found
 
 
 class BuildError(GoshipError):

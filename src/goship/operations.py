@@ -1,4 +1,4 @@
-"""Operating a deployed service: history, rollback, status, locks.
+"""Operating a deployed service: history, rollback, status, logs, locks.
 
 Each function reads or changes the service on every host of a target and
 returns plain data; the CLI renders it.
@@ -6,24 +6,23 @@ returns plain data; the CLI renders it.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from queue import Queue
-from threading import Thread
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from queue import Queue
+from threading import Thread
 from typing import TypeVar
 
+from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
 from goship.deploy.rollout import HostResult, deploy_to_host, ensure_image, live_container
+from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
-from goship.errors import DeployError
+from goship.engine.client import Engine
+from goship.errors import DeployError, GoshipError
 from goship.events import NullReporter, Reporter, Stage
-from goship.hosts import docker
-from goship.hosts.executor import Executor
-from goship.pipeline import make_release
+from goship.pipeline import make_release, pull_auth
 from goship.project import Project
 
 T = TypeVar("T")
@@ -36,7 +35,7 @@ def _hosts(project: Project, target: str) -> Iterator[list[Host]]:
         yield hosts
     finally:
         for host in hosts:
-            host.executor.close()
+            host.close()
 
 
 def _each(project: Project, target: str, action: Callable[[Host], T]) -> list[tuple[str, T]]:
@@ -46,21 +45,21 @@ def _each(project: Project, target: str, action: Callable[[Host], T]) -> list[tu
 
 def releases(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, list[history.ReleaseRecord]]]:
     """The release history of the service, per host, oldest first."""
-    return _each(project, target, lambda host: history.read(host.executor, project.service))
+    return _each(project, target, lambda host: history.read(host.engine, project.service))
 
 
 def lock_status(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
     """Who holds the deploy lock of the service on each host of ``target``."""
-    return _each(project, target, lambda host: lock.status(host.executor, project.service))
+    return _each(project, target, lambda host: lock.status(host.engine, project.service))
 
 
 def lock_release(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
     """Remove the service's deploy lock on every host (after a crashed deploy)."""
 
     def release(host: Host) -> lock.LockInfo | None:
-        held = lock.status(host.executor, project.service)
+        held = lock.status(host.engine, project.service)
         if held is not None:
-            lock.release(host.executor, project.service)
+            lock.release(host.engine, project.service)
         return held
 
     return _each(project, target, release)
@@ -75,8 +74,8 @@ def rollback(
     results = []
     with _hosts(project, target) as hosts:
         for host in hosts:
-            records = history.read(host.executor, project.service)
-            current = live_container(host.executor, host.proxy, project.service)
+            records = history.read(host.engine, project.service)
+            current = live_container(host.engine, host.proxy, project.service)
             chosen = history.rollback_candidate(records, current, version)
             if chosen is None:
                 wanted = f"release {version}" if version else "earlier successful release"
@@ -88,9 +87,11 @@ def rollback(
             release = make_release(
                 project, chosen.version, chosen.image, chosen.digest, chosen.revision, kind="rollback"
             )
+            image = chosen.image
+            auth = pull_auth(project, image) if not host.local and "@" in image else None
 
-            def provide(executor: Executor, image: str = chosen.image) -> None:
-                ensure_image(executor, image)
+            def provide(engine: Engine, image: str = image, auth: str | None = auth) -> None:
+                ensure_image(engine, image, auth)
 
             results.append(deploy_to_host(host, release, provide, stage))
     return results
@@ -109,23 +110,21 @@ class HostStatus:
 
 
 def _status(project: Project, host: Host) -> HostStatus:
-    executor = host.executor
-    current = live_container(executor, host.proxy, project.service)
+    engine = host.engine
+    current = live_container(engine, host.proxy, project.service)
     if current is None:
         return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url)
-    inspected = executor.run(docker.inspect(current), check=False)
-    if inspected.returncode != 0:
+    state = engine.inspect(current)
+    if state is None:
         return HostStatus(host.name, current, None, None, "missing", None, "-", host.url)
-    item = json.loads(inspected.text)[0]
-    labels = item.get("Config", {}).get("Labels") or {}
-    probe = executor.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
+    probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
     return HostStatus(
         host=host.name,
         container=current,
-        version=labels.get(docker.LABEL_VERSION),
-        image=labels.get(docker.LABEL_IMAGE),
-        state=item.get("State", {}).get("Status", "?"),
-        started=item.get("State", {}).get("StartedAt"),
+        version=state.labels.get(LABEL_VERSION),
+        image=state.labels.get(LABEL_IMAGE),
+        state=state.status or "?",
+        started=state.started_at or None,
         health=probe.describe(),
         url=host.url,
     )
@@ -137,56 +136,85 @@ def status(project: Project, target: str = LOCAL_TARGET) -> list[HostStatus]:
 
 
 def _live_or_fail(project: Project, host: Host) -> str:
-    current = live_container(host.executor, host.proxy, project.service)
+    current = live_container(host.engine, host.proxy, project.service)
     if current is None:
         raise DeployError(f"{host.name}: {project.service} is not deployed there", hint="run 'goship ship' first")
     return current
 
 
-def logs(project: Project, target: str = LOCAL_TARGET, *, tail: int = 100, follow: bool = False) -> Iterator[tuple[str, str]]:
+def logs(
+    project: Project, target: str = LOCAL_TARGET, *, tail: int = 100, follow: bool = False
+) -> Iterator[tuple[str, str]]:
     """Lines of the live container's log, as (host, line); with ``follow``,
     every host's log is streamed until interrupted."""
     with _hosts(project, target) as hosts:
         names = [(host, _live_or_fail(project, host)) for host in hosts]
         if not follow:
             for host, name in names:
-                result = host.executor.run(("docker", "logs", "--tail", str(tail), name), check=False)
-                for line in (result.text + result.stderr).splitlines():
+                for line in host.engine.logs(name, tail=tail):
                     yield host.name, line
             return
-        queue: Queue[tuple[str, str] | None] = Queue()
-        processes = []
+        queue: Queue[tuple[str, str] | GoshipError | None] = Queue()
         for host, name in names:
-            proc = host.executor.popen(("docker", "logs", "--follow", "--tail", str(tail), name))
-            processes.append(proc)
-            Thread(target=_pump, args=(host.name, proc, queue), daemon=True).start()
-        running = len(processes)
-        try:
-            while running:
-                item = queue.get()
-                if item is None:
-                    running -= 1
-                    continue
+            Thread(target=_pump, args=(host, name, tail, queue), daemon=True).start()
+        running = len(names)
+        while running:
+            item = queue.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, GoshipError):
+                raise item
+            else:
                 yield item
-        finally:
-            for proc in processes:
-                proc.terminate()
 
 
-def _pump(host: str, proc: "subprocess.Popen[bytes]", queue: "Queue[tuple[str, str] | None]") -> None:
-    assert proc.stdout is not None
-    for raw in proc.stdout:
-        queue.put((host, raw.decode("utf-8", "replace").rstrip("\n")))
-    queue.put(None)
+def _pump(host: Host, name: str, tail: int, queue: Queue[tuple[str, str] | GoshipError | None]) -> None:
+    try:
+        for line in host.engine.follow_logs(name, tail=tail):
+            queue.put((host.name, line))
+    except GoshipError as error:
+        queue.put(error)
+    finally:
+        queue.put(None)
 
 
-def exec_in(project: Project, target: str, command: list[str], *, interactive: bool = False) -> int:
-    """Run ``command`` in the live container of each host; the worst exit code."""
+def exec_in(
+    project: Project,
+    target: str,
+    command: list[str],
+    *,
+    interactive: bool = False,
+    output: Callable[[str, str], None] | None = None,
+) -> int:
+    """Run ``command`` in the live container of each host; the worst exit code.
+
+    Without ``interactive`` the command runs through the Engine API and its
+    output is handed to ``output`` as (host, line). With it, the docker CLI
+    on the host runs it attached to this terminal (over ``ssh -t`` for
+    remote hosts): a TTY is the one thing the API stream does not give.
+    """
     worst = 0
     with _hosts(project, target) as hosts:
         for host in hosts:
             name = _live_or_fail(project, host)
-            argv = ("docker", "exec", *(["-it"] if interactive else []), name, *command)
-            proc = host.executor.popen(argv, tty=interactive, capture=False)
-            worst = max(worst, proc.wait())
+            if interactive:
+                code = _interactive(host, name, command)
+            else:
+                try:
+                    code, lines = host.engine.exec(name, command, timeout=3600)
+                except GoshipError as error:
+                    raise DeployError(f"{host.name}: cannot run {command[0]} in {name}: {error.message}") from None
+                for line in lines:
+                    if output is not None:
+                        output(host.name, line)
+            worst = max(worst, code)
     return worst
+
+
+def _interactive(host: Host, name: str, command: list[str]) -> int:
+    argv = ("docker", "exec", "-it", name, *command)
+    ssh = host.connection.ssh
+    if ssh is not None:
+        return ssh.interactive(argv, tty=True)
+    spawned = process.spawn(argv, stdin=False, capture=False)
+    return spawned.wait() or 0

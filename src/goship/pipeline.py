@@ -8,33 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from goship import process, secrets
 from goship.build import oci
-from goship.build.layout import STATE_DIR, docker_archive, state_dir
 from goship.build.dockerbuild import build_docker
+from goship.build.layout import STATE_DIR, docker_archive, state_dir
 from goship.build.native import BuiltImage, build_native, last_build
 from goship.build.outputs import Output, write_file_output
 from goship.build.version import source_version
 from goship.config import LOCAL_TARGET
-from goship.config.model import BuildConfig
+from goship.config.reference import Repository, parse_repository
+from goship.config.values import memory_bytes, nano_cpus
 from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
+from goship.deploy.specs import Hardening
 from goship.deploy.targets import Host, resolve_target
-from goship.errors import ConfigError, DeployError, GoshipError
+from goship.engine.client import Engine, registry_auth
+from goship.errors import ConfigError, DeployError, GoshipError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
-from goship.hosts import docker
-from goship.hosts.executor import Executor, LocalExecutor
+from goship.hosts import connect_local
 from goship.project import Project
-from goship import secrets
-from goship.registry import credentials
+from goship.registry import credentials, mounts
 from goship.registry.client import PushResult, RegistryClient
-from goship.registry import mounts
 from goship.registry.publish import push_built
-from goship.registry.reference import Repository, parse_repository
 
 PUSH_RECORD = "push.json"
 
@@ -47,14 +46,9 @@ def build(project: Project, reporter: Reporter | None = None, builder: str | Non
     builder = builder or project.config.build.builder
     if builder not in BUILDERS:
         raise ConfigError(
-            f"{project.config_path or 'goship.yaml'}: build.builder: unknown builder {builder!r}",
+            f"unknown builder {builder!r}",
             hint="use 'native' (go build, no Docker needed) or 'docker' (the project's Dockerfile with BuildKit)",
-        )
-    settings = project.config.build
-    if settings.platforms and settings.platform != BuildConfig().platform:
-        raise ConfigError(
-            f"{project.config_path or 'goship.yaml'}: build.platform and build.platforms are both set",
-            hint="keep one: platform for a single image, platforms for a multi-arch index",
+            key="build.builder",
         )
     if builder == "docker":
         return build_docker(project, reporter)
@@ -72,7 +66,11 @@ def write_outputs(
         if output.kind == "registry":
             push(project, built, reporter)
         elif output.kind == "docker":
-            _load_locally(built)(LocalExecutor())
+            local = connect_local()
+            try:
+                _load_locally(built)(local.engine)
+            finally:
+                local.close()
             stage.ok(f"loaded {built.tag} into the local Docker engine")
         else:
             write_file_output(built, output)
@@ -92,18 +90,20 @@ def _counts_as_source(project: Project, path: Path) -> bool:
     if root not in target.parents or (root / STATE_DIR) in (target, *target.parents):
         return False
     try:
-        ignored = subprocess.run(["git", "check-ignore", "-q", str(target)], cwd=root, capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        ignored = process.run(["git", "check-ignore", "-q", str(target)], cwd=root, timeout=30, check=False)
+    except ProcessError:
         return True
     return ignored.returncode != 0
 
 
 def _engine_arch() -> str | None:
+    local = connect_local()
     try:
-        found = LocalExecutor().run(docker.server_arch(), timeout=30, check=False)
+        return str(local.engine.version().get("Arch") or "") or None
     except GoshipError:
         return None
-    return (found.text.strip() or None) if found.returncode == 0 else None
+    finally:
+        local.close()
 
 
 def output_warnings(
@@ -138,7 +138,7 @@ def registry_repository(project: Project) -> Repository:
     try:
         return parse_repository(project.config.image)
     except ValueError as exc:
-        raise ConfigError(f"{project.config_path}: image: {exc}") from None
+        raise ConfigError(str(exc), file=str(project.config_path), key="image") from None
 
 
 def _client(project: Project, repository: Repository) -> RegistryClient:
@@ -205,43 +205,40 @@ def _pushed_reference(project: Project, built: BuiltImage) -> str:
 
 
 def _load_locally(built: BuiltImage) -> ImageProvider:
-    def provide(executor: Executor) -> None:
-        found = executor.run(docker.image_exists(built.tag), check=False)
-        if found.returncode == 0 and found.text.strip() in (built.image_id, built.digest):
+    def provide(engine: Engine) -> None:
+        found = engine.image(built.tag)
+        if found is not None and found.get("Id") in (built.image_id, built.digest):
             return
-        executor.run(docker.load(), input=docker_archive(built.image, [built.tag]), timeout=600)
+        engine.load(docker_archive(built.image, [built.tag]))
 
     return provide
 
 
-def _pull(reference: str) -> ImageProvider:
-    def provide(executor: Executor) -> None:
-        executor.run(docker.pull(reference), timeout=900)
+def pull_auth(project: Project, reference: str) -> str | None:
+    """X-Registry-Auth for a host's pull of ``reference``: the deployer's own
+    credentials for that registry (environment, credential helper or docker
+    config), carried in the request and stored nowhere on the host."""
+    registry = reference.split("/", 1)[0]
+    found = credentials.lookup(registry, project.config.registry.username)
+    if found is None:
+        return None
+    return registry_auth(found.username, found.password, registry)
+
+
+def _pull(reference: str, auth: str | None) -> ImageProvider:
+    def provide(engine: Engine) -> None:
+        engine.pull(reference, auth)
 
     return provide
-
-
-def check_release_settings(project: Project) -> None:
-    """The deploy settings make_release refuses; raises ConfigError (pure: lint and doctor call it too)."""
-    config = project.config
-    security = config.app.security
-    if security.weakened() and not security.reason:
-        raise ConfigError(
-            f"{project.config_path}: app.security weakens the defaults ({'; '.join(security.weakened())}) "
-            "without a reason",
-            hint="say why in app.security.reason, so reviewers see it",
-        )
-    if config.proxy.tls not in ("acme", "internal"):
-        raise ConfigError(f"{project.config_path}: proxy.tls: expected 'acme' or 'internal', got {config.proxy.tls!r}")
 
 
 def make_release(
     project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
 ) -> Release:
-    """A Release of ``image`` with the deploy settings of goship.yaml."""
-    check_release_settings(project)
+    """A Release of ``image`` with the deploy settings of goship.yaml (checked when it was loaded)."""
     config = project.config
     security = config.app.security
+    resources = config.app.resources
     env_file = Path(config.app.env_file) if config.app.env_file else None
     if env_file is not None and not env_file.is_absolute():
         env_file = project.root / env_file
@@ -266,9 +263,9 @@ def make_release(
         revision=revision,
         kind=kind,
         secrets=secrets.resolve(config.app.secrets, env_file),
-        hardening=docker.Hardening(
-            memory=config.app.resources.memory,
-            cpus=config.app.resources.cpus,
+        hardening=Hardening(
+            memory=memory_bytes(resources.memory) if resources.memory else None,
+            nano_cpus=nano_cpus(resources.cpus) if resources.cpus else None,
             read_only=security.read_only,
             no_new_privileges=security.no_new_privileges,
             cap_add=tuple(security.cap_add),
@@ -296,6 +293,7 @@ def deploy(
     hosts = hosts if hosts is not None else resolve_target(project, target)
     built = built or last_build(project)
     reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
+    auth = pull_auth(project, reference) if reference else None
     batch = max(1, project.config.deploy.batch)
     done: list[tuple[Host, HostResult]] = []
     # Built once, before any host changes: a missing secret stops here.
@@ -306,7 +304,7 @@ def deploy(
             image, provider = built.tag, _load_locally(built)
         else:
             assert reference is not None
-            image, provider = reference, _pull(reference)
+            image, provider = reference, _pull(reference, auth)
         release = dataclasses.replace(base, image=image)
         stage.step(f"deploying {project.service} {built.version} to {host.name}")
         result = deploy_to_host(host, release, provider, stage)
@@ -329,7 +327,7 @@ def deploy(
                 raise failure
     finally:
         for host in hosts:
-            host.executor.close()
+            host.close()
     return DeployResult(target, built.version, tuple(result for _, result in done))
 
 
@@ -347,8 +345,8 @@ def _roll_back(
         release = make_release(project, version, result.previous_image, "", "", kind="rollback")
         previous_image = result.previous_image
 
-        def provide(executor: Executor, image: str = previous_image) -> None:
-            ensure_image(executor, image)
+        def provide(engine: Engine, image: str = previous_image) -> None:
+            ensure_image(engine, image, pull_auth(project, image) if "@" in image else None)
 
         try:
             deploy_to_host(host, release, provide, stage)
@@ -366,13 +364,13 @@ def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
     """Check every host answers (SSH, host key, Docker) before anything changes."""
     stage = Stage(reporter or NullReporter(), "preflight")
     for host in hosts:
-        version = host.executor.run(docker.server_version(), timeout=60).text.strip()
+        version = host.engine.version().get("Version", "?")
         stage.on(host.name).ok(f"Docker {version}")
 
 
 def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
     """Check the hosts, build, push when the target needs a registry, and deploy."""
-    make_release(project, "check", "", "", "")  # config and secrets, before anything runs
+    make_release(project, "check", "", "", "")  # secrets, before anything runs
     hosts: list[Host] = resolve_target(project, target)
     try:
         preflight(hosts, reporter)
@@ -381,7 +379,7 @@ def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None
             push(project, built, reporter)
     except BaseException:
         for host in hosts:
-            host.executor.close()
+            host.close()
         raise
     # deploy() reuses the hosts' SSH connections and closes them.
     return deploy(project, target, built, reporter, hosts)

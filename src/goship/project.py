@@ -16,7 +16,6 @@ from goship.errors import ConfigError, ProjectError
 
 _SKIP_DIRS = {"vendor", "testdata", "node_modules"}
 _PACKAGE_LINE = re.compile(r"^\s*package\s+(\w+)", re.MULTILINE)
-_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,7 @@ def default_service_name(module: str) -> str:
     parts = [p for p in module.split("/") if p]
     if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
         parts.pop()
-    name = re.sub(r"[^a-z0-9_.-]+", "-", parts[-1].lower()).strip("-._")
+    name = re.sub(r"[^a-z0-9_.-]+", "-", parts[-1].lower()).strip("-._")[:63].strip("-._")
     return name or "app"
 
 
@@ -214,15 +213,10 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
     if config_file is None and (root / CONFIG_NAME).is_file():
         config_file = root / CONFIG_NAME
     if config_file is not None and not config_file.is_file():
-        raise ConfigError(f"{config_file}: no such file")
+        raise ConfigError("no such file", file=str(config_file))
     config = load_config(config_file) if config_file else Config()
 
-    service = config.service or default_service_name(gomod.module)
-    if not _SERVICE_NAME.match(service):
-        raise ConfigError(
-            f"{config_file or CONFIG_NAME}: service: {service!r} is not a valid name",
-            hint="use lower-case letters, digits, '-', '_' or '.'",
-        )
+    service = config.service or default_service_name(gomod.module)  # checked by the loader when set
     main = config.build.main
     if main is not None:
         main = main.strip().removeprefix("./").strip("/") or "."
@@ -246,8 +240,10 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
         main_dir = root / main
         if not main_dir.is_dir() or not any(_is_main_source(p) for p in main_dir.glob("*.go")):
             raise ConfigError(
-                f"{config_file}: build.main: {main!r} is not a directory with package main",
+                f"{main!r} is not a directory with package main",
                 hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
+                file=str(config_file),
+                key="build.main",
             )
     return Project(
         root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
@@ -255,25 +251,22 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
 
 
 def project_problems(project: Project, *, dockerfile: bool = True) -> list[ConfigError]:
-    """What build or deploy refuse in a project that loads: make_release's checks (proxy.tls,
-    app.security.reason), a build.context that is not a directory and (``dockerfile``) the
-    docker builder without its Dockerfile. lint and doctor report them before build does."""
-    from goship.pipeline import check_release_settings  # noqa: PLC0415 (pipeline imports this module)
-
-    where = project.config_path or CONFIG_NAME
+    """What build refuses in a project whose goship.yaml loads: a build.context that is
+    not a directory and (``dockerfile``) the docker builder without its Dockerfile.
+    Everything goship.yaml can say wrong, the loader already refused; these are
+    about the files around it. lint and doctor report them before build does."""
+    where = str(project.config_path or CONFIG_NAME)
     problems: list[ConfigError] = []
-    try:
-        check_release_settings(project)
-    except ConfigError as error:
-        problems.append(error)
     build = project.config.build
     if not (project.root / build.context).is_dir():
-        problems.append(ConfigError(f"{where}: build.context: {build.context} is not a directory"))
+        problems.append(ConfigError(f"{build.context} is not a directory", file=where, key="build.context"))
     if dockerfile and build.builder == "docker" and not (project.root / build.dockerfile).is_file():
         problems.append(
             ConfigError(
-                f"{where}: build.builder: docker needs {build.dockerfile}, which does not exist",
+                f"docker needs {build.dockerfile}, which does not exist",
                 hint="write one with 'goship dockerfile -o Dockerfile', or use build.builder: native",
+                file=where,
+                key="build.builder",
             )
         )
     return problems

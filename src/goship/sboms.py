@@ -21,7 +21,7 @@ from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.registry.publish import referrers
-from goship.registry.reference import parse_repository
+from goship.config.reference import parse_repository
 
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 

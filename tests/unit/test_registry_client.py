@@ -23,7 +23,7 @@ from goship.registry import client as client_module
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
 from goship.registry.protocol import RetryPolicy
-from goship.registry.reference import parse_repository
+from goship.config.reference import parse_repository
 
 SLEEPS: list[float] = []
 

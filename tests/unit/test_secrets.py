@@ -2,7 +2,7 @@
 
 import pytest
 
-from goship.deploy.rollout import Release, env_file_text
+from goship.deploy.rollout import Release
 from goship.errors import ConfigError
 from goship.secrets import parse_env_file, resolve
 
@@ -31,4 +31,3 @@ def test_missing_secret_is_a_config_error(tmp_path):
 def test_secret_values_stay_out_of_reprs():
     release = Release("s", "v", "i", 8080, secrets={"TOKEN": "hunter2"})
     assert "hunter2" not in repr(release)
-    assert env_file_text({"B": "2", "A": "x y"}) == b"A=x y\nB=2\n"

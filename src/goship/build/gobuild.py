@@ -12,21 +12,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from goship.config.values import SUPPORTED_PLATFORMS
 from goship.errors import BuildError, ToolError
 
-SUPPORTED_PLATFORMS = (
-    "linux/amd64",
-    "linux/amd64/v2",
-    "linux/amd64/v3",
-    "linux/arm64",
-    "linux/arm64/v8",
-    "linux/arm/v7",
-    "linux/arm/v6",
-    "linux/386",
-    "linux/ppc64le",
-    "linux/s390x",
-    "linux/riscv64",
-)
 
 
 @dataclass(frozen=True)

@@ -45,19 +45,17 @@ class _Validator:
         self._scalars = yaml.constructor.SafeConstructor()
 
     def fail(self, node: yaml.Node, path: str, message: str, hint: str | None = None) -> ConfigError:
-        where = f"{self.source}:{node.start_mark.line + 1}"
-        key = f"{path}: " if path else ""
-        return ConfigError(f"{where}: {key}{message}", hint=hint)
+        return ConfigError(message, hint=hint, file=self.source, line=node.start_mark.line + 1, key=path or None)
 
-    def convert(self, node: yaml.Node, typ: Any, path: str) -> Any:
+    def convert(self, node: yaml.Node, typ: Any, path: str, key_node: yaml.Node | None = None) -> Any:
         origin = typing.get_origin(typ)
         if origin in (Union, types.UnionType):
             options = [t for t in typing.get_args(typ) if t is not type(None)]
             if self._is_null(node):
                 return None
-            return self.convert(node, options[0], path)
+            return self.convert(node, options[0], path, key_node)
         if dataclasses.is_dataclass(typ):
-            return self._dataclass(node, typ, path)
+            return self._dataclass(node, typ, path, key_node)
         if origin is list:
             return self._list(node, typing.get_args(typ)[0], path)
         if origin is dict:
@@ -85,21 +83,30 @@ class _Validator:
             items.append((key, key_node, value_node))
         return items
 
-    def _dataclass(self, node: yaml.Node, cls: Any, path: str) -> Any:
+    def _dataclass(self, node: yaml.Node, cls: Any, path: str, key_node: yaml.Node | None = None) -> Any:
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        for key, key_node, value_node in self._mapping_items(node, path):
+        lines: dict[str, yaml.Node] = {}
+        for key, child_key, value_node in self._mapping_items(node, path):
+            lines[key] = child_key
             if key not in fields:
                 close = difflib.get_close_matches(key, list(fields), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
-                raise self.fail(key_node, self._join(path, key), f"unknown key ({hint})")
-            values[key] = self.convert(value_node, hints[key], self._join(path, key))
+                raise self.fail(child_key, self._join(path, key), f"unknown key ({hint})")
+            values[key] = self.convert(value_node, hints[key], self._join(path, key), child_key)
             check = fields[key].metadata.get("check")
             problem = check(values[key]) if check else None
             if problem:
                 raise self.fail(value_node, self._join(path, key), problem)
-        return cls(**values)
+        instance = cls(**values)
+        # Rules across keys of one mapping (a weakened app.security needs a
+        # reason): reported at the key they name, or ("") at the mapping's own key.
+        problems = getattr(instance, "problems", None)
+        for key, message, hint in problems() if problems else ():
+            at = lines.get(key) if key else key_node
+            raise self.fail(at or node, self._join(path, key) if key else path, message, hint)
+        return instance
 
     def _list(self, node: yaml.Node, item: Any, path: str) -> list[Any]:
         if self._is_null(node):
@@ -161,13 +168,15 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> Config:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise ConfigError(
-            f"{where}: not valid YAML: {exc.problem or exc.context}",
+            f"not valid YAML: {exc.problem or exc.context}",
             hint="check the indentation and the ':' after each key",
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        raise ConfigError(f"not valid YAML: {exc}", file=source) from None
     if node is None:
         return Config()
     config: Config = _Validator(source).convert(node, Config, "")
@@ -179,9 +188,9 @@ def load_config(path: Path) -> Config:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read it: {exc.strerror}", file=str(path)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text", hint="save the file as UTF-8") from None
+        raise ConfigError("not UTF-8 text", hint="save the file as UTF-8", file=str(path)) from None
     return parse_config(text, source=str(path))

@@ -7,10 +7,13 @@ loading; ``Duration`` marks the fields that accept ``30s``/``1m``/``500ms``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, NewType
+
+from goship.config.reference import parse_repository
+from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
 
 Duration = NewType("Duration", float)
 
@@ -34,9 +37,31 @@ def _http_path(value: str) -> str | None:
     return None if value.startswith("/") else f"{value!r} must start with '/' (e.g. /{value.lstrip('/')})"
 
 
-def _platform(value: str) -> str | None:
-    from goship.build.gobuild import SUPPORTED_PLATFORMS  # noqa: PLC0415 - the one list, kept with go build
+#: Problems across the keys of one mapping: (key, message, hint).
+Problems = list[tuple[str, str, str | None]]
 
+
+def _one_of(*choices: str) -> "Callable[[str], str | None]":
+    def check(value: str) -> str | None:
+        return None if value in choices else f"expected {' or '.join(repr(c) for c in choices)}, got {value!r}"
+
+    return check
+
+
+def _parsed_by(parse: "Callable[[str], object]") -> "Callable[[str | None], str | None]":
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parse(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    return check
+
+
+def _platform(value: str) -> str | None:
     if value in SUPPORTED_PLATFORMS:
         return None
     return f"unsupported platform {value!r} (use one of: {', '.join(SUPPORTED_PLATFORMS)})"
@@ -72,8 +97,6 @@ def _go_env(values: dict[str, str]) -> str | None:
 def _image_repository(value: str | None) -> str | None:
     if value is None:
         return None
-    from goship.registry.reference import parse_repository  # noqa: PLC0415
-
     try:
         repository = parse_repository(value)
     except ValueError as exc:
@@ -88,6 +111,15 @@ def _go_variable(value: str | None) -> str | None:
     if value is None or re.fullmatch(r"[\w.~/-]+\.[A-Za-z_]\w*", value):
         return None
     return f"{value!r} is not importpath.name (e.g. main.version or example.com/app/internal/build.Version)"
+
+
+SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def _service_name(value: str | None) -> str | None:
+    if value is None or (SERVICE_NAME.match(value) and len(value) <= 63):
+        return None
+    return f"{value!r} is not a valid name (lower-case letters, digits, '-', '_' or '.', at most 63)"
 
 
 def _at_least(minimum: int) -> "Callable[[int], str | None]":
@@ -145,6 +177,12 @@ class BuildConfig:
     def target_platforms(self) -> list[str]:
         return list(self.platforms) if self.platforms else [self.platform]
 
+    def problems(self) -> Problems:
+        if self.platforms and self.platform != BuildConfig.platform:
+            return [("platforms", "build.platform and build.platforms are both set",
+                     "keep one: platform for a single image, platforms for a multi-arch index")]
+        return []
+
 
 @dataclass(frozen=True)
 class RegistryConfig:
@@ -157,8 +195,8 @@ class RegistryConfig:
 
 @dataclass(frozen=True)
 class ResourcesConfig:
-    memory: str | None = field(default=None, metadata=_doc("memory limit, e.g. 256m or 1g"))
-    cpus: str | None = field(default=None, metadata=_doc("CPU limit, e.g. 0.5 or 2"))
+    memory: str | None = field(default=None, metadata=_doc("memory limit, e.g. 256m or 1g", _parsed_by(memory_bytes)))
+    cpus: str | None = field(default=None, metadata=_doc("CPU limit, e.g. 0.5 or 2", _parsed_by(nano_cpus)))
 
 
 @dataclass(frozen=True)
@@ -182,6 +220,13 @@ class SecurityConfig:
         if self.user is not None and self.user.split(":")[0] in ("0", "root"):
             changes.append(f"user: {self.user}")
         return changes
+
+    def problems(self) -> Problems:
+        weakened = self.weakened()
+        if weakened and not self.reason:
+            return [("", f"weakens the defaults ({'; '.join(weakened)}) without a reason",
+                     "say why in app.security.reason, so reviewers see it")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -231,7 +276,8 @@ class ProxyConfig:
         default_factory=list, metadata=_doc("host names of the service: routed by name, served over HTTPS")
     )
     tls: str = field(
-        default="acme", metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)")
+        default="acme",
+        metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)", _one_of("acme", "internal")),
     )
     https_port: int | None = field(
         default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)", _port)
@@ -248,17 +294,39 @@ class SSHConfig:
     connect_timeout: Duration = field(default=Duration(10.0), metadata=_doc("SSH connect timeout"))
 
 
+def _hosts(values: list[str]) -> str | None:
+    if not values:
+        return "no hosts listed"
+    for index, value in enumerate(values):
+        try:
+            parse_host(value)
+        except ValueError as exc:
+            return f"[{index}]: {exc}"
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    return f"{', '.join(repeated)} listed twice" if repeated else None
+
+
 @dataclass(frozen=True)
 class TargetConfig:
-    hosts: list[str] = field(default_factory=list, metadata=_doc("[user@]host[:port] of each Docker host"))
-    shell: str = field(default="sh", metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)"))
+    hosts: list[str] = field(
+        default_factory=list, metadata=_doc("[user@]host[:port] of each Docker host", _hosts)
+    )
+    shell: str = field(
+        default="sh",
+        metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)", _one_of("sh", "powershell")),
+    )
+
+    def problems(self) -> Problems:
+        return [] if self.hosts else [("hosts", "no hosts listed", "list each host as [user@]host[:port]")]
 
 
 @dataclass(frozen=True)
 class Config:
     """A whole goship.yaml; every key optional except where a command needs it."""
 
-    service: str | None = field(default=None, metadata=_doc("names containers, proxy routes and releases"))
+    service: str | None = field(
+        default=None, metadata=_doc("names containers, proxy routes and releases", lambda v: _service_name(v))
+    )
     image: str | None = field(
         default=None, metadata=_doc("image repository, e.g. registry:5000/team/app", _image_repository)
     )

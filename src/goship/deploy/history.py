@@ -16,9 +16,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from goship.deploy import lock
-from goship.hosts import docker
-from goship.hosts.docker import Argv
-from goship.hosts.executor import Executor
+from goship.deploy.specs import marker_container, managed
+from goship.engine.api import ContainerSpec
+from goship.engine.client import Conflict, Engine
 
 STATE_DIR = "/state"
 RELEASES = "releases"
@@ -46,14 +46,8 @@ def state_name(service: str) -> str:
     return f"goship-state-{service}"
 
 
-def create_state(service: str, image: str) -> Argv:
-    return (
-        "docker", "create", "--name", state_name(service), "--network", "none",
-        "--volume", f"{state_name(service)}:{STATE_DIR}",
-        "--label", f"{docker.LABEL_MANAGED}=true", "--label", f"{docker.LABEL_ROLE}=state",
-        "--label", f"{docker.LABEL_SERVICE}={service}",
-        image,
-    )  # fmt: skip
+def state_container(service: str, image: str) -> ContainerSpec:
+    return marker_container(image, managed("state", service), binds=(f"{state_name(service)}:{STATE_DIR}",))
 
 
 def record_tar(record: ReleaseRecord) -> bytes:
@@ -91,21 +85,22 @@ def parse_records(tar_bytes: bytes) -> list[ReleaseRecord]:
     return sorted(records, key=lambda r: r.time)
 
 
-def ensure_state(executor: Executor, service: str, image: str) -> None:
-    if executor.run(docker.inspect(state_name(service)), check=False).returncode != 0:
-        executor.run(create_state(service, image))
+def ensure_state(engine: Engine, service: str, image: str) -> None:
+    if engine.inspect(state_name(service)) is None:
+        try:
+            engine.create(state_name(service), state_container(service, image))
+        except Conflict:
+            pass  # created by a deploy on another host of the same engine
 
 
-def write(executor: Executor, record: ReleaseRecord, image_for_state: str) -> None:
-    ensure_state(executor, record.service, image_for_state)
-    executor.run(docker.copy_tar_into(state_name(record.service), STATE_DIR), input=record_tar(record))
+def write(engine: Engine, record: ReleaseRecord, image_for_state: str) -> None:
+    ensure_state(engine, record.service, image_for_state)
+    engine.put_archive(state_name(record.service), STATE_DIR, record_tar(record))
 
 
-def read(executor: Executor, service: str) -> list[ReleaseRecord]:
-    result = executor.run(
-        ("docker", "cp", f"{state_name(service)}:{STATE_DIR}/{RELEASES}", "-"), check=False
-    )
-    return parse_records(result.stdout) if result.returncode == 0 else []
+def read(engine: Engine, service: str) -> list[ReleaseRecord]:
+    data = engine.get_archive(state_name(service), f"{STATE_DIR}/{RELEASES}")
+    return parse_records(data) if data is not None else []
 
 
 def deployer() -> str:

@@ -19,10 +19,10 @@ import socket
 import time
 from dataclasses import dataclass
 
-from goship.errors import DeployError, HostError
-from goship.hosts import docker
-from goship.hosts.docker import Argv
-from goship.hosts.executor import Executor
+from goship.deploy.specs import marker_container, managed
+from goship.engine.api import ContainerSpec
+from goship.engine.client import Conflict, Engine
+from goship.errors import DeployError
 
 LABEL_HOLDER = "goship.lock.holder"
 LABEL_MACHINE = "goship.lock.machine"
@@ -56,34 +56,33 @@ def me(message: str) -> LockInfo:
     return LockInfo(user, socket.gethostname(), os.getpid(), time.time(), message)
 
 
-def create_lock(service: str, image: str, info: LockInfo) -> Argv:
-    labels = {
-        docker.LABEL_MANAGED: "true",
-        docker.LABEL_ROLE: "lock",
-        docker.LABEL_SERVICE: service,
-        LABEL_HOLDER: info.holder,
-        LABEL_MACHINE: info.machine,
-        LABEL_PID: str(info.pid),
-        LABEL_SINCE: f"{info.since:.0f}",
-        LABEL_MESSAGE: info.message,
-    }
-    argv = ["docker", "create", "--name", lock_name(service), "--network", "none"]
-    for key, value in sorted(labels.items()):
-        argv += ["--label", f"{key}={value}"]
-    return (*argv, image)
+def lock_container(service: str, image: str, info: LockInfo) -> ContainerSpec:
+    labels = managed(
+        "lock",
+        service,
+        **{
+            LABEL_HOLDER: info.holder,
+            LABEL_MACHINE: info.machine,
+            LABEL_PID: str(info.pid),
+            LABEL_SINCE: f"{info.since:.0f}",
+            LABEL_MESSAGE: info.message,
+        },
+    )
+    return marker_container(image, labels)
 
 
-def read_labels(service: str) -> Argv:
-    return ("docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", lock_name(service))
+def parse_lock(labels: dict[str, str]) -> LockInfo:
+    def number(key: str) -> float:
+        try:
+            return float(labels.get(key, "0") or 0)
+        except ValueError:
+            return 0.0
 
-
-def parse_lock(labels_json: str) -> LockInfo:
-    labels = json.loads(labels_json or "{}") or {}
     return LockInfo(
         holder=labels.get(LABEL_HOLDER, "?"),
         machine=labels.get(LABEL_MACHINE, "?"),
-        pid=int(labels.get(LABEL_PID, "0") or 0),
-        since=float(labels.get(LABEL_SINCE, "0") or 0),
+        pid=int(number(LABEL_PID)),
+        since=number(LABEL_SINCE),
         message=labels.get(LABEL_MESSAGE, ""),
     )
 
@@ -116,36 +115,32 @@ def is_stale(info: LockInfo) -> bool:
     return info.machine == socket.gethostname() and info.pid != os.getpid() and not pid_alive(info.pid)
 
 
-def status(executor: Executor, service: str) -> LockInfo | None:
-    result = executor.run(read_labels(service), check=False)
-    if result.returncode != 0:
-        return None
-    return parse_lock(result.text)
+def status(engine: Engine, service: str) -> LockInfo | None:
+    found = engine.inspect(lock_name(service))
+    return parse_lock(found.labels) if found is not None else None
 
 
-def acquire(executor: Executor, service: str, image: str, message: str) -> LockInfo:
+def acquire(engine: Engine, service: str, image: str, message: str) -> LockInfo:
     """Take the lock or raise DeployError naming its holder."""
     info = me(message)
-    for _ in range(2):
+    for _ in range(3):
         try:
-            executor.run(create_lock(service, image, info))
+            engine.create(lock_name(service), lock_container(service, image, info))
             return info
-        except HostError as exc:
-            if "already in use" not in exc.stderr and "Conflict" not in exc.stderr:
-                raise
-        held = status(executor, service)
+        except Conflict:
+            pass
+        held = status(engine, service)
         if held is None:
             continue  # released in between: try again
         if is_stale(held):
-            executor.run(docker.remove([lock_name(service)], force=True), check=False)
+            engine.remove(lock_name(service))
             continue
         raise DeployError(
-            f"{executor.name}: {service} is locked by {held.describe()}",
-            hint="wait for that deploy to finish; if it crashed, "
-            f"run 'goship lock release' for this target",
+            f"{engine.name}: {service} is locked by {held.describe()}",
+            hint="wait for that deploy to finish; if it crashed, run 'goship lock release' for this target",
         )
-    raise DeployError(f"{executor.name}: could not take the deploy lock of {service}; try again")
+    raise DeployError(f"{engine.name}: could not take the deploy lock of {service}; try again")
 
 
-def release(executor: Executor, service: str) -> None:
-    executor.run(docker.remove([lock_name(service)], force=True), check=False)
+def release(engine: Engine, service: str) -> None:
+    engine.remove(lock_name(service))

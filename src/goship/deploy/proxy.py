@@ -9,19 +9,26 @@ rewrites only its file; Caddy's graceful reload keeps open connections.
 from __future__ import annotations
 
 import io
+import json
 import re
 import tarfile
 from dataclasses import dataclass
 
-from goship.hosts import docker
-from goship.hosts.docker import Argv
+from goship.deploy.specs import LOG_OPTS, NETWORK, managed
+from goship.engine.api import ContainerSpec, PortBinding
 
 CONFIG_DIR = "/etc/caddy"
 SITES_DIR = f"{CONFIG_DIR}/sites"
+CADDYFILE = f"{CONFIG_DIR}/Caddyfile"
 #: Caddy listens on unprivileged ports inside its container, so it needs no
 #: capabilities at all; the host port maps onto them.
 HTTP_PORT = 8080
 HTTPS_PORT = 8443
+#: A read-only window on Caddy's admin API (in-flight requests per upstream,
+#: for draining), published on the host's loopback only. The admin API
+#: itself stays on the container's own localhost.
+STATUS_PORT = 2020
+UPSTREAMS_PATH = "/reverse_proxy/upstreams"
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,18 @@ def main_caddyfile() -> str:
         "\tadmin localhost:2019\n"
         f"\thttp_port {HTTP_PORT}\n"
         f"\thttps_port {HTTPS_PORT}\n"
+        "}\n"
+        f":{STATUS_PORT} {{\n"
+        "\t@upstreams {\n"
+        "\t\tmethod GET\n"
+        f"\t\tpath {UPSTREAMS_PATH}\n"
+        "\t}\n"
+        "\thandle @upstreams {\n"
+        "\t\treverse_proxy localhost:2019 {\n"
+        "\t\t\theader_up Host localhost:2019\n"
+        "\t\t}\n"
+        "\t}\n"
+        "\trespond 404\n"
         "}\n"
         "import sites/*.caddy\n"
     )
@@ -109,36 +128,43 @@ def config_tar(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def create(spec: ProxySpec) -> Argv:
-    return (
-        "docker", "create",
-        "--name", spec.name,
-        "--network", docker.NETWORK,
-        "--publish", f"{spec.bind_address}:{spec.public_port}:{HTTP_PORT}",
-        *(["--publish", f"{spec.bind_address}:{spec.https_port}:{HTTPS_PORT}"] if spec.https_port else []),
-        "--label", f"{docker.LABEL_MANAGED}=true",
-        "--label", f"{docker.LABEL_ROLE}=proxy",
-        "--volume", f"{spec.volume}:{CONFIG_DIR}",
-        "--volume", f"{spec.data_volume}:/data",
-        "--restart", "unless-stopped",
-        "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges",
-        "--log-opt", "max-size=10m", "--log-opt", "max-file=3",
-        spec.image,
-        "caddy", "run", "--config", f"{CONFIG_DIR}/Caddyfile", "--adapter", "caddyfile",
-    )  # fmt: skip
-
-
-def reload(spec: ProxySpec) -> Argv:
-    return docker.exec_(
-        spec.name, "caddy", "reload", "--config", f"{CONFIG_DIR}/Caddyfile", "--adapter", "caddyfile"
+def container(spec: ProxySpec) -> ContainerSpec:
+    publish = [PortBinding(HTTP_PORT, spec.bind_address, spec.public_port)]
+    if spec.https_port:
+        publish.append(PortBinding(HTTPS_PORT, spec.bind_address, spec.https_port))
+    publish.append(PortBinding(STATUS_PORT, "127.0.0.1", None))
+    return ContainerSpec(
+        image=spec.image,
+        labels=managed("proxy", **{"goship.proxy.port": str(spec.public_port)}),
+        cmd=("caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"),
+        network=NETWORK,
+        publish=tuple(publish),
+        binds=(f"{spec.volume}:{CONFIG_DIR}", f"{spec.data_volume}:/data"),
+        restart="unless-stopped",
+        cap_drop=("ALL",),
+        security_opt=("no-new-privileges",),
+        log_opts=LOG_OPTS,
     )
 
 
+RELOAD = ("caddy", "reload", "--config", CADDYFILE, "--adapter", "caddyfile")
 
-def copy_site_out(spec: ProxySpec, service: str) -> Argv:
-    """``docker cp`` of the service's site file to stdout, as a tar."""
-    return ("docker", "cp", f"{spec.name}:{CONFIG_DIR}/{site_file(service)}", "-")
+
+def site_path(service: str) -> str:
+    return f"{CONFIG_DIR}/{site_file(service)}"
+
+
+def parse_upstream_counts(body: bytes) -> dict[str, int]:
+    """``GET /reverse_proxy/upstreams`` -> {"hello-1-abc:8080": requests in flight}."""
+    try:
+        items = json.loads(body)
+    except ValueError:
+        return {}
+    counts: dict[str, int] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("address"), str):
+            counts[item["address"]] = int(item.get("num_requests") or 0)
+    return counts
 
 
 def parse_upstream(tar_bytes: bytes) -> str | None:

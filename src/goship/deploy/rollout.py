@@ -1,31 +1,54 @@
 """Replace the running version of a service on one host, without downtime.
 
 Order of operations, each step undone if a later one fails:
-  1. make sure the image is on the host (``docker load`` or pull by digest);
+  1. make sure the image is on the host (loaded, or pulled by digest);
   2. start the new container next to the old one, on the private network;
   3. probe it until healthy (or give up: remove it, leave the old one);
   4. point the host's proxy at it and reload Caddy gracefully;
   5. check the service answers through the proxy (or switch back);
-  6. stop and remove the previous containers.
+  6. let the old version finish its requests, then stop and remove it.
 Until step 4 succeeds the proxy and the old container are never touched.
+Every action is an Engine API request on the host's one connection; the
+clock is a parameter, so the unit tests run this against the fake engine
+in no time.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from goship.deploy import history, lock, proxy
+from goship.deploy.specs import LABEL_IMAGE, LABEL_ROLE, LABEL_SERVICE, LABEL_VERSION, NETWORK, AppContainer, Hardening, app_container, managed
 from goship.deploy.targets import Host
+from goship.engine.api import ContainerState
+from goship.engine.client import Engine
 from goship.errors import DeployError, GoshipError, HealthCheckFailed, HostError
 from goship.events import Stage
-from goship.hosts import docker
-from goship.hosts.executor import Executor, ProbeResult
+from goship.hosts.probe import ProbeResult
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+REAL_CLOCK = RealClock()
+#: The first probes of a starting container come quickly (a Go service
+#: listens within milliseconds), then back off to health.interval.
+FIRST_PROBE_DELAY = 0.02
 
 
 @dataclass(frozen=True)
@@ -34,9 +57,10 @@ class Release:
 
     service: str
     version: str
-    image: str  # what ``docker run`` is given: an image id or repo@digest
+    image: str  # what the container is created from: an image id, a tag or repo@digest
     app_port: int
     env: dict[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] | None = None
     health_path: str = "/healthz"
     health_timeout: float = 30.0
     health_interval: float = 0.5
@@ -52,9 +76,9 @@ class Release:
     keep: int = 3  # releases whose images stay on the host for rollbacks
     #: What the release history calls a success: "live", or "rollback".
     kind: str = "live"
-    #: Secret values: sent on stdin as an env file, never in argv or records.
+    #: Secret values: sent in the create request's body, never in argv or records.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    hardening: docker.Hardening = docker.Hardening()
+    hardening: Hardening = Hardening()
 
 
 @dataclass(frozen=True)
@@ -71,9 +95,8 @@ class HostResult:
         return f"{self.host}: {self.container}"
 
 
-#: Provides the image on a host: docker load for the local engine, a pull
-#: by digest for remote hosts.
-ImageProvider = Callable[[Executor], None]
+#: Puts the image on a host: a load into the local engine, a pull by digest elsewhere.
+ImageProvider = Callable[[Engine], None]
 
 
 def healthy(release: Release, probe: ProbeResult) -> bool:
@@ -84,130 +107,86 @@ def healthy(release: Release, probe: ProbeResult) -> bool:
     return 200 <= probe.status < 300
 
 
-@contextmanager
-def _secrets_source(host: Host, secrets_file: bytes | None) -> Iterator[tuple[str | None, bytes | None]]:
-    """Where ``docker run --env-file`` reads the secrets: stdin everywhere
-    but a local Windows engine (no /dev/stdin), which gets a private temp file."""
-    if secrets_file is None:
-        yield None, None
-    elif host.local and os.name == "nt":
-        handle, path = tempfile.mkstemp(prefix="goship-env-")
-        try:
-            os.write(handle, secrets_file)
-            os.close(handle)
-            yield path, None
-        finally:
-            os.unlink(path)
-    else:
-        yield "/dev/stdin", secrets_file
-
-
-def _run_new(executor: Executor, release: Release, name: str, env_file: str | None, stdin: bytes | None) -> None:
-    executor.run(
-        docker.run_app(
-            docker.AppContainer(
-                name=name,
-                image=release.image,
-                service=release.service,
-                version=release.version,
-                port=release.app_port,
-                env=release.env,
-                env_file=env_file,
-                hardening=release.hardening,
-            )
-        ),
-        input=stdin,
-    )
-
-
-def env_file_text(values: dict[str, str]) -> bytes:
-    """Docker's env-file format: one KEY=value a line, no quoting, no newlines."""
-    lines = []
-    for key, value in sorted(values.items()):
-        if "\n" in value or "\r" in value:
-            raise DeployError(f"secret {key} contains a line break, which Docker env files cannot carry")
-        lines.append(f"{key}={value}")
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
 def container_name(release: Release) -> str:
     return f"{release.service}-{release.version}-{secrets.token_hex(3)}"
 
 
-def _app_containers(executor: Executor, service: str) -> list[docker.ContainerSummary]:
-    out = executor.run(docker.list_containers({docker.LABEL_SERVICE: service, docker.LABEL_ROLE: "app"}))
-    return docker.parse_ps(out.text)
+def app_spec(release: Release, name: str) -> AppContainer:
+    return AppContainer(
+        name=name,
+        image=release.image,
+        service=release.service,
+        version=release.version,
+        port=release.app_port,
+        env=release.env,
+        secrets=release.secrets,
+        command=release.command,
+        hardening=release.hardening,
+        stop_timeout=release.stop_timeout,
+    )
 
 
-def _state(executor: Executor, name: str) -> docker.ContainerState | None:
-    result = executor.run(docker.inspect(name), check=False)
-    states = docker.parse_inspect(result.text) if result.returncode == 0 else []
-    return states[0] if states else None
+def app_containers(engine: Engine, service: str) -> list[str]:
+    return [c.name for c in engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app"})]
 
 
-def _logs(executor: Executor, name: str) -> list[str]:
-    result = executor.run(docker.logs(name, tail=15), check=False)
-    text = (result.text + result.stderr).strip()
-    return text.splitlines()[-15:] if text else []
-
-
-def wait_healthy(
-    executor: Executor, name: str, release: Release, *, sleep: Callable[[float], None] = time.sleep
-) -> ProbeResult:
+def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CLOCK) -> ProbeResult:
     """Probe the new container until it is healthy; raise with the evidence.
 
     Healthy means ``health_successes`` good answers in a row on the HTTP
     probe, and, when the image has a Docker HEALTHCHECK, Docker calling it
     healthy too.
     """
-    deadline = time.monotonic() + release.health_timeout
-    history: list[str] = []
+    engine = host.engine
+    deadline = clock.monotonic() + release.health_timeout
+    seen: list[str] = []
     address: tuple[str, int] | None = None
     streak = 0
+    delay = FIRST_PROBE_DELAY
     while True:
-        if address is None:
+        state = engine.inspect(name)
+        if address is None and state is not None:
             # A container that already exited has no published port.
-            published = executor.run(docker.port(name, release.app_port), check=False)
-            if published.returncode == 0:
-                address = docker.parse_port(published.text)
-        state = _state(executor, name)
+            address = state.published(release.app_port)
         if address is not None:
-            probe = executor.http_get(address[0], address[1], release.health_path, timeout=5.0)
-            streak = streak + 1 if healthy(release, probe) else 0
+            probe = host.prober.http_get(address[0], address[1], release.health_path, timeout=5.0)
+            good = healthy(release, probe)
+            streak = streak + 1 if good else 0
             docker_ok = state is None or state.health in (None, "healthy")
             if streak >= release.health_successes and docker_ok:
                 return probe
-            history.append(probe.describe())
-        if state is not None and state.status in ("exited", "dead", "restarting"):
-            raise _health_failure(
-                executor, name, release, f"the container stopped (exit code {state.exit_code})", history
-            )
-        if state is not None and state.health == "unhealthy":
-            raise _health_failure(executor, name, release, "Docker's HEALTHCHECK reports it unhealthy", history)
-        if time.monotonic() >= deadline:
-            raise _health_failure(
-                executor,
+            seen.append(probe.describe())
+            if probe.status is not None:
+                delay = release.health_interval  # it answers: probe at the configured pace
+        if state is None or state.stopped:
+            code = state.exit_code if state else "?"
+            raise health_failure(host, name, release, f"the container stopped (exit code {code})", seen)
+        if state.health == "unhealthy":
+            raise health_failure(host, name, release, "Docker's HEALTHCHECK reports it unhealthy", seen)
+        if clock.monotonic() >= deadline:
+            raise health_failure(
+                host,
                 name,
                 release,
                 f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s"
-                + (f" (last: {history[-1]})" if history else ""),
-                history,
+                + (f" (last: {seen[-1]})" if seen else ""),
+                seen,
             )
-        sleep(release.health_interval)
+        clock.sleep(min(delay, release.health_interval))
+        delay = min(delay * 2, release.health_interval)
 
 
-def _health_failure(
-    executor: Executor, name: str, release: Release, reason: str, history: list[str]
-) -> HealthCheckFailed:
-    details = [f"last probes: {', '.join(history[-5:])}"] if history else []
-    state = _state(executor, name)
+def health_failure(host: Host, name: str, release: Release, reason: str, seen: list[str]) -> HealthCheckFailed:
+    engine = host.engine
+    details = [f"last probes: {', '.join(seen[-5:])}"] if seen else []
+    state = engine.inspect(name)
     if state is not None:
         details.append(f"container {name}: {state.status}, exit code {state.exit_code}")
-    log_lines = _logs(executor, name)
+    log_lines = engine.logs(name, tail=15)
     if log_lines:
         details.append("last log lines:")
-        details += [f"  {line}" for line in log_lines]
-    if history and all(entry.startswith("HTTP 404") for entry in history):
+        details += [f"  {line}" for line in log_lines[-15:]]
+    if seen and all(entry.startswith("HTTP 404") for entry in seen):
         hint = (
             f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
             "or point health.path in goship.yaml at one it has"
@@ -218,121 +197,152 @@ def _health_failure(
             f"answers 2xx on {release.health_path}"
         )
     return HealthCheckFailed(
-        f"{executor.name}: {release.service} {release.version} is not healthy: {reason}; "
+        f"{engine.name}: {release.service} {release.version} is not healthy: {reason}; "
         "the previous version keeps serving",
         hint=hint,
         details=tuple(details),
     )
 
 
-def ensure_network(executor: Executor) -> None:
-    if executor.run(docker.network_exists(), check=False).returncode != 0:
-        executor.run(docker.network_create())
+def ensure_network(engine: Engine) -> None:
+    if engine.network(NETWORK) is None:
+        engine.create_network(NETWORK, managed("network"))
 
 
-def ensure_image(executor: Executor, image: str) -> None:
-    if executor.run(docker.image_exists(image), check=False).returncode != 0:
-        executor.run(docker.pull(image), timeout=900)
+def ensure_image(engine: Engine, image: str, auth: str | None = None) -> None:
+    if engine.image(image) is None:
+        engine.pull(image, auth)
 
 
-def _write_site(executor: Executor, spec: proxy.ProxySpec, service: str, text: str) -> None:
-    tar = proxy.config_tar({proxy.site_file(service): text})
-    executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=tar)
+def _install(engine: Engine, spec: proxy.ProxySpec, files: dict[str, str]) -> None:
+    engine.put_archive(spec.name, proxy.CONFIG_DIR, proxy.config_tar(files))
 
 
-def ensure_proxy(executor: Executor, spec: proxy.ProxySpec, first_sites: dict[str, str], stage: Stage) -> bool:
+def ensure_proxy(host: Host, first_sites: dict[str, str], stage: Stage) -> bool:
     """Create the host's proxy on first use (with ``first_sites`` already in
     place) or restart it if it was stopped; True when it was created."""
-    state = _state(executor, spec.name)
+    engine, spec = host.engine, host.proxy
+    state = engine.inspect(spec.name)
     if state is None:
         stage.step(f"starting proxy {spec.name} on port {spec.public_port}")
-        ensure_image(executor, spec.image)
-        executor.run(proxy.create(spec))
-        files = {"Caddyfile": proxy.main_caddyfile(), **first_sites}
-        executor.run(docker.copy_tar_into(spec.name, proxy.CONFIG_DIR), input=proxy.config_tar(files))
+        ensure_image(engine, spec.image)
+        engine.create(spec.name, proxy.container(spec))
+        _install(engine, spec, {"Caddyfile": proxy.main_caddyfile(), **first_sites})
         try:
-            executor.run(docker.start(spec.name))
+            engine.start(spec.name)
         except HostError as exc:
-            executor.run(docker.remove([spec.name], force=True), check=False)
-            busy = "allocated" in exc.stderr or "address already in use" in exc.stderr
+            engine.remove(spec.name)
+            busy = "allocated" in exc.message or "address already in use" in exc.message
             raise DeployError(
-                f"{executor.name}: the proxy cannot start on port {spec.public_port}: {exc.message}",
+                f"{engine.name}: the proxy cannot start on port {spec.public_port}: {exc.message.removeprefix(engine.name + ': ')}",
                 hint="another program uses that port; choose another with proxy.port in goship.yaml"
                 if busy
                 else f"check the proxy image {spec.image}",
             ) from None
         return True
     if not state.running:
-        executor.run(docker.start(spec.name))
-    if spec.https_port and executor.run(docker.port(spec.name, proxy.HTTPS_PORT), check=False).returncode != 0:
+        engine.start(spec.name)
+    if spec.https_port and state.published(proxy.HTTPS_PORT) is None:
         raise DeployError(
-            f"{executor.name}: proxy {spec.name} was created without an HTTPS port, which domains need",
+            f"{engine.name}: proxy {spec.name} was created without an HTTPS port, which domains need",
             hint=f"recreate it once (a few seconds without traffic): docker rm -f {spec.name}, then deploy again",
         )
     return False
 
 
-def switch_proxy(executor: Executor, spec: proxy.ProxySpec, service: str, new: str, old: str) -> None:
+def reload_proxy(engine: Engine, spec: proxy.ProxySpec) -> None:
+    """``caddy reload`` in the proxy: Caddy loads the new configuration or keeps the old one."""
+    code, output = engine.exec(spec.name, proxy.RELOAD, timeout=60)
+    if code != 0:
+        lines = [line for line in output if line.strip()]
+        reason = next((line for line in reversed(lines) if line.startswith("Error:")), lines[-1] if lines else "")
+        raise HostError(
+            f"{engine.name}: caddy reload failed (exit code {code}): {reason}", host=engine.name, stderr=reason
+        )
+
+
+def switch_proxy(engine: Engine, spec: proxy.ProxySpec, service: str, new: str, old: str) -> None:
     """Install site text ``new``; if Caddy refuses it, put ``old`` back."""
-    _write_site(executor, spec, service, new)
-    executor.run(
-        docker.copy_tar_into(spec.name, proxy.CONFIG_DIR),
-        input=proxy.config_tar({"Caddyfile": proxy.main_caddyfile()}),
-    )
+    _install(engine, spec, {proxy.site_file(service): new, "Caddyfile": proxy.main_caddyfile()})
     try:
-        executor.run(proxy.reload(spec), timeout=60)
+        reload_proxy(engine, spec)
     except HostError as exc:
-        _write_site(executor, spec, service, old)
-        reason = exc.stderr.strip().splitlines()[-1] if exc.stderr.strip() else str(exc)
+        _install(engine, spec, {proxy.site_file(service): old})
         raise DeployError(
-            f"{executor.name}: the proxy refused the new route for {service}: {reason}",
+            f"{engine.name}: the proxy refused the new route for {service}: {exc.stderr or exc.message}",
             hint=f"see the proxy's log: docker logs {spec.name}",
         ) from None
 
 
-def _wait_proxy(executor: Executor, host: Host, release: Release) -> ProbeResult:
+def _wait_proxy(host: Host, release: Release, clock: Clock) -> ProbeResult:
     """Ask the proxy for the service as a client would. With domains, plain
     HTTP answers with Caddy's redirect to HTTPS, which shows the route is
     loaded (the upstream itself was probed directly just before)."""
     domain = release.domains[0] if release.domains else None
-    deadline = time.monotonic() + 10
+    deadline = clock.monotonic() + 10
+    delay = FIRST_PROBE_DELAY
     while True:
-        probe = executor.http_get(
+        probe = host.prober.http_get(
             "127.0.0.1", host.proxy.public_port, release.health_path, timeout=5.0, host_header=domain
         )
         redirected = domain is not None and probe.status in (301, 302, 307, 308)
-        if healthy(release, probe) or redirected or time.monotonic() > deadline:
+        if healthy(release, probe) or redirected or clock.monotonic() > deadline:
             return ProbeResult(200, None, probe.seconds) if redirected else probe
-        time.sleep(0.2)
+        clock.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
-def deploy_to_host(host: Host, release: Release, provide_image: ImageProvider, stage: Stage) -> HostResult:
-    executor = host.executor
+def drain(host: Host, old: list[ContainerState], release: Release, clock: Clock) -> None:
+    """Wait until the proxy has no request in flight to the old containers,
+    for at most ``drain_seconds``. Caddy's upstream counters say so; a proxy
+    without the status port (made by an older goship) gets the full wait."""
+    if not old or release.drain_seconds <= 0:
+        return
+    upstreams = {f"{c.name}:{release.app_port}" for c in old}
+    deadline = clock.monotonic() + release.drain_seconds
+    state = host.engine.inspect(host.proxy.name)
+    status = state.published(proxy.STATUS_PORT) if state is not None else None
+    delay = FIRST_PROBE_DELAY
+    while clock.monotonic() < deadline:
+        if status is not None:
+            body = host.prober.get_body(status[0], status[1], proxy.UPSTREAMS_PATH, timeout=2.0)
+            if body is not None:
+                counts = proxy.parse_upstream_counts(body)
+                if all(counts.get(address, 0) == 0 for address in upstreams):
+                    return
+        clock.sleep(min(delay, max(0.0, deadline - clock.monotonic())))
+        delay = min(delay * 2, 0.25)
+
+
+def deploy_to_host(
+    host: Host, release: Release, provide_image: ImageProvider, stage: Stage, clock: Clock = REAL_CLOCK
+) -> HostResult:
+    engine = host.engine
     stage = stage.on(host.name)
-    executor.run(docker.server_version(), timeout=60)
-    provide_image(executor)
-    lock.acquire(executor, release.service, release.image, f"deploying {release.service} {release.version}")
+    engine.version()
+    provide_image(engine)
+    lock.acquire(engine, release.service, release.image, f"deploying {release.service} {release.version}")
     try:
         try:
-            result = _replace(host, release, stage)
+            result = _replace(host, release, stage, clock)
         except GoshipError as exc:
-            _record(executor, host, release, "failed", stage, reason=exc.message)
+            _record(host, release, "failed", stage, reason=exc.message)
             raise
-        _record(executor, host, release, release.kind, stage, container=result.container)
-        prune_images(executor, release, stage)
+        _record(host, release, release.kind, stage, container=result.container)
+        prune_images(engine, release, stage)
         return result
     finally:
-        lock.release(executor, release.service)
+        lock.release(engine, release.service)
 
 
-def _record(executor: Executor, host: Host, release: Release, result: str, stage: Stage, **fields: str) -> None:
+def _record(host: Host, release: Release, result: str, stage: Stage, **fields: str) -> None:
     record = history.ReleaseRecord(
         service=release.service,
         version=release.version,
         image=release.image,
         digest=release.digest,
         result=result,
-        host=executor.name,
+        host=host.name,
         revision=release.revision,
         deployed_by=history.deployer(),
         **fields,
@@ -340,56 +350,55 @@ def _record(executor: Executor, host: Host, release: Release, result: str, stage
     try:
         # The state container is made from the proxy image, so it pins no
         # release image that pruning should be free to remove.
-        ensure_image(executor, host.proxy.image)
-        history.write(executor, record, host.proxy.image)
+        ensure_image(host.engine, host.proxy.image)
+        history.write(host.engine, record, host.proxy.image)
     except GoshipError as exc:
         # The deploy itself is decided; a history that cannot be written is
         # reported, not allowed to hide what happened to the service.
         stage.warn(f"could not record the release: {exc.message}")
 
 
-def prune_images(executor: Executor, release: Release, stage: Stage) -> None:
+def prune_images(engine: Engine, release: Release, stage: Stage) -> None:
     """Remove images of releases older than the newest ``keep`` successful
     ones. Only images goship recorded for this service are candidates, and
     never the current or the previous release's."""
-    records = history.read(executor, release.service)
+    records = history.read(engine, release.service)
     kept: list[str] = []
     for record in reversed(records):
         if record.result in ("live", "rollback") and record.image not in kept:
             kept.append(record.image)
     keep = set(kept[: max(2, release.keep)]) | {release.image}
     stale = sorted({r.image for r in records} - keep)
-    removed = [img for img in stale if executor.run(("docker", "image", "rm", img), check=False).returncode == 0]
+    removed = [image for image in stale if engine.image(image) is not None and engine.remove_image(image)]
     if removed:
         stage.info(f"pruned {len(removed)} old image(s)")
 
 
-def live_container(executor: Executor, spec: proxy.ProxySpec, service: str) -> str | None:
+def live_container(engine: Engine, spec: proxy.ProxySpec, service: str) -> str | None:
     """The container the proxy routes the service to now, if any."""
-    result = executor.run(proxy.copy_site_out(spec, service), check=False)
-    routed = proxy.parse_upstream(result.stdout) if result.returncode == 0 else None
+    data = engine.get_archive(spec.name, proxy.site_path(service))
+    routed = proxy.parse_upstream(data) if data is not None else None
     # A route to a container that is gone (removed by hand) means nothing runs.
-    return routed if routed and _state(executor, routed) is not None else None
+    return routed if routed and engine.inspect(routed) is not None else None
 
 
-def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
-    executor = host.executor
-    ensure_network(executor)
+def _replace(host: Host, release: Release, stage: Stage, clock: Clock) -> HostResult:
+    engine = host.engine
+    ensure_network(engine)
     # Every app container of the service but the new one goes at the end,
     # including leftovers of an interrupted deploy; only the one the proxy
     # routes to is "live" and gets the traffic back on a failure.
-    previous = _app_containers(executor, release.service)
-    routed = live_container(executor, host.proxy, release.service)
-    live_summary = next((c for c in previous if c.running and c.name == routed), None)
-    live = live_summary.name if live_summary else None
+    previous = [s for s in (engine.inspect(n) for n in app_containers(engine, release.service)) if s is not None]
+    routed = live_container(engine, host.proxy, release.service)
+    live_state = next((c for c in previous if c.running and c.name == routed), None)
+    live = live_state.name if live_state else None
 
     name = container_name(release)
     stage.step(f"starting {name}")
-    secrets_file = env_file_text(release.secrets) if release.secrets else None
-    with _secrets_source(host, secrets_file) as (env_file, stdin):
-        _run_new(executor, release, name, env_file, stdin)
+    engine.create(name, app_container(app_spec(release, name)))
     try:
-        probe = wait_healthy(executor, name, release)
+        engine.start(name)
+        probe = wait_healthy(host, name, release, clock)
         stage.ok(f"{name} healthy ({probe.describe()})")
         route = proxy.site_config(release.service, name, release.app_port, release.domains, release.tls)
         previous_route = (
@@ -397,12 +406,12 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
             if live
             else proxy.no_site(release.service)
         )
-        if not ensure_proxy(executor, host.proxy, {proxy.site_file(release.service): route}, stage):
-            switch_proxy(executor, host.proxy, release.service, route, previous_route)
-        through_proxy = _wait_proxy(executor, host, release)
+        if not ensure_proxy(host, {proxy.site_file(release.service): route}, stage):
+            switch_proxy(engine, host.proxy, release.service, route, previous_route)
+        through_proxy = _wait_proxy(host, release, clock)
         if not healthy(release, through_proxy):
             if live:
-                switch_proxy(executor, host.proxy, release.service, previous_route, previous_route)
+                switch_proxy(engine, host.proxy, release.service, previous_route, previous_route)
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
                 f"on port {host.proxy.public_port} ({through_proxy.describe()})"
@@ -411,19 +420,18 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
             )
         stage.ok(f"proxy switched to {name}")
         if release.watch_seconds > 0:
-            _watch(executor, name, release, stage, switch_back=previous_route if live else None, spec=host.proxy)
+            _watch(host, name, release, stage, previous_route if live else None, clock)
     except (GoshipError, KeyboardInterrupt):
-        executor.run(docker.remove([name], force=True), check=False)
+        engine.remove(name)
         raise
 
-    old = [c.name for c in previous]
-    if old:
-        time.sleep(release.drain_seconds)
-        running = [c.name for c in previous if c.running]
-        if running:
-            executor.run(docker.stop(running, timeout=release.stop_timeout), timeout=release.stop_timeout + 60)
-        executor.run(docker.remove(old, force=True))
-        stage.info(f"removed {', '.join(old)}")
+    if previous:
+        drain(host, [c for c in previous if c.running], release, clock)
+        for old in previous:
+            if old.running:
+                engine.stop(old.name, release.stop_timeout)
+            engine.remove(old.name)
+        stage.info(f"removed {', '.join(c.name for c in previous)}")
     url = host.url
     if release.domains:
         port = host.proxy.https_port
@@ -432,43 +440,34 @@ def _replace(host: Host, release: Release, stage: Stage) -> HostResult:
         host.name,
         name,
         url,
-        tuple(old),
-        previous_image=live_summary.labels.get(docker.LABEL_IMAGE) if live_summary else None,
-        previous_version=live_summary.labels.get(docker.LABEL_VERSION) if live_summary else None,
+        tuple(c.name for c in previous),
+        previous_image=live_state.labels.get(LABEL_IMAGE) if live_state else None,
+        previous_version=live_state.labels.get(LABEL_VERSION) if live_state else None,
     )
 
 
-def _watch(
-    executor: Executor,
-    name: str,
-    release: Release,
-    stage: Stage,
-    switch_back: str | None,
-    spec: proxy.ProxySpec,
-) -> None:
+def _watch(host: Host, name: str, release: Release, stage: Stage, switch_back: str | None, clock: Clock) -> None:
     """Keep probing the new version for ``watch_seconds`` after the switch,
     while the old one still runs; on a failure, route traffic back to it."""
     stage.step(f"watching {name} for {release.watch_seconds:g}s")
-    published = executor.run(docker.port(name, release.app_port), check=False)
-    deadline = time.monotonic() + release.watch_seconds
-    history: list[str] = []
-    while time.monotonic() < deadline:
-        state = _state(executor, name)
-        probe = (
-            executor.http_get(*docker.parse_port(published.text), release.health_path, timeout=5.0)
-            if published.returncode == 0
-            else None
-        )
+    engine = host.engine
+    first = engine.inspect(name)
+    address = first.published(release.app_port) if first is not None else None
+    deadline = clock.monotonic() + release.watch_seconds
+    seen: list[str] = []
+    while clock.monotonic() < deadline:
+        state = engine.inspect(name)
+        probe = host.prober.http_get(*address, release.health_path, timeout=5.0) if address is not None else None
         if probe is not None:
-            history.append(probe.describe())
-        stopped = state is None or state.status in ("exited", "dead", "restarting")
-        if stopped or probe is None or not healthy(release, probe) or state.health == "unhealthy":
+            seen.append(probe.describe())
+        stopped = state is None or state.stopped
+        if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
             if switch_back is not None:
-                switch_proxy(executor, spec, release.service, switch_back, switch_back)
+                switch_proxy(engine, host.proxy, release.service, switch_back, switch_back)
             reason = (
                 f"the container stopped (exit code {state.exit_code if state else '?'})"
                 if stopped
-                else f"it failed a health check ({history[-1] if history else 'no answer'})"
+                else f"it failed a health check ({seen[-1] if seen else 'no answer'})"
             )
-            raise _health_failure(executor, name, release, f"{reason} during the watch period", history)
-        time.sleep(release.health_interval)
+            raise health_failure(host, name, release, f"{reason} during the watch period", seen)
+        clock.sleep(release.health_interval)

@@ -7,8 +7,12 @@ from pathlib import Path
 
 from goship.config import LOCAL_TARGET
 from goship.deploy.proxy import ProxySpec
+from goship.engine.client import Engine
 from goship.errors import ConfigError
-from goship.hosts.executor import Executor, LocalExecutor, SSHExecutor, SSHTarget, parse_host
+from goship.hosts import HostConnection, connect_local, connect_ssh
+from goship.hosts.probe import Prober
+from goship.config.values import parse_host
+from goship.hosts.ssh import SSHTarget
 from goship.project import Project
 
 LOCAL_PROXY_PORT = 8000
@@ -17,7 +21,7 @@ REMOTE_PROXY_PORT = 80
 
 @dataclass
 class Host:
-    executor: Executor
+    connection: HostConnection
     proxy: ProxySpec
     #: Address a user's browser would use; printed as "live at".
     public_address: str
@@ -25,11 +29,22 @@ class Host:
 
     @property
     def name(self) -> str:
-        return self.executor.name
+        return self.connection.name
+
+    @property
+    def engine(self) -> Engine:
+        return self.connection.engine
+
+    @property
+    def prober(self) -> Prober:
+        return self.connection.prober
 
     @property
     def url(self) -> str:
         return f"http://{self.public_address}:{self.proxy.public_port}"
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def _path(project: Project, value: str | None) -> Path | None:
@@ -40,7 +55,10 @@ def _path(project: Project, value: str | None) -> Path | None:
 
 
 def resolve_target(project: Project, name: str) -> list[Host]:
-    """The hosts of target ``name``; ``local`` is the engine on this machine."""
+    """The hosts of target ``name``; ``local`` is the engine on this machine.
+
+    Nothing connects yet: each host's connection opens on its first request.
+    """
     config = project.config
     target = config.targets.get(name)
     if target is None:
@@ -49,26 +67,19 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             # Locally the proxy listens on loopback only: nothing on the
             # laptop's network sees a development service by accident.
             https = config.proxy.https_port or (8443 if config.proxy.domains else None)
-            proxy = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https)
-            return [Host(LocalExecutor(), proxy, "localhost", local=True)]
+            spec = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https)
+            return [Host(connect_local(), spec, "localhost", local=True)]
         known = ", ".join(sorted({LOCAL_TARGET, *config.targets})) or LOCAL_TARGET
         raise ConfigError(
             f"unknown target {name!r}",
             hint=f"targets in {project.config_path or 'goship.yaml'}: {known}",
         )
-    if not target.hosts:
-        raise ConfigError(f"{project.config_path}: targets.{name}.hosts: no hosts listed")
     ssh = config.ssh
-    if target.shell not in ("sh", "powershell"):
-        raise ConfigError(
-            f"{project.config_path}: targets.{name}.shell: expected 'sh' or 'powershell', got {target.shell!r}"
-        )
+    https = config.proxy.https_port or (443 if config.proxy.domains else None)
+    spec = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
     hosts = []
-    for index, spec in enumerate(target.hosts):
-        try:
-            user, address, port = parse_host(spec)
-        except ValueError as exc:
-            raise ConfigError(f"{project.config_path}: targets.{name}.hosts[{index}]: {exc}") from None
+    for entry in target.hosts:
+        user, address, port = parse_host(entry)  # checked when goship.yaml was loaded
         ssh_target = SSHTarget(
             host=address,
             user=user or ssh.user,
@@ -78,7 +89,5 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             config_file=_path(project, ssh.config_file),
             connect_timeout=ssh.connect_timeout,
         )
-        https = config.proxy.https_port or (443 if config.proxy.domains else None)
-        proxy = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
-        hosts.append(Host(SSHExecutor(ssh_target, shell=target.shell), proxy, address, local=False))
+        hosts.append(Host(connect_ssh(ssh_target, shell=target.shell), spec, address, local=False))
     return hosts

@@ -28,9 +28,8 @@ from goship.doctor.facts import (
     version_tuple,
 )
 from goship.errors import GoshipError
-from goship.hosts.executor import SSHExecutor
 from goship.project import Project
-from goship.registry.reference import parse_repository
+from goship.config.reference import parse_repository
 
 
 class Status(str, Enum):
@@ -619,11 +618,11 @@ def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
             continue
         for host in hosts:
             name = f"host {target_name}/{host.name}"
-            executor = host.executor
-            if not isinstance(executor, SSHExecutor):
+            ssh = host.connection.ssh
+            if ssh is None:
                 continue
             try:
-                version = facts.machine.probe_host(executor.target, target.shell)
+                version = facts.machine.probe_host(ssh.target, target.shell)
             except GoshipError as error:
                 # The check's name already says which host; drop the executor's "host: " prefix.
                 results.append(_fail(name, error.message.removeprefix(f"{host.name}: "), error.hint))

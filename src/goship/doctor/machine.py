@@ -24,7 +24,8 @@ from typing import Protocol
 import httpx
 
 from goship.errors import GoshipError, RegistryError
-from goship.hosts.executor import SSHExecutor, SSHTarget
+from goship.hosts import connect_ssh
+from goship.hosts.ssh import SSHTarget
 
 
 @dataclass(frozen=True)
@@ -235,12 +236,11 @@ class RealMachine:
         return found.username if found else None
 
     def probe_host(self, target: SSHTarget, shell: str) -> str:
-        executor = SSHExecutor(target, shell=shell)
+        connection = connect_ssh(target, shell)
         try:
-            result = executor.run(("docker", "version", "--format", "{{.Server.Version}}"), timeout=60)
+            return str(connection.engine.version().get("Version", ""))
         finally:
-            executor.close()
-        return result.text.strip()
+            connection.close()
 
 
 @dataclass

@@ -17,7 +17,6 @@ from goship.errors import ConfigError
 from goship.lint.findings import Finding
 from goship.lint.rules import finding
 
-_LINE_IN_MESSAGE = re.compile(r"^(?P<source>.*?):(?P<line>\d+)(?::\d+)?: (?P<rest>.*)$", re.DOTALL)
 
 
 def _key_line(root: yaml.Node | None, *keys: str) -> int | None:
@@ -82,17 +81,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def config_finding(error: ConfigError, file: str, text: str = "") -> Finding:
+    """GS201 for a ConfigError, at its line (or the line of the key it names)."""
+    line = error.line
+    if line is None and error.key and text:
+        try:
+            line = _key_line(yaml.compose(text, Loader=yaml.SafeLoader), *error.key.split("."))
+        except yaml.YAMLError:
+            line = None
+    message = f"{error.key}: {error.problem}" if error.key else error.problem
+    if error.hint:
+        message = f"{message} ({error.hint})"
+    return finding("GS201", message, file, line)
+
+
 def check_config(text: str, file: str) -> tuple[list[Finding], Config | None]:
     """Findings for one goship.yaml, and the config when it loads."""
     try:
         config = parse_config(text, source=file)
     except ConfigError as error:
-        match = _LINE_IN_MESSAGE.match(error.message)
-        line = int(match.group("line")) if match else None
-        message = match.group("rest") if match else error.message.removeprefix(f"{file}: ")
-        if error.hint:
-            message = f"{message} ({error.hint})"
-        return [finding("GS201", message, file, line)], None
+        return [config_finding(error, file, text)], None
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     findings: list[Finding] = []

@@ -18,7 +18,7 @@ import yaml
 from goship.config import CONFIG_NAME
 from goship.errors import ConfigError, DockerfileError, GoshipError
 from goship.lint import hadolint as hadolint_tool
-from goship.lint.config_rules import check_config, explicit_app_port, has_health_section, key_line
+from goship.lint.config_rules import check_config, config_finding, explicit_app_port, has_health_section, key_line
 from goship.lint.context import BuildContext
 from goship.lint.dockerfile import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.lint.dockerignore import IgnoreMatcher
@@ -141,14 +141,9 @@ def _key_line_in(text: str, *keys: str) -> int | None:
         return None
 
 
-# Where in goship.yaml the setting named at the start of a load/release error is written.
-_SETTING = re.compile(r"^(?P<key>[a-z_]+(?:\.[a-z_]+)?)(?::| )")
-
-
 def _project_findings(directory: Path, config_path: Path | None, rel: str, text: str) -> list[Finding]:
-    """GS201 for what build and deploy refuse although goship.yaml parses: the checks of
-    load_project (service name, build.main), of make_release (proxy.tls, app.security.reason)
-    and a build.context that is not a directory."""
+    """GS201 for what build refuses although goship.yaml loads: the checks of
+    load_project (build.main) and project_problems (build.context)."""
     problems: list[GoshipError] = []
     try:
         project = load_project(directory, config_path)
@@ -158,16 +153,10 @@ def _project_findings(directory: Path, config_path: Path | None, rel: str, text:
         problems += project_problems(project, dockerfile=False)  # lint reports a missing Dockerfile itself
     found = []
     for error in problems:
-        message = error.message
-        for prefix in (f"{config_path}: ", f"{rel}: "):
-            message = message.removeprefix(prefix)
-        line = None
-        match = _SETTING.match(message)
-        if match and text:
-            line = _key_line_in(text, *match.group("key").split("."))
-        if error.hint:
-            message = f"{message} ({error.hint})"
-        found.append(finding("GS201", message, rel, line))
+        if isinstance(error, ConfigError):
+            found.append(config_finding(error, rel, text))
+        else:
+            found.append(finding("GS201", error.message + (f" ({error.hint})" if error.hint else ""), rel, None))
     return found
 
 

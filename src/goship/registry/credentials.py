@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship.errors import RegistryError
-from goship.registry.reference import DOCKER_HUB
+from goship.config.reference import DOCKER_HUB
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,97 @@
+"""What goship asks a Docker host to create, as data.
+
+Every container goship makes is labelled ``goship.managed=true`` with its
+role (app, proxy, lock, state) and service, so everything it finds later is
+selected by label, never by a guess at a name. Pure: unit tests compare
+these specs with the exact Engine API bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from goship.engine.api import ContainerSpec, PortBinding
+
+LABEL_MANAGED = "goship.managed"
+LABEL_SERVICE = "goship.service"
+LABEL_ROLE = "goship.role"
+LABEL_VERSION = "goship.version"
+LABEL_IMAGE = "goship.image"
+
+#: The private network of a host's apps and proxies.
+NETWORK = "goship"
+LOG_OPTS = {"max-size": "10m", "max-file": "3"}
+
+
+def managed(role: str, service: str | None = None, **extra: str) -> dict[str, str]:
+    labels = {LABEL_MANAGED: "true", LABEL_ROLE: role}
+    if service is not None:
+        labels[LABEL_SERVICE] = service
+    labels.update(extra)
+    return labels
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Limits and privileges of an app container; the defaults are the safe ones."""
+
+    memory: int | None = None  # bytes
+    nano_cpus: int | None = None
+    read_only: bool = True
+    no_new_privileges: bool = True
+    cap_add: tuple[str, ...] = ()
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class AppContainer:
+    """Everything needed to start one version of a service."""
+
+    name: str
+    image: str
+    service: str
+    version: str
+    port: int
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Secret values: in the request body only, never in an argv, a log or a file goship writes.
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    command: tuple[str, ...] | None = None
+    hardening: Hardening = Hardening()
+    stop_timeout: int | None = None
+
+
+def app_container(app: AppContainer) -> ContainerSpec:
+    """An app container: private network, its port published on the host's loopback
+    only (the health probe reaches it there; the world only through the proxy), hardened."""
+    hard = app.hardening
+    env = {**app.env, **app.secrets, "PORT": str(app.port)}
+    return ContainerSpec(
+        image=app.image,
+        labels=managed("app", app.service, **{LABEL_VERSION: app.version, LABEL_IMAGE: app.image}),
+        env=env,
+        cmd=app.command,
+        network=NETWORK,
+        aliases=(app.name,),
+        # Docker picks the host port: two versions run side by side during a switch.
+        publish=(PortBinding(app.port, "127.0.0.1", None),),
+        restart="unless-stopped",
+        read_only=hard.read_only,
+        tmpfs={"/tmp": ""} if hard.read_only else {},
+        cap_drop=("ALL",),
+        cap_add=hard.cap_add,
+        security_opt=("no-new-privileges",) if hard.no_new_privileges else (),
+        user=hard.user,
+        memory=hard.memory,
+        nano_cpus=hard.nano_cpus,
+        log_opts=LOG_OPTS,
+        stop_timeout=app.stop_timeout,
+    )
+
+
+def marker_container(image: str, labels: Mapping[str, str], binds: tuple[str, ...] = ()) -> ContainerSpec:
+    """A container that is created and never started: a lock, or the holder of a volume.
+
+    It needs an image but runs nothing, so any image present will do.
+    """
+    return ContainerSpec(image=image, labels=dict(labels), network="none", binds=binds)
