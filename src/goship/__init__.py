@@ -4,39 +4,63 @@ The library API mirrors the command line::
 
     from goship import load_project, ship
     result = ship(load_project(Path("services/hello")), "production")
+
+The errors are importable at once; the stages are loaded on first use, so
+``import goship`` (and ``goship --help``) stays fast.
 """
 
-# Before the imports: modules below read it while this package initialises.
-__version__ = "0.1.0"
+from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from goship._version import __version__
 from goship.errors import (
     BuildError,
     ConfigError,
     DeployError,
+    DockerfileError,
+    EngineUnreachable,
     GoshipError,
     HealthCheckFailed,
     HostError,
     HostKeyError,
     HostUnreachable,
+    ProcessError,
     ProjectError,
     RegistryError,
+    RegistryNotFound,
     ToolError,
 )
-from goship.pipeline import build, deploy, push, ship
-from goship.project import Project, load_project
+
+if TYPE_CHECKING:
+    from goship.pipeline import build, deploy, push, ship
+    from goship.project import Project, load_project
+
+_LAZY = {
+    "build": "goship.pipeline",
+    "deploy": "goship.pipeline",
+    "push": "goship.pipeline",
+    "ship": "goship.pipeline",
+    "Project": "goship.project",
+    "load_project": "goship.project",
+}
 
 __all__ = [
     "BuildError",
     "ConfigError",
     "DeployError",
+    "DockerfileError",
+    "EngineUnreachable",
     "GoshipError",
     "HealthCheckFailed",
     "HostError",
     "HostKeyError",
     "HostUnreachable",
+    "ProcessError",
     "Project",
     "ProjectError",
     "RegistryError",
+    "RegistryNotFound",
     "ToolError",
     "__version__",
     "build",
@@ -45,3 +69,18 @@ __all__ = [
     "push",
     "ship",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'goship' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415 - the lazy loader itself
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,62 +1,64 @@
-"""The ``goship`` command: a thin layer over ``goship.pipeline``.
+"""The ``goship`` command: a thin layer over the library (``goship.pipeline`` and friends).
 
 User errors (GoshipError) print one line, optional evidence and a hint,
 and exit non-zero; anything else is a bug: a short message, with the
 traceback written to a log file rather than thrown at the user.
 
 argparse (not a CLI framework) keeps the command free of dependencies
-whose internals change between releases.
+whose internals change between releases. Each command imports what it
+uses when it runs, so ``goship --help`` loads almost nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import getpass
 import json
 import os
 import re
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from goship import __version__, operations, pipeline, sboms
-from goship.build.outputs import check_output, parse_output
-from goship.config.model import RegistryConfig
-from goship import doctor
-from goship import accounts
-from goship.config import LOCAL_TARGET
+from goship._version import __version__
 from goship.errors import GoshipError, ProjectError
-from goship.events import JSONReporter, Reporter
-from goship.project import Project, load_project
-from goship.registry.credentials import Credentials
-from goship.ui import ConsoleReporter, render_error
+from goship.ui import err, out, say
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-_out = Console(highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from goship.events import Reporter
+    from goship.pipeline import DeployResult
+    from goship.project import Project
+
+#: The target that means this machine's engine (goship.config.LOCAL_TARGET).
+LOCAL_TARGET = "local"
+BUILDERS = ("native", "docker")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        _err.print(f"[red bold]error:[/] {message}")
+        say(("error:", "red bold"), (f" {message}", None), stderr=True)
         sys.exit(2)
 
 
 def _project(args: argparse.Namespace) -> Project:
+    from goship.project import load_project
+
     return load_project(args.dir, args.config)
 
 
 def _reporter(args: argparse.Namespace) -> Reporter:
-    return JSONReporter(sys.stdout) if args.json else ConsoleReporter(_err)
+    from goship.events import JSONReporter
+    from goship.ui import ConsoleReporter
+
+    return JSONReporter(sys.stdout) if args.json else ConsoleReporter()
 
 
 def cmd_build(args: argparse.Namespace) -> None:
     """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
+    from goship import pipeline
+    from goship.builders.outputs import check_output, parse_output
+
     project = _project(args)
     outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
     for output in outputs:  # a bad path or a missing 'image' fails now, not after a long build
@@ -67,11 +69,14 @@ def cmd_build(args: argparse.Namespace) -> None:
     built = pipeline.build(project, reporter, builder=args.builder)
     pipeline.write_outputs(project, built, outputs, reporter)
     if not args.json:
-        _out.print(f"{built.tag} {built.digest}", markup=False)
+        out(f"{built.tag} {built.digest}")
 
 
 def cmd_sbom(args: argparse.Namespace) -> None:
     """Show the SBOM (SPDX) of IMAGE in a registry, or of the last build."""
+    from goship import sboms
+    from goship.config.model import RegistryConfig
+
     if args.image:
         try:
             project: Project | None = _project(args)
@@ -95,90 +100,108 @@ def cmd_sbom(args: argparse.Namespace) -> None:
             print(json.dumps({"platform": sbom.platform, "subject": sbom.subject, "packages": sbom.packages()}))
         return
     for sbom in found:
-        _out.print(f"[bold]{sbom.platform}[/] {sbom.subject}")
+        say((sbom.platform, "bold"), (f" {sbom.subject}", None))
         for name, version, purl in sbom.packages():
-            _out.print(f"  {name:<50} {version:<28} {purl}", markup=False)
+            out(f"  {name:<50} {version:<28} {purl}")
 
 
 def cmd_push(args: argparse.Namespace) -> None:
     """Push the last built image to the registry named by 'image'."""
+    from goship import pipeline
+
     result = pipeline.push(_project(args), reporter=_reporter(args))
     if not args.json:
-        _out.print(result.reference)
+        out(result.reference)
 
 
-def _print_live(args: argparse.Namespace, result: pipeline.DeployResult) -> None:
+def _print_live(args: argparse.Namespace, result: DeployResult) -> None:
     if not args.json:
         for host in result.hosts:
-            _out.print(f"live at {host.url}  ({host.host}, {result.version})")
+            out(f"live at {host.url}  ({host.host}, {result.version})")
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy the last built image to TARGET with a health gate and no downtime."""
+    from goship import pipeline
+
     _print_live(args, pipeline.deploy(_project(args), args.target, reporter=_reporter(args)))
 
 
 def cmd_ship(args: argparse.Namespace) -> None:
     """Build, push (for remote targets) and deploy, in one go."""
+    from goship import pipeline
+
     _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args)))
 
 
 def cmd_lock(args: argparse.Namespace) -> None:
     """Show or release the deploy lock of the service on each host of TARGET."""
+    from goship import operations
+
     project = _project(args)
     if args.action == "release":
         for host, held in operations.lock_release(project, args.target):
-            _out.print(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
+            out(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
         return
     for host, held in operations.lock_status(project, args.target):
-        _out.print(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
+        out(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
 
 
 def cmd_releases(args: argparse.Namespace) -> None:
     """List the releases of the service on each host of TARGET, newest first."""
+    import dataclasses
+    from goship import operations
+
     for host, records in operations.releases(_project(args), args.target):
         if args.json:
             for record in records:
                 print(json.dumps(dataclasses.asdict(record)))
             continue
-        _out.print(f"[bold]{host}[/]" if records else f"{host}: no releases recorded")
+        out(host, "bold") if records else out(f"{host}: no releases recorded")
         for record in reversed(records):
             reason = f"  {record.reason}" if record.reason else ""
-            _out.print(
+            out(
                 f"  {record.when()}  {record.result:<8}  {record.version:<28}  {record.deployed_by}{reason}",
-                markup=False,
             )
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:
     """Return TARGET to the previous release (or VERSION) from the kept image."""
+    from goship import operations
+
     results = operations.rollback(_project(args), args.target, args.version, reporter=_reporter(args))
     if not args.json:
         for host in results:
-            _out.print(f"live at {host.url}  ({host.host}, {host.container})")
+            out(f"live at {host.url}  ({host.host}, {host.container})")
 
 
 def cmd_status(args: argparse.Namespace) -> None:
     """Show, per host of TARGET, the live version, its state and health."""
+    import dataclasses
+    from goship import operations
+
     for row in operations.status(_project(args), args.target):
         if args.json:
             print(json.dumps(dataclasses.asdict(row)))
         else:
-            _out.print(
+            out(
                 f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
                 f"started={row.started or '-'}  health={row.health}  {row.url}",
-                markup=False,
             )
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
     """Print (or follow with -f) the log of the live container on each host of TARGET."""
+    from goship import operations
+
     for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow):
         print(f"{host} | {line}", flush=True)
 
 
 def cmd_exec(args: argparse.Namespace) -> None:
     """Run a command in the live container on each host of TARGET."""
+    from goship import operations
+
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise GoshipError("no command given", hint="goship exec production -- /usr/local/bin/app --version")
@@ -190,12 +213,14 @@ def cmd_exec(args: argparse.Namespace) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> None:
     """Check this machine and the target hosts: each check PASS/WARN/FAIL with the fix."""
+    from goship import doctor
+
     context = doctor.load_context(args.dir, args.config)
     report = doctor.run_checks(doctor.RealMachine(), context)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
-        doctor.render_text(_out, report)
+        doctor.render_text(report)
     sys.exit(report.exit_code)
 
 
@@ -211,6 +236,8 @@ def _optional_project(args: argparse.Namespace, needed: bool) -> Project | None:
 
 def _login_password(args: argparse.Namespace) -> str:
     """From stdin (--password-stdin), GOSHIP_REGISTRY_PASSWORD, or a prompt; never an argument."""
+    import getpass
+
     if args.password_stdin:
         password = sys.stdin.read().rstrip("\r\n")
     elif os.environ.get("GOSHIP_REGISTRY_PASSWORD") is not None:
@@ -228,6 +255,9 @@ def _login_password(args: argparse.Namespace) -> str:
 
 def cmd_login(args: argparse.Namespace) -> None:
     """Check a registry login and store it in the docker config (or its credential helper)."""
+    from goship import accounts
+    from goship.registry.credentials import Credentials
+
     project = _optional_project(args, needed=args.registry is None)
     where = accounts.settings(project, args.registry)
     username = args.username or os.environ.get("GOSHIP_REGISTRY_USERNAME") or where.username
@@ -236,19 +266,23 @@ def cmd_login(args: argparse.Namespace) -> None:
     if not username:
         raise GoshipError("no user name given", hint="goship login -u USER")
     stored = accounts.login(where, Credentials(username, _login_password(args)))
-    _out.print(f"Login Succeeded: {username} at {where.registry} (stored in {stored})", markup=False)
+    out(f"Login Succeeded: {username} at {where.registry} (stored in {stored})")
 
 
 def cmd_logout(args: argparse.Namespace) -> None:
     """Remove the stored login for a registry (default: the registry of 'image')."""
+    from goship import accounts
+
     project = _optional_project(args, needed=args.registry is None)
     registry = accounts.settings(project, args.registry).registry
     removed = accounts.logout(registry)
-    _out.print(f"{'Removed login' if removed else 'Not logged in'} for {registry}", markup=False)
+    out(f"{'Removed login' if removed else 'Not logged in'} for {registry}")
 
 
 def cmd_tags(args: argparse.Namespace) -> None:
     """List the tags of the image repository in the registry."""
+    from goship import accounts
+
     repository, tags = accounts.tags(_project(args))
     if not args.all:  # OCI 1.1 referrers fallback tags (sha256-<hex>) index SBOMs, not versions
         tags = [tag for tag in tags if not re.fullmatch(r"sha256-[0-9a-f]{64}", tag)]
@@ -278,7 +312,7 @@ def cmd_dockerfile(args: argparse.Namespace) -> None:
     # newline="\n": a Dockerfile stays LF on Windows too.
     with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-    _err.print(f"wrote {args.output}", markup=False)
+    err(f"wrote {args.output}")
 
 
 def _generated_by_goship(path: Path) -> bool:
@@ -292,9 +326,9 @@ def _generated_by_goship(path: Path) -> bool:
 
 def _ask_main(choices: Sequence[str], default: str) -> str:
     """The numbered question of goship init, on a terminal only."""
-    _err.print("Several main packages; which one does this service ship?")
+    err("Several main packages; which one does this service ship?")
     for number, choice in enumerate(choices, start=1):
-        _err.print(f"  {number}) {choice}{'  (default)' if choice == default else ''}", markup=False)
+        err(f"  {number}) {choice}{'  (default)' if choice == default else ''}")
     for _ in range(3):
         answer = input(f"number [{choices.index(default) + 1}]: ").strip()
         if not answer:
@@ -303,7 +337,7 @@ def _ask_main(choices: Sequence[str], default: str) -> str:
             return choices[int(answer) - 1]
         if answer in choices:
             return answer
-        _err.print(f"answer 1 to {len(choices)}", markup=False)
+        err(f"answer 1 to {len(choices)}")
     raise GoshipError("no main package chosen", hint="pass --main, e.g. --main " + choices[0])
 
 
@@ -350,9 +384,9 @@ def _init(args: argparse.Namespace) -> None:
         print(json.dumps(init.plan_report(plan, dry_run=args.dry_run), indent=2))
         return
     for note in plan.notes:
-        _err.print(f"  {note}", markup=False)
+        err(f"  {note}")
     for warning in plan.warnings:
-        _err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        say(("warning:", "yellow"), (f" {warning}", None), stderr=True)
     if args.dry_run:
         diff = init.render_diff(plan, base=Path.cwd())
         sys.stdout.write(diff or "nothing would change\n")
@@ -360,12 +394,12 @@ def _init(args: argparse.Namespace) -> None:
     written = init.write_plan(plan)
     verbs = {REPLACE: "replaced", APPEND: "added LF rules to"}
     for item in written:
-        _out.print(f"{verbs.get(item.action, 'wrote')} {os.path.relpath(item.path)}", markup=False)
+        out(f"{verbs.get(item.action, 'wrote')} {os.path.relpath(item.path)}")
     if not written:
-        _out.print(f"nothing to do: {os.path.relpath(plan.root)} has every file goship init writes", markup=False)
-    _err.print(f"next: goship build -C {os.path.relpath(plan.root)}", markup=False)
+        out(f"nothing to do: {os.path.relpath(plan.root)} has every file goship init writes")
+    err(f"next: goship build -C {os.path.relpath(plan.root)}")
     if any(item.action == KEEP and item.path.name == "Dockerfile" for item in plan.files):
-        _err.print(f"      goship lint -C {os.path.relpath(plan.root)} (the Dockerfile is yours)", markup=False)
+        err(f"      goship lint -C {os.path.relpath(plan.root)} (the Dockerfile is yours)")
 
 
 _LINT_EPILOG = (
@@ -406,17 +440,18 @@ def cmd_lint(args: argparse.Namespace) -> None:
                     handle.write(render(report, fmt))
             except OSError as exc:
                 raise LintUsageError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
-            _err.print(f"wrote {output}", markup=False)
+            err(f"wrote {output}")
         elif fmt == "text":
-            _out.print(render(report, fmt, colour=True), end="")
+            from goship.ui import console
+
+            console(stderr=False).print(render(report, fmt, colour=True), end="", markup=True)
         else:
             sys.stdout.write(render(report, fmt))
 
     ignore = [rule for value in args.ignore for rule in re.split(r"[,\s]+", value) if rule]
     for rule in unknown_rule_ids(ignore):
-        _err.print(
+        err(
             f"warning: --ignore {rule}: no such rule; known: {', '.join(RULES)} and hadolint's DLxxxx/SCxxxx",
-            markup=False,
         )
     try:
         report = lint_project(
@@ -469,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     build_parser_ = add("build", cmd_build)
-    build_parser_.add_argument("--builder", choices=list(pipeline.BUILDERS), help="override build.builder")
+    build_parser_.add_argument("--builder", choices=list(BUILDERS), help="override build.builder")
     build_parser_.add_argument(
         "-o", "--output", action="append", metavar="KIND[:PATH]",
         help="also send the image to: oci:DIR, oci-archive:FILE, docker-archive:FILE, docker, registry (repeatable)",
@@ -547,6 +582,9 @@ def _positive_megabytes(text: str) -> float:
 
 
 def _log_crash() -> Path:
+    import tempfile
+    import traceback
+
     path = Path(tempfile.gettempdir()) / "goship-crash.log"
     path.write_text(traceback.format_exc(), encoding="utf-8")
     return path
@@ -558,10 +596,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except GoshipError as error:
-        render_error(_err, error)
+        from goship.ui import render_error
+
+        render_error(error)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        _err.print("[red]interrupted[/]")
+        err("interrupted", "red")
         sys.exit(130)
     except BrokenPipeError:
         # The reader went away (goship ... | head): not an error of ours.
@@ -570,6 +610,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(141 if os.name != "nt" else 1)
     except Exception as bug:  # noqa: BLE001 - the last line of defence
         log = _log_crash()
-        _err.print(f"[red bold]internal error:[/] {type(bug).__name__}: {bug}")
-        _err.print(f"this is a bug in goship; the traceback is in {log}")
+        say(("internal error:", "red bold"), (f" {type(bug).__name__}: {bug}", None), stderr=True)
+        err(f"this is a bug in goship; the traceback is in {log}")
         sys.exit(70)

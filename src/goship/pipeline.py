@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goship import process, secrets
-from goship.build import oci
-from goship.build.dockerbuild import build_docker
-from goship.build.layout import STATE_DIR, docker_archive, state_dir
-from goship.build.native import BuiltImage, build_native, last_build
-from goship.build.outputs import Output, write_file_output
-from goship.build.version import source_version
+from goship.images import oci
+from goship.builders.dockerbuild import build_docker
+from goship.images.layout import STATE_DIR, docker_archive, state_dir
+from goship.builders.native import BuiltImage, build_native, last_build
+from goship.builders.outputs import Output, write_file_output
+from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.reference import Repository, parse_repository
 from goship.config.values import memory_bytes, nano_cpus

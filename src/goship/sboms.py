@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goship.build.native import host_arch, last_build
-from goship.build.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
+from goship.builders.native import host_arch, last_build
+from goship.images.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
 from goship.config.model import RegistryConfig
 from goship.errors import GoshipError, RegistryError
 from goship.project import Project

@@ -1,31 +1,89 @@
-"""Terminal rendering of events and errors (rich), for people."""
+"""The terminal, for people: events, errors and results as literal text.
+
+Everything printed here comes from users, services, Docker or BuildKit at
+some point, so nothing is ever read as markup: the consoles are made with
+markup, emoji codes and highlighting off, and colour is given to whole
+pieces of text (``Text`` spans) - ``root:x:0:0`` and ``[/x]`` print as
+they are. rich is imported on first use only, so ``goship --help`` does not
+pay for it.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
+import sys
+from typing import TYPE_CHECKING
 
 from goship.errors import GoshipError
 from goship.events import Event
 
-_STYLE = {"step": ("->", "cyan"), "info": ("  ", "dim"), "ok": ("ok", "green"), "warn": ("!!", "yellow"), "error": ("xx", "red")}
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_STYLE = {
+    "step": ("->", "cyan"),
+    "info": ("  ", "dim"),
+    "ok": ("ok", "green"),
+    "warn": ("!!", "yellow"),
+    "error": ("xx", "red"),
+}
+_consoles: dict[bool, Console] = {}
+
+#: One piece of a line: (text, rich style or None).
+Piece = tuple[str, "str | None"]
+
+
+def console(stderr: bool) -> Console:
+    if stderr not in _consoles:
+        from rich.console import Console  # noqa: PLC0415 - imported when something is printed
+
+        _consoles[stderr] = Console(
+            stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True,
+            file=sys.stderr if stderr else sys.stdout,
+        )
+    return _consoles[stderr]
+
+
+def _text(pieces: tuple[Piece, ...]) -> object:
+    from rich.text import Text  # noqa: PLC0415
+
+    text = Text()
+    for part, style in pieces:
+        text.append(safe(part), style=style or "")
+    return text
+
+
+def safe(text: str) -> str:
+    """Text as it is, but with control characters (ANSI escapes) shown, not obeyed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\t\n" else f"\\x{ord(c):02x}" for c in text)
+
+
+def say(*pieces: Piece, stderr: bool = False, end: str = "\n") -> None:
+    """Print pieces of text, each with its own style, literally."""
+    console(stderr).print(_text(pieces), end=end)
+
+
+def out(text: str, style: str | None = None) -> None:
+    say((text, style))
+
+
+def err(text: str, style: str | None = None) -> None:
+    say((text, style), stderr=True)
 
 
 class ConsoleReporter:
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False)
+    """Events as one line each on stderr: ``-> deploy root@web1: starting hello-2``."""
 
     def emit(self, event: Event) -> None:
         mark, style = _STYLE[event.level]
         where = f" {event.host}" if event.host else ""
-        self.console.print(
-            f"[{style}]{mark}[/] [bold]{event.stage}[/]{escape(where)}: {escape(event.message)}"
-        )
+        say((mark, style), (" ", None), (event.stage, "bold"), (f"{where}: {event.message}", None), stderr=True)
 
 
-def render_error(console: Console, error: GoshipError) -> None:
-    console.print(f"[red bold]error:[/] {escape(error.message)}")
+def render_error(error: GoshipError) -> None:
+    say(("error:", "red bold"), (f" {error.message}", None), stderr=True)
     for line in error.details:
-        console.print(f"  {escape(line)}", style="dim")
+        say((f"  {line}", "dim"), stderr=True)
     if error.hint:
-        console.print(f"[yellow]hint:[/] {escape(error.hint)}")
+        say(("hint:", "yellow"), (f" {error.hint}", None), stderr=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from goship.build import oci
+from goship.images import oci
 from goship.errors import RegistryError, RegistryNotFound
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from goship.build import oci
-from goship.build.dockerbuild import (
+from goship.images import oci
+from goship.builders.dockerbuild import (
     DockerClient, dockerfile_stages, explain_failure, logical_lines, plan_docker_build,
 )
-from goship.build.native import BuiltImage
-from goship.build.outputs import check_output, parse_output, write_file_output
-from goship.build.sbom import parse_modinfo, read_build_info, spdx_document
+from goship.builders.native import BuiltImage
+from goship.builders.outputs import check_output, parse_output, write_file_output
+from goship.builders.sbom import parse_modinfo, read_build_info, spdx_document
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
 from goship.pipeline import output_warnings
 from goship.project import load_project
@@ -259,7 +259,7 @@ def _image(arch: str) -> oci.Image:
 
 
 def test_outputs_that_cannot_run_here_are_warned(tmp_path, monkeypatch):
-    monkeypatch.setattr(sys.modules["goship.build.native"], "host_arch", lambda: "amd64")
+    monkeypatch.setattr(sys.modules["goship.builders.native"], "host_arch", lambda: "amd64")
     index = oci.Index(oci.Blob(oci.MEDIA_MANIFEST, b"i"), (_image("amd64"), _image("arm64")))
     both = BuiltImage(index, "hello", "v1", tmp_path)
     [archive] = output_warnings(both, parse_output("docker-archive:d.tar", tmp_path), lambda: "amd64")
@@ -323,7 +323,7 @@ def test_not_a_go_binary():
 
 
 def test_settings_a_hand_written_dockerfile_ignores_are_named(tmp_path):
-    from goship.build.dockerbuild import ignored_settings
+    from goship.builders.dockerbuild import ignored_settings
 
     project = _project(tmp_path, "build:\n  builder: docker\n  tzdata: true\n  tags: [netgo]\n")
     (warning,) = ignored_settings(project, project.root / "Dockerfile")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from goship.build.gobuild import GoBuildRequest, parse_platform, plan_go_build
+from goship.builders.gobuild import GoBuildRequest, parse_platform, plan_go_build
 from goship.deploy import proxy
 from goship.errors import BuildError
 

@@ -5,8 +5,8 @@ import io
 import json
 import tarfile
 
-from goship.build import oci
-from goship.build.layout import REF_ANNOTATION, docker_archive, read_layout, write_layout
+from goship.images import oci
+from goship.images.layout import REF_ANNOTATION, docker_archive, read_layout, write_layout
 
 
 def _spec(**overrides):

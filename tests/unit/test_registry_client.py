@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from goship.build import oci
+from goship.images import oci
 from goship.errors import RegistryError, RegistryNotFound
 from goship.registry import auth, credentials, protocol
 from goship.registry import client as client_module

@@ -13,7 +13,6 @@ machine is only ever released explicitly (``goship lock release``).
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import time

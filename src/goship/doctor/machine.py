@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from typing import Protocol
 
 import httpx
 
-from goship.errors import GoshipError, RegistryError
+from goship import process
+from goship.errors import GoshipError, ProcessError, RegistryError
 from goship.hosts import connect_ssh
 from goship.hosts.ssh import SSHTarget
 
@@ -177,22 +177,13 @@ class RealMachine:
         return found
 
     def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
-        program = shutil.which(argv[0])
-        if program is None:
-            return CommandResult(127, "", f"{argv[0]}: command not found")
         try:
-            proc = subprocess.run(
-                (program, *argv[1:]), capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return CommandResult(124, "", f"no answer within {timeout:.0f}s")
-        except OSError as exc:
-            return CommandResult(126, "", f"cannot run {argv[0]}: {exc.strerror}")
-        return CommandResult(
-            proc.returncode,
-            proc.stdout.decode("utf-8", errors="replace"),
-            proc.stderr.decode("utf-8", errors="replace"),
-        )
+            done = process.run(argv, timeout=timeout, check=False)
+        except ProcessError as exc:
+            if exc.timed_out:
+                return CommandResult(124, "", f"no answer within {timeout:.0f}s")
+            return CommandResult(127, "", f"{argv[0]}: command not found")
+        return CommandResult(done.returncode, done.text, done.err)
 
     def disk_free(self, path: str) -> int | None:
         try:
@@ -230,7 +221,7 @@ class RealMachine:
             found = credentials.lookup(registry, username)
         except GoshipError:
             raise
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        except (OSError, ValueError) as exc:
             # A broken credential helper or config file: say so, never crash.
             raise RegistryError(f"cannot look up credentials for {registry}: {exc}") from None
         return found.username if found else None

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-
 from goship.doctor.checks import ALL_CHECKS, Check, CheckResult, Context, Status
 from goship.doctor.facts import Facts
 from goship.doctor.machine import Machine
 from goship.errors import GoshipError, ProjectError
 from goship.project import find_module_root, load_project, project_problems
+from goship.ui import say
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "red bold", Status.SKIP: "dim"}
 
@@ -89,17 +87,15 @@ def run_checks(machine: Machine, context: Context, checks: Sequence[Check] = ALL
     return Report(results)
 
 
-def render_text(console: Console, report: Report) -> None:
+def render_text(report: Report) -> None:
     """One line per check; the fix under each one that is not PASS."""
     width = max((len(c.name) for c in report.checks), default=0)
     for check in report.checks:
-        style = _STYLE[check.status]
         label = check.status.value.upper()
-        console.print(f"[{style}]{label:<4}[/]  {escape(check.name.ljust(width))}  {escape(check.summary)}")
+        say((f"{label:<4}", _STYLE[check.status]), (f"  {check.name.ljust(width)}  {check.summary}", None))
         if check.fix and check.status is not Status.PASS:
-            console.print(f"      {' ' * width}  [yellow]fix:[/] {escape(check.fix)}")
-    counts = report.counts()
-    console.print(_summary_line(counts.items()), style=_STYLE[report.status])
+            say((f"      {' ' * width}  ", None), ("fix:", "yellow"), (f" {check.fix}", None))
+    say((_summary_line(report.counts().items()), _STYLE[report.status]))
 
 
 def _summary_line(counts: Iterable[tuple[str, int]]) -> str:

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship import process
-from goship.config.values import parse_host
 from goship.engine.streams import PipeStream, Stream
 from goship.errors import EngineUnreachable, GoshipError, HostError, HostKeyError, HostUnreachable, ProcessError, ToolError
 from goship.hosts.probe import ProbeResult, http_request_bytes, parse_body, parse_status_line

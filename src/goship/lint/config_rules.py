@@ -8,7 +8,6 @@ about what the file says.
 from __future__ import annotations
 
 import ipaddress
-import re
 
 import yaml
 

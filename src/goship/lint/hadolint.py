@@ -11,11 +11,10 @@ part that starts a process.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from goship import process
+from goship.errors import ProcessError
 from goship.lint.findings import Finding, Rule, Severity
 
 #: hadolint rules that say the same thing as one of goship's, on the same line.
@@ -32,12 +31,8 @@ _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 
 
 def find_hadolint() -> str | None:
-    """The hadolint executable: beside this Python (the [lint] extra), else on PATH."""
-    name = "hadolint.exe" if sys.platform == "win32" else "hadolint"
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    return shutil.which("hadolint")
+    """The hadolint executable: on PATH, else beside this Python (the [lint] extra)."""
+    return process.find_program("hadolint")
 
 
 def help_uri(code: str) -> str:
@@ -85,11 +80,11 @@ def run_hadolint(binary: str, dockerfile: Path, cwd: Path, timeout: float = 60) 
     It runs in the project so a .hadolint.yaml there applies; ``--no-fail``
     because goship, not hadolint, decides the exit code.
     """
-    result = subprocess.run(
-        [binary, "--no-fail", "--format", "json", str(dockerfile)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
-    )
-    if result.returncode != 0 and not result.stdout.strip().startswith("["):
-        detail = (result.stderr or result.stdout).strip().splitlines()
+    try:
+        result = process.run([binary, "--no-fail", "--format", "json", str(dockerfile)], cwd=cwd, timeout=timeout, check=False)
+    except ProcessError as exc:
+        raise ValueError(exc.message) from None
+    if result.returncode != 0 and not result.text.strip().startswith("["):
+        detail = (result.err or result.text).strip().splitlines()
         raise ValueError(detail[0] if detail else f"exit status {result.returncode}")
-    return result.stdout
+    return result.text

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from rich.markup import escape
 
-from goship import __version__
+from goship._version import __version__
 from goship.lint.findings import Finding, LintReport, Rule, Severity
 from goship.lint.rules import RULES
 

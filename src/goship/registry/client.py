@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from goship.build.oci import Blob, Image
+from goship.images.oci import Blob, Image
 from goship.errors import RegistryError, RegistryNotFound
 from goship.registry import protocol
 from goship.registry.auth import Authenticator, repository_scope

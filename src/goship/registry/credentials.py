@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from goship import process
+from goship.errors import ProcessError
 from goship.errors import RegistryError
 from goship.config.reference import DOCKER_HUB
 
@@ -38,18 +38,37 @@ def _hub_keys(registry: str) -> list[str]:
     return [registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/"]
 
 
-def _from_helper(helper: str, registry: str) -> Credentials | None:
-    program = shutil.which(f"docker-credential-{helper}")
-    if program is None:
+def _helper(helper: str, action: str, payload: str) -> process.Completed:
+    """Run ``docker-credential-<helper> <action>`` with ``payload`` on stdin."""
+    program = f"docker-credential-{helper}"
+    if process.find_program(program) is None:
         raise RegistryError(
-            f"docker config names credential helper '{helper}', but docker-credential-{helper} is not on PATH",
-            hint="install the helper, or remove it from ~/.docker/config.json",
+            f"docker config names credential helper '{helper}', but {program} is not on PATH",
+            hint="install the helper, or remove it from the docker config.json",
         )
-    proc = subprocess.run([program, "get"], input=registry, capture_output=True, text=True, timeout=30)
+    try:
+        return process.run([program, action], input=payload, timeout=30, check=False)
+    except ProcessError as exc:
+        if exc.timed_out:
+            raise RegistryError(
+                f"{program} {action} did not answer within 30s",
+                hint="unlock the keychain or credential store it uses, or remove the helper from the docker config",
+            ) from None
+        raise RegistryError(f"cannot run {program}: {exc.message}") from None
+
+
+def _from_helper(helper: str, registry: str) -> Credentials | None:
+    proc = _helper(helper, "get", registry)
     if proc.returncode != 0:
         return None  # "credentials not found in native keychain"
-    data = json.loads(proc.stdout)
-    return Credentials(data.get("Username", ""), data.get("Secret", ""))
+    try:
+        data = json.loads(proc.text)
+        return Credentials(str(data.get("Username", "")), str(data.get("Secret", "")))
+    except (ValueError, AttributeError):
+        raise RegistryError(
+            f"docker-credential-{helper} get answered something that is not its JSON for {registry}",
+            hint=f"check the helper by hand: echo {registry} | docker-credential-{helper} get",
+        ) from None
 
 
 def lookup(registry: str, username: str | None = None) -> Credentials | None:
@@ -138,16 +157,10 @@ def _helper_for(config: dict[str, object], key: str) -> str | None:
 
 
 def _run_helper(helper: str, action: str, payload: str) -> None:
-    program = shutil.which(f"docker-credential-{helper}")
-    if program is None:
-        raise RegistryError(
-            f"docker config names credential helper '{helper}', but docker-credential-{helper} is not on PATH",
-            hint="install the helper, or remove it from the docker config.json",
-        )
-    proc = subprocess.run([program, action], input=payload, capture_output=True, text=True, timeout=30)
+    proc = _helper(helper, action, payload)
     if proc.returncode != 0:
         # The helper's output never echoes the secret it was given; keep it short anyway.
-        reason = (proc.stdout + proc.stderr).strip().splitlines()[:1]
+        reason = (proc.text + proc.err).strip().splitlines()[:1]
         raise RegistryError(
             f"docker-credential-{helper} {action} failed" + (f": {reason[0][:200]}" if reason else "")
         )

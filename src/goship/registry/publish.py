@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from goship.build.layout import Built
-from goship.build.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
+from goship.images.layout import Built
+from goship.images.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
 from goship.errors import RegistryError, RegistryNotFound
 from goship.registry.client import PushResult, RegistryClient
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from goship.config import CONFIG_NAME, parse_config
+from goship import process
+from goship.errors import ProcessError
 from goship.errors import ConfigError, ProjectError, ToolError
 from goship.project import (
     GoMod,
@@ -380,17 +380,11 @@ def plan_init(directory: Path, options: InitOptions = InitOptions(), ask: AskMai
 
 def installed_go_version() -> str | None:
     """major.minor of the Go on PATH, for a new module's go line; None without Go."""
-    go = shutil.which("go")
-    if go is None:
-        return None
     try:
-        out = subprocess.run(
-            [go, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=False,
-            env={**os.environ, "GOTOOLCHAIN": "local"},
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        done = process.run(["go", "env", "GOVERSION"], timeout=60, check=False, env={**os.environ, "GOTOOLCHAIN": "local"})
+    except ProcessError:
         return None
-    return go_minor(out.strip())
+    return go_minor(done.text.strip())
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -7,13 +7,12 @@ flags) are unit-tested; ``run_go_build`` is the only part that executes.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship.config.values import SUPPORTED_PLATFORMS
-from goship.errors import BuildError, ToolError
+from goship import process
+from goship.errors import BuildError, ProcessError, ToolError
 
 
 
@@ -81,7 +80,7 @@ def plan_go_build(request: GoBuildRequest) -> GoBuildPlan:
 
 
 def go_executable() -> str:
-    go = shutil.which("go")
+    go = process.find_program("go")
     if go is None:
         raise ToolError(
             "Go is not installed or not on PATH",
@@ -96,13 +95,13 @@ def run_go_build(plan: GoBuildPlan) -> Path:
     go = go_executable()
     env = {**os.environ, **plan.env}
     try:
-        proc = subprocess.run(
-            (go, *plan.argv[1:]), cwd=plan.cwd, env=env, capture_output=True, text=True, timeout=1800
-        )
-    except subprocess.TimeoutExpired:
-        raise BuildError("go build did not finish within 30 minutes") from None
+        proc = process.run((go, *plan.argv[1:]), cwd=plan.cwd, env=env, timeout=1800, check=False)
+    except ProcessError as exc:
+        if exc.timed_out:
+            raise BuildError("go build did not finish within 30 minutes") from None
+        raise BuildError(f"cannot run go: {exc.message}") from None
     if proc.returncode != 0:
-        message = (proc.stderr or proc.stdout).strip()
+        message = (proc.err or proc.text).strip()
         lines = message.splitlines()
         shown = "; ".join(lines[:6]) + (f" (+{len(lines) - 6} more lines)" if len(lines) > 6 else "")
         hint = None

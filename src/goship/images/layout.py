@@ -15,7 +15,7 @@ import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from goship.build.oci import (
+from goship.images.oci import (
     MEDIA_INDEX,
     Artifact,
     Index,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from pathlib import Path
 
 import certifi
 
-from goship.build import oci
-from goship.build.gobuild import (
+from goship.images import oci
+from goship.builders.gobuild import (
     GoBuildRequest,
     Platform,
     go_executable,
@@ -29,10 +28,12 @@ from goship.build.gobuild import (
     plan_go_build,
     run_go_build,
 )
-from goship.build.layout import read_layout, state_dir, write_layout
-from goship.build.sbom import sbom_for_binary
-from goship.build.version import SourceVersion, source_version
+from goship.images.layout import read_layout, state_dir, write_layout
+from goship.builders.sbom import sbom_for_binary
+from goship.builders.version import SourceVersion, source_version
 from goship.config.model import BuildConfig
+from goship import process
+from goship.errors import ProcessError
 from goship.errors import BuildError, ConfigError
 from goship.events import NullReporter, Reporter, Stage
 from goship.project import Project
@@ -133,9 +134,10 @@ def ldflags(build: BuildConfig, version: str) -> str:
 
 
 def _zoneinfo_zip() -> bytes:
-    goroot = subprocess.run(
-        [go_executable(), "env", "GOROOT"], capture_output=True, text=True, timeout=60
-    ).stdout.strip()
+    try:
+        goroot = process.run([go_executable(), "env", "GOROOT"], timeout=60).text.strip()
+    except ProcessError as exc:
+        raise BuildError(f"'go env GOROOT' failed: {exc.stderr.strip() or exc.message}") from None
     path = Path(goroot) / "lib" / "time" / "zoneinfo.zip"
     if not path.is_file():
         raise BuildError(

@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.build.layout import docker_archive, write_layout
-from goship.build.native import BuiltImage
+from goship.images.layout import docker_archive, write_layout
+from goship.builders.native import BuiltImage
 from goship.errors import ConfigError, GoshipError
 
 KINDS = ("oci", "oci-archive", "docker-archive", "docker", "registry")

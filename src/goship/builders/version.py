@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.errors import BuildError
+from goship import process
+from goship.errors import BuildError, ProcessError
 
 _IGNORED_DIRS = {".git", ".goship", "node_modules"}
 
@@ -23,15 +22,11 @@ class SourceVersion:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    if shutil.which("git") is None:
-        return None
     try:
-        proc = subprocess.run(
-            ("git", *args), cwd=root, capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+        done = process.run(("git", *args), cwd=root, timeout=30, check=False)
+    except ProcessError:
+        return None  # no git (or it hangs): the sources are hashed instead
+    return done.text.strip() if done.returncode == 0 else None
 
 
 def source_hash(root: Path, files: list[str] | None = None) -> str:

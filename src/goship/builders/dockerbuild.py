@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -28,11 +27,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.build import oci
-from goship.build.layout import STATE_DIR, write_layout
-from goship.build.native import BuiltImage, layout_dir, sbom_artifact
-from goship.build.version import source_version
+from goship.images import oci
+from goship.images.layout import STATE_DIR, write_layout
+from goship.builders.native import BuiltImage, layout_dir, sbom_artifact
+from goship.builders.version import source_version
 from goship.config.model import BuildConfig
+from goship import process
+from goship.hosts import connect_local
+from goship.errors import ProcessError
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ToolError
 from goship.events import NullReporter, Reporter, Stage
 from goship.project import Project
@@ -69,8 +71,8 @@ def _docker_candidates() -> Iterator[str]:
 
 def _client_major(docker: str) -> int | None:
     try:
-        out = subprocess.run([docker, "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        out = process.run([docker, "--version"], timeout=30, check=False).text
+    except ProcessError:
         return None
     match = re.search(r"version (\d+)\.", out)
     return int(match.group(1)) if match else None
@@ -86,9 +88,9 @@ def find_buildkit_client() -> DockerClient:
         )
     for docker in candidates:
         try:
-            if subprocess.run([docker, "buildx", "version"], capture_output=True, timeout=30).returncode == 0:
+            if process.run([docker, "buildx", "version"], timeout=30, check=False).returncode == 0:
                 return DockerClient(docker, "buildx")
-        except (OSError, subprocess.TimeoutExpired):
+        except ProcessError:
             continue
         major = _client_major(docker)
         if major is not None and major < 23:
@@ -474,17 +476,20 @@ def explain_failure(
     return BuildError("docker build failed: " + "; ".join(lines[-3:])[:400])
 
 
-def local_image_platform(docker: str) -> ImagePlatform:
-    """``docker image inspect --format {{.Os}}/{{.Architecture}}`` through ``docker``."""
+def local_image_platform() -> ImagePlatform:
+    """The os/arch of an image in the local engine (None when it has no such image)."""
 
     def inspect(ref: str) -> str | None:
+        local = connect_local()
         try:
-            proc = subprocess.run([docker, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref],
-                                  capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
+            found = local.engine.image(ref)
+        except GoshipError:
             return None
-        found = proc.stdout.strip().splitlines()
-        return found[0] if proc.returncode == 0 and found and "/" in found[0] else None
+        finally:
+            local.close()
+        if not found or not found.get("Os"):
+            return None
+        return f"{found['Os']}/{found.get('Architecture', '')}"
 
     return inspect
 
@@ -492,38 +497,41 @@ def local_image_platform(docker: str) -> ImagePlatform:
 def _run_streaming(plan: DockerBuildPlan, stage: Stage) -> None:
     env = {**os.environ, **plan.env}
     tail: deque[str] = deque(maxlen=400)
-    try:
-        proc = subprocess.Popen(
-            plan.argv, cwd=plan.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace", stdin=subprocess.DEVNULL,
-        )
-    except OSError as exc:
-        raise ToolError(f"cannot run {plan.argv[0]}: {exc.strerror}") from None
-    assert proc.stdout is not None
     steps: dict[str, str] = {}
-    for line in proc.stdout:
-        line = line.rstrip("\n")
-        tail.append(line)
-        # Step headers ("#7 [build 4/6] RUN go mod download") and which came from
-        # the cache ("#7 CACHED"); the rest is for errors.
-        header = re.match(r"^#(\d+) (\[.+)$", line)
-        if header:
-            steps[header.group(1)] = header.group(2)
-            stage.info(header.group(2))
-        cached = re.match(r"^#(\d+) CACHED\s*$", line)
-        if cached and cached.group(1) in steps:
-            stage.info(f"CACHED {steps[cached.group(1)]}", cached=True)
-    if proc.wait() != 0:
+    lines = process.stream_lines(plan.argv, cwd=plan.cwd, env=env)
+    try:
+        for line in lines:
+            tail.append(line)
+            _show_step(line, steps, stage)
+    except ProcessError as exc:
+        if exc.not_found:
+            raise ToolError(f"cannot run {plan.argv[0]}: {exc.message}") from None
         raise explain_failure("\n".join(tail), plan.dockerfile, plan.display, plan.platform,
-                              local_image_platform(plan.argv[0]))
+                              local_image_platform()) from None
 
 
-def _saved_image(docker: str, tag: str) -> oci.Image:
-    """``docker save TAG`` read back as an OCI image with gzip layers."""
-    proc = subprocess.run([docker, "save", tag], capture_output=True, timeout=900)
-    if proc.returncode != 0:
-        raise BuildError(f"docker save {tag} failed: {proc.stderr.decode(errors='replace').strip()}")
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+def _show_step(line: str, steps: dict[str, str], stage: Stage) -> None:
+    """Step headers ("#7 [build 4/6] RUN go mod download") and which came from
+    the cache ("#7 CACHED") become events; the rest is kept for errors."""
+    header = re.match(r"^#(\d+) (\[.+)$", line)
+    if header:
+        steps[header.group(1)] = header.group(2)
+        stage.info(header.group(2))
+    cached = re.match(r"^#(\d+) CACHED\s*$", line)
+    if cached and cached.group(1) in steps:
+        stage.info(f"CACHED {steps[cached.group(1)]}", cached=True)
+
+
+def _saved_image(tag: str) -> oci.Image:
+    """The built image exported from the local engine (``docker save``) as an OCI image with gzip layers."""
+    local = connect_local()
+    try:
+        archive = local.engine.export_image(tag)
+    except GoshipError as exc:
+        raise BuildError(f"reading {tag} back from the engine failed: {exc.message}") from None
+    finally:
+        local.close()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         def read(name: str) -> bytes:
             member = tar.extractfile(name)
             if member is None:
@@ -618,7 +626,7 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
             stage.warn(warning)
         stage.step(f"docker build ({client.mode} BuildKit) {plan.display} -> {tag}")
         _run_streaming(plan, stage)
-    image = _saved_image(client.path, tag)
+    image = _saved_image(tag)
     sboms: tuple[oci.Artifact, ...] = ()
     if project.config.build.sbom:
         binary = entrypoint_binary(image)

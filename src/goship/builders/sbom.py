@@ -15,8 +15,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from goship import __version__
-from goship.build.oci import canonical_json, rfc3339
+from goship._version import __version__
+from goship.images.oci import canonical_json, rfc3339
 from goship.errors import BuildError
 
 _MAGIC = b"\xff Go buildinf:"

@@ -1,0 +1,7 @@
+"""OCI images as data: blobs, manifests, indexes and artifacts, and the
+files they are kept in (OCI image layouts, docker-archive tarballs).
+
+Builders make these, the registry client pushes and pulls them, deploys
+load them; none of that is here. Pure, apart from reading and writing
+layouts on disk.
+"""
