@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # go.mod files may ask for newer toolchains; never download one silently.
 export GOTOOLCHAIN := local
 
-.PHONY: demo test unit system venv clean down
+.PHONY: demo test unit static system venv clean down
 
 demo: system venv
 	$(PYTHON) -m testbed engine
@@ -16,8 +16,14 @@ demo: system venv
 	$(VENV)/bin/goship ship -C examples/hello
 	@curl -fsS http://localhost:8000/
 
-test: system venv
+test: system venv static
 	$(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Strict types, the import layers (no cycles, subprocess only in goship.process) and ruff: any finding fails.
+static: venv
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests testbed bench
 
 unit: venv
 	$(PYTHON) -m pytest -p no:cacheprovider tests/unit

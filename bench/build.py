@@ -29,8 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testbed import engine, images, registry  # noqa: E402
-from tests.e2e.test_docker_builder import MULTI_STAGE, SINGLE_STAGE  # noqa: E402
+from testbed import engine, images, registry
+from tests.e2e.test_docker_builder import MULTI_STAGE, SINGLE_STAGE
 
 ENV = {
     **os.environ,

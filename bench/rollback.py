@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testbed import engine, images  # noqa: E402
+from testbed import engine, images
 
 ENV = {
     **os.environ,

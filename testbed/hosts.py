@@ -356,5 +356,14 @@ def wait_for_port(address: str, port: int, deadline_s: float = 30) -> float:
     return wait_until(connects, deadline_s, f"{address}:{port}")
 
 
-__all__ = ["RemoteHost", "start_host", "stop_host", "stop_all_hosts", "make_client_key",
-           "ensure_registry_address", "remove_registry_address", "REGISTRY_ADDRESS", "wait_for_port"]
+__all__ = [
+    "REGISTRY_ADDRESS",
+    "RemoteHost",
+    "ensure_registry_address",
+    "make_client_key",
+    "remove_registry_address",
+    "start_host",
+    "stop_all_hosts",
+    "stop_host",
+    "wait_for_port",
+]

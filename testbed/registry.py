@@ -89,7 +89,7 @@ def bcrypt_hash(password: str) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt  # noqa: PLC0415 - optional, deprecated module
+            import crypt
 
             hashed: str | None = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**BCRYPT_COST))
         if hashed and hashed.startswith("$2"):
@@ -99,7 +99,7 @@ def bcrypt_hash(password: str) -> str:
     caddy = shutil.which("caddy")
     if caddy:
         out = run([caddy, "hash-password", "--algorithm", "bcrypt", "--plaintext", password]).stdout.strip()
-        import base64  # noqa: PLC0415
+        import base64
 
         return base64.b64decode(out).decode() if not out.startswith("$2") else out
     raise TestbedError("no bcrypt available: install apache2-utils (htpasswd)")

@@ -73,7 +73,7 @@ class TokenServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 server._answer(self)
 
         self._http = ThreadingHTTPServer((self.host, 0), Handler)

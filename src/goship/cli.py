@@ -150,6 +150,7 @@ def cmd_lock(args: argparse.Namespace) -> None:
 def cmd_releases(args: argparse.Namespace) -> None:
     """List the releases of the service on each host of TARGET, newest first."""
     import dataclasses
+
     from goship import operations
 
     for host, records in operations.releases(_project(args), args.target):
@@ -178,6 +179,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 def cmd_status(args: argparse.Namespace) -> None:
     """Show, per host of TARGET, the live version, its state and health."""
     import dataclasses
+
     from goship import operations
 
     for row in operations.status(_project(args), args.target):

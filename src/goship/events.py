@@ -76,5 +76,5 @@ class Stage:
     def warn(self, message: str, **data: object) -> None:
         self._emit("warn", message, **data)
 
-    def on(self, host: str) -> "Stage":
+    def on(self, host: str) -> Stage:
         return Stage(self.reporter, self.name, host)

@@ -14,9 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goship import process, secrets
-from goship.images import oci
 from goship.builders.dockerbuild import build_docker
-from goship.images.layout import STATE_DIR, docker_archive, state_dir
 from goship.builders.native import BuiltImage, build_native, last_build
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
@@ -30,6 +28,8 @@ from goship.engine.client import Engine, registry_auth
 from goship.errors import ConfigError, DeployError, GoshipError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
+from goship.images import oci
+from goship.images.layout import STATE_DIR, docker_archive, state_dir
 from goship.project import Project
 from goship.registry import credentials, mounts
 from goship.registry.client import PushResult, RegistryClient

@@ -241,7 +241,8 @@ def spawn(
         stream = proc.stderr
 
         def drain() -> None:
-            for chunk in iter(lambda: stream.read1(4096), b""):
+            fd = stream.fileno()
+            for chunk in iter(lambda: os.read(fd, 4096), b""):
                 spawned._stderr.append(chunk)
 
         spawned._stderr_thread = threading.Thread(target=drain, daemon=True)
@@ -269,7 +270,7 @@ def stream_lines(
     try:
         for raw in spawned.stdout:
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            tail = (tail + [line])[-40:]
+            tail = ([*tail, line])[-40:]
             yield line
             if deadline is not None and time.monotonic() > deadline:
                 raise ProcessError(

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from goship.builders.native import host_arch, last_build
-from goship.images.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
 from goship.config.model import RegistryConfig
+from goship.config.reference import parse_repository
 from goship.errors import GoshipError, RegistryError
+from goship.images.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
 from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.registry.publish import referrers
-from goship.config.reference import parse_repository
 
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 

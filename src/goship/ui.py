@@ -34,7 +34,7 @@ Piece = tuple[str, "str | None"]
 
 def console(stderr: bool) -> Console:
     if stderr not in _consoles:
-        from rich.console import Console  # noqa: PLC0415 - imported when something is printed
+        from rich.console import Console
 
         _consoles[stderr] = Console(
             stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True,
@@ -44,7 +44,7 @@ def console(stderr: bool) -> Console:
 
 
 def _text(pieces: tuple[Piece, ...]) -> object:
-    from rich.text import Text  # noqa: PLC0415
+    from rich.text import Text
 
     text = Text()
     for part, style in pieces:

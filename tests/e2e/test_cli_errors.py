@@ -5,11 +5,8 @@ These run the real CLI; the ones that need Go or Docker use the real tools.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import assert_clean_failure, run_goship
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from goship.images import oci
 from goship.errors import RegistryError, RegistryNotFound
+from goship.images import oci
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
 from goship.registry.protocol import RetryPolicy

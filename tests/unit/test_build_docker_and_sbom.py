@@ -11,14 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from goship.images import oci
 from goship.builders.dockerbuild import (
-    DockerClient, dockerfile_stages, explain_failure, logical_lines, plan_docker_build,
+    DockerClient,
+    dockerfile_stages,
+    explain_failure,
+    logical_lines,
+    plan_docker_build,
 )
 from goship.builders.native import BuiltImage
 from goship.builders.outputs import check_output, parse_output, write_file_output
 from goship.builders.sbom import parse_modinfo, read_build_info, spdx_document
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
+from goship.images import oci
 from goship.pipeline import output_warnings
 from goship.project import load_project
 from tests.conftest import EXAMPLE
@@ -47,7 +51,7 @@ def test_classic_plan_uses_docker_buildkit_and_passes_every_setting(tmp_path):
     assert argv[:2] == ["/usr/bin/docker", "build"]
     assert argv[argv.index("--target") + 1] == "runtime"
     assert argv[argv.index("--platform") + 1] == "linux/amd64"
-    assert ["--build-arg", "B=x", "--build-arg", "GO_VERSION=1.22"] == argv[argv.index("--build-arg"):argv.index("--build-arg") + 4]
+    assert argv[argv.index("--build-arg"):argv.index("--build-arg") + 4] == ["--build-arg", "B=x", "--build-arg", "GO_VERSION=1.22"]
     assert f"id=netrc,src={secret}" in argv
     assert "reg.example.com/cache:hello" in argv  # classic: inline cache from the image itself
     assert "BUILDKIT_INLINE_CACHE=1" in argv

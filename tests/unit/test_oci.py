@@ -10,10 +10,10 @@ from goship.images.layout import REF_ANNOTATION, docker_archive, read_layout, wr
 
 
 def _spec(**overrides):
-    values = dict(
-        os="linux", architecture="amd64", variant=None, entrypoint=("/usr/local/bin/hello",),
-        port=8080, created=1700000000, labels={"org.opencontainers.image.version": "abc"},
-    )
+    values = {
+        "os": "linux", "architecture": "amd64", "variant": None, "entrypoint": ("/usr/local/bin/hello",),
+        "port": 8080, "created": 1700000000, "labels": {"org.opencontainers.image.version": "abc"},
+    }
     values.update(overrides)
     return oci.ImageSpec(**values)
 

@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from goship.images import oci
+from goship.config.reference import parse_repository
 from goship.errors import RegistryError, RegistryNotFound
+from goship.images import oci
 from goship.registry import auth, credentials, protocol
 from goship.registry import client as client_module
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
 from goship.registry.protocol import RetryPolicy
-from goship.config.reference import parse_repository
 
 SLEEPS: list[float] = []
 
@@ -190,7 +190,7 @@ class FakeRegistry:
     """
 
     def __init__(self, have=(), faults=None, mountable=(), tags=(), token=True):
-        self.blobs = {d: b"" for d in have}
+        self.blobs = dict.fromkeys(have, b"")
         self.manifests = {}
         self.tags = list(tags)
         self.requests = []

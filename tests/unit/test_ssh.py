@@ -6,7 +6,15 @@ import pytest
 
 from goship.config.values import parse_host
 from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, ToolError
-from goship.hosts.ssh import SSHTarget, classify, control_base, powershell_quote, probe_refused, remote_command, ssh_base_argv
+from goship.hosts.ssh import (
+    SSHTarget,
+    classify,
+    control_base,
+    powershell_quote,
+    probe_refused,
+    remote_command,
+    ssh_base_argv,
+)
 
 
 @pytest.mark.parametrize(

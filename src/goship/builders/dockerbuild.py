@@ -27,16 +27,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.images import oci
-from goship.images.layout import STATE_DIR, write_layout
+from goship import process
 from goship.builders.native import BuiltImage, layout_dir, sbom_artifact
 from goship.builders.version import source_version
 from goship.config.model import BuildConfig
-from goship import process
-from goship.hosts import connect_local
-from goship.errors import ProcessError
-from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ToolError
+from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ProcessError, ToolError
 from goship.events import NullReporter, Reporter, Stage
+from goship.hosts import connect_local
+from goship.images import oci
+from goship.images.layout import STATE_DIR, write_layout
 from goship.project import Project
 
 
@@ -319,13 +318,15 @@ def _failed_ref(output: str, lines: list[str]) -> str | None:
         host, path, reference = heads[-1]
         name = path if host in ("registry-1.docker.io", "index.docker.io", "docker.io") else f"{host}/{path}"
         return _normal_ref(f"{name}@{reference}" if ":" in reference else f"{name}:{reference}")
-    refs = _BASE_REF.findall(" ".join(l for l in lines if "resolve" in l.lower() or "load metadata" in l.lower()))
+    refs = _BASE_REF.findall(" ".join(line for line in lines if "resolve" in line.lower() or "load metadata" in line.lower()))
     return _normal_ref(refs[-1]) if refs else None
 
 
 def _arg_pattern(text: str) -> str:
     """A regex for what BuildKit shows of ``text``: $VAR and ${VAR} match anything."""
-    literal = lambda part: r"\s*".join(re.escape(word) for word in part.split())  # noqa: E731
+    def literal(part: str) -> str:
+        return r"\s*".join(re.escape(word) for word in part.split())
+
     return ".*?".join(literal(part) for part in _ARG_REFERENCE.split(text))
 
 
@@ -451,11 +452,11 @@ def explain_failure(
     if "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
         "registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)
     ):
-        details = tuple(l.strip()[:300] for l in lines[-3:] if l.strip("- "))
+        details = tuple(line.strip()[:300] for line in lines[-3:] if line.strip("- "))
         return _base_image_failure(text, display, _failed_ref(output, lines), platform, image_platform, details)
     step = re.search(r"^\s*>\s*\[([^\]]+)\]\s*(.+?):?\s*$", output, re.MULTILINE)
     code = re.search(r"(?:exit code|did not complete successfully): ?(\d+)", output)
-    context = [l for l in lines if re.match(r"^#\d+ \d+\.\d+ ", l)][-12:]
+    context = [line for line in lines if re.match(r"^#\d+ \d+\.\d+ ", line)][-12:]
     if step:
         line_match = re.search(rf"(?<![\w.-]){re.escape(name)}:(\d+)", output)
         number = line_match.group(1) if line_match else _step_line(text, step.group(1), step.group(2))
@@ -471,7 +472,7 @@ def explain_failure(
             + (f" (exit code {code.group(1)})" if code else "")
             + (f": {reason}" if reason else ""),
             hint=hint,
-            details=tuple(re.sub(r"^#\d+ \d+\.\d+ ", "", l) for l in context),
+            details=tuple(re.sub(r"^#\d+ \d+\.\d+ ", "", line) for line in context),
         )
     return BuildError("docker build failed: " + "; ".join(lines[-3:])[:400])
 

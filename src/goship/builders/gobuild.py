@@ -10,10 +10,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from goship.config.values import SUPPORTED_PLATFORMS
 from goship import process
+from goship.config.values import SUPPORTED_PLATFORMS
 from goship.errors import BuildError, ProcessError, ToolError
-
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def run_go_build(plan: GoBuildPlan) -> Path:
         lines = message.splitlines()
         shown = "; ".join(lines[:6]) + (f" (+{len(lines) - 6} more lines)" if len(lines) > 6 else "")
         hint = None
-        if "toolchain" in message and "GOTOOLCHAIN" in message or "requires go >=" in message:
+        if ("toolchain" in message and "GOTOOLCHAIN" in message) or "requires go >=" in message:
             hint = "go.mod asks for a newer Go than the one installed: upgrade Go"
         raise BuildError(f"go build failed: {shown}", hint=hint)
     return plan.output

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import certifi
 
-from goship.images import oci
+from goship import process
 from goship.builders.gobuild import (
     GoBuildRequest,
     Platform,
@@ -28,14 +28,13 @@ from goship.builders.gobuild import (
     plan_go_build,
     run_go_build,
 )
-from goship.images.layout import read_layout, state_dir, write_layout
 from goship.builders.sbom import sbom_for_binary
 from goship.builders.version import SourceVersion, source_version
 from goship.config.model import BuildConfig
-from goship import process
-from goship.errors import ProcessError
-from goship.errors import BuildError, ConfigError
+from goship.errors import BuildError, ConfigError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
+from goship.images import oci
+from goship.images.layout import read_layout, state_dir, write_layout
 from goship.project import Project
 
 

@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.images.layout import docker_archive, write_layout
 from goship.builders.native import BuiltImage
 from goship.errors import ConfigError, GoshipError
+from goship.images.layout import docker_archive, write_layout
 
 KINDS = ("oci", "oci-archive", "docker-archive", "docker", "registry")
 

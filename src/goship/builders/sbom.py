@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 from goship._version import __version__
-from goship.images.oci import canonical_json, rfc3339
 from goship.errors import BuildError
+from goship.images.oci import canonical_json, rfc3339
 
 _MAGIC = b"\xff Go buildinf:"
 _FLAG_INLINE = 0x2  # Go >= 1.18: version and module info follow the header
@@ -28,7 +28,7 @@ class Module:
     path: str
     version: str
     sum: str = ""  # go.sum hash (h1:...), empty for the main module
-    replaced_by: "Module | None" = None
+    replaced_by: Module | None = None
 
 
 @dataclass(frozen=True)

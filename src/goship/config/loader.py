@@ -71,7 +71,7 @@ class _Validator:
             return []
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, path, f"expected a mapping of keys, got {self._describe(node)}")
-        items = []
+        items: list[tuple[str, yaml.Node, yaml.Node]] = []
         seen: set[str] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):

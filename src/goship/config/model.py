@@ -21,7 +21,7 @@ Duration = NewType("Duration", float)
 LOCAL_TARGET = "local"
 
 
-def _doc(text: str, check: "Callable[[Any], str | None] | None" = None) -> dict[str, Any]:
+def _doc(text: str, check: Callable[[Any], str | None] | None = None) -> dict[str, Any]:
     """Field metadata: its documentation, and a check whose message (None =
     fine) the loader reports at the value's line."""
     return {"doc": text, "check": check}
@@ -41,14 +41,14 @@ def _http_path(value: str) -> str | None:
 Problems = list[tuple[str, str, str | None]]
 
 
-def _one_of(*choices: str) -> "Callable[[str], str | None]":
+def _one_of(*choices: str) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         return None if value in choices else f"expected {' or '.join(repr(c) for c in choices)}, got {value!r}"
 
     return check
 
 
-def _parsed_by(parse: "Callable[[str], object]") -> "Callable[[str | None], str | None]":
+def _parsed_by(parse: Callable[[str], object]) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is None:
             return None
@@ -122,7 +122,7 @@ def _service_name(value: str | None) -> str | None:
     return f"{value!r} is not a valid name (lower-case letters, digits, '-', '_' or '.', at most 63)"
 
 
-def _at_least(minimum: int) -> "Callable[[int], str | None]":
+def _at_least(minimum: int) -> Callable[[int], str | None]:
     return lambda value: None if value >= minimum else f"must be at least {minimum}, got {value}"
 
 
@@ -325,7 +325,7 @@ class Config:
     """A whole goship.yaml; every key optional except where a command needs it."""
 
     service: str | None = field(
-        default=None, metadata=_doc("names containers, proxy routes and releases", lambda v: _service_name(v))
+        default=None, metadata=_doc("names containers, proxy routes and releases", _service_name)
     )
     image: str | None = field(
         default=None, metadata=_doc("image repository, e.g. registry:5000/team/app", _image_repository)

@@ -51,7 +51,7 @@ def nano_cpus(text: str) -> int:
         raise ValueError(f"{text!r} is not a number of CPUs like 0.5 or 2") from None
     if not 0 < value <= 1024:
         raise ValueError(f"{text!r} must be more than 0 CPUs")
-    return int(round(value * 1e9))
+    return round(value * 1e9)
 
 
 def parse_host(spec: str) -> tuple[str | None, str, int | None]:

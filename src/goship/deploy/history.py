@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from goship.deploy import lock
-from goship.deploy.specs import marker_container, managed
+from goship.deploy.specs import managed, marker_container
 from goship.engine.api import ContainerSpec
 from goship.engine.client import Conflict, Engine
 

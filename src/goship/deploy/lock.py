@@ -18,7 +18,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from goship.deploy.specs import marker_container, managed
+from goship.deploy.specs import managed, marker_container
 from goship.engine.api import ContainerSpec
 from goship.engine.client import Conflict, Engine
 from goship.errors import DeployError
@@ -91,7 +91,7 @@ def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     if os.name == "nt":
-        import ctypes
+        import ctypes  # noqa: PLC0415 - Windows only
 
         kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

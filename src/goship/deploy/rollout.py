@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from goship.deploy import history, lock, proxy
-from goship.deploy.specs import LABEL_IMAGE, LABEL_ROLE, LABEL_SERVICE, LABEL_VERSION, NETWORK, AppContainer, Hardening, app_container, managed
+from goship.deploy.specs import (
+    LABEL_IMAGE,
+    LABEL_ROLE,
+    LABEL_SERVICE,
+    LABEL_VERSION,
+    NETWORK,
+    AppContainer,
+    Hardening,
+    app_container,
+    managed,
+)
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
 from goship.engine.client import Engine
@@ -78,7 +88,7 @@ class Release:
     kind: str = "live"
     #: Secret values: sent in the create request's body, never in argv or records.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    hardening: Hardening = Hardening()
+    hardening: Hardening = field(default_factory=Hardening)
 
 
 @dataclass(frozen=True)
@@ -335,7 +345,7 @@ def deploy_to_host(
         lock.release(engine, release.service)
 
 
-def _record(host: Host, release: Release, result: str, stage: Stage, **fields: str) -> None:
+def _record(host: Host, release: Release, result: str, stage: Stage, *, reason: str = "", container: str = "") -> None:
     record = history.ReleaseRecord(
         service=release.service,
         version=release.version,
@@ -345,7 +355,8 @@ def _record(host: Host, release: Release, result: str, stage: Stage, **fields: s
         host=host.name,
         revision=release.revision,
         deployed_by=history.deployer(),
-        **fields,
+        reason=reason,
+        container=container,
     )
     try:
         # The state container is made from the proxy image, so it pins no

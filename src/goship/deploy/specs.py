@@ -57,7 +57,7 @@ class AppContainer:
     #: Secret values: in the request body only, never in an argv, a log or a file goship writes.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     command: tuple[str, ...] | None = None
-    hardening: Hardening = Hardening()
+    hardening: Hardening = field(default_factory=Hardening)
     stop_timeout: int | None = None
 
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goship.config import LOCAL_TARGET
+from goship.config.values import parse_host
 from goship.deploy.proxy import ProxySpec
 from goship.engine.client import Engine
 from goship.errors import ConfigError
 from goship.hosts import HostConnection, connect_local, connect_ssh
 from goship.hosts.probe import Prober
-from goship.config.values import parse_host
 from goship.hosts.ssh import SSHTarget
 from goship.project import Project
 
@@ -79,11 +79,11 @@ def resolve_target(project: Project, name: str) -> list[Host]:
     spec = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
     hosts = []
     for entry in target.hosts:
-        user, address, port = parse_host(entry)  # checked when goship.yaml was loaded
+        user, address, host_port = parse_host(entry)  # checked when goship.yaml was loaded
         ssh_target = SSHTarget(
             host=address,
             user=user or ssh.user,
-            port=port or ssh.port,
+            port=host_port or ssh.port,
             identity_file=_path(project, ssh.identity_file),
             known_hosts_file=_path(project, ssh.known_hosts_file),
             config_file=_path(project, ssh.config_file),

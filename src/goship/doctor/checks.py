@@ -14,22 +14,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from goship.config.reference import parse_repository
+from goship.deploy.targets import resolve_target
 from goship.doctor.facts import (
     GIB,
     UNIX_SOCKET,
     VALID_HOSTS,
     Facts,
     Flavor,
+    endpoint_problem,
     format_size,
     join,
-    endpoint_problem,
     last_line,
     parse_size,
     version_tuple,
 )
 from goship.errors import GoshipError
 from goship.project import Project
-from goship.config.reference import parse_repository
 
 
 class Status(str, Enum):
@@ -602,8 +603,6 @@ def check_clock(facts: Facts, ctx: Context) -> CheckResult:
 
 def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
     """Every host of every target answers over SSH with a known key and runs Docker."""
-    from goship.deploy.targets import resolve_target  # deploy pulls in more than doctor needs elsewhere
-
     if ctx.project is None:
         return [_skip("hosts", ctx.skip_reason or "not in a Go module")]
     targets = ctx.project.config.targets

@@ -26,6 +26,7 @@ from goship import process
 from goship.errors import GoshipError, ProcessError, RegistryError
 from goship.hosts import connect_ssh
 from goship.hosts.ssh import SSHTarget
+from goship.registry import credentials
 
 
 @dataclass(frozen=True)
@@ -215,8 +216,6 @@ class RealMachine:
             return HttpDate(None, f"{url} sent an unreadable Date header: {header!r}")
 
     def registry_username(self, registry: str, username: str | None) -> str | None:
-        from goship.registry import credentials
-
         try:
             found = credentials.lookup(registry, username)
         except GoshipError:

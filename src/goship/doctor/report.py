@@ -66,7 +66,7 @@ def load_context(directory: Path, config_file: Path | None = None) -> Context:
         project = load_project(directory, config_file)
     except GoshipError as error:
         return Context(str(root), error=error)
-    return Context(str(project.root), project=project, problems=project_problems(project))
+    return Context(str(project.root), project=project, problems=list[GoshipError](project_problems(project)))
 
 
 def run_checks(machine: Machine, context: Context, checks: Sequence[Check] = ALL_CHECKS) -> Report:

@@ -119,7 +119,7 @@ class Engine:
                 raise EngineUnreachable(f"{self.name}: the Docker engine sent an unreadable version", host=self.name) from None
             self._version = data if isinstance(data, dict) else {}
             self._prefix = api.negotiate(str(self._version.get("ApiVersion") or ""))
-            setattr(self.transport, "prefix", self._prefix)
+            self.transport.prefix = self._prefix
         return self._version
 
     # Images ---------------------------------------------------------------

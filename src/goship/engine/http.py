@@ -102,6 +102,9 @@ class Response:
 class Transport(Protocol):
     """Answers Requests: the real connection, or the fake engine in tests."""
 
+    #: The API version path put before every request path, once negotiated.
+    prefix: str
+
     def handle(self, request: Request) -> Response: ...
 
     def close(self) -> None: ...
@@ -262,7 +265,7 @@ class StreamTransport:
             self._drop()
             raise
         keep = headers.get("connection", "").lower() != "close"
-        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200 and status != 101:
+        if request.method == "HEAD" or status in (204, 304) or (100 <= status < 200 and status != 101):
             body: Iterator[bytes] = iter(())
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body = reader.chunked()
@@ -289,8 +292,7 @@ class StreamTransport:
     def _follow(self, body: Iterator[bytes], keep: bool) -> Iterator[bytes]:
         finished = False
         try:
-            for piece in body:
-                yield piece
+            yield from body
             finished = True
         except StreamClosed as exc:
             raise ConnectionLost(exc.reason, sent=True, received=True) from None

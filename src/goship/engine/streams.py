@@ -58,7 +58,7 @@ class SocketStream:
         try:
             self._sock.settimeout(timeout)
             return self._sock.recv(size)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise TimeoutError from None
         except OSError as exc:
             raise StreamClosed(exc.strerror or type(exc).__name__) from None

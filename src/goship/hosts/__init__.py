@@ -11,13 +11,13 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from goship.config.values import parse_host
 from goship.engine.client import Engine
 from goship.engine.endpoint import Endpoint, resolve
 from goship.engine.http import StreamTransport
 from goship.engine.streams import Stream, StreamClosed, connect_npipe, connect_tcp, connect_unix
 from goship.errors import EngineUnreachable
 from goship.hosts.probe import LocalProber, Prober
-from goship.config.values import parse_host
 from goship.hosts.ssh import SSHConnection, SSHTarget
 
 LOCAL = "local"

@@ -32,7 +32,15 @@ from pathlib import Path
 
 from goship import process
 from goship.engine.streams import PipeStream, Stream
-from goship.errors import EngineUnreachable, GoshipError, HostError, HostKeyError, HostUnreachable, ProcessError, ToolError
+from goship.errors import (
+    EngineUnreachable,
+    GoshipError,
+    HostError,
+    HostKeyError,
+    HostUnreachable,
+    ProcessError,
+    ToolError,
+)
 from goship.hosts.probe import ProbeResult, http_request_bytes, parse_body, parse_status_line
 
 # OpenSSH binds the master socket at ControlPath plus ".XXXXXXXXXXXXXXXX" before
@@ -122,8 +130,8 @@ def _last(stderr: str, fallback: str) -> str:
 
 def classify(label: str, returncode: int | None, stderr: str) -> GoshipError | None:
     """The goship error that explains why an ssh command ended, if it says so."""
-    address = label.split("@")[-1]
-    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr or "Host key for" in stderr and "has changed" in stderr:
+    address = label.rsplit("@", maxsplit=1)[-1]
+    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr or ("Host key for" in stderr and "has changed" in stderr):
         return HostKeyError(
             f"{label}: SSH host key differs from known_hosts; refusing to connect",
             hint="if the host was rebuilt, verify its new key, then update known_hosts "
@@ -148,7 +156,7 @@ def classify(label: str, returncode: int | None, stderr: str) -> GoshipError | N
             hint="start Docker on the host (sudo systemctl start docker)",
             host=label, returncode=returncode, stderr=stderr,
         )
-    if returncode == 127 or any(marker in stderr for marker in _NO_DOCKER_MARKERS) and "docker" in stderr:
+    if returncode == 127 or (any(marker in stderr for marker in _NO_DOCKER_MARKERS) and "docker" in stderr):
         return ToolError(
             f"{label}: the docker command is not installed there", hint="install Docker on the host (it needs 18.09 or later)"
         )

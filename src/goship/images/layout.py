@@ -15,18 +15,18 @@ import tarfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from goship.errors import BuildError
 from goship.images.oci import (
     MEDIA_INDEX,
-    Artifact,
-    Index,
     MEDIA_LAYER,
     MEDIA_MANIFEST,
+    Artifact,
     Blob,
     Image,
+    Index,
     Layer,
     canonical_json,
 )
-from goship.errors import BuildError
 
 STATE_DIR = ".goship"
 REF_ANNOTATION = "org.opencontainers.image.ref.name"

@@ -17,7 +17,6 @@ from goship.lint.findings import Finding
 from goship.lint.rules import finding
 
 
-
 def _key_line(root: yaml.Node | None, *keys: str) -> int | None:
     """1-based line of the key at ``keys`` (e.g. 'registry', 'insecure'), if written."""
     node = root

@@ -386,12 +386,11 @@ def _check_arguments(keyword: str, instruction: Instruction, path: str) -> None:
     line = instruction.line
     if not instruction.args and not instruction.heredocs:
         raise DockerfileError(f"{path}:{line}: {keyword} has no arguments")
-    if keyword in ("COPY", "ADD") and not instruction.heredocs:
-        if len(instruction.words()) < 2:
-            raise DockerfileError(
-                f"{path}:{line}: {keyword} needs a source and a destination",
-                hint=f"{keyword} <src>... <dest>, e.g. {keyword} go.mod go.sum ./",
-            )
+    if keyword in ("COPY", "ADD") and not instruction.heredocs and len(instruction.words()) < 2:
+        raise DockerfileError(
+            f"{path}:{line}: {keyword} needs a source and a destination",
+            hint=f"{keyword} <src>... <dest>, e.g. {keyword} go.mod go.sum ./",
+        )
     if keyword == "FROM":
         words = instruction.args.split()
         if len(words) not in (1, 3) or (len(words) == 3 and words[1].upper() != "AS"):

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from goship._version import __version__
 from goship.lint.findings import Finding, LintReport, Rule, Severity
+from goship.lint.hadolint import help_uri
 from goship.lint.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -85,8 +86,6 @@ def render_json(report: LintReport) -> str:
 
 
 def _sarif_rule(rule: Rule, external: bool) -> dict[str, Any]:
-    from goship.lint.hadolint import help_uri
-
     entry: dict[str, Any] = {
         "id": rule.id,
         "name": rule.id,

@@ -311,7 +311,7 @@ def check_base_tags(df: Dockerfile) -> Iterable[Finding]:
 def _copy_sources(instruction: Instruction) -> list[str]:
     if instruction.heredocs:
         return []
-    words = [w for w in instruction.words()]
+    words = list(instruction.words())
     return words[:-1]
 
 
@@ -431,9 +431,13 @@ def check_shell_form(df: Dockerfile) -> Iterable[Finding]:
     entrypoint = entrypoints[-1] if entrypoints else None
     cmd = cmds[-1] if cmds else None
     # ENTRYPOINT resets a CMD inherited from the image (stage) it is built FROM.
-    if cmd is not None and entrypoint is not None and df.stage_at(cmd.line).index != df.stage_at(entrypoint.line).index:
-        if cmd.line < entrypoint.line:
-            cmd = None
+    if (
+        cmd is not None
+        and entrypoint is not None
+        and df.stage_at(cmd.line).index != df.stage_at(entrypoint.line).index
+        and cmd.line < entrypoint.line
+    ):
+        cmd = None
     no_shell = not base.unresolved and libc_of(base.image) == "none"
 
     target = entrypoint if entrypoint is not None else cmd

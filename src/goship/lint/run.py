@@ -151,11 +151,11 @@ def _project_findings(directory: Path, config_path: Path | None, rel: str, text:
     else:
         problems += project_problems(project, dockerfile=False)  # lint reports a missing Dockerfile itself
     found = []
-    for error in problems:
-        if isinstance(error, ConfigError):
-            found.append(config_finding(error, rel, text))
+    for problem in problems:
+        if isinstance(problem, ConfigError):
+            found.append(config_finding(problem, rel, text))
         else:
-            found.append(finding("GS201", error.message + (f" ({error.hint})" if error.hint else ""), rel, None))
+            found.append(finding("GS201", problem.message + (f" ({problem.hint})" if problem.hint else ""), rel, None))
     return found
 
 

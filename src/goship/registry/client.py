@@ -34,8 +34,8 @@ from pathlib import Path
 
 import httpx
 
-from goship.images.oci import Blob, Image
 from goship.errors import RegistryError, RegistryNotFound
+from goship.images.oci import Blob, Image
 from goship.registry import protocol
 from goship.registry.auth import Authenticator, repository_scope
 from goship.registry.credentials import Credentials
@@ -97,13 +97,13 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.registry = registry
         self.base = f"{'http' if insecure else 'https'}://{registry}"
         self.credentials = credentials
         self.chunk_size = chunk_size
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.stats = TransferStats()
         verify: ssl.SSLContext | bool = True
         if ca_file is not None:
@@ -117,7 +117,7 @@ class RegistryClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "RegistryClient":
+    def __enter__(self) -> RegistryClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

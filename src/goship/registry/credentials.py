@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship import process
-from goship.errors import ProcessError
-from goship.errors import RegistryError
 from goship.config.reference import DOCKER_HUB
+from goship.errors import ProcessError, RegistryError
 
 
 @dataclass(frozen=True)

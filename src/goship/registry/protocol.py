@@ -11,8 +11,8 @@ import hashlib
 import random
 import re
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024

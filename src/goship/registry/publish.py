@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from goship.errors import RegistryError, RegistryNotFound
 from goship.images.layout import Built
 from goship.images.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
-from goship.errors import RegistryError, RegistryNotFound
 from goship.registry.client import PushResult, RegistryClient
+
 
 def _images(built: Built) -> tuple[Image, ...]:
     return built.images if isinstance(built, Index) else (built,)

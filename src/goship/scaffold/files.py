@@ -42,7 +42,7 @@ class InitAnswers:
 
 def _yaml_scalar(value: str) -> str:
     """A YAML-safe plain or quoted scalar (JSON strings are valid YAML)."""
-    plain = value and all(c.isalnum() or c in "./_-" for c in value) and not value[0] in "-."
+    plain = value and all(c.isalnum() or c in "./_-" for c in value) and value[0] not in "-."
     return value if plain else json.dumps(value)
 
 

@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.config import CONFIG_NAME, parse_config
 from goship import process
-from goship.errors import ProcessError
-from goship.errors import ConfigError, ProjectError, ToolError
+from goship.config import CONFIG_NAME, parse_config
+from goship.errors import ConfigError, ProcessError, ProjectError, ToolError
 from goship.project import (
     GoMod,
     Project,
@@ -439,7 +438,7 @@ def plan_new(
         )
     given = module is not None
     # The default module path is NAME's last component: ./deep/nested/svc -> svc.
-    module = module if given else Path(name).name
+    module = module if module is not None else Path(name).name
     if not _valid_module(module):
         if given:
             raise ProjectError(f"--module {module}: not a valid Go module path", hint="e.g. github.com/acme/svc")
