@@ -16,7 +16,7 @@ from typing import TypeVar
 from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
-from goship.deploy.rollout import HostResult, deploy_to_host, ensure_image, live_container
+from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, deploy_to_host, ensure_image, live_container
 from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
@@ -29,8 +29,9 @@ T = TypeVar("T")
 
 
 @contextmanager
-def _hosts(project: Project, target: str) -> Iterator[list[Host]]:
-    hosts = resolve_target(project, target)
+def _hosts(project: Project, target: str, given: list[Host] | None = None) -> Iterator[list[Host]]:
+    """The target's hosts (or ``given`` ones, for tests and library callers), closed at the end."""
+    hosts = given if given is not None else resolve_target(project, target)
     try:
         yield hosts
     finally:
@@ -38,14 +39,18 @@ def _hosts(project: Project, target: str) -> Iterator[list[Host]]:
             host.close()
 
 
-def _each(project: Project, target: str, action: Callable[[Host], T]) -> list[tuple[str, T]]:
-    with _hosts(project, target) as hosts:
-        return [(host.name, action(host)) for host in hosts]
+def _each(
+    project: Project, target: str, action: Callable[[Host], T], hosts: list[Host] | None = None
+) -> list[tuple[str, T]]:
+    with _hosts(project, target, hosts) as found:
+        return [(host.name, action(host)) for host in found]
 
 
-def releases(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, list[history.ReleaseRecord]]]:
+def releases(
+    project: Project, target: str = LOCAL_TARGET, hosts: list[Host] | None = None
+) -> list[tuple[str, list[history.ReleaseRecord]]]:
     """The release history of the service, per host, oldest first."""
-    return _each(project, target, lambda host: history.read(host.engine, project.service))
+    return _each(project, target, lambda host: history.read(host.engine, project.service), hosts)
 
 
 def lock_status(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:
@@ -66,13 +71,19 @@ def lock_release(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str
 
 
 def rollback(
-    project: Project, target: str = LOCAL_TARGET, version: str | None = None, reporter: Reporter | None = None
+    project: Project,
+    target: str = LOCAL_TARGET,
+    version: str | None = None,
+    reporter: Reporter | None = None,
+    hosts: list[Host] | None = None,
+    clock: Clock = REAL_CLOCK,
 ) -> list[HostResult]:
     """Bring back an earlier release (the previous one, or ``version``) from
     the image kept on each host: no build, no push."""
     stage = Stage(reporter or NullReporter(), "rollback")
     results = []
-    with _hosts(project, target) as hosts:
+    with _hosts(project, target, hosts) as found:
+        hosts = found
         for host in hosts:
             records = history.read(host.engine, project.service)
             current = live_container(host.engine, host.proxy, project.service)
@@ -93,7 +104,7 @@ def rollback(
             def provide(engine: Engine, image: str = image, auth: str | None = auth) -> None:
                 ensure_image(engine, image, auth)
 
-            results.append(deploy_to_host(host, release, provide, stage))
+            results.append(deploy_to_host(host, release, provide, stage, clock))
     return results
 
 
@@ -130,9 +141,9 @@ def _status(project: Project, host: Host) -> HostStatus:
     )
 
 
-def status(project: Project, target: str = LOCAL_TARGET) -> list[HostStatus]:
+def status(project: Project, target: str = LOCAL_TARGET, hosts: list[Host] | None = None) -> list[HostStatus]:
     """Per host: the live container, its version and image, and a health probe."""
-    return [result for _, result in _each(project, target, lambda host: _status(project, host))]
+    return [result for _, result in _each(project, target, lambda host: _status(project, host), hosts)]
 
 
 def _live_or_fail(project: Project, host: Host) -> str:

@@ -21,7 +21,7 @@ from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.reference import Repository, parse_repository
 from goship.config.values import memory_bytes, nano_cpus
-from goship.deploy.rollout import HostResult, ImageProvider, Release, deploy_to_host, ensure_image
+from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, ImageProvider, Release, deploy_to_host, ensure_image
 from goship.deploy.specs import Hardening
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine, registry_auth
@@ -287,6 +287,7 @@ def deploy(
     built: BuiltImage | None = None,
     reporter: Reporter | None = None,
     hosts: list[Host] | None = None,
+    clock: Clock = REAL_CLOCK,
 ) -> DeployResult:
     """Roll the last built (and, for remote hosts, pushed) image out to ``target``."""
     stage = Stage(reporter or NullReporter(), "deploy")
@@ -307,7 +308,7 @@ def deploy(
             image, provider = reference, _pull(reference, auth)
         release = dataclasses.replace(base, image=image)
         stage.step(f"deploying {project.service} {built.version} to {host.name}")
-        result = deploy_to_host(host, release, provider, stage)
+        result = deploy_to_host(host, release, provider, stage, clock)
         stage.ok(f"live at {result.url}", url=result.url, container=result.container)
         return result
 
@@ -323,7 +324,7 @@ def deploy(
                     except GoshipError as exc:
                         failure = failure or exc
             if failure is not None:
-                failure.details = (*failure.details, *_roll_back(project, done, hosts, stage))
+                failure.details = (*failure.details, *_roll_back(project, done, hosts, stage, clock))
                 raise failure
     finally:
         for host in hosts:
@@ -332,7 +333,7 @@ def deploy(
 
 
 def _roll_back(
-    project: Project, done: list[tuple[Host, HostResult]], hosts: list[Host], stage: Stage
+    project: Project, done: list[tuple[Host, HostResult]], hosts: list[Host], stage: Stage, clock: Clock
 ) -> list[str]:
     """Return the hosts this deploy already switched to what they ran before;
     say exactly what runs where afterwards."""
@@ -349,7 +350,7 @@ def _roll_back(
             ensure_image(engine, image, pull_auth(project, image) if "@" in image else None)
 
         try:
-            deploy_to_host(host, release, provide, stage)
+            deploy_to_host(host, release, provide, stage, clock)
             summary.append(f"{host.name}: rolled back to {version}")
         except GoshipError as exc:
             summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")

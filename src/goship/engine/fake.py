@@ -1,0 +1,580 @@
+"""A Docker engine in memory, answering the Engine API requests goship sends.
+
+``FakeEngine`` is a ``Transport``: hand it to ``Engine`` instead of a real
+connection and every request is recorded (``requests``, ``calls()``) and
+answered from a small model of a Docker host - images, containers with
+their labels, ports, state and files, volumes, networks, exec. App
+containers behave as their image's ``Behaviour`` says (healthy, slow,
+crashing, failing after a while); a proxy container behaves like Caddy:
+``caddy reload`` loads the site files or refuses them, and its routes
+decide where a request to the proxy's port goes.
+
+Faults are scripted per request (``fail``), and ``crash_after`` raises
+``Crash`` on the n-th changing request to stand for a goship killed at
+that point. Time comes from ``FakeClock``, which ``sleep`` advances, so a
+30-second health timeout passes in no time. The prober that goes with it
+is ``goship.hosts.fake.FakeProber``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import struct
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from goship.engine.http import Request, Response
+
+
+class Crash(BaseException):
+    """goship "killed" by the fake at a chosen request (a BaseException, like SIGKILL is no error)."""
+
+
+@dataclass
+class FakeClock:
+    now: float = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.001)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How an app image behaves once started."""
+
+    status: int = 200  # what its health path answers when ready
+    ready_after: float = 0.0  # seconds before it listens (connections refused until then)
+    fails_after: float | None = None  # its health path answers fail_status from then on
+    fail_status: int = 500
+    exit_code: int | None = None  # exits right after start with this code (then restarts, forever)
+    oom: bool = False
+    logs: tuple[str, ...] = ("listening",)
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    body: dict[str, Any]
+    created: int
+    status: str = "created"  # created, running, restarting, exited
+    exit_code: int = 0
+    restart_count: int = 0
+    started_at: float | None = None
+    ports: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.body.get("Labels") or {})
+
+    @property
+    def image(self) -> str:
+        return str(self.body.get("Image", ""))
+
+    @property
+    def host_config(self) -> dict[str, Any]:
+        return dict(self.body.get("HostConfig") or {})
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    message: str
+    times: int | None  # None: every time
+
+
+_MUTATING = ("POST", "PUT", "DELETE")
+
+
+class FakeEngine:
+    """See the module docstring. ``name`` only labels it in test failures."""
+
+    def __init__(self, name: str = "fake", clock: FakeClock | None = None) -> None:
+        self.name = name
+        self.clock = clock or FakeClock()
+        self.prefix = ""
+        self.requests: list[Request] = []
+        self.images: dict[str, dict[str, Any]] = {}
+        self.registry: dict[str, str] = {}  # ref -> image id, what pulls can fetch
+        self.registry_auth: dict[str, tuple[str, str]] = {}  # registry host -> credentials it wants
+        self.behaviours: dict[str, Behaviour] = {}
+        self.containers: dict[str, Container] = {}
+        self.networks: dict[str, dict[str, Any]] = {}
+        self.volumes: dict[str, dict[str, bytes]] = {}
+        self.execs: dict[str, dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        #: Caddy's loaded routes per proxy container: site address -> upstream host:port.
+        self.routes: dict[str, dict[str, str]] = {}
+        #: A proxy refuses a configuration this returns a reason for.
+        self.caddy_refuses: Callable[[dict[str, str]], str | None] = lambda files: None
+        #: Requests in flight through a proxy to an upstream, until a clock time.
+        self.in_flight: dict[str, float] = {}
+        self.crash_after: int | None = None
+        self._changes = 0
+        self._serial = 0
+        self._next_port = 40000
+        self.closed = 0
+
+    # Scripting -------------------------------------------------------------
+
+    def add_image(self, ref: str, behaviour: Behaviour | None = None, *, pullable: bool = False) -> str:
+        image_id = "sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+        if pullable:
+            self.registry[ref] = image_id
+        else:
+            self.images[ref] = {"Id": image_id, "RepoTags": [ref], "Os": "linux", "Architecture": "amd64"}
+        if behaviour is not None:
+            self.behaviours[ref] = behaviour
+        return image_id
+
+    def fail(self, method: str, path: str, status: int = 500, message: str = "injected", times: int | None = 1) -> None:
+        """Answer the next ``times`` requests matching ``method`` and the ``path`` regex with an error."""
+        self.faults.append(Fault(method, re.compile(path), status, message, times))
+
+    def calls(self, mutating: bool = True) -> list[str]:
+        """The requests so far as 'POST /containers/create name=x' lines (the changing ones by default)."""
+        lines = []
+        for request in self.requests:
+            if mutating and request.method not in _MUTATING:
+                continue
+            query = " ".join(f"{k}={v}" for k, v in request.query if k in ("name", "path", "t", "fromImage", "tag"))
+            lines.append(f"{request.method} {request.path}" + (f" {query}" if query else ""))
+        return lines
+
+    def app_containers(self, service: str) -> list[Container]:
+        return [
+            c for c in self.containers.values()
+            if c.labels.get("goship.service") == service and c.labels.get("goship.role") == "app"
+        ]
+
+    def container_with_port(self, port: int) -> Container | None:
+        for container in self.containers.values():
+            if container.running or container.status == "restarting":
+                for bindings in container.ports.values():
+                    if any(host_port == port for _, host_port in bindings):
+                        return container
+        return None
+
+    def behaviour(self, container: Container) -> Behaviour:
+        return self.behaviours.get(container.image, Behaviour())
+
+    # Transport -------------------------------------------------------------
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def handle(self, request: Request) -> Response:
+        self.requests.append(request)
+        if request.method in _MUTATING:
+            self._changes += 1
+            if self.crash_after is not None and self._changes > self.crash_after:
+                raise Crash(f"killed before {request.describe()}")
+        for fault in self.faults:
+            if fault.method == request.method and fault.path.search(request.path) and fault.times != 0:
+                if fault.times is not None:
+                    fault.times -= 1
+                return _error(fault.status, fault.message)
+        query = dict(parse_qsl(request.target.partition("?")[2]))
+        for method, pattern, handler in _ROUTES:
+            match = re.fullmatch(pattern, request.path) if method == request.method else None
+            if match:
+                return handler(self, request, query, *(unquote(g) for g in match.groups()))
+        return _error(404, f"page not found: {request.method} {request.path}")
+
+    # Images ------------------------------------------------------------------
+
+    def _version(self, request: Request, query: dict[str, str]) -> Response:
+        return _json({"Version": "20.10.99-fake", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"})
+
+    def _ping(self, request: Request, query: dict[str, str]) -> Response:
+        return Response(200, {"api-version": "1.41"}, b"OK")
+
+    def _image(self, request: Request, query: dict[str, str], ref: str) -> Response:
+        found = self.images.get(ref) or next((i for i in self.images.values() if i["Id"] == ref), None)
+        return _json(found) if found else _error(404, f"No such image: {ref}")
+
+    def _pull(self, request: Request, query: dict[str, str]) -> Response:
+        name, tag = query.get("fromImage", ""), query.get("tag", "latest")
+        ref = f"{name}@{tag}" if tag.startswith("sha256:") else f"{name}:{tag}"
+        registry = name.split("/", 1)[0]
+        wanted = self.registry_auth.get(registry)
+        if wanted is not None:
+            header = dict(request.headers).get("X-Registry-Auth")
+            given = _decode_auth(header)
+            if given != wanted:
+                return _stream([{"status": f"Pulling from {name}"}, {"error": "unauthorized: authentication required",
+                                "errorDetail": {"message": "unauthorized: authentication required"}}])
+        if ref not in self.registry:
+            return _stream([{"error": f"manifest for {ref} not found: manifest unknown",
+                             "errorDetail": {"message": f"manifest for {ref} not found: manifest unknown"}}])
+        self.images[ref] = {"Id": self.registry[ref], "RepoTags": [], "RepoDigests": [ref], "Os": "linux",
+                            "Architecture": "amd64"}
+        return _stream([{"status": f"Digest: {tag}"}, {"status": f"Status: Downloaded newer image for {ref}"}])
+
+    def _load(self, request: Request, query: dict[str, str]) -> Response:
+        try:
+            with tarfile.open(fileobj=io.BytesIO(request.body)) as tar:
+                member = tar.extractfile("manifest.json")
+                manifest = json.loads(member.read() if member else b"[]")
+        except (tarfile.TarError, KeyError, ValueError):
+            return _stream([{"error": "unexpected EOF", "errorDetail": {"message": "unexpected EOF"}}])
+        for entry in manifest:
+            image_id = "sha256:" + str(entry.get("Config", "")).rsplit("/", 1)[-1].removesuffix(".json")
+            for tag in entry.get("RepoTags") or []:
+                self.images[tag] = {"Id": image_id, "RepoTags": [tag], "Os": "linux", "Architecture": "amd64"}
+        return _stream([{"stream": "Loaded image"}])
+
+    def _remove_image(self, request: Request, query: dict[str, str], ref: str) -> Response:
+        if ref not in self.images:
+            return _error(404, f"No such image: {ref}")
+        if any(c.image == ref for c in self.containers.values()):
+            return _error(409, f"conflict: unable to remove repository reference {ref} (must force)")
+        del self.images[ref]
+        return _json([{"Untagged": ref}])
+
+    def _export(self, request: Request, query: dict[str, str], ref: str) -> Response:
+        return Response(200, {}, _tar({"manifest.json": b"[]"})) if ref in self.images else _error(404, "No such image")
+
+    # Networks and volumes ------------------------------------------------------
+
+    def _network(self, request: Request, query: dict[str, str], name: str) -> Response:
+        return _json(self.networks[name]) if name in self.networks else _error(404, f"network {name} not found")
+
+    def _create_network(self, request: Request, query: dict[str, str]) -> Response:
+        body = request.json() or {}
+        name = str(body.get("Name"))
+        if name in self.networks:
+            return _error(409, f"network with name {name} already exists")
+        self.networks[name] = {"Name": name, "Id": self._id(), "Labels": body.get("Labels") or {}}
+        return _json({"Id": self.networks[name]["Id"]}, 201)
+
+    def _volumes(self, request: Request, query: dict[str, str]) -> Response:
+        return _json({"Volumes": [{"Name": name} for name in sorted(self.volumes)]})
+
+    def _remove_volume(self, request: Request, query: dict[str, str], name: str) -> Response:
+        if name not in self.volumes:
+            return _error(404, f"get {name}: no such volume")
+        if any(name in _volume_mounts(c) for c in self.containers.values()):
+            return _error(409, f"remove {name}: volume is in use")
+        del self.volumes[name]
+        return Response(204, {})
+
+    # Containers --------------------------------------------------------------
+
+    def _id(self) -> str:
+        self._serial += 1
+        return hashlib.sha256(f"{self.name}-{self._serial}".encode()).hexdigest()
+
+    def _find(self, name: str) -> Container | None:
+        return self.containers.get(name) or next((c for c in self.containers.values() if c.id.startswith(name)), None)
+
+    def _create(self, request: Request, query: dict[str, str]) -> Response:
+        name = query.get("name", "")
+        body = request.json() or {}
+        if name in self.containers:
+            return _error(409, f'Conflict. The container name "/{name}" is already in use by container "{self.containers[name].id}".')
+        image = str(body.get("Image", ""))
+        if image not in self.images and not any(i["Id"] == image for i in self.images.values()):
+            return _error(404, f"No such image: {image}")
+        container = Container(self._id(), name, body, created=self._serial)
+        for volume in _volume_mounts(container):
+            self.volumes.setdefault(volume, {})
+        self.containers[name] = container
+        return _json({"Id": container.id, "Warnings": []}, 201)
+
+    def _start(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        if container.running:
+            return Response(304, {})
+        bindings = (container.host_config.get("PortBindings") or {})
+        ports: dict[str, list[tuple[str, int]]] = {}
+        for key, wanted in bindings.items():
+            for binding in wanted:
+                host_port = int(binding.get("HostPort") or 0)
+                ip = str(binding.get("HostIp") or "0.0.0.0")
+                if host_port:
+                    other = self.container_with_port(host_port)
+                    if other is not None and other is not container:
+                        return _error(500, f"driver failed programming external connectivity on endpoint {name}: "
+                                           f"Bind for {ip}:{host_port} failed: port is already allocated")
+                else:
+                    self._next_port += 1
+                    host_port = self._next_port
+                ports.setdefault(key, []).append((ip, host_port))
+        container.ports = ports
+        container.started_at = self.clock.now
+        if container.labels.get("goship.role") == "proxy":
+            problem = self._caddy_load(container)
+            container.status = "restarting" if problem else "running"
+            container.exit_code = 1 if problem else 0
+            return Response(204, {})
+        behaviour = self.behaviour(container)
+        if behaviour.exit_code is not None:
+            container.status = "restarting" if container.host_config.get("RestartPolicy") else "exited"
+            container.exit_code = behaviour.exit_code
+            container.restart_count += 1
+        else:
+            container.status = "running"
+        return Response(204, {})
+
+    def _stop(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        if not container.running:
+            return Response(304, {})
+        container.status, container.exit_code, container.ports = "exited", 0, {}
+        self.routes.pop(container.name, None)
+        return Response(204, {})
+
+    def _remove(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        if container.running and query.get("force") != "1":
+            return _error(409, "You cannot remove a running container. Stop the container before attempting removal")
+        del self.containers[container.name]
+        self.routes.pop(container.name, None)
+        return Response(204, {})
+
+    def _inspect(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        return _json(self.describe(container))
+
+    def describe(self, container: Container) -> dict[str, Any]:
+        behaviour = self.behaviour(container)
+        return {
+            "Id": container.id,
+            "Name": f"/{container.name}",
+            "Image": self.images.get(container.image, {}).get("Id", container.image),
+            "RestartCount": container.restart_count,
+            "State": {
+                "Status": container.status,
+                "Running": container.status in ("running", "restarting"),
+                "Restarting": container.status == "restarting",
+                "ExitCode": container.exit_code,
+                "OOMKilled": behaviour.oom and container.status != "running",
+                "Error": "",
+                "StartedAt": f"fake-{container.started_at}" if container.started_at else "",
+                "FinishedAt": "",
+            },
+            "Config": {"Labels": container.labels, "Image": container.image, "Env": container.body.get("Env", []),
+                       "Cmd": container.body.get("Cmd")},
+            "HostConfig": container.host_config,
+            "NetworkSettings": {
+                "Ports": {k: [{"HostIp": ip, "HostPort": str(port)} for ip, port in v] for k, v in container.ports.items()}
+            },
+        }
+
+    def _list(self, request: Request, query: dict[str, str]) -> Response:
+        filters = json.loads(query.get("filters") or "{}")
+        wanted = [item.split("=", 1) for item in filters.get("label", [])]
+        rows = []
+        for container in self.containers.values():
+            if query.get("all") != "1" and not container.running:
+                continue
+            if all(container.labels.get(key) == value for key, value in wanted):
+                rows.append({"Id": container.id, "Names": [f"/{container.name}"], "State": container.status,
+                             "Labels": container.labels, "Image": container.image, "Created": container.created})
+        return _json(rows)
+
+    def _logs(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        lines = self.behaviour(container).logs if container.started_at else ()
+        frames = b"".join(b"\x01\0\0\0" + struct.pack(">I", len(line) + 1) + line.encode() + b"\n" for line in lines)
+        return Response(200, {}, frames)
+
+    def _wait(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        return _json({"StatusCode": container.exit_code})
+
+    def _files(self, container: Container, path: str) -> tuple[dict[str, bytes], str]:
+        """The file store holding ``path`` (a mounted volume's, else the container's) and the path in it."""
+        for volume, mount in _volume_mounts(container).items():
+            if path == mount or path.startswith(mount.rstrip("/") + "/"):
+                return self.volumes.setdefault(volume, {}), path[len(mount):].lstrip("/")
+        return container.files, path.lstrip("/")
+
+    def _put_archive(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        store, base = self._files(container, query.get("path", "/"))
+        with tarfile.open(fileobj=io.BytesIO(request.body)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    extracted = tar.extractfile(member)
+                    store["/".join(p for p in (base, member.name) if p)] = extracted.read() if extracted else b""
+        return Response(200, {})
+
+    def _get_archive(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        path = query.get("path", "/")
+        store, inner = self._files(container, path)
+        leaf = path.rstrip("/").rsplit("/", 1)[-1]
+        if inner in store:
+            return Response(200, {}, _tar({leaf: store[inner]}))
+        below = {key: value for key, value in store.items() if key.startswith(inner.rstrip("/") + "/") or not inner}
+        if not below:
+            return _error(404, f"Could not find the file {path} in container {name}")
+        return Response(200, {}, _tar({f"{leaf}/{key[len(inner):].lstrip('/')}": value for key, value in below.items()}))
+
+    def _exec_create(self, request: Request, query: dict[str, str], name: str) -> Response:
+        container = self._find(name)
+        if container is None:
+            return _error(404, f"No such container: {name}")
+        if not container.running:
+            return _error(409, f"Container {container.id} is not running")
+        exec_id = self._id()
+        self.execs[exec_id] = {"container": container.name, "cmd": (request.json() or {}).get("Cmd", []), "code": None}
+        return _json({"Id": exec_id}, 201)
+
+    def _exec_start(self, request: Request, query: dict[str, str], exec_id: str) -> Response:
+        record = self.execs.get(exec_id)
+        if record is None:
+            return _error(404, "No such exec instance")
+        container = self.containers[record["container"]]
+        cmd = list(record["cmd"])
+        if cmd[:2] == ["caddy", "reload"]:
+            problem = self._caddy_load(container)
+            record["code"], output = (1, f"Error: sending configuration to instance: {problem}") if problem else (0, "")
+        else:
+            record["code"], output = 127, f'OCI runtime exec failed: exec: "{cmd[0]}": executable file not found in $PATH'
+        frames = b"\x02\0\0\0" + struct.pack(">I", len(output) + 1) + output.encode() + b"\n" if output else b""
+        return Response(200, {"content-type": "application/vnd.docker.raw-stream"}, frames)
+
+    def _exec_inspect(self, request: Request, query: dict[str, str], exec_id: str) -> Response:
+        record = self.execs.get(exec_id)
+        return _json({"ExitCode": record["code"], "Running": False}) if record else _error(404, "No such exec instance")
+
+    # Caddy ---------------------------------------------------------------------
+
+    def proxy_files(self, container: Container) -> dict[str, str]:
+        store, base = self._files(container, "/etc/caddy")
+        prefix = f"{base}/" if base else ""
+        return {key[len(prefix):]: value.decode() for key, value in store.items() if key.startswith(prefix)}
+
+    def _caddy_load(self, container: Container) -> str | None:
+        """Load the proxy's configuration as Caddy would; the reason when it refuses."""
+        files = self.proxy_files(container)
+        if "Caddyfile" not in files:
+            return "open /etc/caddy/Caddyfile: no such file or directory"
+        routes: dict[str, str] = {}
+        for path, text in sorted(files.items()):
+            if not path.startswith("sites/"):
+                continue
+            for address, upstream in re.findall(r"^([^\s#(][^{]*?) \{\n(?:.*\n)*?\treverse_proxy ([\w.-]+:\d+)", text, re.M):
+                for site in (a.strip() for a in address.split(",")):
+                    if site in routes:
+                        return f"adapting config using caddyfile: ambiguous site definition: {site}"
+                    routes[site] = upstream
+        refused = self.caddy_refuses(files)
+        if refused:
+            return refused
+        self.routes[container.name] = routes
+        return None
+
+    def route(self, proxy: Container, host: str | None) -> str | None:
+        """The upstream the proxy sends a request for ``host`` to."""
+        routes = self.routes.get(proxy.name, {})
+        if host and host in routes:
+            return routes[host]
+        return routes.get(":8080")
+
+
+def _volume_mounts(container: Container) -> dict[str, str]:
+    mounts = {}
+    for bind in container.host_config.get("Binds") or []:
+        source, _, target = str(bind).partition(":")
+        if not source.startswith("/"):
+            mounts[source] = target.split(":", 1)[0]
+    return mounts
+
+
+def _decode_auth(header: str | None) -> tuple[str, str] | None:
+    if not header:
+        return None
+    import base64  # noqa: PLC0415 - the fake's only use
+
+    try:
+        data = json.loads(base64.urlsafe_b64decode(header.encode()))
+    except ValueError:
+        return None
+    return (str(data.get("username")), str(data.get("password")))
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(status, {"content-type": "application/json"}, json.dumps(data).encode())
+
+
+def _error(status: int, message: str) -> Response:
+    return _json({"message": message}, status)
+
+
+def _stream(items: list[dict[str, Any]]) -> Response:
+    return Response(200, {}, chunks=iter([json.dumps(item).encode() + b"\n" for item in items]))
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+_NAME = r"([^/]+)"
+_ROUTES: list[tuple[str, str, Callable[..., Response]]] = [
+    ("GET", r"/_ping", FakeEngine._ping),
+    ("GET", r"/version", FakeEngine._version),
+    ("GET", rf"/images/{_NAME}/json", FakeEngine._image),
+    ("GET", rf"/images/{_NAME}/get", FakeEngine._export),
+    ("POST", r"/images/create", FakeEngine._pull),
+    ("POST", r"/images/load", FakeEngine._load),
+    ("DELETE", rf"/images/{_NAME}", FakeEngine._remove_image),
+    ("GET", rf"/networks/{_NAME}", FakeEngine._network),
+    ("POST", r"/networks/create", FakeEngine._create_network),
+    ("GET", r"/volumes", FakeEngine._volumes),
+    ("DELETE", rf"/volumes/{_NAME}", FakeEngine._remove_volume),
+    ("POST", r"/containers/create", FakeEngine._create),
+    ("GET", r"/containers/json", FakeEngine._list),
+    ("POST", rf"/containers/{_NAME}/start", FakeEngine._start),
+    ("POST", rf"/containers/{_NAME}/stop", FakeEngine._stop),
+    ("POST", rf"/containers/{_NAME}/wait", FakeEngine._wait),
+    ("DELETE", rf"/containers/{_NAME}", FakeEngine._remove),
+    ("GET", rf"/containers/{_NAME}/json", FakeEngine._inspect),
+    ("GET", rf"/containers/{_NAME}/logs", FakeEngine._logs),
+    ("PUT", rf"/containers/{_NAME}/archive", FakeEngine._put_archive),
+    ("GET", rf"/containers/{_NAME}/archive", FakeEngine._get_archive),
+    ("POST", rf"/containers/{_NAME}/exec", FakeEngine._exec_create),
+    ("POST", rf"/exec/{_NAME}/start", FakeEngine._exec_start),
+    ("GET", rf"/exec/{_NAME}/json", FakeEngine._exec_inspect),
+]

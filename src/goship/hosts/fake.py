@@ -1,0 +1,71 @@
+"""Probes answered by the fake engine's model: the prober that goes with FakeEngine.
+
+A GET to a port finds the container that publishes it there. An app
+answers as its ``Behaviour`` says at this moment of the fake clock; the
+proxy forwards to the container its loaded routes name (or answers 502
+when that container does not run); nothing listening is a refused
+connection, as on a real host.
+"""
+
+from __future__ import annotations
+
+import json
+
+from goship.engine.fake import Behaviour, Container, FakeEngine
+from goship.hosts.probe import ProbeResult
+
+PROXY_HTTP = "8080/tcp"
+PROXY_STATUS = "2020/tcp"
+
+
+class FakeProber:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+        self.probes: list[tuple[int, str, str | None]] = []
+
+    def _app(self, container: Container, path: str, health_path: str | None = None) -> ProbeResult:
+        behaviour: Behaviour = self.engine.behaviour(container)
+        if not container.running or container.started_at is None:
+            return ProbeResult(None, "connection refused", 0.001, refused=True)
+        age = self.engine.clock.now - container.started_at
+        if age < behaviour.ready_after:
+            return ProbeResult(None, "connection refused", 0.001, refused=True)
+        if behaviour.fails_after is not None and age >= behaviour.fails_after:
+            return ProbeResult(behaviour.fail_status, None, 0.002)
+        return ProbeResult(behaviour.status, None, 0.002)
+
+    def http_get(
+        self, host: str, port: int, path: str, *, timeout: float = 5.0, host_header: str | None = None
+    ) -> ProbeResult:
+        self.probes.append((port, path, host_header))
+        container = self.engine.container_with_port(port)
+        if container is None or not container.running:
+            return ProbeResult(None, "connection refused", 0.001, refused=True)
+        if container.labels.get("goship.role") != "proxy":
+            return self._app(container, path)
+        published = {p for _, p in container.ports.get(PROXY_HTTP, [])}
+        if port not in published:
+            return ProbeResult(404, None, 0.001)
+        upstream = self.engine.route(container, host_header)
+        if upstream is None:
+            return ProbeResult(404, None, 0.001)
+        if host_header and host_header in self.engine.routes.get(container.name, {}):
+            return ProbeResult(308, None, 0.001)  # plain HTTP to a domain: Caddy redirects to HTTPS
+        target = self.engine.containers.get(upstream.split(":", 1)[0])
+        if target is None or not target.running:
+            return ProbeResult(502, None, 0.001)
+        return self._app(target, path)
+
+    def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
+        container = self.engine.container_with_port(port)
+        if container is None or {p for _, p in container.ports.get(PROXY_STATUS, [])} != {port}:
+            return None
+        upstreams = set(self.engine.routes.get(container.name, {}).values()) | set(self.engine.in_flight)
+        now = self.engine.clock.now
+        return json.dumps(
+            [{"address": a, "num_requests": 1 if self.engine.in_flight.get(a, 0) > now else 0, "fails": 0}
+             for a in sorted(upstreams)]
+        ).encode()
+
+    def close(self) -> None:
+        pass

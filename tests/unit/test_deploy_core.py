@@ -1,0 +1,446 @@
+"""The deploy state machine against the fake engine: every branch, each case as data.
+
+Each host is a FakeEngine (a model of a Docker host answering the very
+Engine API requests goship sends) with its FakeProber; time is a FakeClock,
+so health timeouts and watch windows pass instantly. The e2e tests run the
+same code against real dockerd, Caddy and SSH.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from goship.config import Config
+from goship.config.model import DeployConfig, HealthConfig, TargetConfig
+from goship.deploy import history, lock, proxy
+from goship.deploy.proxy import ProxySpec
+from goship.deploy.rollout import Release, deploy_to_host, ensure_image, live_container
+from goship.deploy.targets import Host
+from goship.engine.client import Engine
+from goship.engine.fake import Behaviour, Crash, FakeClock, FakeEngine
+from goship.errors import DeployError, GoshipError, HealthCheckFailed
+from goship.events import CollectingReporter, Stage
+from goship.hosts import HostConnection
+from goship.hosts.fake import FakeProber
+from goship.project import GoMod, Project
+
+SERVICE = "hello"
+
+
+@dataclass
+class FakeHost:
+    host: Host
+    engine: FakeEngine
+    prober: FakeProber
+    clock: FakeClock
+
+    def serves(self) -> str | None:
+        """The version a client of the proxy gets an answer from (None: no healthy answer)."""
+        probe = self.prober.http_get("127.0.0.1", 80, "/healthz")
+        if probe.status is None or not 200 <= probe.status < 300:
+            return None
+        proxy_container = self.engine.containers["goship-proxy-80"]
+        upstream = self.engine.route(proxy_container, None)
+        assert upstream is not None
+        return self.engine.containers[upstream.split(":")[0]].labels["goship.version"]
+
+    def apps(self) -> list[str]:
+        return sorted(c.labels["goship.version"] for c in self.engine.app_containers(SERVICE))
+
+    def results(self) -> list[tuple[str, str]]:
+        return [(r.version, r.result) for r in history.read(self.host.engine, SERVICE)]
+
+
+def fake_host(name: str = "root@web1", clock: FakeClock | None = None) -> FakeHost:
+    clock = clock or FakeClock()
+    engine = FakeEngine(name, clock)
+    engine.add_image("caddy:2")
+    prober = FakeProber(engine)
+    host = Host(HostConnection(name, Engine(engine, name), prober), ProxySpec("caddy:2", 80), name.rsplit("@", maxsplit=1)[-1], local=False)
+    return FakeHost(host, engine, prober, clock)
+
+
+def image(version: str) -> str:
+    return f"reg:5000/hello@sha256:{version * 64}"[:86]
+
+
+def release(version: str, **settings: object) -> Release:
+    base = Release(
+        service=SERVICE, version=version, image=image(version), app_port=8080, health_timeout=5.0,
+        health_interval=0.5, drain_seconds=2.0, stop_timeout=10, digest=f"sha256:{version}",
+    )
+    return replace(base, **settings)  # type: ignore[arg-type]
+
+
+def ship(fake: FakeHost, version: str, behaviour: Behaviour = Behaviour(), reporter: CollectingReporter | None = None, **settings: object):
+    if image(version) not in fake.engine.images:
+        fake.engine.add_image(image(version), behaviour)
+    rel = release(version, **settings)
+    stage = Stage(reporter or CollectingReporter(), "deploy")
+    return deploy_to_host(fake.host, rel, lambda engine: ensure_image(engine, rel.image), stage, fake.clock)
+
+
+# --- one host, one deploy: the table -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    new: Behaviour = Behaviour()
+    settings: dict[str, object] = field(default_factory=dict)
+    first_deploy: bool = False
+    error: str | None = None  # a fragment of the error, None: success
+    serves: str | None = "2"  # what the proxy serves afterwards
+    apps: tuple[str, ...] = ("2",)
+    results: tuple[str, ...] = ("live", "live")
+
+
+CASES = [
+    Case("healthy switch"),
+    Case("first deploy", first_deploy=True, results=("live",)),
+    Case("slow start within the timeout", new=Behaviour(ready_after=3.0)),
+    Case("never healthy", new=Behaviour(status=503), error="is not healthy", serves="1", apps=("1",), results=("live", "failed")),
+    Case("never listens", new=Behaviour(ready_after=99), error="within 5s", serves="1", apps=("1",), results=("live", "failed")),
+    Case("crashes at start", new=Behaviour(exit_code=3, logs=("missing DATABASE_URL",)), error="exit code 3",
+         serves="1", apps=("1",), results=("live", "failed")),
+    Case("exact status wanted", new=Behaviour(status=204), settings={"health_status": 204}),
+    Case("wrong exact status", new=Behaviour(status=200), settings={"health_status": 204}, error="HTTP 200",
+         serves="1", apps=("1",), results=("live", "failed")),
+    Case("fails inside the watch window", new=Behaviour(fails_after=2.0), settings={"watch_seconds": 5.0},
+         error="during the watch period", serves="1", apps=("1",), results=("live", "failed")),
+    Case("healthy through the watch window", settings={"watch_seconds": 3.0}),
+    Case("two healthy answers needed", settings={"health_successes": 2}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_rollout(case: Case):
+    fake = fake_host()
+    if not case.first_deploy:
+        ship(fake, "1")
+    if case.error is None:
+        result = ship(fake, "2", case.new, **case.settings)
+        assert result.container.startswith("hello-2-")
+    else:
+        with pytest.raises(GoshipError, match=case.error):
+            ship(fake, "2", case.new, **case.settings)
+    assert fake.serves() == case.serves
+    assert fake.apps() == list(case.apps)
+    assert [result for _, result in fake.results()] == list(case.results)
+    assert lock.status(fake.host.engine, SERVICE) is None  # released whatever happened
+
+
+def test_healthy_switch_makes_exactly_these_changes():
+    fake = fake_host()
+    ship(fake, "1")
+    [old] = [c.name for c in fake.engine.app_containers(SERVICE)]
+    start = len(fake.engine.calls())
+    ship(fake, "2")
+    [new] = [c.name for c in fake.engine.app_containers(SERVICE)]
+    exec_id = next(reversed(fake.engine.execs))
+    assert fake.engine.calls()[start:] == [
+        "POST /containers/create name=goship-lock-hello",
+        f"POST /containers/create name={new}",
+        f"POST /containers/{new}/start",
+        "PUT /containers/goship-proxy-80/archive path=/etc/caddy",
+        "POST /containers/goship-proxy-80/exec",
+        f"POST /exec/{exec_id}/start",
+        f"POST /containers/{old}/stop t=10",
+        f"DELETE /containers/{old}",
+        "PUT /containers/goship-state-hello/archive path=/state",
+        "DELETE /containers/goship-lock-hello",
+    ]
+
+
+def test_new_container_is_healthy_before_the_proxy_is_touched():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.requests.clear()
+    ship(fake, "2")
+    paths = [r.describe() for r in fake.engine.requests]
+    started = next(i for i, p in enumerate(paths) if p.startswith("POST /containers/hello-2-") and p.endswith("/start"))
+    switched = next(i for i, p in enumerate(paths) if p.startswith("PUT /containers/goship-proxy-80/archive"))
+    assert started < switched
+    assert any(port != 80 for port, _, _ in fake.prober.probes)  # probed directly first
+
+
+def test_unhealthy_new_version_never_reaches_the_proxy():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.requests.clear()
+    with pytest.raises(HealthCheckFailed) as failure:
+        ship(fake, "2", Behaviour(status=500, logs=("panic: boom",)))
+    assert not any(r.path.startswith("/containers/goship-proxy-80/") and r.method != "GET" for r in fake.engine.requests)
+    assert "  panic: boom" in failure.value.details
+    assert "last probes: HTTP 500" in failure.value.details[0]
+
+
+def test_lock_held_by_another_machine_refuses_and_changes_nothing():
+    fake = fake_host()
+    ship(fake, "1")
+    info = lock.LockInfo("carol", "elsewhere", 1, 1700000000, "hotfix")
+    fake.host.engine.create(lock.lock_name(SERVICE), lock.lock_container(SERVICE, "caddy:2", info))
+    fake.engine.requests.clear()
+    with pytest.raises(DeployError, match="hello is locked by carol on elsewhere .pid 1.*hotfix"):
+        ship(fake, "2")
+    assert fake.apps() == ["1"] and fake.serves() == "1"
+    assert lock.status(fake.host.engine, SERVICE) == lock.parse_lock(fake.engine.containers["goship-lock-hello"].labels)
+
+
+def test_stale_lock_of_a_dead_local_process_is_taken_over():
+    fake = fake_host()
+    ship(fake, "1")
+    dead = replace(lock.me("killed deploy"), pid=2**22 + 12345)
+    fake.host.engine.create(lock.lock_name(SERVICE), lock.lock_container(SERVICE, "caddy:2", dead))
+    ship(fake, "2")
+    assert fake.serves() == "2"
+
+
+def test_proxy_refusing_the_new_route_keeps_the_old_one():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.caddy_refuses = lambda files: "loading new config: tls: unknown issuer" if "hello-2-" in files.get("sites/hello.caddy", "") else None
+    with pytest.raises(DeployError, match="the proxy refused the new route for hello: Error: sending configuration"):
+        ship(fake, "2")
+    assert fake.serves() == "1" and fake.apps() == ["1"]
+    assert "hello-1-" in fake.engine.proxy_files(fake.engine.containers["goship-proxy-80"])["sites/hello.caddy"]
+
+
+def test_busy_proxy_port_is_explained():
+    fake = fake_host()
+    fake.engine.add_image("other:1")
+    fake.host.engine.create("squatter", _listening_on(80))
+    fake.host.engine.start("squatter")
+    with pytest.raises(DeployError, match="the proxy cannot start on port 80.*port is already allocated") as failure:
+        ship(fake, "1")
+    assert "proxy.port" in (failure.value.hint or "")
+    assert "goship-proxy-80" not in fake.engine.containers and fake.apps() == []
+
+
+def _listening_on(port: int):
+    from goship.engine.api import ContainerSpec, PortBinding
+
+    return ContainerSpec(image="other:1", publish=(PortBinding(8080, "0.0.0.0", port),))
+
+
+def test_draining_waits_for_requests_in_flight_then_stops_the_old_one():
+    fake = fake_host()
+    ship(fake, "1")
+    old = fake.engine.app_containers(SERVICE)[0].name
+    fake.engine.in_flight[f"{old}:8080"] = fake.clock.now + 0.7  # a slow request still being answered
+    start = fake.clock.now
+    ship(fake, "2", drain_seconds=5.0)
+    # Waited for the request (about 0.7 s of fake time), not the whole drain period.
+    assert 0.5 <= fake.clock.now - start < 5.0
+    assert fake.apps() == ["2"]
+
+
+def test_draining_is_bounded_by_deploy_drain():
+    fake = fake_host()
+    ship(fake, "1")
+    old = fake.engine.app_containers(SERVICE)[0].name
+    fake.engine.in_flight[f"{old}:8080"] = fake.clock.now + 600  # a request that never ends
+    start = fake.clock.now
+    ship(fake, "2", drain_seconds=2.0)
+    assert 2.0 <= fake.clock.now - start < 10
+
+
+def test_leftovers_of_an_interrupted_deploy_are_cleaned_up():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.add_image(image("x"))
+    from goship.deploy.specs import AppContainer, app_container
+
+    fake.host.engine.create("hello-x-dead", app_container(AppContainer("hello-x-dead", image("x"), SERVICE, "x", 8080)))
+    ship(fake, "2")
+    assert fake.apps() == ["2"]
+
+
+def test_a_route_to_a_removed_container_counts_as_not_deployed():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.host.engine.remove(fake.engine.app_containers(SERVICE)[0].name)
+    assert live_container(fake.host.engine, fake.host.proxy, SERVICE) is None
+    ship(fake, "2")
+    assert fake.serves() == "2"
+
+
+def test_history_write_failure_is_a_warning_not_a_failed_deploy():
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.fail("PUT", r"/containers/goship-state-hello/archive", 500, "disk full", times=None)
+    reporter = CollectingReporter()
+    ship(fake, "2", reporter=reporter)
+    assert fake.serves() == "2"
+    assert any(e.level == "warn" and "could not record the release" in e.message for e in reporter.events)
+
+
+def test_pruning_keeps_the_current_and_previous_releases():
+    fake = fake_host()
+    for version in "12345":
+        ship(fake, version, keep=2)
+    kept = {ref for ref in fake.engine.images if ref.startswith("reg:5000/hello")}
+    assert kept == {image("4"), image("5")}
+    assert fake.serves() == "5"
+
+
+# --- a goship killed at any request: the service keeps answering, the next deploy succeeds -------
+
+
+def _changing_requests_of_one_deploy() -> int:
+    fake = fake_host()
+    ship(fake, "1")
+    before = len(fake.engine.calls())
+    ship(fake, "2")
+    return len(fake.engine.calls()) - before
+
+
+@pytest.mark.parametrize("crash_at", range(_changing_requests_of_one_deploy()))
+def test_crash_at_each_step_then_deploy_again(crash_at):
+    fake = fake_host()
+    ship(fake, "1")
+    fake.engine.crash_after = len(fake.engine.calls()) + crash_at
+    with pytest.raises(Crash):
+        ship(fake, "2")
+    fake.engine.crash_after = None
+    # Whatever step goship died at, a version keeps answering through the proxy.
+    assert fake.serves() in ("1", "2")
+    # The killed run's lock names this machine and a pid that is gone: taken over.
+    held = fake.engine.containers.get("goship-lock-hello")
+    if held is not None:
+        held.body["Labels"]["goship.lock.pid"] = str(2**22 + 4242)
+    ship(fake, "3")
+    assert fake.serves() == "3" and fake.apps() == ["3"]
+    assert fake.results()[-1] == ("3", "live")
+
+
+# --- several hosts: a failure on one returns the others to what they ran ------------------------
+
+
+def _project(tmp_path: Path, hosts: list[str], batch: int = 1) -> Project:
+    config = Config(
+        service=SERVICE, image="reg:5000/hello",
+        health=HealthConfig(timeout=5.0),
+        deploy=DeployConfig(drain=0.5, batch=batch),
+        targets={"production": TargetConfig(hosts=hosts)},
+    )
+    return Project(tmp_path, GoMod("example.com/hello"), config, tmp_path / "goship.yaml", SERVICE, ".")
+
+
+def _built(tmp_path: Path, version: str):
+    from goship.builders.native import BuiltImage
+    from goship.images import oci
+
+    layer = oci.make_layer(oci.app_entries("hello", version.encode()), 1700000000, "app")
+    built = oci.assemble(oci.ImageSpec("linux", "amd64", None, ("/usr/local/bin/hello",), 8080, 1700000000, {}), (layer,))
+    state = tmp_path / ".goship"
+    state.mkdir(exist_ok=True)
+    (state / "push.json").write_text(json.dumps({"digest": built.digest, "reference": f"reg:5000/hello@{built.digest}"}))
+    return BuiltImage(built, "reg:5000/hello", version, state / "oci")
+
+
+def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
+    from goship import pipeline
+
+    clock = FakeClock()
+    one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
+    project = _project(tmp_path, ["root@web1", "root@web2"])
+    for version, behaviour_two in (("1", Behaviour()), ("2", Behaviour(status=503))):
+        built = _built(tmp_path, version)
+        for fake, behaviour in ((one, Behaviour()), (two, behaviour_two)):
+            fake.engine.add_image(f"reg:5000/hello@{built.digest}", behaviour, pullable=True)
+        if version == "1":
+            pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+        else:
+            with pytest.raises(HealthCheckFailed) as failure:
+                pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+    assert "root@web1: rolled back to 1" in failure.value.details
+    assert one.serves() == "1" and two.serves() == "1"
+    assert [r for _, r in one.results()] == ["live", "live", "rollback"]
+    assert [r for _, r in two.results()] == ["live", "failed"]
+    assert one.engine.closed and two.engine.closed
+
+
+def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
+    from goship import pipeline
+
+    clock = FakeClock()
+    one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
+    project = _project(tmp_path, ["root@web1", "root@web2"], batch=2)
+    built = _built(tmp_path, "1")
+    for fake in (one, two):
+        fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
+    pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+    built = _built(tmp_path, "2")
+    one.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
+    # web2's registry lost the new image: its pull fails, web1 (deployed in the same batch) goes back.
+    with pytest.raises(GoshipError, match="root@web2: pulling .* manifest unknown") as failure:
+        pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+    assert "root@web1: rolled back to 1" in failure.value.details
+    assert one.serves() == "1" and two.serves() == "1"
+
+
+def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monkeypatch):
+    from goship import pipeline
+
+    monkeypatch.setenv("GOSHIP_REGISTRY_USERNAME", "ci")
+    monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
+    fake = fake_host()
+    fake.engine.registry_auth["reg:5000"] = ("ci", "s3cret")
+    project = _project(tmp_path, ["root@web1"])
+    built = _built(tmp_path, "1")
+    fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
+    pipeline.deploy(project, "production", built, hosts=[fake.host], clock=fake.clock)
+    assert fake.serves() == "1"
+    pull = next(r for r in fake.engine.requests if r.path == "/images/create")
+    assert "X-Registry-Auth" in dict(pull.headers) and "s3cret" not in repr(pull)
+
+
+# --- operations: rollback, status ----------------------------------------------------------------
+
+
+def test_rollback_to_the_previous_release_and_to_a_named_one(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    project = _project(tmp_path, ["root@web1"])
+    for version in "123":
+        ship(fake, version)
+    [back] = operations.rollback(project, "production", hosts=[fake.host], clock=fake.clock)
+    assert back.container.startswith("hello-2-") and fake.serves() == "2"
+    operations.rollback(project, "production", version="1", hosts=[fake.host], clock=fake.clock)
+    assert fake.serves() == "1"
+    assert fake.results()[-2:] == [("2", "rollback"), ("1", "rollback")]
+    with pytest.raises(DeployError, match="has no release 9 to roll back to"):
+        operations.rollback(project, "production", version="9", hosts=[fake.host], clock=fake.clock)
+
+
+def test_rollback_without_history_says_so(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    with pytest.raises(DeployError, match="no earlier successful release"):
+        operations.rollback(_project(tmp_path, ["root@web1"]), "production", hosts=[fake.host], clock=fake.clock)
+
+
+def test_status_reports_the_live_version_and_its_health(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    project = _project(tmp_path, ["root@web1"])
+    [before] = operations.status(project, "production", hosts=[fake.host])
+    assert before.state == "not deployed"
+    ship(fake, "7")
+    [row] = operations.status(project, "production", hosts=[fake.host])
+    assert (row.version, row.state, row.health.split(" ")[:2]) == ("7", "running", ["HTTP", "200"])
+    assert row.container and row.container.startswith("hello-7-")
+
+
+def test_the_proxy_status_window_is_read_only():
+    text = proxy.main_caddyfile()
+    assert "admin localhost:2019" in text
+    assert "method GET" in text and "path /reverse_proxy/upstreams" in text and "respond 404" in text
