@@ -29,6 +29,7 @@ from goship.hosts.fake import FakeProber
 from goship.project import GoMod, Project
 
 SERVICE = "hello"
+HEALTHY = Behaviour()
 
 
 @dataclass
@@ -76,7 +77,7 @@ def release(version: str, **settings: object) -> Release:
     return replace(base, **settings)  # type: ignore[arg-type]
 
 
-def ship(fake: FakeHost, version: str, behaviour: Behaviour = Behaviour(), reporter: CollectingReporter | None = None, **settings: object):
+def ship(fake: FakeHost, version: str, behaviour: Behaviour = HEALTHY, reporter: CollectingReporter | None = None, **settings: object):
     if image(version) not in fake.engine.images:
         fake.engine.add_image(image(version), behaviour)
     rel = release(version, **settings)
@@ -90,7 +91,7 @@ def ship(fake: FakeHost, version: str, behaviour: Behaviour = Behaviour(), repor
 @dataclass(frozen=True)
 class Case:
     name: str
-    new: Behaviour = Behaviour()
+    new: Behaviour = HEALTHY
     settings: dict[str, object] = field(default_factory=dict)
     first_deploy: bool = False
     error: str | None = None  # a fragment of the error, None: success
