@@ -296,6 +296,18 @@ def cmd_tags(args: argparse.Namespace) -> None:
         print(tag)
 
 
+def cmd_schema(args: argparse.Namespace) -> None:
+    """Print the JSON Schema of goship.yaml (or write it with -o), for editors."""
+    from goship.config.schema import render
+
+    if args.output is None:
+        sys.stdout.write(render())
+        return
+    with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(render())
+    err(f"wrote {args.output}")
+
+
 def cmd_dockerfile(args: argparse.Namespace) -> None:
     """Print an optimized multi-stage Dockerfile for the service (or write it with -o)."""
     from goship.scaffold.dockerfile import dockerfile_spec, render_dockerfile
@@ -540,6 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
     tags_parser = add("tags", cmd_tags)
     tags_parser.add_argument("--all", action="store_true", help="also list referrers tags (sha256-...)")
+    schema_parser = add("schema", cmd_schema)
+    schema_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     dockerfile_parser = add("dockerfile", cmd_dockerfile)
     dockerfile_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     dockerfile_parser.add_argument(

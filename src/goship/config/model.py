@@ -21,10 +21,14 @@ Duration = NewType("Duration", float)
 LOCAL_TARGET = "local"
 
 
-def _doc(text: str, check: Callable[[Any], str | None] | None = None) -> dict[str, Any]:
-    """Field metadata: its documentation, and a check whose message (None =
-    fine) the loader reports at the value's line."""
-    return {"doc": text, "check": check}
+def _doc(text: str, check: Callable[[Any], str | None] | None = None, **schema: Any) -> dict[str, Any]:
+    """Field metadata: its documentation, a check whose message (None = fine)
+    the loader reports at the value's line, and what the JSON Schema says of
+    the value (enum, minimum, pattern) for editors."""
+    return {"doc": text, "check": check, "schema": schema}
+
+
+PORT_RANGE = {"minimum": 1, "maximum": 65535}
 
 
 def _port(value: int | None) -> str | None:
@@ -133,10 +137,11 @@ class BuildConfig:
         metadata=_doc(
             "native (go build + image assembled by goship) or docker (the Dockerfile, BuildKit)",
             lambda v: None if v in ("native", "docker") else f"unknown builder {v!r} (use native or docker)",
+            enum=["native", "docker"],
         ),
     )
     main: str | None = field(default=None, metadata=_doc("main package directory, relative to go.mod"))
-    platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch", _platform))
+    platform: str = field(default="linux/amd64", metadata=_doc("target platform, os/arch", _platform, enum=list(SUPPORTED_PLATFORMS)))
     platforms: list[str] = field(
         default_factory=list,
         metadata=_doc("several target platforms: pushes one multi-arch image index", _platforms),
@@ -231,7 +236,7 @@ class SecurityConfig:
 
 @dataclass(frozen=True)
 class AppConfig:
-    port: int = field(default=8080, metadata=_doc("port the service listens on inside the container", _port))
+    port: int = field(default=8080, metadata=_doc("port the service listens on inside the container", _port, **PORT_RANGE))
     env: dict[str, str] = field(default_factory=dict, metadata=_doc("environment for the service"))
     secrets: list[str] = field(
         default_factory=list,
@@ -244,11 +249,11 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class HealthConfig:
-    path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy", _http_path))
+    path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy", _http_path, pattern="^/"))
     timeout: Duration = field(default=Duration(30.0), metadata=_doc("how long a new version may take"))
     interval: Duration = field(default=Duration(0.5), metadata=_doc("pause between probes"))
     status: int | None = field(default=None, metadata=_doc("exact status expected (default: any 2xx)"))
-    successes: int = field(default=1, metadata=_doc("consecutive healthy answers needed", _at_least(1)))
+    successes: int = field(default=1, metadata=_doc("consecutive healthy answers needed", _at_least(1), minimum=1))
 
 
 @dataclass(frozen=True)
@@ -262,14 +267,14 @@ class DeployConfig:
     watch: Duration = field(
         default=Duration(0.0), metadata=_doc("how long the new version is watched after the switch")
     )
-    batch: int = field(default=1, metadata=_doc("hosts deployed at a time", _at_least(1)))
-    keep: int = field(default=3, metadata=_doc("releases kept on each host for rollback (at least 2)", _at_least(2)))
+    batch: int = field(default=1, metadata=_doc("hosts deployed at a time", _at_least(1), minimum=1))
+    keep: int = field(default=3, metadata=_doc("releases kept on each host for rollback (at least 2)", _at_least(2), minimum=2))
 
 
 @dataclass(frozen=True)
 class ProxyConfig:
     port: int | None = field(
-        default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)", _port)
+        default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)", _port, **PORT_RANGE)
     )
     image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
     domains: list[str] = field(
@@ -277,10 +282,10 @@ class ProxyConfig:
     )
     tls: str = field(
         default="acme",
-        metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)", _one_of("acme", "internal")),
+        metadata=_doc("certificates for domains: acme (public CA) or internal (Caddy's own CA)", _one_of("acme", "internal"), enum=["acme", "internal"]),
     )
     https_port: int | None = field(
-        default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)", _port)
+        default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)", _port, **PORT_RANGE)
     )
 
 
@@ -313,7 +318,7 @@ class TargetConfig:
     )
     shell: str = field(
         default="sh",
-        metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)", _one_of("sh", "powershell")),
+        metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)", _one_of("sh", "powershell"), enum=["sh", "powershell"]),
     )
 
     def problems(self) -> Problems:
@@ -325,7 +330,7 @@ class Config:
     """A whole goship.yaml; every key optional except where a command needs it."""
 
     service: str | None = field(
-        default=None, metadata=_doc("names containers, proxy routes and releases", _service_name)
+        default=None, metadata=_doc("names containers, proxy routes and releases", _service_name, pattern=SERVICE_NAME.pattern, maxLength=63)
     )
     image: str | None = field(
         default=None, metadata=_doc("image repository, e.g. registry:5000/team/app", _image_repository)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from goship.config.schema import MODELINE
 from goship.config.model import BuildConfig
 
 #: Comment column for goship.yaml, like the README's example.
@@ -76,6 +77,7 @@ def render_goship_yaml(answers: InitAnswers) -> str:
     else:
         health_note = "NO handler found: add one answering 2xx here"
     lines = [
+        MODELINE,
         "# goship.yaml, written by 'goship init'. Every key is optional; see the README",
         "# for all of them. 'goship build' and 'goship ship' read this file.",
         "",

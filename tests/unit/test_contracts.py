@@ -1,0 +1,103 @@
+"""What other code relies on: the public API, the goship.yaml schema, the one process runner."""
+
+import inspect
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+import goship
+from goship import errors
+from goship.config import parse_config
+from goship.config.schema import MODELINE, render, schema
+
+REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src" / "goship"
+
+PUBLIC = [
+    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
+    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "ProcessError", "Project",
+    "ProjectError", "RegistryError", "RegistryNotFound", "ToolError", "__version__", "build", "deploy",
+    "load_project", "push", "ship",
+]
+
+
+def test_the_public_api_is_pinned():
+    assert sorted(goship.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
+        assert getattr(goship, name) is not None
+    assert callable(goship.ship) and inspect.signature(goship.ship).parameters["target"].default == "local"
+
+
+def test_every_goship_exception_is_exported_and_drawn_in_the_tree():
+    classes = [obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, errors.GoshipError)]
+    tree = errors.__doc__ or ""
+    for cls in classes:
+        assert cls.__name__ in goship.__all__, cls
+        assert cls.__name__ in tree, f"{cls.__name__} missing from the tree in errors.py"
+
+
+def test_subprocess_is_imported_by_goship_process_only():
+    importers = sorted(
+        str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+        if re.search(r"^\s*(import subprocess|from subprocess import)", path.read_text(), re.MULTILINE)
+    )
+    assert importers == ["process.py"]
+
+
+def test_the_committed_schema_is_fresh():
+    assert (REPO / "schema" / "goship.schema.json").read_text() == render(), (
+        "regenerate it: goship schema -o schema/goship.schema.json"
+    )
+
+
+def test_the_schema_is_a_valid_json_schema():
+    jsonschema.Draft202012Validator.check_schema(schema())
+
+
+def _readme_config() -> str:
+    text = (REPO / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if b.startswith("service:"))
+    return block
+
+
+def test_the_readme_example_loads_and_validates():
+    text = _readme_config()
+    parse_config(text)
+    jsonschema.validate(yaml.safe_load(text), schema())
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("health:\n  timout: 3s\n", ["health"]),
+        ("app:\n  port: 70000\n", ["app", "port"]),
+        ("proxy:\n  tls: letsencrypt\n", ["proxy", "tls"]),
+        ("deploy:\n  keep: 1\n", ["deploy", "keep"]),
+        ("health:\n  path: healthz\n", ["health", "path"]),
+    ],
+)
+def test_the_schema_refuses_what_the_loader_refuses(text, path):
+    with pytest.raises(goship.ConfigError):
+        parse_config(text)
+    with pytest.raises(jsonschema.ValidationError) as refused:
+        jsonschema.validate(yaml.safe_load(text), schema())
+    assert list(refused.value.absolute_path)[: len(path)] == path or list(refused.value.absolute_path) == path[:-1]
+
+
+def test_init_points_editors_at_the_schema(tmp_path):
+    from goship.scaffold.files import render_goship_yaml
+    from goship.scaffold.plan import InitAnswers
+
+    fields = inspect.signature(InitAnswers).parameters
+    answers = InitAnswers(**{
+        name: {"service": "shop", "main": ".", "port": 8080, "health_path": "/healthz"}.get(name, param.default)
+        for name, param in fields.items()
+        if param.default is not inspect.Parameter.empty or name in ("service", "main", "port", "health_path")
+    })
+    text = render_goship_yaml(answers)
+    assert text.splitlines()[0] == MODELINE
+    jsonschema.validate(yaml.safe_load(text), schema())
+    parse_config(text)
