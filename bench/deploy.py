@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testbed import engine, hosts, images, registry  # noqa: E402
+from testbed import engine, hosts, images, registry
 
 BASELINE = "60d325f"  # the last commit before the engine seam
 HOSTS = (21, 22, 23, 24)  # test-host indexes of their own (the suite uses 1, 2, ...)
@@ -124,7 +124,7 @@ def main() -> None:
         results: dict[str, dict[str, list[float]]] = {k: {"ship": [], "rollback": [], "fleet": [], "help": []}
                                                         for k in projects}
         builds: list[float] = []
-        for name, (src, project) in projects.items():
+        for src, project in projects.values():
             _commit(project, "v0")
             _run(src, project, "ship", "one")  # first deploy: proxy, network, base layers
             _run(src, project, "ship", "fleet")

@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from goship.config.schema import MODELINE
 from goship.config.model import BuildConfig
+from goship.config.schema import MODELINE
 
 #: Comment column for goship.yaml, like the README's example.
 _COLUMN = 31
