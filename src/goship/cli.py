@@ -609,6 +609,13 @@ def _log_crash() -> Path:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a message and an exit code."""
     args = build_parser().parse_args(argv)
+    if os.environ.get("GOSHIP_DEBUG"):
+        import logging
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(relativeCreated)7.0f ms %(name)s: %(message)s"))
+        logging.getLogger("goship").addHandler(handler)
+        logging.getLogger("goship").setLevel(logging.DEBUG)
     try:
         args.func(args)
     except GoshipError as error:

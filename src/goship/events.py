@@ -7,10 +7,13 @@ renderer (rich text for people, JSON lines for machines and CI).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol, TextIO
+
+_log = logging.getLogger("goship.events")
 
 Level = Literal["step", "info", "ok", "warn", "error"]
 
@@ -62,6 +65,7 @@ class Stage:
         self.host = host
 
     def _emit(self, level: Level, message: str, **data: object) -> None:
+        _log.debug("%s %s: %s", self.name, self.host or "", message)
         self.reporter.emit(Event(self.name, level, message, self.host, dict(data)))
 
     def step(self, message: str, **data: object) -> None:

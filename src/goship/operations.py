@@ -16,14 +16,14 @@ from typing import TypeVar
 from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
-from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, deploy_to_host, ensure_image, live_container
+from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, Known, deploy_to_host, ensure_image, live_container
 from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
 from goship.errors import DeployError, GoshipError
 from goship.events import NullReporter, Reporter, Stage
-from goship.pipeline import make_release, pull_auth
 from goship.project import Project
+from goship.release import make_release, pull_auth
 
 T = TypeVar("T")
 
@@ -86,7 +86,7 @@ def rollback(
         hosts = found
         for host in hosts:
             records = history.read(host.engine, project.service)
-            current = live_container(host.engine, host.proxy, project.service)
+            current = live_container(host, project.service)
             chosen = history.rollback_candidate(records, current, version)
             if chosen is None:
                 wanted = f"release {version}" if version else "earlier successful release"
@@ -104,7 +104,7 @@ def rollback(
             def provide(engine: Engine, image: str = image, auth: str | None = auth) -> None:
                 ensure_image(engine, image, auth)
 
-            results.append(deploy_to_host(host, release, provide, stage, clock))
+            results.append(deploy_to_host(host, release, provide, stage, clock, Known(records, current)))
     return results
 
 
@@ -122,7 +122,7 @@ class HostStatus:
 
 def _status(project: Project, host: Host) -> HostStatus:
     engine = host.engine
-    current = live_container(engine, host.proxy, project.service)
+    current = live_container(host, project.service)
     if current is None:
         return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url)
     state = engine.inspect(current)
@@ -147,7 +147,7 @@ def status(project: Project, target: str = LOCAL_TARGET, hosts: list[Host] | Non
 
 
 def _live_or_fail(project: Project, host: Host) -> str:
-    current = live_container(host.engine, host.proxy, project.service)
+    current = live_container(host, project.service)
     if current is None:
         raise DeployError(f"{host.name}: {project.service} is not deployed there", hint="run 'goship ship' first")
     return current

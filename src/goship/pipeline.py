@@ -13,18 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from goship import process, secrets
+from goship import process
 from goship.builders.dockerbuild import build_docker
 from goship.builders.native import BuiltImage, build_native, last_build
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.reference import Repository, parse_repository
-from goship.config.values import memory_bytes, nano_cpus
-from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, ImageProvider, Release, deploy_to_host, ensure_image
-from goship.deploy.specs import Hardening
+from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, ImageProvider, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
-from goship.engine.client import Engine, registry_auth
+from goship.engine.client import Engine
 from goship.errors import ConfigError, DeployError, GoshipError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
@@ -34,6 +32,7 @@ from goship.project import Project
 from goship.registry import credentials, mounts
 from goship.registry.client import PushResult, RegistryClient
 from goship.registry.publish import push_built
+from goship.release import make_release, pull_auth
 
 PUSH_RECORD = "push.json"
 
@@ -214,64 +213,11 @@ def _load_locally(built: BuiltImage) -> ImageProvider:
     return provide
 
 
-def pull_auth(project: Project, reference: str) -> str | None:
-    """X-Registry-Auth for a host's pull of ``reference``: the deployer's own
-    credentials for that registry (environment, credential helper or docker
-    config), carried in the request and stored nowhere on the host."""
-    registry = reference.split("/", 1)[0]
-    found = credentials.lookup(registry, project.config.registry.username)
-    if found is None:
-        return None
-    return registry_auth(found.username, found.password, registry)
-
-
 def _pull(reference: str, auth: str | None) -> ImageProvider:
     def provide(engine: Engine) -> None:
         engine.pull(reference, auth)
 
     return provide
-
-
-def make_release(
-    project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
-) -> Release:
-    """A Release of ``image`` with the deploy settings of goship.yaml (checked when it was loaded)."""
-    config = project.config
-    security = config.app.security
-    resources = config.app.resources
-    env_file = Path(config.app.env_file) if config.app.env_file else None
-    if env_file is not None and not env_file.is_absolute():
-        env_file = project.root / env_file
-    return Release(
-        service=project.service,
-        version=version,
-        image=image,
-        app_port=config.app.port,
-        env=dict(config.app.env),
-        health_path=config.health.path,
-        health_timeout=config.health.timeout,
-        health_interval=config.health.interval,
-        health_status=config.health.status,
-        health_successes=config.health.successes,
-        watch_seconds=config.deploy.watch,
-        stop_timeout=int(config.deploy.stop_timeout),
-        drain_seconds=config.deploy.drain,
-        keep=config.deploy.keep,
-        domains=tuple(config.proxy.domains),
-        tls=config.proxy.tls,
-        digest=digest,
-        revision=revision,
-        kind=kind,
-        secrets=secrets.resolve(config.app.secrets, env_file),
-        hardening=Hardening(
-            memory=memory_bytes(resources.memory) if resources.memory else None,
-            nano_cpus=nano_cpus(resources.cpus) if resources.cpus else None,
-            read_only=security.read_only,
-            no_new_privileges=security.no_new_privileges,
-            cap_add=tuple(security.cap_add),
-            user=security.user,
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -362,26 +308,44 @@ def _roll_back(
 
 
 def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
-    """Check every host answers (SSH, host key, Docker) before anything changes."""
+    """Check every host answers (SSH, host key, Docker) before anything changes.
+
+    The hosts are asked at the same time; the first failure (in the order
+    of the target's hosts) is raised once all have answered.
+    """
     stage = Stage(reporter or NullReporter(), "preflight")
-    for host in hosts:
+
+    def check(host: Host) -> None:
         version = host.engine.version().get("Version", "?")
         stage.on(host.name).ok(f"Docker {version}")
 
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        checks = [pool.submit(check, host) for host in hosts]
+    for done in checks:
+        done.result()
+
 
 def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
-    """Check the hosts, build, push when the target needs a registry, and deploy."""
+    """Check the hosts, build, push when the target needs a registry, and deploy.
+
+    The hosts are checked while the image builds (connecting over SSH takes
+    as long as a small build); nothing is pushed or changed on any host
+    unless every one of them answered.
+    """
     make_release(project, "check", "", "", "")  # secrets, before anything runs
     hosts: list[Host] = resolve_target(project, target)
     try:
-        preflight(hosts, reporter)
-        built = build(project, reporter)
+        with ThreadPoolExecutor(max_workers=1) as background:
+            checked = background.submit(preflight, hosts, reporter)
+            try:
+                built = build(project, reporter)
+            finally:
+                checked.result()  # a host problem is the error that matters most
         if any(not host.local for host in hosts):
             push(project, built, reporter)
     except BaseException:
         for host in hosts:
             host.close()
         raise
-    # deploy() reuses the hosts' SSH connections and closes them.
+    # deploy() reuses the hosts' connections and closes them.
     return deploy(project, target, built, reporter, hosts)
-

@@ -10,6 +10,7 @@ pay for it.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -59,8 +60,27 @@ def safe(text: str) -> str:
     return "".join(c if c.isprintable() or c in "\t\n" else f"\\x{ord(c):02x}" for c in text)
 
 
+def _colour(stream: object) -> bool:
+    """Whether styles reach a person: a terminal, or FORCE_COLOR (and no NO_COLOR)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def say(*pieces: Piece, stderr: bool = False, end: str = "\n") -> None:
-    """Print pieces of text, each with its own style, literally."""
+    """Print pieces of text, each with its own style, literally.
+
+    Without a terminal (CI logs, pipes) the text is written as it is and
+    rich is never loaded: styles would be dropped anyway.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    if not _colour(stream):
+        stream.write("".join(safe(part) for part, _ in pieces) + end)
+        stream.flush()
+        return
     console(stderr).print(_text(pieces), end=end)
 
 

@@ -265,7 +265,7 @@ def test_a_route_to_a_removed_container_counts_as_not_deployed():
     fake = fake_host()
     ship(fake, "1")
     fake.host.engine.remove(fake.engine.app_containers(SERVICE)[0].name)
-    assert live_container(fake.host.engine, fake.host.proxy, SERVICE) is None
+    assert live_container(fake.host, SERVICE) is None
     ship(fake, "2")
     assert fake.serves() == "2"
 

@@ -128,3 +128,16 @@ def test_index_lists_each_platform_and_shares_the_base_layer(tmp_path):
     assert manifest["subject"]["digest"] == arm.digest
     assert manifest["artifactType"] == oci.MEDIA_SPDX
     assert manifest["config"] == {"mediaType": oci.MEDIA_EMPTY, "digest": oci.EMPTY_CONFIG.digest, "size": 2}
+
+
+def test_parallel_gzip_is_gzip_and_does_not_depend_on_the_cores(monkeypatch):
+    import os
+    import random
+
+    data = bytes(random.Random(7).randrange(64) for _ in range(3 * (1 << 20) + 12345))
+    first = oci.gzip_bytes(data)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert oci.gzip_bytes(data) == first
+    assert gzip.decompress(first) == data
+    assert len(first) <= len(gzip.compress(data, 6, mtime=0)) * 1.01
+    assert gzip.decompress(oci.gzip_bytes(b"")) == b""

@@ -1,6 +1,7 @@
 """The SSH side: host specs, ssh argv, quoting, and sorting ssh's failures by cause."""
 
 import base64
+import os
 
 import pytest
 
@@ -10,6 +11,8 @@ from goship.hosts.ssh import (
     SSHTarget,
     classify,
     control_base,
+    control_dir,
+    control_name,
     powershell_quote,
     probe_refused,
     remote_command,
@@ -50,8 +53,20 @@ def test_control_socket_fits_macos_limit_whatever_tmpdir(tmp_path):
     long.mkdir()
     base = control_base(str(long))
     assert base == "/tmp"
-    assert len(base) + len("/gs-12345678/c") + 17 < 104
+    target = SSHTarget("web1.example.com", user="deploy")
+    path = f"{control_dir(base)}/{control_name(target)}"
+    assert len(path) + 17 <= 104  # OpenSSH binds path + ".XXXXXXXXXXXXXXXX" first
     assert control_base("/tmp") == "/tmp"
+
+
+def test_control_sockets_are_per_target_and_private(tmp_path):
+    one = control_name(SSHTarget("h", user="root", known_hosts_file="/a"))
+    assert one == control_name(SSHTarget("h", user="root", known_hosts_file="/a"))
+    assert one != control_name(SSHTarget("h", user="root", known_hosts_file="/b"))
+    directory = control_dir(str(tmp_path))
+    assert directory is not None and (os.stat(directory).st_mode & 0o777) == 0o700
+    os.chmod(directory, 0o777)
+    assert control_dir(str(tmp_path)) is None  # someone else could plant a socket there
 
 
 def test_remote_command_quoting():

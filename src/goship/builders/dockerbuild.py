@@ -548,7 +548,7 @@ def _saved_image(tag: str) -> oci.Image:
             if raw[:2] == b"\x1f\x8b":
                 raw = gzip.decompress(raw)
             created_by = history[i].get("created_by", "") if i < len(history) else ""
-            layers.append(oci.Layer(oci.Blob(oci.MEDIA_LAYER, gzip.compress(raw, 6, mtime=0)), oci.sha256_digest(raw), created_by))
+            layers.append(oci.Layer(oci.Blob(oci.MEDIA_LAYER, oci.gzip_bytes(raw)), oci.sha256_digest(raw), created_by))
     config_blob = oci.Blob(oci.MEDIA_CONFIG, config)
     document = {
         "schemaVersion": 2,

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from goship.engine import api
 from goship.engine.http import ConnectionLost, Request, Response, Transport
 from goship.errors import EngineUnreachable, HostError
+
+_log = logging.getLogger("goship.engine")
 
 
 class Conflict(HostError):
@@ -68,8 +72,12 @@ class Engine:
         """Send one request and return the answer, whatever its status."""
         if self._prefix is None and request.path not in ("/_ping", "/version"):
             self.version()
+        start = time.monotonic()
         try:
-            return self.transport.handle(request)
+            response = self.transport.handle(request)
+            _log.debug("%s %s -> %s in %.1f ms", self.name, request.describe(), response.status,
+                       (time.monotonic() - start) * 1000)
+            return response
         except ConnectionLost as lost:
             raise self._connect_error(lost) from None
         except TimeoutError:

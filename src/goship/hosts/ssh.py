@@ -22,9 +22,10 @@ of them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shlex
-import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -92,25 +93,54 @@ def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
         argv += [
             "-o", "ControlMaster=auto",
             "-o", f"ControlPath={control_path}",
-            "-o", "ControlPersist=30",
+            "-o", f"ControlPersist={CONTROL_PERSIST}",
         ]  # fmt: skip
     return argv
 
 
+#: How long an idle SSH connection stays up for the next goship command
+#: (Ansible's default too): a rollback right after a ship skips the handshake.
+CONTROL_PERSIST = 60
+_CONTROL_NAME = 16  # hex characters naming one target's socket
+
+
 def control_base(tmpdir: str | None = None) -> str | None:
-    """A directory short enough for an SSH control socket, or None (no multiplexing).
+    """A directory short enough for SSH control sockets, or None (no multiplexing).
 
     ``$TMPDIR`` on macOS (``/var/folders/.../T/``) or a CI runner's temp
     folder can be too long for a socket path; then /tmp is used.
     """
     if os.name == "nt":
         return None
-    # base + "/gs-XXXXXXXX" (12) + "/c" (2) + OpenSSH's bind suffix must fit.
-    budget = _SOCKET_LIMIT - _BIND_SUFFIX - 14 - 1
+    # base + "/goship-<uid>" + "/" + name + OpenSSH's bind suffix must fit.
+    budget = _SOCKET_LIMIT - _BIND_SUFFIX - len(f"/goship-{os.getuid()}/") - _CONTROL_NAME - 1
     for base in (tmpdir or tempfile.gettempdir(), "/tmp"):
         if len(base) <= budget and os.path.isdir(base) and os.access(base, os.W_OK):
             return base
     return None
+
+
+def control_dir(base: str) -> str | None:
+    """This user's private directory for control sockets (0700, owned by the user), or None."""
+    directory = os.path.join(base, f"goship-{os.getuid()}")
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(directory)
+    # Anyone who can write there could plant a socket that sees our traffic.
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return directory
+
+
+def control_name(target: SSHTarget) -> str:
+    """One socket per way of reaching a host: another key or known_hosts file is another connection."""
+    key = repr((target.user, target.host, target.port, str(target.identity_file), str(target.known_hosts_file),
+                str(target.config_file)))
+    return hashlib.sha256(key.encode()).hexdigest()[:_CONTROL_NAME]
 
 
 _ENGINE_DOWN_MARKERS = (
@@ -217,7 +247,7 @@ class SSHConnection:
 
     target: SSHTarget
     shell: str = "sh"
-    _control_dir: str | None = field(default=None, init=False, repr=False)
+    _control: str | None = field(default=None, init=False, repr=False)
     _streams: list[process.Spawned] = field(default_factory=list, init=False, repr=False)
 
     @property
@@ -225,12 +255,11 @@ class SSHConnection:
         return self.target.label
 
     def _control_path(self) -> str | None:
-        if self._control_dir is None:
+        if self._control is None:
             base = control_base()
-            if base is None:
-                return None
-            self._control_dir = tempfile.mkdtemp(prefix="gs-", dir=base)
-        return str(Path(self._control_dir) / "c")
+            directory = control_dir(base) if base else None
+            self._control = os.path.join(directory, control_name(self.target)) if directory else ""
+        return self._control or None
 
     def ssh_argv(self, *extra: str) -> list[str]:
         if process.find_program("ssh") is None:
@@ -313,18 +342,8 @@ class SSHConnection:
         return done.stdout, done.err, done.returncode
 
     def close(self) -> None:
+        """End this command's streams; the multiplexed connection itself ends
+        after CONTROL_PERSIST idle seconds."""
         for spawned in self._streams:
             spawned.terminate(grace=2)
         self._streams.clear()
-        if self._control_dir is None:
-            return
-        control = self._control_path()
-        if control and os.path.exists(control):
-            try:
-                process.run(
-                    [*ssh_base_argv(self.target, control), "-O", "exit", self.target.host], timeout=10, check=False
-                )
-            except ProcessError:
-                pass  # the master ends by itself after ControlPersist
-        shutil.rmtree(self._control_dir, ignore_errors=True)
-        self._control_dir = None

@@ -1,0 +1,71 @@
+"""From goship.yaml to what a host runs: the Release, and the credentials it pulls with.
+
+Shared by deploys (pipeline) and rollbacks (operations), and light on
+purpose: a rollback loads this, not the builders or the registry client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from goship import secrets
+from goship.config.values import memory_bytes, nano_cpus
+from goship.deploy.rollout import Release
+from goship.deploy.specs import Hardening
+from goship.engine.client import registry_auth
+from goship.project import Project
+from goship.registry import credentials
+
+
+def make_release(
+    project: Project, version: str, image: str, digest: str, revision: str, kind: str = "live"
+) -> Release:
+    """A Release of ``image`` with the deploy settings of goship.yaml (checked when it was loaded)."""
+    config = project.config
+    security = config.app.security
+    resources = config.app.resources
+    env_file = Path(config.app.env_file) if config.app.env_file else None
+    if env_file is not None and not env_file.is_absolute():
+        env_file = project.root / env_file
+    return Release(
+        service=project.service,
+        version=version,
+        image=image,
+        app_port=config.app.port,
+        env=dict(config.app.env),
+        health_path=config.health.path,
+        health_timeout=config.health.timeout,
+        health_interval=config.health.interval,
+        health_status=config.health.status,
+        health_successes=config.health.successes,
+        watch_seconds=config.deploy.watch,
+        stop_timeout=int(config.deploy.stop_timeout),
+        drain_seconds=config.deploy.drain,
+        keep=config.deploy.keep,
+        domains=tuple(config.proxy.domains),
+        tls=config.proxy.tls,
+        digest=digest,
+        revision=revision,
+        kind=kind,
+        secrets=secrets.resolve(config.app.secrets, env_file),
+        hardening=Hardening(
+            memory=memory_bytes(resources.memory) if resources.memory else None,
+            nano_cpus=nano_cpus(resources.cpus) if resources.cpus else None,
+            read_only=security.read_only,
+            no_new_privileges=security.no_new_privileges,
+            cap_add=tuple(security.cap_add),
+            user=security.user,
+        ),
+    )
+
+
+
+def pull_auth(project: Project, reference: str) -> str | None:
+    """X-Registry-Auth for a host's pull of ``reference``: the deployer's own
+    credentials for that registry (environment, credential helper or docker
+    config), carried in the request and stored nowhere on the host."""
+    registry = reference.split("/", 1)[0]
+    found = credentials.lookup(registry, project.config.registry.username)
+    if found is None:
+        return None
+    return registry_auth(found.username, found.password, registry)
