@@ -134,10 +134,11 @@ def test_parallel_gzip_is_gzip_and_does_not_depend_on_the_cores(monkeypatch):
     import os
     import random
 
-    data = bytes(random.Random(7).randrange(64) for _ in range(3 * (1 << 20) + 12345))
+    text = b"".join(b"GET /v2/%d HTTP/1.1\r\n" % n for n in range(120_000))
+    data = random.Random(7).randbytes(1 << 20) + text + random.Random(8).randbytes(12345)
     first = oci.gzip_bytes(data)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert oci.gzip_bytes(data) == first
     assert gzip.decompress(first) == data
-    assert len(first) <= len(gzip.compress(data, 6, mtime=0)) * 1.01
+    assert len(first) <= len(gzip.compress(data, 6, mtime=0)) * 1.01 + 1024
     assert gzip.decompress(oci.gzip_bytes(b"")) == b""
