@@ -44,8 +44,7 @@ def cmd_down(_args: argparse.Namespace) -> None:
     for addr in registry.stop_recorded():
         print(f"stopped registry {addr}")
     hosts.remove_registry_address()
-    pid = engine.stop_recorded()
-    if pid:
+    for pid in engine.stop_recorded():
         print(f"stopped dockerd {pid}")
 
 

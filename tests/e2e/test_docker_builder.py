@@ -70,11 +70,11 @@ def test_seed_dockerfiles_build_offline_push_and_run(hello, dockerfile, seeded_g
     assert shown.returncode == 0 and "example.com/hello" in shown.stdout, shown.stdout + shown.stderr
 
 
-def test_generated_dockerfile_builds_offline_and_runs_as_nonroot(hello, seeded_go_images, local_engine, unused_port):
+def test_generated_dockerfile_builds_offline_and_runs_as_nonroot(hello, seeded_go_images, local_engine, unused_port, local_port):
     generated = run_goship("dockerfile", "-C", str(hello))
     assert generated.returncode == 0, generated.stderr
     (hello / "Dockerfile").write_text(generated.stdout)
-    (hello / "goship.yaml").write_text("build:\n  builder: docker\n")
+    (hello / "goship.yaml").write_text(f"build:\n  builder: docker\nproxy:\n  port: {local_port}\n")
     built = run_goship("build", "-C", str(hello))
     assert built.returncode == 0, built.stderr
     tag = built.stdout.split()[0]

@@ -1,4 +1,8 @@
-"""`goship ship` with no goship.yaml: native build, local engine, proxy, no downtime."""
+"""`goship ship` to the local engine: native build, proxy, no downtime.
+
+The proxy port is picked free for the run (``local_port``): the machine's own
+8000 may be taken (it is, by the sentinel service of tests/e2e/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from tests.conftest import assert_clean_failure, run_goship, set_greeting
 
 pytestmark = pytest.mark.e2e
 
-LOCAL_URL = "http://127.0.0.1:8000/"
 
 
 def _get(url: str) -> str:
@@ -48,10 +51,17 @@ def _hey_counts(report: str) -> tuple[dict[str, int], int]:
     return statuses, errors
 
 
-def test_ship_local_then_replace_under_load(hello, local_engine, caddy_image):
+def _only_port(project, port: int) -> str:
+    """goship.yaml with nothing but the proxy port: every other setting is the default."""
+    (project / "goship.yaml").write_text(f"proxy:\n  port: {port}\n")
+    return f"http://127.0.0.1:{port}/"
+
+
+def test_ship_local_then_replace_under_load(hello, local_engine, caddy_image, local_port):
+    LOCAL_URL = _only_port(hello, local_port)
     first = run_goship("ship", "-C", str(hello))
     assert first.returncode == 0, first.stderr
-    assert "live at http://localhost:8000" in first.stdout
+    assert f"live at http://localhost:{local_port}" in first.stdout
     assert _get(LOCAL_URL).strip() == "Hello from goship!"
     [old] = _app_containers("hello")
 
@@ -79,8 +89,9 @@ def test_ship_local_then_replace_under_load(hello, local_engine, caddy_image):
     assert len(containers) == 1 and containers[0]["Names"] != old["Names"]
 
 
-def test_unhealthy_version_leaves_the_old_one_serving(hello, local_engine, caddy_image):
-    (hello / "goship.yaml").write_text("health:\n  timeout: 4s\n")
+def test_unhealthy_version_leaves_the_old_one_serving(hello, local_engine, caddy_image, local_port):
+    LOCAL_URL = f"http://127.0.0.1:{local_port}/"
+    (hello / "goship.yaml").write_text(f"health:\n  timeout: 4s\nproxy:\n  port: {local_port}\n")
     assert run_goship("ship", "-C", str(hello)).returncode == 0
     [old] = _app_containers("hello")
 
@@ -96,19 +107,21 @@ def test_unhealthy_version_leaves_the_old_one_serving(hello, local_engine, caddy
     assert [c["Names"] for c in _app_containers("hello")] == [old["Names"]]
 
 
-def test_container_that_crashes_reports_exit_code_and_logs(hello, local_engine, caddy_image):
+def test_container_that_crashes_reports_exit_code_and_logs(hello, local_engine, caddy_image, local_port):
     source = (hello / "main.go").read_text()
     (hello / "main.go").write_text(
         source.replace('logger.Info("listening"', 'logger.Error("cannot open database", "dsn", "x"); os.Exit(3)\n\t\tlogger.Info("listening"')
     )
-    (hello / "goship.yaml").write_text("service: crashy\nhealth:\n  timeout: 20s\n")
+    (hello / "goship.yaml").write_text(f"service: crashy\nhealth:\n  timeout: 20s\nproxy:\n  port: {local_port}\n")
     result = run_goship("ship", "-C", str(hello))
     assert_clean_failure(result, "the container stopped (exit code 3)", "cannot open database")
     assert _app_containers("crashy") == []
 
 
-def test_missing_health_endpoint_says_so(hello, local_engine, caddy_image):
-    (hello / "goship.yaml").write_text("service: nohealth\nhealth:\n  path: /ready\n  timeout: 3s\n")
+def test_missing_health_endpoint_says_so(hello, local_engine, caddy_image, local_port):
+    (hello / "goship.yaml").write_text(
+        f"service: nohealth\nhealth:\n  path: /ready\n  timeout: 3s\nproxy:\n  port: {local_port}\n"
+    )
     result = run_goship("ship", "-C", str(hello))
     assert_clean_failure(result, "HTTP 404", "no /ready endpoint")
     assert _app_containers("nohealth") == []

@@ -43,7 +43,7 @@ def test_ssh_argv_is_strict_and_batch():
     argv = ssh_base_argv(SSHTarget("h", user="root", port=2222, identity_file="/k", known_hosts_file="/kh"), None)
     assert argv == [
         "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
-        "-o", "ServerAliveInterval=15", "-o", "UserKnownHostsFile=/kh", "-i", "/k", "-o", "IdentitiesOnly=yes",
+        "-o", "ServerAliveInterval=5", "-o", "UserKnownHostsFile=/kh", "-i", "/k", "-o", "IdentitiesOnly=yes",
         "-p", "2222", "-l", "root",
     ]
 
@@ -60,9 +60,13 @@ def test_control_socket_fits_macos_limit_whatever_tmpdir(tmp_path):
 
 
 def test_control_sockets_are_per_target_and_private(tmp_path):
-    one = control_name(SSHTarget("h", user="root", known_hosts_file="/a"))
-    assert one == control_name(SSHTarget("h", user="root", known_hosts_file="/a"))
-    assert one != control_name(SSHTarget("h", user="root", known_hosts_file="/b"))
+    known = tmp_path / "known_hosts"
+    known.write_text("h ssh-ed25519 AAAA1\n")
+    one = control_name(SSHTarget("h", user="root", known_hosts_file=known))
+    assert one == control_name(SSHTarget("h", user="root", known_hosts_file=known))
+    assert one != control_name(SSHTarget("h", user="root", known_hosts_file=tmp_path / "other"))
+    known.write_text("h ssh-ed25519 AAAA2\n")  # a key changed: never reuse a connection verified with the old one
+    assert one != control_name(SSHTarget("h", user="root", known_hosts_file=known))
     directory = control_dir(str(tmp_path))
     assert directory is not None and (os.stat(directory).st_mode & 0o777) == 0o700
     os.chmod(directory, 0o777)

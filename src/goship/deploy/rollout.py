@@ -149,7 +149,7 @@ def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CL
     """
     engine = host.engine
     deadline = clock.monotonic() + release.health_timeout
-    seen: list[str] = []
+    seen: list[ProbeResult] = []
     address: tuple[str, int] | None = None
     streak = 0
     delay = FIRST_PROBE_DELAY
@@ -165,7 +165,7 @@ def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CL
             docker_ok = state is None or state.health in (None, "healthy")
             if streak >= release.health_successes and docker_ok:
                 return probe
-            seen.append(probe.describe())
+            seen.append(probe)
             if probe.status is not None:
                 delay = release.health_interval  # it answers: probe at the configured pace
         if state is None or state.stopped:
@@ -179,16 +179,16 @@ def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CL
                 name,
                 release,
                 f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s"
-                + (f" (last: {seen[-1]})" if seen else ""),
+                + (f" (last: {seen[-1].describe()})" if seen else ""),
                 seen,
             )
         clock.sleep(min(delay, release.health_interval))
         delay = min(delay * 2, release.health_interval)
 
 
-def health_failure(host: Host, name: str, release: Release, reason: str, seen: list[str]) -> HealthCheckFailed:
+def health_failure(host: Host, name: str, release: Release, reason: str, seen: list[ProbeResult]) -> HealthCheckFailed:
     engine = host.engine
-    details = [f"last probes: {', '.join(seen[-5:])}"] if seen else []
+    details = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
     state = engine.inspect(name)
     if state is not None:
         details.append(f"container {name}: {state.status}, exit code {state.exit_code}")
@@ -196,7 +196,9 @@ def health_failure(host: Host, name: str, release: Release, reason: str, seen: l
     if log_lines:
         details.append("last log lines:")
         details += [f"  {line}" for line in log_lines[-15:]]
-    if seen and all(entry.startswith("HTTP 404") for entry in seen):
+    # Probes refused while it started say nothing about the path.
+    answered = [p for p in seen if p.status is not None]
+    if answered and all(p.status == 404 for p in answered):
         hint = (
             f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
             "or point health.path in goship.yaml at one it has"
@@ -503,12 +505,12 @@ def _watch(host: Host, name: str, release: Release, stage: Stage, switch_back: s
     first = engine.inspect(name)
     address = first.published(release.app_port) if first is not None else None
     deadline = clock.monotonic() + release.watch_seconds
-    seen: list[str] = []
+    seen: list[ProbeResult] = []
     while clock.monotonic() < deadline:
         state = engine.inspect(name)
         probe = host.prober.http_get(*address, release.health_path, timeout=5.0) if address is not None else None
         if probe is not None:
-            seen.append(probe.describe())
+            seen.append(probe)
         stopped = state is None or state.stopped
         if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
             if switch_back is not None:
@@ -516,7 +518,7 @@ def _watch(host: Host, name: str, release: Release, stage: Stage, switch_back: s
             reason = (
                 f"the container stopped (exit code {state.exit_code if state else '?'})"
                 if stopped
-                else f"it failed a health check ({seen[-1] if seen else 'no answer'})"
+                else f"it failed a health check ({seen[-1].describe() if seen else 'no answer'})"
             )
             raise health_failure(host, name, release, f"{reason} during the watch period", seen)
         clock.sleep(release.health_interval)

@@ -79,7 +79,7 @@ def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
         "-o", "BatchMode=yes",
         "-o", "StrictHostKeyChecking=yes",
         "-o", f"ConnectTimeout={max(1, int(target.connect_timeout))}",
-        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveInterval=5",
     ]  # fmt: skip
     if target.known_hosts_file:
         argv += ["-o", f"UserKnownHostsFile={target.known_hosts_file}"]
@@ -136,10 +136,20 @@ def control_dir(base: str) -> str | None:
     return directory
 
 
+def _content(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(path.expanduser().read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
 def control_name(target: SSHTarget) -> str:
-    """One socket per way of reaching a host: another key or known_hosts file is another connection."""
+    """One socket per way of reaching a host. Another key, known_hosts or ssh_config file -
+    or a change to their contents - is another connection, verified afresh."""
     key = repr((target.user, target.host, target.port, str(target.identity_file), str(target.known_hosts_file),
-                str(target.config_file)))
+                _content(target.known_hosts_file), str(target.config_file), _content(target.config_file)))
     return hashlib.sha256(key.encode()).hexdigest()[:_CONTROL_NAME]
 
 
