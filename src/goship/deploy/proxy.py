@@ -77,18 +77,31 @@ def main_caddyfile() -> str:
 
 
 def site_config(
-    service: str, upstream: str, app_port: int, domains: tuple[str, ...] = (), tls: str = "acme"
+    service: str,
+    upstream: str,
+    app_port: int,
+    domains: tuple[str, ...] = (),
+    tls: str = "acme",
+    draining: str | None = None,
 ) -> str:
     """The route of one service: by host name over HTTPS when it has domains
     (Caddy obtains and renews the certificates), else every request on the
-    proxy's HTTP port."""
+    proxy's HTTP port.
+
+    ``draining`` (the container being replaced) is listed second, behind
+    ``lb_policy first``: no request goes to it while the first answers, but
+    Caddy keeps its upstream - and its count of requests still in flight
+    from before the reload - which is what draining waits on.
+    """
     address = ", ".join(domains) if domains else f":{HTTP_PORT}"
     tls_line = "\ttls internal\n" if domains and tls == "internal" else ""
+    upstreams = f"{upstream}:{app_port}" + (f" {draining}:{app_port}" if draining and draining != upstream else "")
     return (
         f"# goship service {service}\n"
         f"{address} {{\n"
         f"{tls_line}"
-        f"\treverse_proxy {upstream}:{app_port} {{\n"
+        f"\treverse_proxy {upstreams} {{\n"
+        "\t\tlb_policy first\n"
         # Retry briefly instead of failing a request while an upstream is
         # being replaced.
         "\t\tlb_try_duration 5s\n"

@@ -451,7 +451,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         engine.start(name)
         probe = wait_healthy(host, name, release, clock)
         stage.ok(f"{name} healthy ({probe.describe()})")
-        route = proxy.site_config(release.service, name, release.app_port, release.domains, release.tls)
+        route = proxy.site_config(release.service, name, release.app_port, release.domains, release.tls, draining=live)
         previous_route = (
             proxy.site_config(release.service, live, release.app_port, release.domains, release.tls)
             if live

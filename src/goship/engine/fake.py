@@ -121,6 +121,8 @@ class FakeEngine:
         self.faults: list[Fault] = []
         #: Caddy's loaded routes per proxy container: site address -> upstream host:port.
         self.routes: dict[str, dict[str, str]] = {}
+        #: Every upstream of each proxy's loaded configuration (what its status window lists).
+        self.upstreams: dict[str, set[str]] = {}
         #: A proxy refuses a configuration this returns a reason for.
         self.caddy_refuses: Callable[[dict[str, str]], str | None] = lambda files: None
         #: Requests in flight through a proxy to an upstream, until a clock time.
@@ -486,18 +488,21 @@ class FakeEngine:
         if "Caddyfile" not in files:
             return "open /etc/caddy/Caddyfile: no such file or directory"
         routes: dict[str, str] = {}
+        upstreams: set[str] = set()
         for path, text in sorted(files.items()):
             if not path.startswith("sites/"):
                 continue
-            for address, upstream in re.findall(r"^([^\s#(][^{]*?) \{\n(?:.*\n)*?\treverse_proxy ([\w.-]+:\d+)", text, re.M):
+            for address, listed in re.findall(r"^([^\s#(][^{]*?) \{\n(?:.*\n)*?\treverse_proxy ([\w.:\- ]+?) \{", text, re.M):
+                upstreams.update(listed.split())
                 for site in (a.strip() for a in address.split(",")):
                     if site in routes:
                         return f"adapting config using caddyfile: ambiguous site definition: {site}"
-                    routes[site] = upstream
+                    routes[site] = listed.split()[0]  # lb_policy first
         refused = self.caddy_refuses(files)
         if refused:
             return refused
         self.routes[container.name] = routes
+        self.upstreams[container.name] = upstreams
         return None
 
     def route(self, proxy: Container, host: str | None) -> str | None:

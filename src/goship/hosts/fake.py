@@ -60,7 +60,7 @@ class FakeProber:
         container = self.engine.container_with_port(port)
         if container is None or {p for _, p in container.ports.get(PROXY_STATUS, [])} != {port}:
             return None
-        upstreams = set(self.engine.routes.get(container.name, {}).values()) | set(self.engine.in_flight)
+        upstreams = self.engine.upstreams.get(container.name, set()) | set(self.engine.in_flight)
         now = self.engine.clock.now
         return json.dumps(
             [{"address": a, "num_requests": 1 if self.engine.in_flight.get(a, 0) > now else 0, "fails": 0}
