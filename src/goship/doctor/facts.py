@@ -16,6 +16,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from goship.doctor.machine import Machine
+from goship.errors import GoshipError
 
 Flavor = Literal["linux", "wsl2", "wsl1", "windows", "darwin"]
 
@@ -146,6 +147,8 @@ class EngineProbe:
     platform_name: str = ""  # "Docker Desktop 4.30.0 (149282)", "Docker Engine - Community"
     error: str = ""  # the one line that says why no engine answered
     output: str = ""  # everything docker said on stderr, for checks that look for a phrase
+    #: Asked through goship's own engine client (there is no docker CLI).
+    direct: bool = False
 
     @property
     def desktop(self) -> bool:
@@ -264,7 +267,11 @@ class Facts:
     def _probe_engine(self) -> EngineProbe:
         endpoint = resolve_endpoint(self.machine)
         if self.machine.which("docker") is None:
-            return EngineProbe(endpoint)
+            # goship needs no docker CLI for the local engine: ask the engine itself.
+            try:
+                return EngineProbe(endpoint, None, self.machine.engine_version() or "unknown", "", "", "", direct=True)
+            except GoshipError as failure:
+                return EngineProbe(endpoint, None, None, "", failure.message, "", direct=True)
         # DOCKER_HOST is not forced to the resolved endpoint: the CLI resolves
         # it the same way, and a context may carry TLS settings DOCKER_HOST loses.
         result = self.machine.run(("docker", "version", "--format", "{{json .}}"), timeout=20)

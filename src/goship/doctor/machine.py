@@ -24,7 +24,7 @@ import httpx
 
 from goship import process
 from goship.errors import GoshipError, ProcessError, RegistryError
-from goship.hosts import connect_ssh
+from goship.hosts import connect_local, connect_ssh
 from goship.hosts.ssh import SSHTarget
 from goship.registry import credentials
 
@@ -98,6 +98,11 @@ class Machine(Protocol):
         """
         ...
 
+    def engine_version(self) -> str:
+        """The local engine's version, asked through the Engine API the way goship
+        reaches it (no docker CLI involved). Raises the engine client's errors."""
+        ...
+
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         """Log in over SSH and return the host's Docker server version.
 
@@ -165,7 +170,8 @@ class RealMachine:
             return None
 
     def which(self, program: str) -> str | None:
-        return shutil.which(program)
+        # As goship runs it: on PATH, else beside the Python running goship.
+        return process.find_program(program)
 
     def which_all(self, program: str) -> list[str]:
         found: list[str] = []
@@ -225,6 +231,13 @@ class RealMachine:
             raise RegistryError(f"cannot look up credentials for {registry}: {exc}") from None
         return found.username if found else None
 
+    def engine_version(self) -> str:
+        connection = connect_local(self.env)
+        try:
+            return str(connection.engine.version().get("Version", ""))
+        finally:
+            connection.close()
+
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         connection = connect_ssh(target, shell)
         try:
@@ -248,6 +261,8 @@ class FakeMachine:
     #: path -> text, or the raw bytes (a UTF-16 file with its BOM) read_text decodes.
     files: dict[str, str | bytes] = field(default_factory=dict)
     programs: dict[str, str] = field(default_factory=dict)
+    #: Programs found only beside goship's Python (a virtual environment's scripts folder), not on PATH.
+    beside: dict[str, str] = field(default_factory=dict)
     #: Further copies of a program later on PATH (``programs`` holds the first).
     more_on_path: dict[str, list[str]] = field(default_factory=dict)
     commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
@@ -260,6 +275,8 @@ class FakeMachine:
     credentials: dict[str, str | GoshipError] = field(default_factory=dict)
     #: host label (user@host:port) -> Docker version, or the error SSH would give.
     hosts: dict[str, str | GoshipError] = field(default_factory=dict)
+    #: What the local engine answers goship's own client: its version, or the error.
+    engine: str | GoshipError | None = None
     ran: list[tuple[str, ...]] = field(default_factory=list)
 
     def read_text(self, path: str) -> str | None:
@@ -273,7 +290,7 @@ class FakeMachine:
         return sorted(names) if names else None
 
     def which(self, program: str) -> str | None:
-        return self.programs.get(program)
+        return self.programs.get(program) or self.beside.get(program)
 
     def which_all(self, program: str) -> list[str]:
         first = self.programs.get(program)
@@ -281,7 +298,8 @@ class FakeMachine:
 
     def run(self, argv: tuple[str, ...], timeout: float = 15) -> CommandResult:
         self.ran.append(argv)
-        known = {*self.programs, *self.programs.values(), *(p for ps in self.more_on_path.values() for p in ps)}
+        known = {*self.programs, *self.programs.values(), *self.beside, *self.beside.values(),
+                 *(p for ps in self.more_on_path.values() for p in ps)}
         if argv[0] not in known:
             return CommandResult(127, "", f"{argv[0]}: command not found")
         if argv not in self.commands:
@@ -304,6 +322,13 @@ class FakeMachine:
         if isinstance(found, GoshipError):
             raise found
         return found
+
+    def engine_version(self) -> str:
+        if self.engine is None:
+            raise LookupError("FakeMachine: no engine answer scripted")
+        if isinstance(self.engine, GoshipError):
+            raise self.engine
+        return self.engine
 
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         answer = self.hosts.get(target.label)
