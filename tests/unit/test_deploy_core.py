@@ -445,3 +445,27 @@ def test_the_proxy_status_window_is_read_only():
     text = proxy.main_caddyfile()
     assert "admin localhost:2019" in text
     assert "method GET" in text and "path /reverse_proxy/upstreams" in text and "respond 404" in text
+
+
+def test_a_version_failing_in_the_watch_is_drained_before_it_goes():
+    fake = fake_host()
+    ship(fake, "1")
+    [live] = [c.name for c in fake.engine.app_containers(SERVICE)]
+    original = FakeProber.get_body
+    asked: list[str] = []
+
+    def counting(self, host, port, path, timeout=5.0):
+        asked.append(path)
+        return original(self, host, port, path, timeout)
+
+    FakeProber.get_body = counting  # type: ignore[method-assign]
+    try:
+        with pytest.raises(HealthCheckFailed, match="during the watch period"):
+            ship(fake, "2", Behaviour(fails_after=1.0), watch_seconds=5.0)
+    finally:
+        FakeProber.get_body = original  # type: ignore[method-assign]
+    site = fake.engine.proxy_files(fake.engine.containers["goship-proxy-80"])["sites/hello.caddy"]
+    # Traffic went back to the live one; the failed one stayed listed second while its requests drained.
+    assert f"reverse_proxy {live}:8080 hello-2-" in site
+    assert "/reverse_proxy/upstreams" in asked
+    assert fake.serves() == "1" and fake.apps() == ["1"]

@@ -447,6 +447,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     name = container_name(release)
     stage.step(f"starting {name}")
     engine.create(name, app_container(app_spec(release, name)))
+    switched = False
     try:
         engine.start(name)
         probe = wait_healthy(host, name, release, clock)
@@ -457,12 +458,20 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             if live
             else proxy.no_site(release.service)
         )
+        # Back to the live one, with the new one listed second so that what it
+        # still answers is counted (and waited for) before it is removed.
+        switch_back = (
+            proxy.site_config(release.service, live, release.app_port, release.domains, release.tls, draining=name)
+            if live
+            else None
+        )
         if not ensure_proxy(host, {proxy.site_file(release.service): route}, stage):
             switch_proxy(engine, host.proxy, release.service, route, previous_route)
+        switched = True
         through_proxy = _wait_proxy(host, release, clock)
         if not healthy(release, through_proxy):
-            if live:
-                switch_proxy(engine, host.proxy, release.service, previous_route, previous_route)
+            if switch_back:
+                switch_proxy(engine, host.proxy, release.service, switch_back, previous_route)
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
                 f"on port {host.proxy.public_port} ({through_proxy.describe()})"
@@ -471,8 +480,13 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             )
         stage.ok(f"proxy switched to {name}")
         if release.watch_seconds > 0:
-            _watch(host, name, release, stage, previous_route if live else None, clock)
+            _watch(host, name, release, stage, switch_back, previous_route, clock)
     except (GoshipError, KeyboardInterrupt):
+        if switched and live:
+            # It served traffic: let its requests finish before it goes.
+            new_state = engine.inspect(name)
+            if new_state is not None and new_state.running:
+                drain(host, [new_state], release, clock)
         engine.remove(name)
         raise
 
@@ -497,7 +511,9 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     )
 
 
-def _watch(host: Host, name: str, release: Release, stage: Stage, switch_back: str | None, clock: Clock) -> None:
+def _watch(
+    host: Host, name: str, release: Release, stage: Stage, switch_back: str | None, previous: str, clock: Clock
+) -> None:
     """Keep probing the new version for ``watch_seconds`` after the switch,
     while the old one still runs; on a failure, route traffic back to it."""
     stage.step(f"watching {name} for {release.watch_seconds:g}s")
@@ -514,7 +530,7 @@ def _watch(host: Host, name: str, release: Release, stage: Stage, switch_back: s
         stopped = state is None or state.stopped
         if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
             if switch_back is not None:
-                switch_proxy(engine, host.proxy, release.service, switch_back, switch_back)
+                switch_proxy(engine, host.proxy, release.service, switch_back, previous)
             reason = (
                 f"the container stopped (exit code {state.exit_code if state else '?'})"
                 if stopped
