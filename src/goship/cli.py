@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from goship.pipeline import DeployResult
     from goship.project import Project
 
-#: The target that means this machine's engine (goship.config.LOCAL_TARGET).
+#: goship.config's LOCAL_TARGET and BUILDERS, repeated so --help loads no YAML (a test keeps them equal).
 LOCAL_TARGET = "local"
 BUILDERS = ("native", "docker")
 

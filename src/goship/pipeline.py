@@ -19,6 +19,7 @@ from goship.builders.native import BuiltImage, build_native, last_build
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
+from goship.config.model import BUILDERS
 from goship.config.reference import Repository, parse_repository
 from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, ImageProvider, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
@@ -35,9 +36,6 @@ from goship.registry.publish import push_built
 from goship.release import make_release, pull_auth
 
 PUSH_RECORD = "push.json"
-
-
-BUILDERS = ("native", "docker")
 
 
 def build(project: Project, reporter: Reporter | None = None, builder: str | None = None) -> BuiltImage:

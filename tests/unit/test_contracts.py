@@ -101,3 +101,10 @@ def test_init_points_editors_at_the_schema(tmp_path):
     assert text.splitlines()[0] == MODELINE
     jsonschema.validate(yaml.safe_load(text), schema())
     parse_config(text)
+
+
+def test_the_cli_names_what_config_names():
+    from goship import cli
+    from goship.config import model
+
+    assert (cli.LOCAL_TARGET, cli.BUILDERS) == (model.LOCAL_TARGET, model.BUILDERS)

@@ -19,6 +19,8 @@ Duration = NewType("Duration", float)
 
 #: The name of the target that means "the Docker engine on this machine".
 LOCAL_TARGET = "local"
+#: The two builders (build.builder).
+BUILDERS = ("native", "docker")
 
 
 def _doc(text: str, check: Callable[[Any], str | None] | None = None, **schema: Any) -> dict[str, Any]:
@@ -136,8 +138,8 @@ class BuildConfig:
         default="native",
         metadata=_doc(
             "native (go build + image assembled by goship) or docker (the Dockerfile, BuildKit)",
-            lambda v: None if v in ("native", "docker") else f"unknown builder {v!r} (use native or docker)",
-            enum=["native", "docker"],
+            lambda v: None if v in BUILDERS else f"unknown builder {v!r} (use native or docker)",
+            enum=list(BUILDERS),
         ),
     )
     main: str | None = field(default=None, metadata=_doc("main package directory, relative to go.mod"))
