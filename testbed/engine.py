@@ -96,25 +96,35 @@ def ensure_dockerd(state_dir: Path, deadline_s: float = 60) -> Dockerd:
             return Dockerd(started=False, pid=pid, pidfile=candidate)
         if candidate.exists():
             candidate.unlink()  # stale: its process is gone
-    env = system_env()
-    dockerd = shutil.which("dockerd", path=env["PATH"]) or "/usr/sbin/dockerd"
-    argv = [dockerd, "--pidfile", str(pidfile)]
+    argv = [_dockerd_binary(), "--pidfile", str(pidfile)]
     for reg in INSECURE_REGISTRIES:
         argv += ["--insecure-registry", reg]
+    return _launch(argv, Dockerd(started=True, pidfile=pidfile, log=log), deadline_s)
+
+
+def _dockerd_binary() -> str:
+    return shutil.which("dockerd", path=system_env()["PATH"]) or "/usr/sbin/dockerd"
+
+
+def _launch(argv: list[str], engine: Dockerd, deadline_s: float) -> Dockerd:
+    """Start dockerd detached (it outlives this process), record its pid, wait until it answers."""
+    assert engine.log is not None and engine.pidfile is not None
+    log = engine.log
+    key = "suite" if engine.suite else "local"
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True, cwd="/", env=env)
-    state.record("engine", "local", {"pid": proc.pid, "marker": str(pidfile), "log": str(log)})
-    engine = Dockerd(started=True, pid=proc.pid, pidfile=pidfile, log=log)
+                                start_new_session=True, close_fds=True, cwd="/", env=system_env())
+    engine.pid = proc.pid
+    state.record("engine", key, {"pid": proc.pid, "marker": str(engine.pidfile), "log": str(log)})
 
     def ready() -> bool:
         if proc.poll() is not None:
-            state.record("engine", "local", None)
+            state.record("engine", key, None)
             raise TestbedError(f"dockerd exited with {proc.returncode}; {log}:\n{tail(log)}")
-        return engine_answers(timeout=5)
+        return engine_answers(engine.docker, timeout=5)
 
     try:
-        wait_until(ready, deadline_s, "dockerd to answer `docker info`", lambda: f"; {log}:\n{tail(log)}")
+        wait_until(ready, deadline_s, f"dockerd ({key}) to answer `docker info`", lambda: f"; {log}:\n{tail(log)}")
     except BaseException:
         engine.stop()
         raise
@@ -185,37 +195,18 @@ def start_suite_engine(state_dir: Path, deadline_s: float = 60) -> Dockerd:
         leftover.unlink(missing_ok=True)
     _ensure_suite_bridge()
     _allow_suite_traffic()
-    env = system_env()
-    dockerd = shutil.which("dockerd", path=env["PATH"]) or "/usr/sbin/dockerd"
+    host = f"unix://{socket_path}"
     argv = [
-        dockerd, "--data-root", str(state_dir / "data"), "--exec-root", str(state_dir / "exec"),
-        "--pidfile", str(pidfile), "-H", f"unix://{socket_path}",
+        _dockerd_binary(), "--data-root", str(state_dir / "data"), "--exec-root", str(state_dir / "exec"),
+        "--pidfile", str(pidfile), "-H", host,
         "--bridge", SUITE_BRIDGE, "--iptables=false", "--ip-masq=false",
         "--default-address-pool", f"base={SUITE_POOL},size=24",
         "--cgroup-parent", f"/{SUITE_CGROUP}", "--shutdown-timeout", "3",
     ]
     for reg in INSECURE_REGISTRIES:
         argv += ["--insecure-registry", reg]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True, cwd="/", env=env)
-    state.record("engine", "suite", {"pid": proc.pid, "marker": str(pidfile), "log": str(log)})
-    host = f"unix://{socket_path}"
-    engine = Dockerd(started=True, pid=proc.pid, pidfile=pidfile, log=log, docker=[docker_binary(), "-H", host],
-                     host=host, suite=True)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            state.record("engine", "suite", None)
-            raise TestbedError(f"the suite's dockerd exited with {proc.returncode}; {log}:\n{tail(log)}")
-        return engine_answers(engine.docker, timeout=5)
-
-    try:
-        wait_until(ready, deadline_s, "the suite's dockerd to answer", lambda: f"; {log}:\n{tail(log)}")
-    except BaseException:
-        engine.stop()
-        raise
-    return engine
+    engine = Dockerd(started=True, pidfile=pidfile, log=log, docker=[docker_binary(), "-H", host], host=host, suite=True)
+    return _launch(argv, engine, deadline_s)
 
 
 def stop_recorded() -> list[int]:
