@@ -16,7 +16,8 @@ from typing import TypeVar
 from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
-from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, Known, deploy_to_host, ensure_image, live_container
+from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.rollout import HostResult, Known, deploy_to_host, ensure_image, live_container
 from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine

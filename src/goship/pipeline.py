@@ -21,7 +21,8 @@ from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.model import BUILDERS
 from goship.config.reference import Repository, parse_repository
-from goship.deploy.rollout import REAL_CLOCK, Clock, HostResult, ImageProvider, deploy_to_host, ensure_image
+from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
 from goship.errors import ConfigError, DeployError, GoshipError, ProcessError

@@ -44,6 +44,8 @@ def make_release(
         keep=config.deploy.keep,
         domains=tuple(config.proxy.domains),
         tls=config.proxy.tls,
+        path_prefix=config.proxy.path_prefix,
+        strip_prefix=config.proxy.strip_prefix,
         digest=digest,
         revision=revision,
         kind=kind,

@@ -11,18 +11,6 @@ from goship.deploy import proxy
 from goship.errors import BuildError
 
 
-def test_site_config_routes_to_the_container():
-    text = proxy.site_config("hello", "hello-abc-1", 8080)
-    assert ":8080 {" in text and "reverse_proxy hello-abc-1:8080 {" in text and "lb_policy first" in text
-    assert "import sites/*.caddy" in proxy.main_caddyfile()
-
-
-def test_the_container_being_replaced_stays_listed_second_for_draining():
-    text = proxy.site_config("hello", "hello-new", 8080, draining="hello-old")
-    assert "\treverse_proxy hello-new:8080 hello-old:8080 {\n\t\tlb_policy first\n" in text
-    assert proxy.site_config("hello", "a", 8080, draining="a") == proxy.site_config("hello", "a", 8080)
-
-
 def test_config_tar_for_docker_cp():
     data = proxy.config_tar({"sites/hello.caddy": "x", "Caddyfile": "y"})
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:

@@ -16,17 +16,17 @@ import pytest
 
 from goship.config import Config
 from goship.config.model import DeployConfig, HealthConfig, TargetConfig
-from goship.deploy import history, lock, proxy
+from goship.deploy import history, lock
 from goship.deploy.proxy import ProxySpec
 from goship.deploy.rollout import Release, deploy_to_host, ensure_image, live_container
 from goship.deploy.targets import Host
 from goship.engine.client import Engine
-from goship.engine.fake import Behaviour, Crash, FakeClock, FakeEngine
 from goship.errors import DeployError, GoshipError, HealthCheckFailed
 from goship.events import CollectingReporter, Stage
 from goship.hosts import HostConnection
-from goship.hosts.fake import FakeProber
 from goship.project import GoMod, Project
+from goship.testing.engine import Behaviour, Crash, FakeClock, FakeEngine
+from goship.testing.prober import FakeProber
 
 SERVICE = "hello"
 HEALTHY = Behaviour()
@@ -44,10 +44,14 @@ class FakeHost:
         probe = self.prober.http_get("127.0.0.1", 80, "/healthz")
         if probe.status is None or not 200 <= probe.status < 300:
             return None
-        proxy_container = self.engine.containers["goship-proxy-80"]
-        upstream = self.engine.route(proxy_container, None)
-        assert upstream is not None
-        return self.engine.containers[upstream.split(":")[0]].labels["goship.version"]
+        target = self.prober.serving(80)
+        assert target is not None
+        return target.labels["goship.version"]
+
+    def table(self) -> dict:
+        """The proxy's route table as goship wrote it."""
+        files = self.engine.proxy_files(self.engine.containers["goship-proxy-80"])
+        return json.loads(files["goship/routes.json"])["routes"]
 
     def apps(self) -> list[str]:
         return sorted(c.labels["goship.version"] for c in self.engine.app_containers(SERVICE))
@@ -147,9 +151,11 @@ def test_healthy_switch_makes_exactly_these_changes():
         "POST /containers/create name=goship-lock-hello",
         f"POST /containers/create name={new}",
         f"POST /containers/{new}/start",
+        "POST /containers/create name=goship-proxylock-80",  # the proxy's own lock, only around the switch
         "PUT /containers/goship-proxy-80/archive path=/etc/caddy",
         "POST /containers/goship-proxy-80/exec",
         f"POST /exec/{exec_id}/start",
+        "DELETE /containers/goship-proxylock-80",
         f"POST /containers/{old}/stop t=10",
         f"DELETE /containers/{old}",
         "PUT /containers/goship-state-hello/archive path=/state",
@@ -204,11 +210,11 @@ def test_stale_lock_of_a_dead_local_process_is_taken_over():
 def test_proxy_refusing_the_new_route_keeps_the_old_one():
     fake = fake_host()
     ship(fake, "1")
-    fake.engine.caddy_refuses = lambda files: "loading new config: tls: unknown issuer" if "hello-2-" in files.get("sites/hello.caddy", "") else None
-    with pytest.raises(DeployError, match="the proxy refused the new route for hello: Error: sending configuration"):
+    fake.engine.caddy_refuses = lambda files: "loading new config: tls: unknown issuer" if "hello-2-" in files.get("Caddyfile", "") else None
+    with pytest.raises(DeployError, match="the proxy refused the new configuration: Error: sending configuration"):
         ship(fake, "2")
     assert fake.serves() == "1" and fake.apps() == ["1"]
-    assert "hello-1-" in fake.engine.proxy_files(fake.engine.containers["goship-proxy-80"])["sites/hello.caddy"]
+    assert fake.table()["hello"]["upstream"].startswith("hello-1-")  # the old files are back
 
 
 def test_busy_proxy_port_is_explained():
@@ -310,10 +316,11 @@ def test_crash_at_each_step_then_deploy_again(crash_at):
     fake.engine.crash_after = None
     # Whatever step goship died at, a version keeps answering through the proxy.
     assert fake.serves() in ("1", "2")
-    # The killed run's lock names this machine and a pid that is gone: taken over.
-    held = fake.engine.containers.get("goship-lock-hello")
-    if held is not None:
-        held.body["Labels"]["goship.lock.pid"] = str(2**22 + 4242)
+    # The killed run's locks name this machine and a pid that is gone: taken over.
+    for name in ("goship-lock-hello", "goship-proxylock-80"):
+        held = fake.engine.containers.get(name)
+        if held is not None:
+            held.body["Labels"]["goship.lock.pid"] = str(2**22 + 4242)
     ship(fake, "3")
     assert fake.serves() == "3" and fake.apps() == ["3"]
     assert fake.results()[-1] == ("3", "live")
@@ -441,10 +448,6 @@ def test_status_reports_the_live_version_and_its_health(tmp_path):
     assert row.container and row.container.startswith("hello-7-")
 
 
-def test_the_proxy_status_window_is_read_only():
-    text = proxy.main_caddyfile()
-    assert "admin localhost:2019" in text
-    assert "method GET" in text and "path /reverse_proxy/upstreams" in text and "respond 404" in text
 
 
 def test_a_version_failing_in_the_watch_is_drained_before_it_goes():
@@ -464,8 +467,8 @@ def test_a_version_failing_in_the_watch_is_drained_before_it_goes():
             ship(fake, "2", Behaviour(fails_after=1.0), watch_seconds=5.0)
     finally:
         FakeProber.get_body = original  # type: ignore[method-assign]
-    site = fake.engine.proxy_files(fake.engine.containers["goship-proxy-80"])["sites/hello.caddy"]
+    route = fake.table()["hello"]
     # Traffic went back to the live one; the failed one stayed listed second while its requests drained.
-    assert f"reverse_proxy {live}:8080 hello-2-" in site
+    assert route["upstream"] == live and route["draining"].startswith("hello-2-")
     assert "/reverse_proxy/upstreams" in asked
     assert fake.serves() == "1" and fake.apps() == ["1"]

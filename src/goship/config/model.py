@@ -120,6 +120,27 @@ def _go_variable(value: str | None) -> str | None:
 
 
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+PATH_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _path_prefix(value: str | None) -> str | None:
+    if value is None or PATH_PREFIX.match(value):
+        return None
+    return f"{value!r} is not a path prefix like /api or /shop/v2 (no trailing '/', no '*' or spaces)"
+
+
+def _domains(values: list[str]) -> str | None:
+    for value in values:
+        name = value.lower()
+        labels = name.removeprefix("*.").split(".")
+        if (
+            name != value or len(name) > 253 or len(labels) < 2
+            or not all(_HOST_LABEL.match(label) for label in labels)
+        ):
+            return f"{value!r} is not a host name (lower-case letters, digits and '-', e.g. shop.example.com)"
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    return f"{', '.join(repeated)} listed twice" if repeated else None
 
 
 def _service_name(value: str | None) -> str | None:
@@ -280,7 +301,8 @@ class ProxyConfig:
     )
     image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
     domains: list[str] = field(
-        default_factory=list, metadata=_doc("host names of the service: routed by name, served over HTTPS")
+        default_factory=list,
+        metadata=_doc("host names of the service: routed by name, served over HTTPS", _domains),
     )
     tls: str = field(
         default="acme",
@@ -288,6 +310,16 @@ class ProxyConfig:
     )
     https_port: int | None = field(
         default=None, metadata=_doc("HTTPS port the proxy publishes (default 443 when domains are set)", _port, **PORT_RANGE)
+    )
+    path_prefix: str | None = field(
+        default=None,
+        metadata=_doc(
+            "route only requests under this path (e.g. /api) to the service, so several share one host name or port",
+            _path_prefix, pattern=PATH_PREFIX.pattern,
+        ),
+    )
+    strip_prefix: bool = field(
+        default=False, metadata=_doc("remove path_prefix before the request reaches the service (/api/x -> /x)")
     )
 
 

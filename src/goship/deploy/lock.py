@@ -18,6 +18,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.specs import managed, marker_container
 from goship.engine.api import ContainerSpec
 from goship.engine.client import Conflict, Engine
@@ -114,32 +115,48 @@ def is_stale(info: LockInfo) -> bool:
     return info.machine == socket.gethostname() and info.pid != os.getpid() and not pid_alive(info.pid)
 
 
-def status(engine: Engine, service: str) -> LockInfo | None:
-    found = engine.inspect(lock_name(service))
+def status(engine: Engine, service: str, *, named: bool = False) -> LockInfo | None:
+    found = engine.inspect(service if named else lock_name(service))
     return parse_lock(found.labels) if found is not None else None
 
 
-def acquire(engine: Engine, service: str, image: str, message: str) -> LockInfo:
-    """Take the lock or raise DeployError naming its holder."""
+def acquire(
+    engine: Engine,
+    service: str,
+    image: str,
+    message: str,
+    *,
+    wait: float = 0.0,
+    named: bool = False,
+    clock: Clock = REAL_CLOCK,
+) -> LockInfo:
+    """Take the lock of ``service`` (or, ``named``, the lock container of that name), or raise
+    DeployError naming its holder. With ``wait``, a held lock is waited for that many seconds."""
+    name = service if named else lock_name(service)
     info = me(message)
-    for _ in range(3):
+    deadline = clock.monotonic() + wait
+    delay = 0.05
+    while True:
         try:
-            engine.create(lock_name(service), lock_container(service, image, info))
+            engine.create(name, lock_container(service, image, info))
             return info
         except Conflict:
             pass
-        held = status(engine, service)
+        held = status(engine, name, named=True)
         if held is None:
             continue  # released in between: try again
         if is_stale(held):
-            engine.remove(lock_name(service))
+            engine.remove(name)
             continue
-        raise DeployError(
-            f"{engine.name}: {service} is locked by {held.describe()}",
-            hint="wait for that deploy to finish; if it crashed, run 'goship lock release' for this target",
-        )
-    raise DeployError(f"{engine.name}: could not take the deploy lock of {service}; try again")
+        if clock.monotonic() >= deadline:
+            what = service if not named else f"the proxy ({name})"
+            raise DeployError(
+                f"{engine.name}: {what} is locked by {held.describe()}",
+                hint="wait for that deploy to finish; if it crashed, run 'goship lock release' for this target",
+            )
+        clock.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
-def release(engine: Engine, service: str) -> None:
-    engine.remove(lock_name(service))
+def release(engine: Engine, service: str, *, named: bool = False) -> None:
+    engine.remove(service if named else lock_name(service))

@@ -1,34 +1,34 @@
-"""The per-host Caddy proxy: its container and its configuration, as data.
+"""The per-host Caddy proxy: its container and the files of its configuration, as data.
 
 One proxy container per published port owns that port on the host and
 forwards to the current container of each service over the private
-network. Each service has its own site file, so deploying one service
-rewrites only its file; Caddy's graceful reload keeps open connections.
+network. Its configuration volume holds the route table
+(``goship/routes.json``: every service's ``Route``) and the Caddyfile
+rendered from it (``goship.deploy.routes.render``); a change rewrites both
+and reloads Caddy gracefully, which keeps open connections.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from goship.deploy import routes
+from goship.deploy.routes import HTTP_PORT, HTTPS_PORT, STATUS_PORT, UPSTREAMS_PATH, Route
 from goship.deploy.specs import LOG_OPTS, NETWORK, managed
 from goship.engine.api import ContainerSpec, PortBinding
 
+__all__ = ["HTTPS_PORT", "HTTP_PORT", "STATUS_PORT", "UPSTREAMS_PATH", "ProxySpec"]
+
 CONFIG_DIR = "/etc/caddy"
-SITES_DIR = f"{CONFIG_DIR}/sites"
 CADDYFILE = f"{CONFIG_DIR}/Caddyfile"
-#: Caddy listens on unprivileged ports inside its container, so it needs no
-#: capabilities at all; the host port maps onto them.
-HTTP_PORT = 8080
-HTTPS_PORT = 8443
-#: A read-only window on Caddy's admin API (in-flight requests per upstream,
-#: for draining), published on the host's loopback only. The admin API
-#: itself stays on the container's own localhost.
-STATUS_PORT = 2020
-UPSTREAMS_PATH = "/reverse_proxy/upstreams"
+TABLE_FILE = "goship/routes.json"
+TABLE_PATH = f"{CONFIG_DIR}/{TABLE_FILE}"
+#: Where goship before the route table kept one site file per service.
+LEGACY_SITES = f"{CONFIG_DIR}/sites"
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class ProxySpec:
     public_port: int
     bind_address: str = "0.0.0.0"
     https_port: int | None = None
+    #: The local engine's proxy: every service also gets ``<service>.localhost``.
+    local: bool = False
 
     @property
     def name(self) -> str:
@@ -51,75 +53,71 @@ class ProxySpec:
         """Certificates and ACME account: kept across proxy re-creations."""
         return f"{self.name}-data"
 
+    @property
+    def lock(self) -> str:
+        """The lock around changes of this proxy's route table (another name space than services' locks)."""
+        return f"goship-proxylock-{self.public_port}"
 
-def main_caddyfile() -> str:
-    return (
-        "# Written by goship; each service's route is in sites/<service>.caddy\n"
-        "{\n"
-        "\tadmin localhost:2019\n"
-        f"\thttp_port {HTTP_PORT}\n"
-        f"\thttps_port {HTTPS_PORT}\n"
-        "}\n"
-        f":{STATUS_PORT} {{\n"
-        "\t@upstreams {\n"
-        "\t\tmethod GET\n"
-        f"\t\tpath {UPSTREAMS_PATH}\n"
-        "\t}\n"
-        "\thandle @upstreams {\n"
-        "\t\treverse_proxy localhost:2019 {\n"
-        "\t\t\theader_up Host localhost:2019\n"
-        "\t\t}\n"
-        "\t}\n"
-        "\trespond 404\n"
-        "}\n"
-        "import sites/*.caddy\n"
+
+def container(spec: ProxySpec, command: tuple[str, ...] | None = None) -> ContainerSpec:
+    """The proxy container; with ``command`` (``caddy validate``), a one-off that checks
+    the configuration in the volume (read-only, no network, nothing published)."""
+    if command is not None:
+        return ContainerSpec(
+            image=spec.image,
+            labels=managed("proxy-check"),
+            cmd=command,
+            network="none",
+            binds=(f"{spec.volume}:{CONFIG_DIR}:ro",),
+            cap_drop=("ALL",),
+            security_opt=("no-new-privileges",),
+        )
+    publish = [PortBinding(HTTP_PORT, spec.bind_address, spec.public_port)]
+    if spec.https_port:
+        publish.append(PortBinding(HTTPS_PORT, spec.bind_address, spec.https_port))
+    publish.append(PortBinding(STATUS_PORT, "127.0.0.1", None))
+    return ContainerSpec(
+        image=spec.image,
+        labels=managed("proxy", **{"goship.proxy.port": str(spec.public_port)}),
+        cmd=("caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"),
+        network=NETWORK,
+        publish=tuple(publish),
+        binds=(f"{spec.volume}:{CONFIG_DIR}", f"{spec.data_volume}:/data"),
+        restart="unless-stopped",
+        cap_drop=("ALL",),
+        security_opt=("no-new-privileges",),
+        log_opts=LOG_OPTS,
     )
 
 
-def site_config(
-    service: str,
-    upstream: str,
-    app_port: int,
-    domains: tuple[str, ...] = (),
-    tls: str = "acme",
-    draining: str | None = None,
-) -> str:
-    """The route of one service: by host name over HTTPS when it has domains
-    (Caddy obtains and renews the certificates), else every request on the
-    proxy's HTTP port.
-
-    ``draining`` (the container being replaced) is listed second, behind
-    ``lb_policy first``: no request goes to it while the first answers, but
-    Caddy keeps its upstream - and its count of requests still in flight
-    from before the reload - which is what draining waits on.
-    """
-    address = ", ".join(domains) if domains else f":{HTTP_PORT}"
-    tls_line = "\ttls internal\n" if domains and tls == "internal" else ""
-    upstreams = f"{upstream}:{app_port}" + (f" {draining}:{app_port}" if draining and draining != upstream else "")
-    return (
-        f"# goship service {service}\n"
-        f"{address} {{\n"
-        f"{tls_line}"
-        f"\treverse_proxy {upstreams} {{\n"
-        "\t\tlb_policy first\n"
-        # Retry briefly instead of failing a request while an upstream is
-        # being replaced.
-        "\t\tlb_try_duration 5s\n"
-        "\t\tlb_try_interval 100ms\n"
-        "\t}\n"
-        "}\n"
-    )
+RELOAD = ("caddy", "reload", "--config", CADDYFILE, "--adapter", "caddyfile")
+VALIDATE = ("caddy", "validate", "--config", CADDYFILE, "--adapter", "caddyfile")
 
 
-def no_site(service: str) -> str:
-    """A site file that routes nothing: Caddy rejects an empty imported file,
-    but accepts a snippet definition that nothing imports."""
-    return f"# goship service {service}: no route\n(goship-unrouted-{service}) {{\n}}\n"
+def table_json(table: Mapping[str, Route]) -> str:
+    data = {name: json.loads(route.to_json()) for name, route in sorted(table.items())}
+    return json.dumps({"routes": data}, indent=2, sort_keys=True) + "\n"
 
 
-def site_file(service: str) -> str:
-    """Path of a service's site file, relative to CONFIG_DIR."""
-    return f"sites/{service}.caddy"
+def parse_table(data: bytes) -> dict[str, Route] | None:
+    """routes.json -> {service: Route}; None when it is not a route table."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("routes"), dict):
+        return None
+    table = {}
+    for name, item in raw["routes"].items():
+        route = routes.parse_route(json.dumps(item).encode())
+        if route is not None and route.service == name:
+            table[name] = route
+    return table
+
+
+def config_files(table: Mapping[str, Route]) -> dict[str, str]:
+    """Everything the proxy's configuration volume holds, for ``put_archive`` into /etc/caddy."""
+    return {"Caddyfile": routes.render(table.values()), TABLE_FILE: table_json(table)}
 
 
 def config_tar(files: dict[str, str]) -> bytes:
@@ -141,30 +139,32 @@ def config_tar(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def container(spec: ProxySpec) -> ContainerSpec:
-    publish = [PortBinding(HTTP_PORT, spec.bind_address, spec.public_port)]
-    if spec.https_port:
-        publish.append(PortBinding(HTTPS_PORT, spec.bind_address, spec.https_port))
-    publish.append(PortBinding(STATUS_PORT, "127.0.0.1", None))
-    return ContainerSpec(
-        image=spec.image,
-        labels=managed("proxy", **{"goship.proxy.port": str(spec.public_port)}),
-        cmd=("caddy", "run", "--config", CADDYFILE, "--adapter", "caddyfile"),
-        network=NETWORK,
-        publish=tuple(publish),
-        binds=(f"{spec.volume}:{CONFIG_DIR}", f"{spec.data_volume}:/data"),
-        restart="unless-stopped",
-        cap_drop=("ALL",),
-        security_opt=("no-new-privileges",),
-        log_opts=LOG_OPTS,
-    )
+def tar_files(data: bytes) -> dict[str, bytes]:
+    """The regular files of a tar from ``GET /archive`` (names as in the tar)."""
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    extracted = tar.extractfile(member)
+                    found[member.name] = extracted.read() if extracted else b""
+    except tarfile.TarError:
+        return {}
+    return found
 
 
-RELOAD = ("caddy", "reload", "--config", CADDYFILE, "--adapter", "caddyfile")
-
-
-def site_path(service: str) -> str:
-    return f"{CONFIG_DIR}/{site_file(service)}"
+def legacy_table(sites_tar: bytes) -> dict[str, Route]:
+    """Routes from the ``sites/<service>.caddy`` files of a proxy made before the route table."""
+    table = {}
+    for name, data in tar_files(sites_tar).items():
+        leaf = name.rsplit("/", 1)[-1]
+        if not leaf.endswith(".caddy"):
+            continue
+        service = leaf.removesuffix(".caddy")
+        route = routes.from_site_file(service, data.decode("utf-8", "replace"))
+        if route is not None:
+            table[service] = route
+    return table
 
 
 def parse_upstream_counts(body: bytes) -> dict[str, int]:
@@ -178,16 +178,3 @@ def parse_upstream_counts(body: bytes) -> dict[str, int]:
         if isinstance(item, dict) and isinstance(item.get("address"), str):
             counts[item["address"]] = int(item.get("num_requests") or 0)
     return counts
-
-
-def parse_upstream(tar_bytes: bytes) -> str | None:
-    """The container a site file routes to (None when it routes nowhere)."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
-            member = next((m for m in tar.getmembers() if m.isfile()), None)
-            extracted = tar.extractfile(member) if member else None
-            text = extracted.read().decode("utf-8", "replace") if extracted else ""
-    except tarfile.TarError:
-        return None
-    match = re.search(r"reverse_proxy\s+([A-Za-z0-9_.-]+):\d+", text)
-    return match.group(1) if match else None

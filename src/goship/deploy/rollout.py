@@ -16,12 +16,11 @@ in no time.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from goship.deploy import history, lock, proxy
+from goship.deploy import history, lock, proxy, routes, routing
+from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.specs import (
     LABEL_IMAGE,
     LABEL_ROLE,
@@ -36,26 +35,10 @@ from goship.deploy.specs import (
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
 from goship.engine.client import Engine
-from goship.errors import DeployError, GoshipError, HealthCheckFailed, HostError
+from goship.errors import DeployError, GoshipError, HealthCheckFailed
 from goship.events import Stage
 from goship.hosts.probe import ProbeResult
 
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class RealClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-REAL_CLOCK = RealClock()
 #: The first probes of a starting container come quickly (a Go service
 #: listens within milliseconds), then back off to health.interval.
 FIRST_PROBE_DELAY = 0.02
@@ -83,6 +66,8 @@ class Release:
     revision: str = ""
     domains: tuple[str, ...] = ()
     tls: str = "acme"
+    path_prefix: str | None = None
+    strip_prefix: bool = False
     keep: int = 3  # releases whose images stay on the host for rollbacks
     #: What the release history calls a success: "live", or "rollback".
     kind: str = "live"
@@ -226,82 +211,42 @@ def ensure_image(engine: Engine, image: str, auth: str | None = None) -> None:
         engine.pull(image, auth)
 
 
-def _install(engine: Engine, spec: proxy.ProxySpec, files: dict[str, str]) -> None:
-    engine.put_archive(spec.name, proxy.CONFIG_DIR, proxy.config_tar(files))
+def wanted(release: Release, host: Host) -> routes.Wanted:
+    """What the release asks of the host's proxy."""
+    return routes.Wanted(release.domains, release.tls, release.path_prefix, release.strip_prefix, host.proxy.local)
 
 
-def ensure_proxy(host: Host, first_sites: dict[str, str], stage: Stage) -> bool:
-    """Create the host's proxy on first use (with ``first_sites`` already in
-    place) or restart it if it was stopped; True when it was created."""
-    engine, spec = host.engine, host.proxy
-    state = engine.inspect(spec.name)
-    if state is None:
-        stage.step(f"starting proxy {spec.name} on port {spec.public_port}")
-        ensure_image(engine, spec.image)
-        engine.create(spec.name, proxy.container(spec))
-        _install(engine, spec, {"Caddyfile": proxy.main_caddyfile(), **first_sites})
-        try:
-            engine.start(spec.name)
-        except HostError as exc:
-            engine.remove(spec.name)
-            busy = "allocated" in exc.message or "address already in use" in exc.message
-            raise DeployError(
-                f"{engine.name}: the proxy cannot start on port {spec.public_port}: {exc.message.removeprefix(engine.name + ': ')}",
-                hint="another program uses that port; choose another with proxy.port in goship.yaml"
-                if busy
-                else f"check the proxy image {spec.image}",
-            ) from None
-        return True
-    if not state.running:
-        engine.start(spec.name)
-    if spec.https_port and state.published(proxy.HTTPS_PORT) is None:
-        raise DeployError(
-            f"{engine.name}: proxy {spec.name} was created without an HTTPS port, which domains need",
-            hint=f"recreate it once (a few seconds without traffic): docker rm -f {spec.name}, then deploy again",
-        )
-    return False
-
-
-def reload_proxy(engine: Engine, spec: proxy.ProxySpec) -> None:
-    """``caddy reload`` in the proxy: Caddy loads the new configuration or keeps the old one."""
-    code, output = engine.exec(spec.name, proxy.RELOAD, timeout=60)
-    if code != 0:
-        lines = [line for line in output if line.strip()]
-        reason = next((line for line in reversed(lines) if line.startswith("Error:")), lines[-1] if lines else "")
-        raise HostError(
-            f"{engine.name}: caddy reload failed (exit code {code}): {reason}", host=engine.name, stderr=reason
-        )
-
-
-def switch_proxy(engine: Engine, spec: proxy.ProxySpec, service: str, new: str, old: str) -> None:
-    """Install site text ``new``; if Caddy refuses it, put ``old`` back."""
-    _install(engine, spec, {proxy.site_file(service): new, "Caddyfile": proxy.main_caddyfile()})
-    try:
-        reload_proxy(engine, spec)
-    except HostError as exc:
-        _install(engine, spec, {proxy.site_file(service): old})
-        raise DeployError(
-            f"{engine.name}: the proxy refused the new route for {service}: {exc.stderr or exc.message}",
-            hint=f"see the proxy's log: docker logs {spec.name}",
-        ) from None
-
-
-def _wait_proxy(host: Host, release: Release, clock: Clock) -> ProbeResult:
-    """Ask the proxy for the service as a client would. With domains, plain
-    HTTP answers with Caddy's redirect to HTTPS, which shows the route is
-    loaded (the upstream itself was probed directly just before)."""
-    domain = release.domains[0] if release.domains else None
+def _wait_proxy(host: Host, release: Release, route: routes.Route, clock: Clock) -> ProbeResult:
+    """Ask the proxy for the service as a client would: by its name, under its
+    prefix. With domains, plain HTTP answers with Caddy's redirect to HTTPS,
+    which shows the route is loaded (the upstream itself was probed directly
+    just before). Under a prefix the app may not serve the health path
+    there: any answer from it (below 500) shows the route reaches it."""
+    name = route.domains[0] if route.domains else (route.local_name if not route.catch_all else None)
+    path = release.health_path
+    if route.path_prefix:
+        path = route.path_prefix + release.health_path
     deadline = clock.monotonic() + 10
     delay = FIRST_PROBE_DELAY
     while True:
-        probe = host.prober.http_get(
-            "127.0.0.1", host.proxy.public_port, release.health_path, timeout=5.0, host_header=domain
-        )
-        redirected = domain is not None and probe.status in (301, 302, 307, 308)
-        if healthy(release, probe) or redirected or clock.monotonic() > deadline:
-            return ProbeResult(200, None, probe.seconds) if redirected else probe
+        probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, path, timeout=5.0, host_header=name)
+        redirected = bool(route.domains) and probe.status in (301, 302, 307, 308)
+        reached = route.path_prefix is not None and not route.strip_prefix and probe.status is not None and probe.status < 500
+        if healthy(release, probe) or redirected or reached or clock.monotonic() > deadline:
+            return ProbeResult(200, None, probe.seconds) if redirected or reached else probe
         clock.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def url_of(host: Host, route: routes.Route) -> str:
+    """Where a client reaches the service through this route."""
+    spec = host.proxy
+    if route.domains:
+        port = spec.https_port
+        return f"https://{route.domains[0]}" + (f":{port}" if port not in (None, 443) else "") + (route.path_prefix or "")
+    if route.local_name and not route.catch_all:
+        return f"http://{route.local_name}:{spec.public_port}" + (route.path_prefix or "")
+    return host.url + (route.path_prefix or "")
 
 
 def drain(host: Host, old: list[ContainerState], release: Release, clock: Clock) -> None:
@@ -409,34 +354,18 @@ def prune_images(engine: Engine, release: Release, stage: Stage, records: list[h
 
 
 def live_container(host: Host, service: str) -> str | None:
-    """The container the proxy routes the service to now, if any.
-
-    Asked first of the proxy's upstream list (one probe through its status
-    window, a few milliseconds): the service's running container that Caddy
-    forwards to. Only when that does not name exactly one (no status window,
-    a stopped proxy) is the site file read back (an archive, ~40 ms).
-    """
-    engine = host.engine
-    candidates = {c.name for c in engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app"})}
-    if not candidates:
+    """The container the proxy routes the service to now, if it still exists."""
+    route = routing.read_table(host).get(service)
+    if route is None:
         return None
-    state = engine.inspect(host.proxy.name)
-    status = state.published(proxy.STATUS_PORT) if state is not None and state.running else None
-    if status is not None:
-        body = host.prober.get_body(status[0], status[1], proxy.UPSTREAMS_PATH, timeout=2.0)
-        if body is not None:
-            routed = {address.rsplit(":", 1)[0] for address in proxy.parse_upstream_counts(body)} & candidates
-            if len(routed) == 1:
-                return routed.pop()
-    data = engine.get_archive(host.proxy.name, proxy.site_path(service))
-    found = proxy.parse_upstream(data) if data is not None else None
-    # A route to a container that is gone (removed by hand) means nothing runs.
-    return found if found in candidates else None
+    return route.upstream if host.engine.inspect(route.upstream) is not None else None
 
 
 def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: str | None) -> HostResult:
     engine = host.engine
     ensure_network(engine)
+    asks = wanted(release, host)
+    routing.precheck(host, release.service, release.app_port, asks)  # refused before anything changes
     # Every app container of the service but the new one goes at the end,
     # including leftovers of an interrupted deploy; only the one the proxy
     # routes to is "live" and gets the traffic back on a failure.
@@ -452,41 +381,22 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         engine.start(name)
         probe = wait_healthy(host, name, release, clock)
         stage.ok(f"{name} healthy ({probe.describe()})")
-        route = proxy.site_config(release.service, name, release.app_port, release.domains, release.tls, draining=live)
-        previous_route = (
-            proxy.site_config(release.service, live, release.app_port, release.domains, release.tls)
-            if live
-            else proxy.no_site(release.service)
-        )
-        # Back to the live one, with the new one listed second so that what it
-        # still answers is counted (and waited for) before it is removed.
-        switch_back = (
-            proxy.site_config(release.service, live, release.app_port, release.domains, release.tls, draining=name)
-            if live
-            else None
-        )
-        if not ensure_proxy(host, {proxy.site_file(release.service): route}, stage):
-            switch_proxy(engine, host.proxy, release.service, route, previous_route)
+        route = routing.change(host, release.service, stage, to=(name, release.app_port, asks), draining=live, clock=clock)
+        assert route is not None
         switched = True
-        through_proxy = _wait_proxy(host, release, clock)
-        if not healthy(release, through_proxy):
-            if switch_back:
-                switch_proxy(engine, host.proxy, release.service, switch_back, previous_route)
+        through_proxy = _wait_proxy(host, release, route, clock)
+        if not healthy(release, through_proxy) and through_proxy.status != 200:
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
-                f"on port {host.proxy.public_port} ({through_proxy.describe()})"
-                + ("; switched back" if live else ""),
+                f"on port {host.proxy.public_port} ({through_proxy.describe()})",
                 hint=f"check the proxy's log: docker logs {host.proxy.name}",
             )
         stage.ok(f"proxy switched to {name}")
         if release.watch_seconds > 0:
-            _watch(host, name, release, stage, switch_back, previous_route, clock)
-    except (GoshipError, KeyboardInterrupt):
-        if switched and live:
-            # It served traffic: let its requests finish before it goes.
-            new_state = engine.inspect(name)
-            if new_state is not None and new_state.running:
-                drain(host, [new_state], release, clock)
+            _watch(host, name, release, stage, clock)
+    except (GoshipError, KeyboardInterrupt) as failure:
+        if switched:
+            _switch_back(host, release, stage, clock, name, live, asks, failure)
         engine.remove(name)
         raise
 
@@ -497,25 +407,40 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
                 engine.stop(old.name, release.stop_timeout)
             engine.remove(old.name)
         stage.info(f"removed {', '.join(c.name for c in previous)}")
-    url = host.url
-    if release.domains:
-        port = host.proxy.https_port
-        url = f"https://{release.domains[0]}" + (f":{port}" if port not in (None, 443) else "")
     return HostResult(
         host.name,
         name,
-        url,
+        url_of(host, route),
         tuple(c.name for c in previous),
         previous_image=live_state.labels.get(LABEL_IMAGE) if live_state else None,
         previous_version=live_state.labels.get(LABEL_VERSION) if live_state else None,
     )
 
 
-def _watch(
-    host: Host, name: str, release: Release, stage: Stage, switch_back: str | None, previous: str, clock: Clock
+def _switch_back(
+    host: Host, release: Release, stage: Stage, clock: Clock, name: str, live: str | None, asks: routes.Wanted,
+    failure: BaseException,
 ) -> None:
+    """Traffic back to the version that served before (listing the failed one second, so what
+    it still answers is counted and waited for), or, after a first deploy, to nothing."""
+    try:
+        if live is None:
+            routing.change(host, release.service, stage, to=None, clock=clock)
+            return
+        routing.change(host, release.service, stage, to=(live, release.app_port, asks), draining=name, clock=clock)
+        if isinstance(failure, GoshipError):
+            failure.message += "; switched back"
+            failure.args = (failure.message,)
+        new_state = host.engine.inspect(name)
+        if new_state is not None and new_state.running:
+            drain(host, [new_state], release, clock)
+    except GoshipError as exc:
+        stage.warn(f"switching the proxy back failed: {exc.message}")
+
+
+def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock) -> None:
     """Keep probing the new version for ``watch_seconds`` after the switch,
-    while the old one still runs; on a failure, route traffic back to it."""
+    while the old one still runs; a failure raises (and the caller switches back)."""
     stage.step(f"watching {name} for {release.watch_seconds:g}s")
     engine = host.engine
     first = engine.inspect(name)
@@ -529,8 +454,6 @@ def _watch(
             seen.append(probe)
         stopped = state is None or state.stopped
         if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
-            if switch_back is not None:
-                switch_proxy(engine, host.proxy, release.service, switch_back, previous)
             reason = (
                 f"the container stopped (exit code {state.exit_code if state else '?'})"
                 if stopped

@@ -67,7 +67,7 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             # Locally the proxy listens on loopback only: nothing on the
             # laptop's network sees a development service by accident.
             https = config.proxy.https_port or (8443 if config.proxy.domains else None)
-            spec = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https)
+            spec = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https, local=True)
             return [Host(connect_local(), spec, "localhost", local=True)]
         known = ", ".join(sorted({LOCAL_TARGET, *config.targets})) or LOCAL_TARGET
         raise ConfigError(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 
-from goship.engine.fake import Behaviour, Container, FakeEngine
+from goship.deploy.routes import TABLE_URL
 from goship.hosts.probe import ProbeResult
+from goship.testing.engine import Behaviour, Container, FakeEngine
 
 PROXY_HTTP = "8080/tcp"
 PROXY_STATUS = "2020/tcp"
@@ -46,20 +47,32 @@ class FakeProber:
         published = {p for _, p in container.ports.get(PROXY_HTTP, [])}
         if port not in published:
             return ProbeResult(404, None, 0.001)
-        upstream = self.engine.route(container, host_header)
-        if upstream is None:
+        route = self.engine.route(container, host_header, path)
+        if route is None:
             return ProbeResult(404, None, 0.001)
-        if host_header and host_header in self.engine.routes.get(container.name, {}):
+        if route.domains:
             return ProbeResult(308, None, 0.001)  # plain HTTP to a domain: Caddy redirects to HTTPS
-        target = self.engine.containers.get(upstream.split(":", 1)[0])
+        target = self.engine.containers.get(route.upstream)
         if target is None or not target.running:
             return ProbeResult(502, None, 0.001)
         return self._app(target, path)
 
+    def serving(self, port: int, host_header: str | None = None, path: str = "/") -> Container | None:
+        """The app container a request to the proxy on ``port`` reaches now."""
+        container = self.engine.container_with_port(port)
+        if container is None or not container.running or container.labels.get("goship.role") != "proxy":
+            return None
+        route = self.engine.route(container, host_header, path)
+        target = self.engine.containers.get(route.upstream) if route else None
+        return target if target is not None and target.running else None
+
     def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
         container = self.engine.container_with_port(port)
-        if container is None or {p for _, p in container.ports.get(PROXY_STATUS, [])} != {port}:
+        if container is None or not container.running or {p for _, p in container.ports.get(PROXY_STATUS, [])} != {port}:
             return None
+        if path == TABLE_URL:
+            files = self.engine.proxy_files(container)
+            return files["goship/routes.json"].encode() if "goship/routes.json" in files else None
         upstreams = self.engine.upstreams.get(container.name, set()) | set(self.engine.in_flight)
         now = self.engine.clock.now
         return json.dumps(

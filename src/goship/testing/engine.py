@@ -13,7 +13,7 @@ Faults are scripted per request (``fail``), and ``crash_after`` raises
 ``Crash`` on the n-th changing request to stand for a goship killed at
 that point. Time comes from ``FakeClock``, which ``sleep`` advances, so a
 30-second health timeout passes in no time. The prober that goes with it
-is ``goship.hosts.fake.FakeProber``.
+is ``goship.testing.prober.FakeProber``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from goship.deploy.proxy import parse_table
+from goship.deploy.routes import Route
 from goship.engine.http import Request, Response
 
 
@@ -72,6 +74,8 @@ class Container:
     started_at: float | None = None
     ports: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    #: What it printed, for containers that are not apps (a proxy, a check).
+    output: list[str] | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -119,8 +123,8 @@ class FakeEngine:
         self.volumes: dict[str, dict[str, bytes]] = {}
         self.execs: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
-        #: Caddy's loaded routes per proxy container: site address -> upstream host:port.
-        self.routes: dict[str, dict[str, str]] = {}
+        #: Caddy's loaded routes per proxy container: service -> Route.
+        self.routes: dict[str, dict[str, Route]] = {}
         #: Every upstream of each proxy's loaded configuration (what its status window lists).
         self.upstreams: dict[str, set[str]] = {}
         #: A proxy refuses a configuration this returns a reason for.
@@ -267,7 +271,9 @@ class FakeEngine:
         return _json({"Id": self.networks[name]["Id"]}, 201)
 
     def _volumes(self, request: Request, query: dict[str, str]) -> Response:
-        return _json({"Volumes": [{"Name": name} for name in sorted(self.volumes)]})
+        names = json.loads(query.get("filters") or "{}").get("name") or []
+        found = [name for name in sorted(self.volumes) if not names or any(n in name for n in names)]
+        return _json({"Volumes": [{"Name": name} for name in found]})
 
     def _remove_volume(self, request: Request, query: dict[str, str], name: str) -> Response:
         if name not in self.volumes:
@@ -327,6 +333,13 @@ class FakeEngine:
             problem = self._caddy_load(container)
             container.status = "restarting" if problem else "running"
             container.exit_code = 1 if problem else 0
+            container.output = [f"Error: {problem}"] if problem else []
+            container.restart_count += 1 if problem else 0
+            return Response(204, {})
+        if container.labels.get("goship.role") == "proxy-check":  # caddy validate, then it exits
+            problem = self._caddy_check(self.proxy_files(container))
+            container.status, container.exit_code = "exited", 1 if problem else 0
+            container.output = [f"Error: {problem}"] if problem else ["Valid configuration"]
             return Response(204, {})
         behaviour = self.behaviour(container)
         if behaviour.exit_code is not None:
@@ -404,7 +417,10 @@ class FakeEngine:
         container = self._find(name)
         if container is None:
             return _error(404, f"No such container: {name}")
-        lines = self.behaviour(container).logs if container.started_at else ()
+        lines = (
+            container.output if container.output is not None
+            else self.behaviour(container).logs if container.started_at else ()
+        )
         frames = b"".join(b"\x01\0\0\0" + struct.pack(">I", len(line) + 1) + line.encode() + b"\n" for line in lines)
         return Response(200, {}, frames)
 
@@ -482,35 +498,49 @@ class FakeEngine:
         prefix = f"{base}/" if base else ""
         return {key[len(prefix):]: value.decode() for key, value in store.items() if key.startswith(prefix)}
 
-    def _caddy_load(self, container: Container) -> str | None:
-        """Load the proxy's configuration as Caddy would; the reason when it refuses."""
-        files = self.proxy_files(container)
+    def _caddy_check(self, files: dict[str, str]) -> str | None:
+        """What Caddy would say of the configuration files (None: it loads them)."""
         if "Caddyfile" not in files:
             return "open /etc/caddy/Caddyfile: no such file or directory"
-        routes: dict[str, str] = {}
-        upstreams: set[str] = set()
-        for path, text in sorted(files.items()):
-            if not path.startswith("sites/"):
-                continue
-            for address, listed in re.findall(r"^([^\s#(][^{]*?) \{\n(?:.*\n)*?\treverse_proxy ([\w.:\- ]+?) \{", text, re.M):
-                upstreams.update(listed.split())
-                for site in (a.strip() for a in address.split(",")):
-                    if site in routes:
-                        return f"adapting config using caddyfile: ambiguous site definition: {site}"
-                    routes[site] = listed.split()[0]  # lb_policy first
-        refused = self.caddy_refuses(files)
-        if refused:
-            return refused
-        self.routes[container.name] = routes
-        self.upstreams[container.name] = upstreams
+        if files["Caddyfile"].count("{") != files["Caddyfile"].count("}"):
+            return "adapting config using caddyfile: unexpected EOF"
+        return self.caddy_refuses(files)
+
+    def _caddy_load(self, container: Container) -> str | None:
+        """Load the proxy's configuration as Caddy would; the reason when it refuses.
+
+        The fake reads the route table goship renders the Caddyfile from
+        (the real Caddyfile is checked against real Caddy in the e2e tests).
+        """
+        files = self.proxy_files(container)
+        problem = self._caddy_check(files)
+        if problem:
+            return problem
+        table = parse_table(files.get("goship/routes.json", "").encode()) or {}
+        self.routes[container.name] = table
+        self.upstreams[container.name] = {
+            f"{name}:{route.port}" for route in table.values() for name in (route.upstream, route.draining) if name
+        }
         return None
 
-    def route(self, proxy: Container, host: str | None) -> str | None:
-        """The upstream the proxy sends a request for ``host`` to."""
-        routes = self.routes.get(proxy.name, {})
-        if host and host in routes:
-            return routes[host]
-        return routes.get(":8080")
+    def route(self, proxy: Container, host: str | None, path: str = "/") -> Route | None:
+        """The route the proxy takes for a request to ``host`` and ``path``, as the rendered Caddyfile orders them."""
+        table = list(self.routes.get(proxy.name, {}).values())
+
+        def prefixed(candidates: list[Route]) -> Route | None:
+            matching = [r for r in candidates if r.path_prefix and (path == r.path_prefix or path.startswith(r.path_prefix + "/"))]
+            if matching:
+                return max(matching, key=lambda r: len(r.path_prefix or ""))
+            return next((r for r in candidates if not r.path_prefix), None)
+
+        name = (host or "").split(":", 1)[0]
+        on_domain = [r for r in table if name and name in r.domains]
+        if on_domain:
+            return prefixed(on_domain)
+        local = next((r for r in table if r.local_name and r.local_name == name), None)
+        if local is not None:
+            return local
+        return prefixed([r for r in table if not r.domains and (r.path_prefix or r.catch_all)])
 
 
 def _volume_mounts(container: Container) -> dict[str, str]:
