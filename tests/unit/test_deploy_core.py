@@ -110,7 +110,7 @@ CASES = [
     Case("slow start within the timeout", new=Behaviour(ready_after=3.0)),
     Case("never healthy", new=Behaviour(status=503), error="is not healthy", serves="1", apps=("1",), results=("live", "failed")),
     Case("never listens", new=Behaviour(ready_after=99), error="within 5s", serves="1", apps=("1",), results=("live", "failed")),
-    Case("crashes at start", new=Behaviour(exit_code=3, logs=("missing DATABASE_URL",)), error="exit code 3",
+    Case("crashes at start", new=Behaviour(exit_code=3, logs=("missing DATABASE_URL",)), error="exited with code 3 and was restarted once",
          serves="1", apps=("1",), results=("live", "failed")),
     Case("exact status wanted", new=Behaviour(status=204), settings={"health_status": 204}),
     Case("wrong exact status", new=Behaviour(status=200), settings={"health_status": 204}, error="HTTP 200",
@@ -472,3 +472,31 @@ def test_a_version_failing_in_the_watch_is_drained_before_it_goes():
     assert route["upstream"] == live and route["draining"].startswith("hello-2-")
     assert "/reverse_proxy/upstreams" in asked
     assert fake.serves() == "1" and fake.apps() == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "first", "message", "hint"),
+    [
+        (Behaviour(exit_code=127, logs=("exec: hello: not found",)), False,
+         "exited with code 127 and was restarted once by its restart policy; the previous version keeps serving",
+         "its last log lines say why"),
+        (Behaviour(exit_code=1, logs=("PORT must be set",)), True,
+         "exited with code 1", "its last log lines say why"),
+        (Behaviour(exit_code=137, oom=True), False, "killed for using more memory", "raise app.resources.memory"),
+        (Behaviour(ready_after=99), False, "no healthy answer", "nothing accepts connections on port 8080"),
+        (Behaviour(status=503), False, "HTTP 503", "answers HTTP 503: make it answer 2xx"),
+        (Behaviour(status=404), True, "there was no previous version here", "has no /healthz endpoint"),
+    ],
+)
+def test_health_reports_tell_the_truth(behaviour, first, message, hint):
+    fake = fake_host()
+    if not first:
+        ship(fake, "1")
+    with pytest.raises(HealthCheckFailed) as failure:
+        ship(fake, "2", behaviour)
+    assert message in failure.value.message
+    assert ("the previous version keeps serving" in failure.value.message) is (not first)
+    assert hint in (failure.value.hint or "")
+    if behaviour.exit_code is not None and behaviour.logs:
+        # the program's own last words come first: they say why it stopped
+        assert failure.value.details[:2] == ("its last log lines:", f"  {behaviour.logs[0]}")

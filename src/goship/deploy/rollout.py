@@ -125,12 +125,16 @@ def app_containers(engine: Engine, service: str) -> list[str]:
     return [c.name for c in engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app"})]
 
 
-def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CLOCK) -> ProbeResult:
+def wait_healthy(
+    host: Host, name: str, release: Release, clock: Clock = REAL_CLOCK, *, replaces: bool = True
+) -> ProbeResult:
     """Probe the new container until it is healthy; raise with the evidence.
 
     Healthy means ``health_successes`` good answers in a row on the HTTP
     probe, and, when the image has a Docker HEALTHCHECK, Docker calling it
-    healthy too.
+    healthy too. A container that exits - even once, restarted by its
+    restart policy - fails at once. ``replaces``: a version serves now (the
+    message says whether it keeps serving).
     """
     engine = host.engine
     deadline = clock.monotonic() + release.health_timeout
@@ -153,11 +157,10 @@ def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CL
             seen.append(probe)
             if probe.status is not None:
                 delay = release.health_interval  # it answers: probe at the configured pace
-        if state is None or state.stopped:
-            code = state.exit_code if state else "?"
-            raise health_failure(host, name, release, f"the container stopped (exit code {code})", seen)
+        if state is None or state.stopped or state.restart_count > 0:
+            raise health_failure(host, name, release, exited(state), seen, replaces=replaces, exited_at_start=True)
         if state.health == "unhealthy":
-            raise health_failure(host, name, release, "Docker's HEALTHCHECK reports it unhealthy", seen)
+            raise health_failure(host, name, release, "Docker's HEALTHCHECK reports it unhealthy", seen, replaces=replaces)
         if clock.monotonic() >= deadline:
             raise health_failure(
                 host,
@@ -166,36 +169,78 @@ def wait_healthy(host: Host, name: str, release: Release, clock: Clock = REAL_CL
                 f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s"
                 + (f" (last: {seen[-1].describe()})" if seen else ""),
                 seen,
+                replaces=replaces,
             )
         clock.sleep(min(delay, release.health_interval))
         delay = min(delay * 2, release.health_interval)
 
 
-def health_failure(host: Host, name: str, release: Release, reason: str, seen: list[ProbeResult]) -> HealthCheckFailed:
+def exited(state: ContainerState | None) -> str:
+    """What the engine says happened to a container that stopped: code, restarts, OOM."""
+    if state is None:
+        return "the container is gone (removed while it started?)"
+    what = f"the container exited with code {state.exit_code}"
+    if state.oom_killed:
+        what = "the container was killed for using more memory than app.resources.memory allows"
+    if state.restart_count:
+        times = "once" if state.restart_count == 1 else f"{state.restart_count} times"
+        what += f" and was restarted {times} by its restart policy"
+    return what
+
+
+def health_failure(
+    host: Host,
+    name: str,
+    release: Release,
+    reason: str,
+    seen: list[ProbeResult],
+    *,
+    replaces: bool = True,
+    exited_at_start: bool = False,
+) -> HealthCheckFailed:
+    """The failure, with the evidence in the order that explains it and a hint chosen from it."""
     engine = host.engine
-    details = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
     state = engine.inspect(name)
-    if state is not None:
-        details.append(f"container {name}: {state.status}, exit code {state.exit_code}")
-    log_lines = engine.logs(name, tail=15)
-    if log_lines:
-        details.append("last log lines:")
-        details += [f"  {line}" for line in log_lines[-15:]]
-    # Probes refused while it started say nothing about the path.
-    answered = [p for p in seen if p.status is not None]
-    if answered and all(p.status == 404 for p in answered):
+    log_lines = [f"  {line}" for line in engine.logs(name, tail=15)[-15:]]
+    probes = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
+    where = [f"container {name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"] if state else []
+    answered = [p for p in seen if p.status is not None]  # refused probes while it starts say nothing
+    if exited_at_start:
+        # Its own last words first: they say why (a missing setting, a bad flag).
+        details = (["its last log lines:", *log_lines] if log_lines else []) + where + probes
         hint = (
-            f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
-            "or point health.path in goship.yaml at one it has"
+            "raise app.resources.memory in goship.yaml"
+            if state is not None and state.oom_killed
+            else "the service stops by itself right after it starts: its last log lines say why "
+            "(a setting or flag it needs? see app.env, app.secrets, app.command)"
         )
     else:
-        hint = (
-            f"check that the service listens on port {release.app_port} ($PORT) and "
-            f"answers 2xx on {release.health_path}"
-        )
+        details = probes + where + (["last log lines:", *log_lines] if log_lines else [])
+        if answered and all(p.status == 404 for p in answered):
+            hint = (
+                f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
+                "or point health.path in goship.yaml at one it has"
+            )
+        elif answered:
+            last = answered[-1].status
+            hint = (
+                f"GET {release.health_path} answers HTTP {last}: make it answer "
+                + (f"{release.health_status}" if release.health_status else "2xx")
+                + " once the service is ready, or point health.path at a path that does"
+            )
+        elif seen and all(p.refused for p in seen):
+            hint = (
+                f"nothing accepts connections on port {release.app_port} in the container: the service must listen "
+                f"on $PORT ({release.app_port}) on all interfaces (:{release.app_port}, not 127.0.0.1), or set app.port"
+            )
+        else:
+            hint = (
+                f"check that the service listens on port {release.app_port} ($PORT) and "
+                f"answers 2xx on {release.health_path}"
+            )
+    after = "the previous version keeps serving" if replaces else "there was no previous version here, so nothing serves it"
     return HealthCheckFailed(
-        f"{engine.name}: {release.service} {release.version} is not healthy: {reason}; "
-        "the previous version keeps serving",
+        f"{engine.name}: {release.service} {release.version} is not healthy: {reason}; {after}",
         hint=hint,
         details=tuple(details),
     )
@@ -379,7 +424,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     switched = False
     try:
         engine.start(name)
-        probe = wait_healthy(host, name, release, clock)
+        probe = wait_healthy(host, name, release, clock, replaces=live is not None)
         stage.ok(f"{name} healthy ({probe.describe()})")
         route = routing.change(host, release.service, stage, to=(name, release.app_port, asks), draining=live, clock=clock)
         assert route is not None
@@ -393,7 +438,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             )
         stage.ok(f"proxy switched to {name}")
         if release.watch_seconds > 0:
-            _watch(host, name, release, stage, clock)
+            _watch(host, name, release, stage, clock, live)
     except (GoshipError, KeyboardInterrupt) as failure:
         if switched:
             _switch_back(host, release, stage, clock, name, live, asks, failure)
@@ -438,7 +483,7 @@ def _switch_back(
         stage.warn(f"switching the proxy back failed: {exc.message}")
 
 
-def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock) -> None:
+def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock, switch_to: str | None) -> None:
     """Keep probing the new version for ``watch_seconds`` after the switch,
     while the old one still runs; a failure raises (and the caller switches back)."""
     stage.step(f"watching {name} for {release.watch_seconds:g}s")
@@ -455,9 +500,9 @@ def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock) 
         stopped = state is None or state.stopped
         if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
             reason = (
-                f"the container stopped (exit code {state.exit_code if state else '?'})"
+                exited(state)
                 if stopped
                 else f"it failed a health check ({seen[-1].describe() if seen else 'no answer'})"
             )
-            raise health_failure(host, name, release, f"{reason} during the watch period", seen)
+            raise health_failure(host, name, release, f"{reason} during the watch period", seen, replaces=switch_to is not None)
         clock.sleep(release.health_interval)
