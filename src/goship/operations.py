@@ -100,10 +100,9 @@ def rollback(
                 project, chosen.version, chosen.image, chosen.digest, chosen.revision, kind="rollback"
             )
             image = chosen.image
-            auth = pull_auth(project, image) if not host.local and "@" in image else None
 
-            def provide(engine: Engine, image: str = image, auth: str | None = auth) -> None:
-                ensure_image(engine, image, auth)
+            def provide(engine: Engine, image: str = image, local: bool = host.local) -> None:
+                ensure_image(engine, image, None if local or "@" not in image else lambda: pull_auth(project, image))
 
             results.append(deploy_to_host(host, release, provide, stage, clock, Known(records, current)))
     return results

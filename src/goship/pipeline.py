@@ -292,7 +292,7 @@ def _roll_back(
         previous_image = result.previous_image
 
         def provide(engine: Engine, image: str = previous_image) -> None:
-            ensure_image(engine, image, pull_auth(project, image) if "@" in image else None)
+            ensure_image(engine, image, (lambda: pull_auth(project, image)) if "@" in image else None)
 
         try:
             deploy_to_host(host, release, provide, stage, clock)

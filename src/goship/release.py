@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from goship import secrets
+from goship.config.reference import parse_repository
 from goship.config.values import memory_bytes, nano_cpus
 from goship.deploy.rollout import Release
 from goship.deploy.specs import Hardening
-from goship.engine.client import registry_auth
+from goship.engine.client import registry_auth, token_auth
 from goship.project import Project
 from goship.registry import credentials
 
@@ -63,11 +64,44 @@ def make_release(
 
 
 def pull_auth(project: Project, reference: str) -> str | None:
-    """X-Registry-Auth for a host's pull of ``reference``: the deployer's own
-    credentials for that registry (environment, credential helper or docker
-    config), carried in the request and stored nowhere on the host."""
-    registry = reference.split("/", 1)[0]
-    found = credentials.lookup(registry, project.config.registry.username)
+    """X-Registry-Auth for a host's pull of ``reference`` (``registry/path@digest``).
+
+    Where the registry has a token service, it is a token that may pull this
+    repository and nothing else, obtained with the deployer's credentials
+    (environment, credential helper or docker config); otherwise those
+    credentials themselves. Either way it travels in the request to the
+    host's engine, which keeps it nowhere: not on the host's disk, not in a
+    process argument, not in goship's output.
+    """
+    try:
+        repository = parse_repository(reference.split("@", 1)[0])
+    except ValueError:
+        return None
+    found = credentials.lookup(repository.registry, project.config.registry.username)
     if found is None:
         return None
-    return registry_auth(found.username, found.password, registry)
+    server = credentials.config_key(repository.registry)
+    settings = project.config.registry
+    ca_file = Path(settings.ca_file) if settings.ca_file else None
+    if ca_file is not None and not ca_file.is_absolute():
+        ca_file = project.root / ca_file
+    own = repository.registry == registry_of(project)
+    # Only here: a rollback from kept images loads no HTTP client.
+    from goship.registry.client import RegistryClient  # noqa: PLC0415
+
+    with RegistryClient(
+        repository.registry, insecure=settings.insecure if own else False, ca_file=ca_file if own else None,
+        credentials=found,
+    ) as client:
+        token = client.pull_token(repository.path)
+    if token is not None:
+        return token_auth(token, server)
+    return registry_auth(found.username, found.password, server)
+
+
+def registry_of(project: Project) -> str | None:
+    """The registry of goship.yaml's ``image``, whose ``registry:`` settings apply."""
+    try:
+        return parse_repository(project.config.image).registry if project.config.image else None
+    except ValueError:
+        return None

@@ -394,7 +394,9 @@ def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
 
 def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monkeypatch):
     from goship import pipeline
+    from goship.registry.client import RegistryClient
 
+    monkeypatch.setattr(RegistryClient, "pull_token", lambda self, repository: None)  # a Basic-auth registry
     monkeypatch.setenv("GOSHIP_REGISTRY_USERNAME", "ci")
     monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
     fake = fake_host()
@@ -500,3 +502,29 @@ def test_health_reports_tell_the_truth(behaviour, first, message, hint):
     if behaviour.exit_code is not None and behaviour.logs:
         # the program's own last words come first: they say why it stopped
         assert failure.value.details[:2] == ("its last log lines:", f"  {behaviour.logs[0]}")
+
+
+def test_with_a_token_service_hosts_get_a_pull_only_token_not_the_password(tmp_path, monkeypatch):
+    import base64
+
+    from goship import pipeline
+    from goship.registry.client import RegistryClient
+
+    asked: list[str] = []
+
+    def pull_token(self, repository):
+        asked.append(repository)
+        return "pull-only-token"
+
+    monkeypatch.setattr(RegistryClient, "pull_token", pull_token)
+    monkeypatch.setenv("GOSHIP_REGISTRY_USERNAME", "ci")
+    monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
+    fake = fake_host()
+    project = _project(tmp_path, ["root@web1"])
+    built = _built(tmp_path, "1")
+    fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
+    pipeline.deploy(project, "production", built, hosts=[fake.host], clock=fake.clock)
+    pull = next(r for r in fake.engine.requests if r.path == "/images/create")
+    sent = json.loads(base64.urlsafe_b64decode(dict(pull.headers)["X-Registry-Auth"]))
+    assert sent == {"registrytoken": "pull-only-token", "serveraddress": "reg:5000"}
+    assert asked == ["hello"]

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 DOCKER_HUB = "registry-1.docker.io"
+#: The names Docker Hub goes by in image references; its API is at DOCKER_HUB.
+HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _REPO_PART = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
 
@@ -23,6 +25,15 @@ class Repository:
     def by_digest(self, digest: str) -> str:
         return f"{self}@{digest}"
 
+    @property
+    def docker_name(self) -> str:
+        """The name a Docker engine pulls it by: Docker Hub's repositories as docker.io/..."""
+        return docker_name(self.registry, self.path)
+
+
+def docker_name(registry: str, path: str) -> str:
+    return f"docker.io/{path}" if registry == DOCKER_HUB else f"{registry}/{path}"
+
 
 def parse_repository(text: str) -> Repository:
     """``10.0.0.1:5000/team/app`` -> Repository; Docker Hub names are expanded."""
@@ -32,7 +43,10 @@ def parse_repository(text: str) -> Repository:
     if rest and ("." in first or ":" in first or first == "localhost"):
         registry, path = first, rest
     else:
-        registry, path = DOCKER_HUB, text if "/" in text else f"library/{text}"
+        registry, path = DOCKER_HUB, text
+    if registry in HUB_NAMES:
+        # docker.io/nginx is docker.io/library/nginx, as Docker reads it.
+        registry, path = DOCKER_HUB, path if "/" in path else f"library/{path}"
     last = path.rsplit("/", 1)[-1]
     if ":" in last:
         raise ValueError(f"{text!r}: give the repository without a tag; goship picks the tag")

@@ -251,9 +251,10 @@ def ensure_network(engine: Engine) -> None:
         engine.create_network(NETWORK, managed("network"))
 
 
-def ensure_image(engine: Engine, image: str, auth: str | None = None) -> None:
+def ensure_image(engine: Engine, image: str, auth: Callable[[], str | None] | None = None) -> None:
+    """Pull ``image`` unless the host has it; ``auth`` (X-Registry-Auth) is asked for only then."""
     if engine.image(image) is None:
-        engine.pull(image, auth)
+        engine.pull(image, auth() if auth else None)
 
 
 def wanted(release: Release, host: Host) -> routes.Wanted:

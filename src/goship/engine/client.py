@@ -44,8 +44,9 @@ def registry_auth(username: str, password: str, server: str) -> str:
 
 
 def token_auth(token: str, server: str) -> str:
-    """X-Registry-Auth carrying a registry token (``identitytoken``) rather than a password."""
-    data = json.dumps({"identitytoken": token, "serveraddress": server})
+    """X-Registry-Auth carrying a bearer token for the registry (``registrytoken``) instead of a
+    password: the engine sends it to the registry as it is, and it can do no more than it allows."""
+    data = json.dumps({"registrytoken": token, "serveraddress": server})
     return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
 
 

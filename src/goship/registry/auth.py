@@ -20,6 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -133,12 +134,15 @@ class Authenticator:
                 f"registry {self.registry} asks for unsupported authentication {challenge.scheme!r}"
             )
         self.scheme = "bearer"
+        realm = challenge.params["realm"]
+        if self.credentials is not None:
+            self._check_realm(realm)
         wanted = merge_scopes(scopes, challenge.scopes)
         query = [("service", challenge.params["service"])] if "service" in challenge.params else []
         query += [("scope", scope) for scope in wanted]
         headers = {"Authorization": basic_header(self.credentials)} if self.credentials else {}
         self.token_requests += 1
-        response = self._fetch(challenge.params["realm"], query, headers)
+        response = self._fetch(realm, query, headers)
         if response.status_code in (401, 403):
             raise self._refused() if self.credentials else self._needs_login()
         if response.status_code != 200:
@@ -162,6 +166,21 @@ class Authenticator:
         self._tokens[merge_scopes(scopes)] = token
         if wanted != merge_scopes(scopes):
             self._tokens[wanted] = token
+
+    def _check_realm(self, realm: str) -> None:
+        """Send the password only to a token service over HTTPS, or over plain HTTP only
+        on the registry's own host (a test registry): never to another host in clear text."""
+        parts = urlsplit(realm)
+        registry_host = urlsplit(f"//{self.registry}").hostname
+        if parts.scheme == "https":
+            return
+        if parts.scheme == "http" and parts.hostname and parts.hostname == registry_host:
+            return
+        raise RegistryError(
+            f"registry {self.registry} sends logins to {realm}, which is not HTTPS on another host: "
+            "goship does not send the password there",
+            hint="serve the registry's token service over HTTPS (or on the registry's own host)",
+        )
 
     def refused(self, scopes: Iterable[str]) -> RegistryError:
         """The error for a request still answered 401 after authenticating."""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from goship.config.reference import docker_name
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images.oci import Blob, Image
 from goship.registry import protocol
@@ -234,6 +235,16 @@ class RegistryClient:
         if response.status_code != 200:
             raise self._error("answer /v2/", response)
 
+    def pull_token(self, repository: str) -> str | None:
+        """A token that lets its bearer pull ``repository`` and nothing more, from the
+        registry's token service; None when the registry takes Basic credentials instead."""
+        scopes = (repository_scope(repository, "pull"),)
+        self.request("GET", self._url(repository, "tags/list"), scope=scopes)
+        header = self.auth.header(scopes)
+        if header is None or not header.startswith("Bearer "):
+            return None
+        return header.removeprefix("Bearer ")
+
     def blob_exists(self, repository: str, digest: str) -> bool:
         response = self.request("HEAD", self._url(repository, f"blobs/{digest}"), scope=_push_scope(repository))
         if response.status_code == 200:
@@ -294,7 +305,7 @@ class RegistryClient:
         for tag in tags:
             self.put_manifest(repository, tag, image.manifest)
         return PushResult(
-            f"{self.registry}/{repository}@{digest}", digest, uploaded_bytes, uploaded, skipped, mounted
+            f"{docker_name(self.registry, repository)}@{digest}", digest, uploaded_bytes, uploaded, skipped, mounted
         )
 
     def list_tags(self, repository: str, *, page_size: int | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from goship.config.reference import docker_name
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images.layout import Built
 from goship.images.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
@@ -64,7 +65,8 @@ def push_built(
     for artifact in artifacts:
         attach(client, repository, artifact)
     return PushResult(
-        f"{client.registry}/{repository}@{built.digest}", built.digest, uploaded_bytes, uploaded, skipped, mounted
+        f"{docker_name(client.registry, repository)}@{built.digest}", built.digest, uploaded_bytes, uploaded, skipped,
+        mounted,
     )
 
 
