@@ -39,8 +39,52 @@ def _port(value: int | None) -> str | None:
     return f"{value} is not a TCP port (1-65535)"
 
 
+HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_RULE = "letters, digits and '_', not starting with a digit"
+
+
 def _http_path(value: str) -> str | None:
-    return None if value.startswith("/") else f"{value!r} must start with '/' (e.g. /{value.lstrip('/')})"
+    if not value.startswith("/"):
+        return f"{value!r} must start with '/' (e.g. /{value.lstrip('/')})"
+    if not HTTP_PATH.match(value):
+        return f"{value!r} is not a URL path (no spaces, quotes, '#' or control characters; escape them as %XX)"
+    return None
+
+
+def _env_names(kind: str, reserved: tuple[str, ...] = ()) -> Callable[[Any], str | None]:
+    def check(values: Any) -> str | None:
+        for name in values:
+            if not ENV_NAME.match(name):
+                return f"{name!r} is not a {kind} ({_NAME_RULE})"
+            if name in reserved:
+                return f"{name} is set by goship (from app.port): leave it out"
+        return None
+
+    return check
+
+
+def _image_reference(value: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9][a-z0-9._/:@-]*", value) and len(value) <= 255:
+        return None
+    return f"{value!r} is not an image reference (e.g. caddy:2 or registry.example.com/caddy:2.7)"
+
+
+def _capabilities(values: list[str]) -> str | None:
+    bad = next((v for v in values if not re.fullmatch(r"(CAP_)?[A-Z_]+", v)), None)
+    return f"{bad!r} is not a capability name (e.g. NET_BIND_SERVICE)" if bad else None
+
+
+def _user(value: str | None) -> str | None:
+    if value is None or re.fullmatch(r"([0-9]+|[a-z_][a-z0-9_-]*)(:([0-9]+|[a-z_][a-z0-9_-]*))?", value):
+        return None
+    return f"{value!r} is not uid[:gid] or user[:group]"
+
+
+def _local_path(value: str | None) -> str | None:
+    if value is None or not any(c in value for c in '"\n\r\0'):
+        return None
+    return f"{value!r}: a path may not hold quotes or line breaks"
 
 
 #: Problems across the keys of one mapping: (key, message, hint).
@@ -194,7 +238,9 @@ class BuildConfig:
     dockerfile: str = field(default="Dockerfile", metadata=_doc("Dockerfile of the docker builder, relative to go.mod"))
     context: str = field(default=".", metadata=_doc("build context of the docker builder, relative to go.mod"))
     target: str | None = field(default=None, metadata=_doc("Dockerfile stage to build (docker builder)"))
-    args: dict[str, str] = field(default_factory=dict, metadata=_doc("build arguments (docker builder)"))
+    args: dict[str, str] = field(
+        default_factory=dict, metadata=_doc("build arguments (docker builder)", _env_names("build argument name"))
+    )
     secrets: dict[str, str] = field(
         default_factory=dict,
         metadata=_doc("build secrets, id -> env:NAME or a file path, for RUN --mount=type=secret (docker builder)"),
@@ -233,8 +279,10 @@ class SecurityConfig:
 
     read_only: bool = field(default=True, metadata=_doc("read-only root filesystem (a tmpfs /tmp is writable)"))
     no_new_privileges: bool = field(default=True, metadata=_doc("forbid privilege escalation"))
-    cap_add: list[str] = field(default_factory=list, metadata=_doc("capabilities to add back (all are dropped)"))
-    user: str | None = field(default=None, metadata=_doc("run as this uid:gid instead of the image's user"))
+    cap_add: list[str] = field(
+        default_factory=list, metadata=_doc("capabilities to add back (all are dropped)", _capabilities)
+    )
+    user: str | None = field(default=None, metadata=_doc("run as this uid:gid instead of the image's user", _user))
     reason: str | None = field(default=None, metadata=_doc("why the defaults are weakened (required then)"))
 
     def weakened(self) -> list[str]:
@@ -260,14 +308,26 @@ class SecurityConfig:
 @dataclass(frozen=True)
 class AppConfig:
     port: int = field(default=8080, metadata=_doc("port the service listens on inside the container", _port, **PORT_RANGE))
-    env: dict[str, str] = field(default_factory=dict, metadata=_doc("environment for the service"))
+    env: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_doc("environment for the service (passed as it is)", _env_names("variable name", ("PORT",))),
+    )
     secrets: list[str] = field(
         default_factory=list,
-        metadata=_doc("names of secret variables, read from the deployer's environment or env_file"),
+        metadata=_doc(
+            "names of secret variables, read from the deployer's environment or env_file",
+            _env_names("variable name", ("PORT",)),
+        ),
     )
     env_file: str | None = field(default=None, metadata=_doc("dotenv file with secret values (never committed)"))
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def problems(self) -> Problems:
+        both = sorted(set(self.env) & set(self.secrets))
+        if both:
+            return [("secrets", f"{', '.join(both)} is in app.env too", "keep a value in one place: env or secrets")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -299,7 +359,7 @@ class ProxyConfig:
     port: int | None = field(
         default=None, metadata=_doc("port the proxy publishes (default 80 on hosts, 8000 locally)", _port, **PORT_RANGE)
     )
-    image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy"))
+    image: str = field(default="caddy:2", metadata=_doc("the Caddy image that runs the proxy", _image_reference))
     domains: list[str] = field(
         default_factory=list,
         metadata=_doc("host names of the service: routed by name, served over HTTPS", _domains),
@@ -325,11 +385,17 @@ class ProxyConfig:
 
 @dataclass(frozen=True)
 class SSHConfig:
-    user: str | None = field(default=None, metadata=_doc("login user when a host names none"))
-    port: int | None = field(default=None, metadata=_doc("SSH port when a host names none"))
-    identity_file: str | None = field(default=None, metadata=_doc("private key file"))
-    known_hosts_file: str | None = field(default=None, metadata=_doc("known_hosts file to verify host keys"))
-    config_file: str | None = field(default=None, metadata=_doc("ssh_config file (ssh -F)"))
+    user: str | None = field(
+        default=None,
+        metadata=_doc(
+            "login user when a host names none",
+            lambda v: None if v is None or re.fullmatch(r"[A-Za-z0-9._][A-Za-z0-9._\\-]*", v) else f"{v!r} is not a user name",
+        ),
+    )
+    port: int | None = field(default=None, metadata=_doc("SSH port when a host names none", _port, **PORT_RANGE))
+    identity_file: str | None = field(default=None, metadata=_doc("private key file", _local_path))
+    known_hosts_file: str | None = field(default=None, metadata=_doc("known_hosts file to verify host keys", _local_path))
+    config_file: str | None = field(default=None, metadata=_doc("ssh_config file (ssh -F)", _local_path))
     connect_timeout: Duration = field(default=Duration(10.0), metadata=_doc("SSH connect timeout"))
 
 

@@ -70,6 +70,12 @@ class SSHTarget:
         return f"{who}{host}{port}"
 
 
+def _option_value(value: str) -> str:
+    """An ``-o Key=value`` value as ssh reads it: a path with spaces in double quotes
+    (config values may not hold quotes or line breaks; the loader refuses those)."""
+    return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
 def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
     """The ssh options goship always uses: strict host keys, no prompts."""
     argv = ["ssh"]
@@ -82,7 +88,7 @@ def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
         "-o", "ServerAliveInterval=5",
     ]  # fmt: skip
     if target.known_hosts_file:
-        argv += ["-o", f"UserKnownHostsFile={target.known_hosts_file}"]
+        argv += ["-o", f"UserKnownHostsFile={_option_value(str(target.known_hosts_file))}"]
     if target.identity_file:
         argv += ["-i", str(target.identity_file), "-o", "IdentitiesOnly=yes"]
     if target.port:
@@ -92,7 +98,7 @@ def ssh_base_argv(target: SSHTarget, control_path: str | None) -> list[str]:
     if control_path:
         argv += [
             "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={control_path}",
+            "-o", f"ControlPath={_option_value(control_path)}",
             "-o", f"ControlPersist={CONTROL_PERSIST}",
         ]  # fmt: skip
     return argv
