@@ -197,15 +197,18 @@ class Spawned:
                     pipe.close()
             except OSError:
                 pass
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=grace)
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        try:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait(timeout=grace)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+        except (OSError, subprocess.TimeoutExpired):
+            pass  # ending a helper must never hide the error that made us end it
 
 
 def spawn(

@@ -80,7 +80,7 @@ def parse_records(tar_bytes: bytes) -> list[ReleaseRecord]:
                     records.append(ReleaseRecord(**{k: v for k, v in raw.items() if k in known}))
                 except (ValueError, TypeError):
                     continue  # a record cut short by a killed deploy
-    except tarfile.TarError:
+    except (tarfile.TarError, EOFError, OSError, ValueError):
         return []
     return sorted(records, key=lambda r: r.time)
 

@@ -148,7 +148,7 @@ def tar_files(data: bytes) -> dict[str, bytes]:
                 if member.isfile():
                     extracted = tar.extractfile(member)
                     found[member.name] = extracted.read() if extracted else b""
-    except tarfile.TarError:
+    except (tarfile.TarError, EOFError, OSError, ValueError):
         return {}
     return found
 

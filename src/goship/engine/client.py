@@ -50,6 +50,11 @@ def token_auth(token: str, server: str) -> str:
     return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
 
 
+def _dict(data: Any) -> dict[str, Any]:
+    """The engine's JSON object, or {} for anything else (a list, null, a number)."""
+    return data if isinstance(data, dict) else {}
+
+
 class Engine:
     """One Docker engine; ``name`` prefixes every error ("local", "root@web1")."""
 
@@ -101,7 +106,25 @@ class Engine:
 
     def _json(self, request: Request, *, missing_ok: bool = False) -> Any:
         response = self.call(request, missing_ok=missing_ok)
-        return None if response is None else response.json()
+        if response is None:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise HostError(
+                f"{self.name}: the Docker engine sent an unreadable answer to {request.method} {request.path}",
+                host=self.name,
+            ) from None
+
+    def _parse(self, request: Request, what: str, parse: Any, data: Any) -> Any:
+        """``parse(data)``, or a HostError when the engine's JSON has another shape."""
+        try:
+            return parse(data)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise HostError(
+                f"{self.name}: the Docker engine's answer to {request.method} {request.path} is not {what}",
+                host=self.name,
+            ) from None
 
     def close(self) -> None:
         self.transport.close()
@@ -179,14 +202,13 @@ class Engine:
         return response.status < 300
 
     def volumes(self, labels: Mapping[str, str] | None = None, names: Sequence[str] = ()) -> list[dict[str, Any]]:
-        data = self._json(api.volume_list(labels, names)) or {}
-        return list(data.get("Volumes") or [])
+        data = _dict(self._json(api.volume_list(labels, names)))
+        return [v for v in data.get("Volumes") or [] if isinstance(v, dict)]
 
     # Containers -----------------------------------------------------------
 
     def create(self, name: str, spec: api.ContainerSpec) -> str:
-        data = self._json(api.container_create(name, spec))
-        return str((data or {}).get("Id", ""))
+        return str(_dict(self._json(api.container_create(name, spec))).get("Id", ""))
 
     def start(self, name: str) -> None:
         self.call(api.container_start(name))
@@ -199,11 +221,19 @@ class Engine:
         return self.call(api.container_remove(name, force=True, volumes=volumes), missing_ok=True) is not None
 
     def inspect(self, name: str) -> api.ContainerState | None:
-        data = self._json(api.container_inspect(name), missing_ok=True)
-        return api.parse_container(data) if isinstance(data, dict) else None
+        request = api.container_inspect(name)
+        data = self._json(request, missing_ok=True)
+        if data is None:
+            return None
+        state: api.ContainerState = self._parse(request, "a container", api.parse_container, data)
+        return state
 
     def containers(self, labels: Mapping[str, str], all: bool = True) -> list[api.ContainerSummary]:
-        return api.parse_container_list(self._json(api.container_list(labels, all)) or [])
+        request = api.container_list(labels, all)
+        found: list[api.ContainerSummary] = self._parse(
+            request, "a list of containers", api.parse_container_list, self._json(request) or []
+        )
+        return found
 
     def logs(self, name: str, tail: int = 15) -> list[str]:
         response = self.call(api.container_logs(name, tail), missing_ok=True)
@@ -224,8 +254,8 @@ class Engine:
             yield pending
 
     def wait(self, name: str, timeout: float = 120) -> int:
-        data = self._json(api.container_wait(name, timeout)) or {}
-        return int(data.get("StatusCode", -1))
+        code = _dict(self._json(api.container_wait(name, timeout))).get("StatusCode", -1)
+        return int(code) if isinstance(code, int) else -1
 
     def put_archive(self, name: str, directory: str, tar: bytes) -> None:
         self.call(api.put_archive(name, directory, tar))
@@ -236,11 +266,10 @@ class Engine:
 
     def exec(self, name: str, cmd: Sequence[str], timeout: float = 120) -> tuple[int, list[str]]:
         """Run ``cmd`` in a running container: (exit code, output lines)."""
-        created = self._json(api.exec_create(name, cmd)) or {}
+        created = _dict(self._json(api.exec_create(name, cmd)))
         exec_id = str(created.get("Id", ""))
         response = self.call(api.exec_start(exec_id, timeout))
         assert response is not None
         output = api.log_lines(response.body)
-        inspected = self._json(api.exec_inspect(exec_id)) or {}
-        code = inspected.get("ExitCode")
-        return (int(code) if code is not None else -1), output
+        code = _dict(self._json(api.exec_inspect(exec_id))).get("ExitCode")
+        return (int(code) if isinstance(code, int) else -1), output

@@ -244,6 +244,12 @@ class StreamTransport:
                     retry = False
                     continue
                 raise
+            except TimeoutError:
+                raise  # the caller says how long it waited
+            except (ValueError, OSError) as exc:
+                # A header that is no number, a pipe that broke under us: the answer is lost.
+                self._drop()
+                raise ConnectionLost(f"unreadable answer: {exc}", sent=True, received=True) from None
 
     def _exchange(self, request: Request) -> Response:
         if self._busy:

@@ -177,6 +177,12 @@ class RegistryClient:
                         hint="the connection to the registry keeps dropping; retry later",
                     ) from None
                 wait = self.retry.delay(attempt)
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                # Redirect loops, undecodable bodies, a realm that is no URL: no retry helps.
+                raise RegistryError(
+                    f"registry {self.registry}: {method} {httpx.URL(url).path if '://' in url else url} failed: "
+                    f"{_reason(exc) if isinstance(exc, httpx.HTTPError) else exc}",
+                ) from None
             else:
                 if not protocol.retryable_status(response.status_code) or attempt == attempts:
                     response.extensions["goship.attempts"] = attempt

@@ -37,6 +37,10 @@ def _hub_keys(registry: str) -> list[str]:
     return [registry, f"https://{registry}", f"http://{registry}", f"https://{registry}/v1/", f"https://{registry}/v2/"]
 
 
+#: How long a credential helper may take (one that waits for a locked keychain never answers).
+HELPER_TIMEOUT = 30.0
+
+
 def _helper(helper: str, action: str, payload: str) -> process.Completed:
     """Run ``docker-credential-<helper> <action>`` with ``payload`` on stdin."""
     program = f"docker-credential-{helper}"
@@ -46,11 +50,11 @@ def _helper(helper: str, action: str, payload: str) -> process.Completed:
             hint="install the helper, or remove it from the docker config.json",
         )
     try:
-        return process.run([program, action], input=payload, timeout=30, check=False)
+        return process.run([program, action], input=payload, timeout=HELPER_TIMEOUT, check=False)
     except ProcessError as exc:
         if exc.timed_out:
             raise RegistryError(
-                f"{program} {action} did not answer within 30s",
+                f"{program} {action} did not answer within {HELPER_TIMEOUT:g}s",
                 hint="unlock the keychain or credential store it uses, or remove the helper from the docker config",
             ) from None
         raise RegistryError(f"cannot run {program}: {exc.message}") from None
