@@ -15,8 +15,11 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,18 +123,43 @@ def _print_live(args: argparse.Namespace, result: DeployResult) -> None:
             out(f"live at {host.url}  ({host.host}, {result.version})")
 
 
+@contextmanager
+def _safe_interrupts() -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the deploy to stop at a safe point (the returned event);
+    the second stops at once."""
+    event = threading.Event()
+
+    def interrupted(signum: int, frame: object) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+        err("interrupted: stopping at a safe point (Ctrl-C again to stop at once)", "yellow")
+
+    try:
+        previous = signal.signal(signal.SIGINT, interrupted)
+    except ValueError:  # not the main thread (goship.cli.main called from a thread): keep the default
+        yield event
+        return
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy the last built image to TARGET with a health gate and no downtime."""
     from goship import pipeline
 
-    _print_live(args, pipeline.deploy(_project(args), args.target, reporter=_reporter(args)))
+    with _safe_interrupts() as cancel:
+        _print_live(args, pipeline.deploy(_project(args), args.target, reporter=_reporter(args), cancel=cancel))
 
 
 def cmd_ship(args: argparse.Namespace) -> None:
     """Build, push (for remote targets) and deploy, in one go."""
     from goship import pipeline
 
-    _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args)))
+    with _safe_interrupts() as cancel:
+        _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args), cancel=cancel))
 
 
 def cmd_lock(args: argparse.Namespace) -> None:
@@ -170,7 +198,8 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     """Return TARGET to the previous release (or VERSION) from the kept image."""
     from goship import operations
 
-    results = operations.rollback(_project(args), args.target, args.version, reporter=_reporter(args))
+    with _safe_interrupts() as cancel:
+        results = operations.rollback(_project(args), args.target, args.version, reporter=_reporter(args), cancel=cancel)
     if not args.json:
         for host in results:
             out(f"live at {host.url}  ({host.host}, {host.container})")

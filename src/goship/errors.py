@@ -18,7 +18,8 @@ a bug in goship and is reported with a traceback written to a log file.
     │   ├── HostUnreachable      SSH cannot connect
     │   └── HostKeyError         SSH host key unknown or changed
     └── DeployError          a deploy stopped; the old version still serves
-        └── HealthCheckFailed    the new version never became healthy
+        ├── HealthCheckFailed    the new version never became healthy
+        └── Interrupted          Ctrl-C: stopped at a safe point (exit code 130)
 """
 
 from __future__ import annotations
@@ -174,3 +175,9 @@ class DeployError(GoshipError):
 
 class HealthCheckFailed(DeployError):
     """The new version did not become healthy within the timeout."""
+
+
+class Interrupted(DeployError):
+    """The user interrupted (Ctrl-C) and the deploy stopped at a safe point."""
+
+    exit_code = 130

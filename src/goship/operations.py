@@ -6,6 +6,7 @@ returns plain data; the CLI renders it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import TypeVar
 from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock
-from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock
 from goship.deploy.rollout import HostResult, Known, deploy_to_host, ensure_image, live_container
 from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
@@ -78,10 +79,13 @@ def rollback(
     reporter: Reporter | None = None,
     hosts: list[Host] | None = None,
     clock: Clock = REAL_CLOCK,
+    cancel: threading.Event | None = None,
 ) -> list[HostResult]:
     """Bring back an earlier release (the previous one, or ``version``) from
-    the image kept on each host: no build, no push."""
+    the image kept on each host: no build, no push. ``cancel`` stops at a safe point, as for deploys."""
     stage = Stage(reporter or NullReporter(), "rollback")
+    if cancel is not None:
+        clock = Cancellable(clock, cancel)
     results = []
     with _hosts(project, target, hosts) as found:
         hosts = found

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,11 +23,11 @@ from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.model import BUILDERS
 from goship.config.reference import Repository, parse_repository
-from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock, checkpoint, uninterrupted
 from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host, ensure_image
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
-from goship.errors import ConfigError, DeployError, GoshipError, ProcessError
+from goship.errors import ConfigError, DeployError, GoshipError, Interrupted, ProcessError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
 from goship.images import oci
@@ -233,48 +235,82 @@ def deploy(
     reporter: Reporter | None = None,
     hosts: list[Host] | None = None,
     clock: Clock = REAL_CLOCK,
+    cancel: threading.Event | None = None,
 ) -> DeployResult:
-    """Roll the last built (and, for remote hosts, pushed) image out to ``target``."""
+    """Roll the last built (and, for remote hosts, pushed) image out to ``target``.
+
+    ``cancel`` (set by the CLI on the first Ctrl-C; a KeyboardInterrupt
+    while waiting sets it too) stops every host at its next safe point:
+    before its new container starts, while it is probed, before the switch,
+    or during the watch (then it switches back). Hosts already switched are
+    rolled back, and ``Interrupted`` says what runs where.
+    """
     stage = Stage(reporter or NullReporter(), "deploy")
     hosts = hosts if hosts is not None else resolve_target(project, target)
-    built = built or last_build(project)
-    reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
-    auth = pull_auth(project, reference) if reference else None
-    batch = max(1, project.config.deploy.batch)
-    done: list[tuple[Host, HostResult]] = []
-    # Built once, before any host changes: a missing secret stops here.
-    base = make_release(project, built.version, built.tag, built.digest, built.revision)
-
-    def one(host: Host) -> HostResult:
-        if host.local:
-            image, provider = built.tag, _load_locally(built)
-        else:
-            assert reference is not None
-            image, provider = reference, _pull(reference, auth)
-        release = dataclasses.replace(base, image=image)
-        stage.step(f"deploying {project.service} {built.version} to {host.name}")
-        result = deploy_to_host(host, release, provider, stage, clock)
-        stage.ok(f"live at {result.url}", url=result.url, container=result.container)
-        return result
-
+    cancel = cancel or threading.Event()
+    clock = Cancellable(clock, cancel)
     try:
+        built = built or last_build(project)
+        reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
+        auth = pull_auth(project, reference) if reference else None
+        batch = max(1, project.config.deploy.batch)
+        done: list[tuple[Host, HostResult]] = []
+        # Built once, before any host changes: a missing secret stops here.
+        base = make_release(project, built.version, built.tag, built.digest, built.revision)
+        version = built.version
+
+        def one(host: Host) -> HostResult:
+            checkpoint(clock)
+            if host.local:
+                image, provider = built.tag, _load_locally(built)
+            else:
+                assert reference is not None
+                image, provider = reference, _pull(reference, auth)
+            release = dataclasses.replace(base, image=image)
+            stage.step(f"deploying {project.service} {version} to {host.name}")
+            result = deploy_to_host(host, release, provider, stage, clock)
+            stage.ok(f"live at {result.url}", url=result.url, container=result.container)
+            return result
+
         for start in range(0, len(hosts), batch):
             group = hosts[start : start + batch]
-            failure: GoshipError | None = None
-            with ThreadPoolExecutor(max_workers=len(group)) as pool:
-                futures = [(host, pool.submit(one, host)) for host in group]
-                for host, future in futures:
-                    try:
-                        done.append((host, future.result()))
-                    except GoshipError as exc:
-                        failure = failure or exc
+            failure: GoshipError | None = Interrupted("interrupted") if cancel.is_set() else None
+            if failure is None:
+                with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                    futures = [(host, pool.submit(one, host)) for host in group]
+                    _wait(futures, cancel, stage)
+                    for host, future in futures:
+                        try:
+                            done.append((host, future.result()))
+                        except GoshipError as exc:
+                            failure = failure or exc
             if failure is not None:
-                failure.details = (*failure.details, *_roll_back(project, done, hosts, stage, clock))
+                summary = _roll_back(project, done, hosts, stage, uninterrupted(clock))
+                if cancel.is_set():
+                    raise Interrupted(
+                        "interrupted: every host stopped at a safe point, nothing is half-switched",
+                        details=tuple(summary),
+                    )
+                failure.details = (*failure.details, *summary)
                 raise failure
     finally:
         for host in hosts:
             host.close()
     return DeployResult(target, built.version, tuple(result for _, result in done))
+
+
+def _wait(futures: list[tuple[Host, Future[HostResult]]], cancel: threading.Event, stage: Stage) -> None:
+    """Wait for the hosts' deploys in this (the main) thread, where Ctrl-C arrives:
+    the first one asks them to stop at a safe point, a second stops at once."""
+    pending = {future for _, future in futures}
+    while pending:
+        try:
+            _, pending = futures_wait(pending, timeout=0.2)
+        except KeyboardInterrupt:
+            if cancel.is_set():
+                raise
+            cancel.set()
+            stage.warn("interrupted: stopping each host at a safe point (Ctrl-C again to stop at once)")
 
 
 def _roll_back(
@@ -324,7 +360,9 @@ def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
         done.result()
 
 
-def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None) -> DeployResult:
+def ship(
+    project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None, cancel: threading.Event | None = None
+) -> DeployResult:
     """Check the hosts, build, push when the target needs a registry, and deploy.
 
     The hosts are checked while the image builds (connecting over SSH takes
@@ -340,6 +378,8 @@ def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None
                 built = build(project, reporter)
             finally:
                 checked.result()  # a host problem is the error that matters most
+        if cancel is not None and cancel.is_set():
+            raise Interrupted("interrupted after the build: nothing was pushed or deployed")
         if any(not host.local for host in hosts):
             push(project, built, reporter)
     except BaseException:
@@ -347,4 +387,4 @@ def ship(project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None
             host.close()
         raise
     # deploy() reuses the hosts' connections and closes them.
-    return deploy(project, target, built, reporter, hosts)
+    return deploy(project, target, built, reporter, hosts, cancel=cancel)

@@ -528,3 +528,85 @@ def test_with_a_token_service_hosts_get_a_pull_only_token_not_the_password(tmp_p
     sent = json.loads(base64.urlsafe_b64decode(dict(pull.headers)["X-Registry-Auth"]))
     assert sent == {"registrytoken": "pull-only-token", "serveraddress": "reg:5000"}
     assert asked == ["hello"]
+
+
+# --- Ctrl-C: stop at a safe point ----------------------------------------------------------------
+
+
+def _interrupt_after_probes(fake: FakeHost, event, probes: int) -> None:
+    original = fake.prober.http_get
+    count = {"n": 0}
+
+    def counting(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == probes:
+            event.set()
+        return original(*args, **kwargs)
+
+    fake.prober.http_get = counting  # type: ignore[method-assign]
+
+
+def _ship_cancellable(fake: FakeHost, version: str, event, behaviour: Behaviour = HEALTHY, **settings):
+    from goship.deploy.clock import Cancellable
+
+    fake.engine.add_image(image(version), behaviour)
+    rel = release(version, **settings)
+    return deploy_to_host(fake.host, rel, lambda engine: ensure_image(engine, rel.image),
+                          Stage(CollectingReporter(), "deploy"), Cancellable(fake.clock, event))
+
+
+def test_ctrl_c_while_the_new_version_starts_leaves_the_old_one_and_nothing_else():
+    import threading
+
+    from goship.errors import Interrupted
+
+    fake = fake_host()
+    ship(fake, "1")
+    event = threading.Event()
+    _interrupt_after_probes(fake, event, 2)
+    with pytest.raises(Interrupted) as stopped:
+        _ship_cancellable(fake, "2", event, Behaviour(ready_after=3.0))
+    assert stopped.value.exit_code == 130
+    assert fake.serves() == "1" and fake.apps() == ["1"]
+    assert lock.status(fake.host.engine, SERVICE) is None
+    assert fake.results()[-1] == ("2", "failed")
+
+
+def test_ctrl_c_during_the_watch_switches_back():
+    import threading
+
+    from goship.errors import Interrupted
+
+    fake = fake_host()
+    ship(fake, "1")
+    event = threading.Event()
+    _interrupt_after_probes(fake, event, 4)  # healthy, switched, then inside the watch window
+    with pytest.raises(Interrupted):
+        _ship_cancellable(fake, "2", event, watch_seconds=10.0)
+    assert fake.serves() == "1" and fake.apps() == ["1"]
+    assert fake.table()["hello"]["upstream"].startswith("hello-1-")
+
+
+def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
+    import threading
+
+    from goship import pipeline
+    from goship.errors import Interrupted
+
+    clock = FakeClock()
+    one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
+    project = _project(tmp_path, ["root@web1", "root@web2"])
+    first = _built(tmp_path, "1")
+    for fake in (one, two):
+        fake.engine.add_image(f"reg:5000/hello@{first.digest}", Behaviour(), pullable=True)
+    pipeline.deploy(project, "production", first, hosts=[one.host, two.host], clock=clock)
+    second = _built(tmp_path, "2")
+    for fake in (one, two):
+        fake.engine.add_image(f"reg:5000/hello@{second.digest}", Behaviour(ready_after=2.0), pullable=True)
+    event = threading.Event()
+    _interrupt_after_probes(two, event, 2)  # web1 is done; web2 is still starting
+    with pytest.raises(Interrupted) as stopped:
+        pipeline.deploy(project, "production", second, hosts=[one.host, two.host], clock=clock, cancel=event)
+    assert "nothing is half-switched" in stopped.value.message
+    assert "root@web1: rolled back to 1" in stopped.value.details
+    assert one.serves() == "1" and two.serves() == "1"

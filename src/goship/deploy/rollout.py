@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from goship.deploy import history, lock, proxy, routes, routing
-from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.clock import REAL_CLOCK, Clock, checkpoint, uninterrupted
 from goship.deploy.specs import (
     LABEL_IMAGE,
     LABEL_ROLE,
@@ -420,6 +420,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     live = live_state.name if live_state else None
 
     name = container_name(release)
+    checkpoint(clock)
     stage.step(f"starting {name}")
     engine.create(name, app_container(app_spec(release, name)))
     switched = False
@@ -427,6 +428,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         engine.start(name)
         probe = wait_healthy(host, name, release, clock, replaces=live is not None)
         stage.ok(f"{name} healthy ({probe.describe()})")
+        checkpoint(clock)  # the last moment to stop with nothing switched
         route = routing.change(host, release.service, stage, to=(name, release.app_port, asks), draining=live, clock=clock)
         assert route is not None
         switched = True
@@ -442,12 +444,13 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             _watch(host, name, release, stage, clock, live)
     except (GoshipError, KeyboardInterrupt) as failure:
         if switched:
-            _switch_back(host, release, stage, clock, name, live, asks, failure)
+            _switch_back(host, release, stage, uninterrupted(clock), name, live, asks, failure)
         engine.remove(name)
         raise
 
     if previous:
-        drain(host, [c for c in previous if c.running], release, clock)
+        # Switched and watched: an interrupt from here on waits for the old version's requests.
+        drain(host, [c for c in previous if c.running], release, uninterrupted(clock))
         for old in previous:
             if old.running:
                 engine.stop(old.name, release.stop_timeout)
@@ -479,7 +482,7 @@ def _switch_back(
             failure.args = (failure.message,)
         new_state = host.engine.inspect(name)
         if new_state is not None and new_state.running:
-            drain(host, [new_state], release, clock)
+            drain(host, [new_state], release, uninterrupted(clock))
     except GoshipError as exc:
         stage.warn(f"switching the proxy back failed: {exc.message}")
 
