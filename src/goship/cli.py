@@ -217,7 +217,8 @@ def cmd_status(args: argparse.Namespace) -> None:
         else:
             out(
                 f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
-                f"started={row.started or '-'}  health={row.health}  {row.url}",
+                f"started={row.started or '-'}  health={row.health}  {row.url}"
+                + (f"  proxy: {row.proxy}" if row.proxy != "running" else ""),
             )
 
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from goship import process
 from goship.config import LOCAL_TARGET
-from goship.deploy import history, lock
+from goship.deploy import history, lock, routing
 from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock
 from goship.deploy.rollout import HostResult, Known, deploy_to_host, ensure_image, live_container
 from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
@@ -122,16 +122,26 @@ class HostStatus:
     started: str | None
     health: str
     url: str
+    #: The host's proxy: "running", or what is wrong with it and its last log lines.
+    proxy: str = "running"
+
+
+def _proxy_state(host: Host) -> str:
+    trouble = routing.proxy_trouble(host.engine, host.proxy)
+    if trouble is not None:
+        return "; ".join(line.strip() for line in trouble)
+    return "running" if host.engine.inspect(host.proxy.name) is not None else "missing"
 
 
 def _status(project: Project, host: Host) -> HostStatus:
     engine = host.engine
+    proxy_state = _proxy_state(host)
     current = live_container(host, project.service)
     if current is None:
-        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url)
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
     state = engine.inspect(current)
     if state is None:
-        return HostStatus(host.name, current, None, None, "missing", None, "-", host.url)
+        return HostStatus(host.name, current, None, None, "missing", None, "-", host.url, proxy_state)
     probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
     return HostStatus(
         host=host.name,
@@ -142,6 +152,7 @@ def _status(project: Project, host: Host) -> HostStatus:
         started=state.started_at or None,
         health=probe.describe(),
         url=host.url,
+        proxy=proxy_state,
     )
 
 

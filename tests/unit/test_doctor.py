@@ -535,6 +535,23 @@ def test_each_host_of_each_target_is_probed_over_ssh():
     assert checks["host db/root@db.example.com"].status is Status.FAIL
 
 
+def test_each_host_must_be_able_to_pull_the_image_repository(monkeypatch):
+    monkeypatch.setattr("goship.doctor.checks.pull_auth", lambda project, ref: None)
+    machine = linux(
+        hosts={"deploy@web1.example.com": "27.3.1", "deploy@web2.example.com": "27.3.1"},
+        pulls={"deploy@web2.example.com": "Get https://reg.example.com/v2/: x509: certificate signed by unknown authority"},
+    )
+    ctx = Context("/home/me/src/hello", project(
+        "/home/me/src/hello", image="reg.example.com/team/hello",
+        targets={"production": TargetConfig(hosts=["deploy@web1.example.com", "deploy@web2.example.com"])},
+    ))
+    checks = by_name(run_checks(machine, ctx))
+    assert checks["host production/deploy@web1.example.com"].summary.endswith("can pull reg.example.com/team/hello")
+    web2 = checks["host production/deploy@web2.example.com"]
+    assert web2.status is Status.FAIL and "cannot pull reg.example.com/team/hello: Get" in web2.summary
+    assert "/etc/docker/certs.d/reg.example.com/ca.crt" in web2.fix
+
+
 # --- outside a project, report shape, robustness ---------------------------------------------------
 
 

@@ -16,6 +16,9 @@ from enum import Enum
 
 from goship.config.reference import parse_repository
 from goship.deploy.targets import resolve_target
+from goship.engine.client import pull_hint
+from goship.hosts.ssh import SSHTarget
+from goship.release import pull_auth
 from goship.doctor.facts import (
     GIB,
     UNIX_SOCKET,
@@ -653,8 +656,33 @@ def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
                 # The check's name already says which host; drop the executor's "host: " prefix.
                 results.append(_fail(name, error.message.removeprefix(f"{host.name}: "), error.hint))
                 continue
-            results.append(_pass(name, f"SSH ok (host key known), Docker {version or 'answers'}"))
+            summary = f"SSH ok (host key known), Docker {version or 'answers'}"
+            pulled = _host_pull(facts, ctx.project, ssh.target, target.shell)
+            if pulled is not None:
+                results.append(_fail(name, f"{summary}, but it cannot pull {pulled[0]}: {pulled[1]}", pulled[2]))
+                continue
+            if ctx.project.config.image:
+                summary += f", can pull {ctx.project.config.image}"
+            results.append(_pass(name, summary))
     return results
+
+
+def _host_pull(facts: Facts, project: Project, target: SSHTarget, shell: str) -> tuple[str, str, str | None] | None:
+    """(repository, reason, fix) when the host's engine cannot pull the image repository with the deployer's login."""
+    if not project.config.image:
+        return None
+    try:
+        repository = parse_repository(project.config.image)
+    except ValueError:
+        return None
+    try:
+        auth = pull_auth(project, f"{repository.docker_name}@sha256:{'0' * 64}")
+    except GoshipError as error:
+        return repository.docker_name, error.message, error.hint
+    reason = facts.machine.probe_pull(target, shell, repository.docker_name, auth)
+    if reason is None:
+        return None
+    return repository.docker_name, reason, pull_hint(reason, repository.docker_name)
 
 
 ALL_CHECKS: tuple[Check, ...] = (

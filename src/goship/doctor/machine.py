@@ -103,6 +103,10 @@ class Machine(Protocol):
         reaches it (no docker CLI involved). Raises the engine client's errors."""
         ...
 
+    def probe_pull(self, target: SSHTarget, shell: str, ref: str, auth: str | None) -> str | None:
+        """Whether the host's engine can pull from ``ref``'s repository: None, or why not."""
+        ...
+
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         """Log in over SSH and return the host's Docker server version.
 
@@ -238,6 +242,13 @@ class RealMachine:
         finally:
             connection.close()
 
+    def probe_pull(self, target: SSHTarget, shell: str, ref: str, auth: str | None) -> str | None:
+        connection = connect_ssh(target, shell)
+        try:
+            return connection.engine.can_pull(ref, auth)
+        finally:
+            connection.close()
+
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         connection = connect_ssh(target, shell)
         try:
@@ -275,6 +286,8 @@ class FakeMachine:
     credentials: dict[str, str | GoshipError] = field(default_factory=dict)
     #: host label (user@host:port) -> Docker version, or the error SSH would give.
     hosts: dict[str, str | GoshipError] = field(default_factory=dict)
+    #: host label -> why its engine cannot pull the image repository (missing: it can).
+    pulls: dict[str, str] = field(default_factory=dict)
     #: What the local engine answers goship's own client: its version, or the error.
     engine: str | GoshipError | None = None
     ran: list[tuple[str, ...]] = field(default_factory=list)
@@ -329,6 +342,9 @@ class FakeMachine:
         if isinstance(self.engine, GoshipError):
             raise self.engine
         return self.engine
+
+    def probe_pull(self, target: SSHTarget, shell: str, ref: str, auth: str | None) -> str | None:
+        return self.pulls.get(target.label)
 
     def probe_host(self, target: SSHTarget, shell: str) -> str:
         answer = self.hosts.get(target.label)

@@ -72,6 +72,13 @@ def image_pull(ref: str, auth: str | None = None, platform: str | None = None) -
     return Request("POST", "/images/create", query=tuple(query), headers=headers, timeout=900, stream=True)
 
 
+def distribution(ref: str, auth: str | None = None) -> Request:
+    """``GET /distribution/{name}/json``: the engine asks the registry about ``ref`` (what
+    ``docker manifest inspect`` does) - a pull's reachability, TLS and credentials, without pulling."""
+    headers = (("X-Registry-Auth", auth),) if auth else ()
+    return Request("GET", f"/distribution/{ref}/json", headers=headers, timeout=60)
+
+
 def image_load(archive: bytes) -> Request:
     """``docker load``: a docker-archive tarball as the body."""
     return Request(

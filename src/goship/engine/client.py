@@ -50,6 +50,31 @@ def token_auth(token: str, server: str) -> str:
     return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
 
 
+def pull_hint(error: str, ref: str) -> str | None:
+    """What to do about a pull the host's engine could not make."""
+    registry = ref.split("/", 1)[0] if "/" in ref else "docker.io"
+    lowered = error.lower()
+    if "x509" in lowered or "certificate signed by unknown authority" in lowered:
+        return (
+            f"the host's Docker engine does not trust the registry's certificate: put the CA certificate "
+            f"in /etc/docker/certs.d/{registry}/ca.crt on the host "
+            f"(C:\\ProgramData\\docker\\certs.d\\{registry}\\ca.crt on Windows); no restart needed"
+        )
+    if "server gave http response to https client" in lowered:
+        return (
+            f"{registry} speaks plain HTTP: list it in the host's /etc/docker/daemon.json "
+            f'"insecure-registries" and restart Docker there (or serve the registry over HTTPS)'
+        )
+    if "unauthorized" in lowered or "no basic auth credentials" in lowered or "denied" in lowered:
+        return (
+            "goship sends the host your own login for the registry: check it with 'goship login' "
+            "(or GOSHIP_REGISTRY_USERNAME and GOSHIP_REGISTRY_PASSWORD), and that it may pull this repository"
+        )
+    if "no such host" in lowered or "connection refused" in lowered or "i/o timeout" in lowered:
+        return f"the host cannot reach {registry}: check its DNS and firewall (the host pulls, not this machine)"
+    return None
+
+
 def _dict(data: Any) -> dict[str, Any]:
     """The engine's JSON object, or {} for anything else (a list, null, a number)."""
     return data if isinstance(data, dict) else {}
@@ -166,7 +191,18 @@ class Engine:
         assert response is not None
         error = api.progress_error(response.iter_lines())
         if error is not None:
-            raise HostError(f"{self.name}: pulling {ref} failed: {error}", host=self.name, stderr=error)
+            raise HostError(f"{self.name}: pulling {ref} failed: {error}", host=self.name, stderr=error,
+                            hint=pull_hint(error, ref))
+
+    def can_pull(self, ref: str, auth: str | None = None) -> str | None:
+        """None when this engine could pull ``ref``'s repository (it may lack the tag); else the reason."""
+        response = self.send(api.distribution(ref, auth))
+        if response.status < 300:
+            return None
+        message = response.error_message()
+        if "manifest unknown" in message or "not found" in message.lower() and "repository" not in message.lower():
+            return None  # reached and authenticated; only this tag is missing
+        return message
 
     def load(self, archive: bytes) -> None:
         response = self.call(api.image_load(archive))
