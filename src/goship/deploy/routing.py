@@ -131,7 +131,7 @@ def validate(host: Host) -> str | None:
 def proxy_trouble(engine: Engine, spec: proxy.ProxySpec) -> list[str] | None:
     """The evidence that the proxy is not running properly (None when it is)."""
     state = engine.inspect(spec.name)
-    if state is None or (state.running and not state.restarting):
+    if state is None or (state.running and not state.restarting) or state.status == "created":
         return None
     lines = [f"proxy {spec.name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"]
     log = engine.logs(spec.name, tail=10)
