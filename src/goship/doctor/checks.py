@@ -16,9 +16,6 @@ from enum import Enum
 
 from goship.config.reference import parse_repository
 from goship.deploy.targets import resolve_target
-from goship.engine.client import pull_hint
-from goship.hosts.ssh import SSHTarget
-from goship.release import pull_auth
 from goship.doctor.facts import (
     GIB,
     UNIX_SOCKET,
@@ -33,8 +30,11 @@ from goship.doctor.facts import (
     version_tuple,
 )
 from goship.doctor.machine import Machine
+from goship.engine.client import pull_hint
 from goship.errors import GoshipError
+from goship.hosts.ssh import SSHTarget
 from goship.project import Project
+from goship.release import pull_auth
 
 
 class Status(str, Enum):

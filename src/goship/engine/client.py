@@ -200,7 +200,7 @@ class Engine:
         if response.status < 300:
             return None
         message = response.error_message()
-        if "manifest unknown" in message or "not found" in message.lower() and "repository" not in message.lower():
+        if "manifest unknown" in message or ("not found" in message.lower() and "repository" not in message.lower()):
             return None  # reached and authenticated; only this tag is missing
         return message
 
