@@ -336,6 +336,9 @@ def deploy_to_host(
     engine = host.engine
     stage = stage.on(host.name)
     engine.version()
+    # Refused here, before the image is pulled or anything is recorded, when another
+    # service on the proxy holds what this one's route needs.
+    routing.precheck(host, release.service, release.app_port, wanted(release, host))
     provide_image(engine)
     lock.acquire(engine, release.service, release.image, f"deploying {release.service} {release.version}")
     try:
@@ -411,7 +414,6 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     engine = host.engine
     ensure_network(engine)
     asks = wanted(release, host)
-    routing.precheck(host, release.service, release.app_port, asks)  # refused before anything changes
     # Every app container of the service but the new one goes at the end,
     # including leftovers of an interrupted deploy; only the one the proxy
     # routes to is "live" and gets the traffic back on a failure.

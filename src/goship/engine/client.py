@@ -123,6 +123,8 @@ class Engine:
         response = self.send(request)
         if response.status < 300 or response.status == 304:
             return response
+        if response.chunks is not None:  # a streamed request's error comes back as a whole JSON body
+            response = Response(response.status, response.headers, b"".join(response.iter_chunks()))
         if response.status == 404 and missing_ok:
             return None
         message = response.error_message()
@@ -187,7 +189,13 @@ class Engine:
 
     def pull(self, ref: str, auth: str | None = None) -> None:
         """Pull ``ref``; raises with the engine's reason when the progress stream reports one."""
-        response = self.call(api.image_pull(ref, auth))
+        try:
+            response = self.call(api.image_pull(ref, auth))
+        except HostError as exc:
+            exc.hint = exc.hint or pull_hint(exc.stderr or exc.message, ref)
+            exc.message = f"{self.name}: pulling {ref} failed: {exc.stderr or exc.message}"
+            exc.args = (exc.message,)
+            raise
         assert response is not None
         error = api.progress_error(response.iter_lines())
         if error is not None:
