@@ -141,7 +141,7 @@ def route_for(service: str, upstream: str, port: int, wanted: Wanted, others: It
                 f"the proxy's port already sends every request to service {holder.service!r}, "
                 f"so {service} needs a way to be told apart",
                 hint=f"give {service} proxy.domains (its host names), or proxy.path_prefix (e.g. /{service}), "
-                f"or another proxy.port; or remove {holder.service} from this host with 'goship remove'",
+                f"or another proxy.port (or take {holder.service} off this host)",
             )
     for other in others:
         for domain in route.domains:
