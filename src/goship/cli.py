@@ -183,15 +183,13 @@ def cmd_releases(args: argparse.Namespace) -> None:
 
     for host, records in operations.releases(_project(args), args.target):
         if args.json:
-            for record in records:
-                print(json.dumps(dataclasses.asdict(record)))
+            for record, state in records:
+                print(json.dumps({**dataclasses.asdict(record), "state": state}))
             continue
         out(host, "bold") if records else out(f"{host}: no releases recorded")
-        for record in reversed(records):
+        for record, state in reversed(records):
             reason = f"  {record.reason}" if record.reason else ""
-            out(
-                f"  {record.when()}  {record.result:<8}  {record.version:<28}  {record.deployed_by}{reason}",
-            )
+            out(f"  {record.when()}  {state:<15}  {record.version:<28}  {record.deployed_by}{reason}")
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:

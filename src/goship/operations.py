@@ -50,9 +50,15 @@ def _each(
 
 def releases(
     project: Project, target: str = LOCAL_TARGET, hosts: list[Host] | None = None
-) -> list[tuple[str, list[history.ReleaseRecord]]]:
-    """The release history of the service, per host, oldest first."""
-    return _each(project, target, lambda host: history.read(host.engine, project.service), hosts)
+) -> list[tuple[str, list[tuple[history.ReleaseRecord, str]]]]:
+    """The release history of the service, per host, oldest first: each record with what it is now
+    (``live`` - exactly one, the running one - ``replaced``, ``rolled back`` or ``failed``)."""
+
+    def read(host: Host) -> list[tuple[history.ReleaseRecord, str]]:
+        records = history.read(host.engine, project.service)
+        return list(zip(records, history.release_states(records, live_container(host, project.service)), strict=True))
+
+    return _each(project, target, read, hosts)
 
 
 def lock_status(project: Project, target: str = LOCAL_TARGET) -> list[tuple[str, lock.LockInfo | None]]:

@@ -610,3 +610,21 @@ def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
     assert "nothing is half-switched" in stopped.value.message
     assert "root@web1: rolled back to 1" in stopped.value.details
     assert one.serves() == "1" and two.serves() == "1"
+
+
+def test_release_states_are_true_exactly_one_is_live(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    project = _project(tmp_path, ["root@web1"])
+    for version in "123":
+        ship(fake, version)
+    with pytest.raises(HealthCheckFailed):
+        ship(fake, "4", Behaviour(status=500))
+    operations.rollback(project, "production", hosts=[fake.host], clock=fake.clock)  # back to 2
+    [(host, rows)] = operations.releases(project, "production", hosts=[fake.host])
+    assert host == "root@web1"
+    assert [(r.version, state) for r, state in rows] == [
+        ("1", "replaced"), ("2", "replaced"), ("3", "rolled back"), ("4", "failed"), ("2", "live (rollback)"),
+    ]
+    assert [state for _, state in rows].count("live (rollback)") + [state for _, state in rows].count("live") == 1

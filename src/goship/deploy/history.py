@@ -124,3 +124,37 @@ def rollback_candidate(records: list[ReleaseRecord], current: str | None, versio
 
 def _version_of(records: list[ReleaseRecord], container: str | None) -> str | None:
     return next((r.version for r in reversed(records) if r.container == container), None)
+
+
+def release_states(records: list[ReleaseRecord], live: str | None) -> list[str]:
+    """What each record (oldest first) is now, for people: exactly one is ``live``.
+
+    The live one is the newest successful release of the container the proxy
+    routes to. When it is a rollback to a version, the releases between that
+    version's own release and the rollback were ``rolled back``; other earlier
+    successful ones were ``replaced``; ``failed`` ones stay failed. Without a
+    live container there is no live release.
+    """
+    ok = ("live", "rollback")
+    live_index = next(
+        (i for i in range(len(records) - 1, -1, -1) if records[i].result in ok and live and records[i].container == live),
+        None,
+    )
+    undone_from = live_index
+    if live_index is not None and records[live_index].result == "rollback":
+        version = records[live_index].version
+        undone_from = next(
+            (i for i in range(live_index - 1, -1, -1) if records[i].result in ok and records[i].version == version),
+            live_index,
+        )
+    states = []
+    for index, record in enumerate(records):
+        if record.result not in ok:
+            states.append("failed")
+        elif index == live_index:
+            states.append("live (rollback)" if record.result == "rollback" else "live")
+        elif live_index is not None and undone_from is not None and undone_from < index < live_index:
+            states.append("rolled back")
+        else:
+            states.append("replaced")
+    return states
