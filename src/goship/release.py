@@ -34,6 +34,8 @@ def make_release(
         image=image,
         app_port=config.app.port,
         env=dict(config.app.env),
+        command=tuple(config.app.command) if config.app.command is not None else None,
+        args=tuple(config.app.args),
         health_path=config.health.path,
         health_timeout=config.health.timeout,
         health_interval=config.health.interval,

@@ -628,3 +628,22 @@ def test_release_states_are_true_exactly_one_is_live(tmp_path):
         ("1", "replaced"), ("2", "replaced"), ("3", "rolled back"), ("4", "failed"), ("2", "live (rollback)"),
     ]
     assert [state for _, state in rows].count("live (rollback)") + [state for _, state in rows].count("live") == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "image_cmd", "cmd"),
+    [
+        ({}, ["serve"], None),  # the image's own CMD stays
+        ({"args": ("-text=hi",)}, ["serve"], ["serve", "-text=hi"]),
+        ({"command": ("-text", "hi there")}, ["serve"], ["-text", "hi there"]),
+        ({"command": ("run",), "args": ("--verbose",)}, None, ["run", "--verbose"]),
+        ({"args": ("-x",)}, None, ["-x"]),
+    ],
+)
+def test_command_and_args_reach_the_container(settings, image_cmd, cmd):
+    fake = fake_host()
+    fake.engine.add_image(image("1"), HEALTHY)
+    fake.engine.images[image("1")]["Config"] = {"Cmd": image_cmd}
+    ship(fake, "1", **settings)
+    [container] = fake.engine.app_containers(SERVICE)
+    assert container.body.get("Cmd") == cmd

@@ -320,6 +320,13 @@ class AppConfig:
         ),
     )
     env_file: str | None = field(default=None, metadata=_doc("dotenv file with secret values (never committed)"))
+    command: list[str] | None = field(
+        default=None,
+        metadata=_doc("the arguments the entrypoint (the service's binary) gets, instead of the image's CMD (a list)"),
+    )
+    args: list[str] = field(
+        default_factory=list, metadata=_doc("arguments added after the image's CMD (or after command), e.g. [-text=hi]")
+    )
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
 

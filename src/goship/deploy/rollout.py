@@ -53,7 +53,10 @@ class Release:
     image: str  # what the container is created from: an image id, a tag or repo@digest
     app_port: int
     env: dict[str, str] = field(default_factory=dict)
+    #: The entrypoint's arguments instead of the image's CMD (None: the image's).
     command: tuple[str, ...] | None = None
+    #: Arguments after those (the image's CMD, or ``command``).
+    args: tuple[str, ...] = ()
     health_path: str = "/healthz"
     health_timeout: float = 30.0
     health_interval: float = 0.5
@@ -106,7 +109,15 @@ def container_name(release: Release) -> str:
     return f"{release.service}-{release.version}-{secrets.token_hex(3)}"
 
 
-def app_spec(release: Release, name: str) -> AppContainer:
+def container_command(release: Release, image_cmd: list[str] | None) -> tuple[str, ...] | None:
+    """The container's CMD: ``command`` (or the image's CMD) followed by ``args``; None keeps the image's."""
+    if release.command is None and not release.args:
+        return None
+    base = release.command if release.command is not None else tuple(image_cmd or ())
+    return (*base, *release.args)
+
+
+def app_spec(release: Release, name: str, image_cmd: list[str] | None = None) -> AppContainer:
     return AppContainer(
         name=name,
         image=release.image,
@@ -115,7 +126,7 @@ def app_spec(release: Release, name: str) -> AppContainer:
         port=release.app_port,
         env=release.env,
         secrets=release.secrets,
-        command=release.command,
+        command=container_command(release, image_cmd),
         hardening=release.hardening,
         stop_timeout=release.stop_timeout,
     )
@@ -424,7 +435,12 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     name = container_name(release)
     checkpoint(clock)
     stage.step(f"starting {name}")
-    engine.create(name, app_container(app_spec(release, name)))
+    image_cmd = None
+    if release.args and release.command is None:
+        # Appended to the image's own CMD, which only the engine knows.
+        config = (engine.image(release.image) or {}).get("Config") or {}
+        image_cmd = config.get("Cmd") if isinstance(config, dict) else None
+    engine.create(name, app_container(app_spec(release, name, image_cmd)))
     switched = False
     try:
         engine.start(name)
