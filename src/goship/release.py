@@ -36,6 +36,7 @@ def make_release(
         env=dict(config.app.env),
         command=tuple(config.app.command) if config.app.command is not None else None,
         args=tuple(config.app.args),
+        health_type=config.health.type,
         health_path=config.health.path,
         health_timeout=config.health.timeout,
         health_interval=config.health.interval,

@@ -40,13 +40,9 @@ class FakeHost:
     clock: FakeClock
 
     def serves(self) -> str | None:
-        """The version a client of the proxy gets an answer from (None: no healthy answer)."""
-        probe = self.prober.http_get("127.0.0.1", 80, "/healthz")
-        if probe.status is None or not 200 <= probe.status < 300:
-            return None
+        """The version a client of the proxy gets its answer from (None: no running container gets it)."""
         target = self.prober.serving(80)
-        assert target is not None
-        return target.labels["goship.version"]
+        return target.labels["goship.version"] if target is not None else None
 
     def table(self) -> dict:
         """The proxy's route table as goship wrote it."""
@@ -119,6 +115,12 @@ CASES = [
          error="during the watch period", serves="1", apps=("1",), results=("live", "failed")),
     Case("healthy through the watch window", settings={"watch_seconds": 3.0}),
     Case("two healthy answers needed", settings={"health_successes": 2}),
+    Case("no health route: any answer below 500 will do", new=Behaviour(status=404), settings={"health_type": "answers"}),
+    Case("an answer of 500 is no answer", new=Behaviour(status=500), settings={"health_type": "answers"},
+         error="HTTP 500", serves="1", apps=("1",), results=("live", "failed")),
+    Case("a TCP service is healthy when it accepts", settings={"health_type": "tcp"}),
+    Case("a TCP service that never listens", new=Behaviour(ready_after=99), settings={"health_type": "tcp"},
+         error="within 5s", serves="1", apps=("1",), results=("live", "failed")),
 ]
 
 

@@ -339,6 +339,14 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class HealthConfig:
+    type: str = field(
+        default="http",
+        metadata=_doc(
+            "http: health.path answers 2xx (or health.status); answers: health.path answers anything below 500 "
+            "(a service without a health route); tcp: the port accepts a connection (not HTTP)",
+            _one_of("http", "answers", "tcp"), enum=["http", "answers", "tcp"],
+        ),
+    )
     path: str = field(default="/healthz", metadata=_doc("HTTP path that answers 2xx when healthy", _http_path, pattern="^/"))
     timeout: Duration = field(default=Duration(30.0), metadata=_doc("how long a new version may take"))
     interval: Duration = field(default=Duration(0.5), metadata=_doc("pause between probes"))

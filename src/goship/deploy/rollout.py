@@ -57,6 +57,7 @@ class Release:
     command: tuple[str, ...] | None = None
     #: Arguments after those (the image's CMD, or ``command``).
     args: tuple[str, ...] = ()
+    health_type: str = "http"  # http (2xx), answers (any answer below 500), tcp (a connection)
     health_path: str = "/healthz"
     health_timeout: float = 30.0
     health_interval: float = 0.5
@@ -98,8 +99,12 @@ ImageProvider = Callable[[Engine], None]
 
 
 def healthy(release: Release, probe: ProbeResult) -> bool:
+    if release.health_type == "tcp":
+        return probe.connected
     if probe.status is None:
         return False
+    if release.health_type == "answers":
+        return probe.status < 500
     if release.health_status is not None:
         return probe.status == release.health_status
     return 200 <= probe.status < 300
@@ -159,7 +164,7 @@ def wait_healthy(
             # A container that already exited has no published port.
             address = state.published(release.app_port)
         if address is not None:
-            probe = host.prober.http_get(address[0], address[1], release.health_path, timeout=5.0)
+            probe = _probe(host, address, release)
             good = healthy(release, probe)
             streak = streak + 1 if good else 0
             docker_ok = state is None or state.health in (None, "healthy")
@@ -184,6 +189,12 @@ def wait_healthy(
             )
         clock.sleep(min(delay, release.health_interval))
         delay = min(delay * 2, release.health_interval)
+
+
+def _probe(host: Host, address: tuple[str, int], release: Release) -> ProbeResult:
+    if release.health_type == "tcp":
+        return host.prober.tcp_connect(address[0], address[1], timeout=5.0)
+    return host.prober.http_get(address[0], address[1], release.health_path, timeout=5.0)
 
 
 def exited(state: ContainerState | None) -> str:
@@ -450,8 +461,9 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         route = routing.change(host, release.service, stage, to=(name, release.app_port, asks), draining=live, clock=clock)
         assert route is not None
         switched = True
-        through_proxy = _wait_proxy(host, release, route, clock)
-        if not healthy(release, through_proxy) and through_proxy.status != 200:
+        # A TCP service answers no HTTP: its route is in place, there is nothing to ask the proxy.
+        through_proxy = _wait_proxy(host, release, route, clock) if release.health_type != "tcp" else probe
+        if release.health_type != "tcp" and not healthy(release, through_proxy) and through_proxy.status != 200:
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
                 f"on port {host.proxy.public_port} ({through_proxy.describe()})",
@@ -516,7 +528,7 @@ def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock, 
     seen: list[ProbeResult] = []
     while clock.monotonic() < deadline:
         state = engine.inspect(name)
-        probe = host.prober.http_get(*address, release.health_path, timeout=5.0) if address is not None else None
+        probe = _probe(host, address, release) if address is not None else None
         if probe is not None:
             seen.append(probe)
         stopped = state is None or state.stopped

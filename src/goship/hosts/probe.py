@@ -24,12 +24,16 @@ class ProbeResult:
     seconds: float
     #: True when nothing listened (refused or reset): "not ready yet", not a failure of the path.
     refused: bool = False
+    #: A TCP probe (``tcp_connect``) whose connection was accepted.
+    connected: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 400
 
     def describe(self) -> str:
+        if self.connected:
+            return f"connected after {self.seconds * 1000:.0f} ms"
         what = f"HTTP {self.status}" if self.status is not None else (self.error or "no answer")
         return f"{what} after {self.seconds * 1000:.0f} ms"
 
@@ -43,6 +47,10 @@ class Prober(Protocol):
 
     def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
         """The body of a 200 answer to GET path; None for any other outcome."""
+        ...
+
+    def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
+        """Whether host:port accepts a TCP connection (``connected``), as seen from the Docker host."""
         ...
 
     def close(self) -> None: ...
@@ -114,6 +122,16 @@ class LocalProber:
         if status is None:
             return ProbeResult(None, "connection closed without an HTTP answer", time.monotonic() - start, refused=not data)
         return ProbeResult(status, None, time.monotonic() - start)
+
+    def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
+        start = time.monotonic()
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return ProbeResult(None, None, time.monotonic() - start, connected=True)
+        except (ConnectionRefusedError, ConnectionResetError):
+            return ProbeResult(None, "connection refused", time.monotonic() - start, refused=True)
+        except OSError as exc:
+            return ProbeResult(None, exc.strerror or type(exc).__name__, time.monotonic() - start)
 
     def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
         """The body of GET path (the proxy's status endpoint), None when it does not answer 200."""

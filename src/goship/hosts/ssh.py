@@ -342,6 +342,20 @@ class SSHConnection:
             raise error
         return ProbeResult(None, _last(stderr, "connection closed without an HTTP answer"), elapsed, refused=not data)
 
+    def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
+        # Nothing sent: ssh -W connects, forwards our end-of-input, and ends.
+        start = time.monotonic()
+        _, stderr, code = self._forward(host, port, b"", timeout)
+        elapsed = time.monotonic() - start
+        if code is None:
+            return ProbeResult(None, f"no answer within {timeout:g}s", elapsed)
+        if probe_refused(stderr):
+            return ProbeResult(None, "connection refused", elapsed, refused=True)
+        error = classify(self.name, code, stderr) if code else None
+        if error is not None:
+            raise error
+        return ProbeResult(None, None, elapsed, connected=True)
+
     def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
         data, _, _ = self._forward(host, port, http_request_bytes(host, port, path), timeout)
         return parse_body(data) if parse_status_line(data) == 200 else None

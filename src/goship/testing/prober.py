@@ -66,6 +66,13 @@ class FakeProber:
         target = self.engine.containers.get(route.upstream) if route else None
         return target if target is not None and target.running else None
 
+    def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
+        container = self.engine.container_with_port(port)
+        answer = self._app(container, "/") if container is not None and container.running else None
+        if answer is None or answer.refused:
+            return ProbeResult(None, "connection refused", 0.001, refused=True)
+        return ProbeResult(None, None, 0.001, connected=True)
+
     def get_body(self, host: str, port: int, path: str, timeout: float = 5.0) -> bytes | None:
         container = self.engine.container_with_port(port)
         if container is None or not container.running or {p for _, p in container.ports.get(PROXY_STATUS, [])} != {port}:
