@@ -203,6 +203,31 @@ def cmd_rollback(args: argparse.Namespace) -> None:
             out(f"live at {host.url}  ({host.host}, {host.container})")
 
 
+def cmd_remove(args: argparse.Namespace) -> None:
+    """Take the service off TARGET: containers, route, lock, state (history with --purge)."""
+    from goship import operations
+
+    project = _project(args)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise GoshipError(
+                f"goship remove takes {project.service} off '{args.target}': confirm with --yes",
+                hint=f"goship remove {args.target} --yes" + (" --purge" if args.purge else ""),
+            )
+        extra = " and its release history" if args.purge else ""
+        answer = input(f"Remove {project.service}{extra} from every host of '{args.target}'? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            err("nothing removed")
+            return
+    for removed in operations.remove(project, args.target, purge=args.purge, proxy=args.proxy, reporter=_reporter(args)):
+        if args.json:
+            print(json.dumps({"host": removed.host, "removed": list(removed.done), "kept": list(removed.kept)}))
+            continue
+        out(f"{removed.host}: removed {', '.join(removed.done) or 'nothing (it was not there)'}")
+        for line in removed.kept:
+            out(f"{removed.host}: kept {line}")
+
+
 def cmd_status(args: argparse.Namespace) -> None:
     """Show, per host of TARGET, the live version, its state and health."""
     import dataclasses
@@ -560,6 +585,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("ship", cmd_ship, target=True)
     add("releases", cmd_releases, target=True)
     add("status", cmd_status, target=True)
+    remove_parser = add("remove", cmd_remove, target=True)
+    remove_parser.add_argument("--purge", action="store_true", help="also drop the release history and the service's images")
+    remove_parser.add_argument("--proxy", action="store_true", help="also remove the proxy, even if it routes other services")
+    remove_parser.add_argument("-y", "--yes", action="store_true", help="do not ask (needed without a terminal)")
     rollback_parser = add("rollback", cmd_rollback, target=True)
     rollback_parser.add_argument("version", nargs="?", help="version to return to (default: the previous one)")
     logs_parser = add("logs", cmd_logs, target=True)

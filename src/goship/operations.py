@@ -18,8 +18,17 @@ from goship import process
 from goship.config import LOCAL_TARGET
 from goship.deploy import history, lock, routing
 from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock
-from goship.deploy.rollout import HostResult, Known, deploy_to_host, ensure_image, live_container
-from goship.deploy.specs import LABEL_IMAGE, LABEL_VERSION
+from goship.deploy.rollout import (
+    HostResult,
+    Known,
+    Release,
+    app_containers,
+    deploy_to_host,
+    drain,
+    ensure_image,
+    live_container,
+)
+from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
 from goship.errors import DeployError, GoshipError
@@ -250,3 +259,89 @@ def _interactive(host: Host, name: str, command: list[str]) -> int:
         return ssh.interactive(argv, tty=True)
     spawned = process.spawn(argv, stdin=False, capture=False)
     return spawned.wait() or 0
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What ``remove`` did on one host, in words."""
+
+    host: str
+    done: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def remove(
+    project: Project,
+    target: str = LOCAL_TARGET,
+    *,
+    purge: bool = False,
+    proxy: bool = False,
+    reporter: Reporter | None = None,
+    hosts: list[Host] | None = None,
+    clock: Clock = REAL_CLOCK,
+) -> list[Removed]:
+    """Take the service off every host of ``target``: its route (other services keep
+    serving), its containers once they answered what they had, its lock and state
+    container. The release history stays unless ``purge``; the proxy and its volumes
+    go when no service is left on its port, or with ``proxy`` (every service it routes goes dark)."""
+    stage = Stage(reporter or NullReporter(), "remove")
+    results = []
+    with _hosts(project, target, hosts) as found:
+        for host in found:
+            results.append(_remove_from(project, host, purge, proxy, stage.on(host.name), clock))
+    return results
+
+
+def _remove_from(project: Project, host: Host, purge: bool, force_proxy: bool, stage: Stage, clock: Clock) -> Removed:
+    engine, service = host.engine, project.service
+    done: list[str] = []
+    kept: list[str] = []
+    records = history.read(engine, service)
+    # The lock is a container, so it needs an image the host has: any of goship's will do.
+    candidates = [host.proxy.image, *(c.image for c in engine.containers({LABEL_SERVICE: service})),
+                  *(r.image for r in reversed(records))]
+    image = next((i for i in candidates if i and engine.image(i) is not None), None)
+    if image is not None:
+        lock.acquire(engine, service, image, f"removing {service}")
+    try:
+        left: list[str] | None = None
+        if engine.inspect(host.proxy.name) is not None:
+            left = sorted(routing.unroute(host, service, stage, clock))
+            done.append("its route")
+        apps = [s for s in (engine.inspect(n) for n in app_containers(engine, service)) if s is not None]
+        running = [s for s in apps if s.running]
+        if running:
+            # What the proxy's old configuration still sends them is answered first.
+            drain(host, running, Release(service, "-", "-", project.config.app.port,
+                                         drain_seconds=project.config.deploy.drain), clock)
+        for state in apps:
+            if state.running:
+                engine.stop(state.name, int(project.config.deploy.stop_timeout))
+            engine.remove(state.name)
+        if apps:
+            done.append(f"{len(apps)} container(s)")
+        if engine.remove(history.state_name(service)):
+            done.append("its state container")
+        if purge:
+            if engine.remove_volume(history.state_name(service)):
+                done.append("its release history")
+            images = sorted({r.image for r in records})
+            gone = [image for image in images if engine.image(image) is not None and engine.remove_image(image)]
+            if gone:
+                done.append(f"{len(gone)} image(s)")
+        elif records:
+            kept.append(f"its release history ({len(records)} records; --purge removes it)")
+    finally:
+        if image is not None:
+            lock.release(engine, service)  # the deploy lock goes with it (a stale one too)
+    others = left or []
+    if engine.inspect(host.proxy.name) is not None and (not others or force_proxy):
+        engine.remove(host.proxy.name)
+        for volume in (host.proxy.volume, host.proxy.data_volume):
+            engine.remove_volume(volume)
+        done.append(f"the proxy {host.proxy.name} and its volumes" + (f" (it routed {', '.join(others)} too)" if others else ""))
+    elif others:
+        kept.append(f"the proxy {host.proxy.name}, which still routes {', '.join(others)}")
+    for line in done:
+        stage.ok(f"removed {line}")
+    return Removed(host.name, tuple(done), tuple(kept))

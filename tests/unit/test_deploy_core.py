@@ -649,3 +649,51 @@ def test_command_and_args_reach_the_container(settings, image_cmd, cmd):
     ship(fake, "1", **settings)
     [container] = fake.engine.app_containers(SERVICE)
     assert container.body.get("Cmd") == cmd
+
+
+# --- goship remove --------------------------------------------------------------------------------
+
+
+def _two_services(tmp_path):
+    fake = fake_host()
+    ship(fake, "1")  # hello: the catch-all
+    other = release("9", service="shop", path_prefix="/shop", image=image("9"))
+    fake.engine.add_image(image("9"), HEALTHY)
+    deploy_to_host(fake.host, other, lambda engine: ensure_image(engine, other.image), Stage(CollectingReporter(), "deploy"), fake.clock)
+    return fake
+
+
+def test_remove_takes_one_service_off_and_the_other_keeps_serving(tmp_path):
+    from goship import operations
+
+    fake = _two_services(tmp_path)
+    project = _project(tmp_path, ["root@web1"])
+    [removed] = operations.remove(project, "production", hosts=[fake.host], clock=fake.clock)
+    assert "its route" in removed.done and "1 container(s)" in removed.done
+    assert any("release history" in line for line in removed.kept)
+    assert any("still routes shop" in line for line in removed.kept)
+    assert fake.apps() == [] and "goship-lock-hello" not in fake.engine.containers
+    assert set(fake.table()) == {"shop"}
+    shop = fake.prober.serving(80, path="/shop/x")
+    assert shop is not None and shop.labels["goship.service"] == "shop"
+    assert "goship-state-hello" in fake.engine.volumes  # history kept
+
+
+def test_remove_purge_and_the_last_service_takes_the_proxy_with_it(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    ship(fake, "1")
+    [removed] = operations.remove(_project(tmp_path, ["root@web1"]), "production", purge=True, hosts=[fake.host], clock=fake.clock)
+    assert "its release history" in removed.done
+    assert "goship-proxy-80" not in fake.engine.containers
+    assert not any(name.startswith(("goship-proxy-80", "goship-state-hello")) for name in fake.engine.volumes)
+    assert [c for c in fake.engine.containers if c.startswith("goship-")] == []
+
+
+def test_removing_what_is_not_there_says_so(tmp_path):
+    from goship import operations
+
+    fake = fake_host()
+    [removed] = operations.remove(_project(tmp_path, ["root@web1"]), "production", hosts=[fake.host], clock=fake.clock)
+    assert removed.done == ()

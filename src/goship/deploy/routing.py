@@ -223,6 +223,18 @@ def change(
         return new
 
 
+def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -> Table:
+    """Route ``service`` nowhere (healing the rest); the table the proxy serves now."""
+    with locked(host, f"unrouting {service}", clock):
+        before = read_table(host, create=True)
+        table, dropped = healed(host.engine, before)
+        if dropped:
+            stage.info(f"dropped the routes of {', '.join(dropped)}: no container of theirs is left on this host")
+        table.pop(service, None)
+        apply(host, table, before, stage)
+        return table
+
+
 def precheck(host: Host, service: str, port: int, wanted: routes.Wanted) -> None:
     """Refuse, before anything changes, a route another service on the proxy already holds."""
     table, _ = healed(host.engine, read_table(host))
