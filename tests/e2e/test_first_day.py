@@ -334,3 +334,40 @@ def test_a_long_tmpdir_does_not_break_ssh(tmp_path, test_registry, clean_host, c
     assert shipped.returncode == 0, shipped.stderr
     assert _curl(f"http://{clean_host.address}:80/") == "Hello long"
     assert re.search(r"live at http://", shipped.stdout)
+
+
+# --- goship remove (issue 10) ---------------------------------------------------------------------
+
+
+def test_remove_one_of_two_services_on_a_host_under_load(tmp_path, test_registry, clean_host, client_key):
+    host, reg, key = clean_host, test_registry, client_key
+    web = _project(tmp_path, "web", _service_config(reg.addr, host, key, "web"))
+    api = _project(tmp_path, "api", _service_config(reg.addr, host, key, "api", "proxy:\n  port: 80\n  path_prefix: /api\n"))
+    for project in (web, api):
+        assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    refused = run_goship("remove", "production", "-C", str(api))
+    assert_clean_failure(refused, "confirm with --yes")
+    load = Load(f"http://{host.address}:80/", seconds=8)
+    removed = run_goship("remove", "production", "--yes", "-C", str(api))
+    statuses, errors, _ = load.report()
+    assert removed.returncode == 0, removed.stderr
+    assert errors == 0 and set(statuses) == {"200"}, load.output
+    assert "kept its release history" in removed.stdout and "still routes web" in removed.stdout
+    assert _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.service=api").split() == []
+    assert _curl(f"http://{host.address}:80/") == "I am web"
+    # The last service takes the proxy and every volume of goship's with it (with --purge).
+    assert run_goship("remove", "production", "--yes", "--purge", "-C", str(web)).returncode == 0
+    run_goship("remove", "production", "--yes", "--purge", "-C", str(api))
+    assert _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.managed=true").split() == []
+    assert [v for v in _remote(host, "docker", "volume", "ls", "-q").split() if v.startswith("goship-")] == []
+
+
+def test_remove_locally_leaves_nothing_behind(tmp_path, local_engine, caddy_image, local_port):
+    project = _project(tmp_path, "solo", f"service: solo\nproxy:\n  port: {local_port}\n")
+    assert run_goship("ship", "-C", str(project)).returncode == 0
+    removed = run_goship("remove", "--yes", "--purge", "-C", str(project))
+    assert removed.returncode == 0, removed.stderr
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=goship.managed=true"], capture_output=True, text=True).stdout.split()
+    volumes = [v for v in subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True).stdout.split()
+               if v.startswith(("goship-state-solo", f"goship-proxy-{local_port}"))]
+    assert leftovers == [] and volumes == []

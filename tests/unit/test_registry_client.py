@@ -175,6 +175,28 @@ def test_token_service_refusing_names_the_user_not_the_password():
     assert "s3cret" not in info.value.message + (info.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("registry", "realm", "sent"),
+    [
+        ("reg.example.com", "https://auth.example.com/token", True),  # HTTPS anywhere
+        ("10.0.0.1:5000", "http://10.0.0.1:5001/token", True),  # plain HTTP on the registry's own host
+        ("reg.example.com", "http://auth.example.com/token", False),  # plain HTTP to another host: never
+        ("reg.example.com", "ftp://reg.example.com/token", False),
+    ],
+)
+def test_the_password_goes_to_a_token_realm_only_over_https_or_on_the_registry_host(registry, realm, sent):
+    service = TokenService()
+    authn = auth.Authenticator(registry, Credentials("u", "p4ss"), service)
+    challenge = f'Bearer realm="{realm}",service="reg"'
+    if sent:
+        authn.answer(challenge, ["repository:a:pull"])
+        assert service.calls
+        return
+    with pytest.raises(RegistryError, match="does not send the password there") as refused:
+        authn.answer(challenge, ["repository:a:pull"])
+    assert service.calls == [] and "p4ss" not in refused.value.message
+
+
 # A registry in memory ---------------------------------------------------------------
 
 
