@@ -8,10 +8,22 @@ printed, stored in release records or put on a command line.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from goship.errors import ConfigError
+
+_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS", "PRIVATE", "DSN"}
+_NOT_SECRET_WORDS = {"PUBLIC", "FILE", "PATH", "ID", "NAME", "DIR", "URL", "TYPE", "SIZE", "ALG", "ALGORITHM"}
+
+
+def is_secret_name(name: str) -> bool:
+    """DB_PASSWORD, GITHUB_TOKEN, API_KEY, JWT_SECRET - but not PUBLIC_KEY, SSH_KEY_FILE, KEY_ID."""
+    words = set(re.split(r"[_\-.]+", name.upper()))
+    if words & _NOT_SECRET_WORDS:
+        return False
+    return bool(words & _SECRET_WORDS) or any(w.endswith(("PASSWORD", "TOKEN", "SECRET", "APIKEY")) for w in words)
 
 
 def parse_env_file(text: str, source: str) -> dict[str, str]:

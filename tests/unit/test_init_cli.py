@@ -44,9 +44,10 @@ def test_init_then_native_build(name, tmp_path, monkeypatch):
         assert b"\r\n" not in (ignore_dir / file).read_bytes()
     config = load_config(root / "goship.yaml")
     assert config.app.port == fixture.port
-    assert config.health.path == (fixture.health or "/healthz")
+    assert config.health.path == (fixture.health or "/")
+    assert config.health.type == ("http" if fixture.health else "answers")
     if fixture.health is None:
-        assert "warning: no health handler" in result.stderr
+        assert "warning: no health route found" in result.stderr
     if name == "cmd-api-worker":
         assert "chose cmd/api; use --main" in result.stderr
 

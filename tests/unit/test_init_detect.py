@@ -39,9 +39,9 @@ from tests.projects import FIXTURES, copy_fixture
         ('http.ListenAndServe("0.0.0.0:8081", mux)', "8081", "listen address"),
         ('ln, _ := net.Listen("tcp", ":7070")', "7070", "listen address"),
         ('srv := &http.Server{\n\tAddr: ":8443",\n}', "8443", "listen address"),
-        ('addr := flag.String("addr", ":9000", "listen address")', "9000", "flag default"),
-        ('flag.StringVar(&cfg.addr, "listen", "127.0.0.1:6060", "")', "6060", "flag default"),
-        ('port := flag.Int("port", 4000, "port")', "4000", "flag default"),
+        ('addr := flag.String("addr", ":9000", "listen address")', "9000", "the -addr flag"),
+        ('flag.StringVar(&cfg.addr, "listen", "127.0.0.1:6060", "")', "6060", "the -listen flag"),
+        ('port := flag.Int("port", 4000, "port")', "4000", "the -port flag"),
     ],
 )
 def test_guess_port(source, port, how):
@@ -149,7 +149,8 @@ def test_plan_init_on_each_fixture(name, tmp_path, monkeypatch):
     plan = plan_init(root, InitOptions(yes=True))
     answers = plan.answers
     assert (answers.service, answers.main, answers.port) == (fixture.service, fixture.main, fixture.port)
-    assert answers.health_path == (fixture.health or "/healthz")
+    assert answers.health_path == (fixture.health or "/")
+    assert answers.health_type == ("http" if fixture.health else "answers")
     assert answers.health_found == (fixture.health is not None)
     assert bool(plan.warnings) == (fixture.health is None)
     names = sorted(p.path.name for p in plan.files)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from goship.dockerfiles.ignore import IgnoreMatcher
+from goship.dockerfiles.parse import decode_dockerfile, parse_dockerfile, parse_env, parse_image, substitute
 from goship.errors import DockerfileError
-from goship.lint.dockerfile import decode_dockerfile, parse_dockerfile, parse_env, parse_image, substitute
-from goship.lint.dockerignore import IgnoreMatcher
 
 
 def test_continuations_comments_and_flags_keep_the_first_line():
@@ -177,7 +177,7 @@ def test_dockerignore_walk_pruning_respects_exceptions():
     ],
 )
 def test_utf16_dockerfiles_decode(data, encoding):
-    from goship.lint.dockerfile import sniff_encoding
+    from goship.dockerfiles.parse import sniff_encoding
 
     assert sniff_encoding(data) == encoding
     df = parse_dockerfile(decode_dockerfile(data))

@@ -7,7 +7,7 @@ import pytest
 
 from goship.lint import RULES, Severity, lint_dockerfile_text, lint_project
 from goship.lint.config_rules import check_config, is_loopback, registry_host
-from goship.lint.rules import is_secret_name
+from goship.secrets import is_secret_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
 

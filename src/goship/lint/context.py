@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.lint.dockerignore import IgnoreMatcher
+from goship.dockerfiles.ignore import IgnoreMatcher
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,19 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from goship.dockerfiles.ignore import IgnoreMatcher
+from goship.dockerfiles.parse import (
+    Dockerfile,
+    Instruction,
+    Stage,
+    context_sources,
+    parse_arg,
+    parse_env,
+    parse_image,
+)
 from goship.lint.context import BuildContext, format_size
-from goship.lint.dockerfile import Dockerfile, Instruction, Stage, parse_arg, parse_env, parse_image
-from goship.lint.dockerignore import IgnoreMatcher
 from goship.lint.findings import Finding, Rule, Severity
+from goship.secrets import is_secret_name
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -102,6 +111,10 @@ RULES: dict[str, Rule] = {
              "goship deploys with app.port (it sets PORT and routes traffic there); an image that EXPOSEs or "
              "defaults PORT to another port listens where nothing is routed, or fails its health check.",
              "Use the same port in goship.yaml (app.port) and the Dockerfile (EXPOSE, ENV PORT)."),
+        Rule("GS118", E, "COPY or ADD source excluded by .dockerignore",
+             "docker build sends the context without what .dockerignore excludes, so a COPY of an excluded "
+             "path fails with 'not found' (or copies an empty directory).",
+             "Remove the pattern from .dockerignore, or re-include the path with a '!' line after it."),
         Rule("GS201", E, "goship.yaml does not load",
              "goship cannot build or deploy with a configuration it cannot read.",
              "Correct the key or value at the line shown."),
@@ -121,8 +134,6 @@ _GO_DEPS = re.compile(r"\bgo\s+(?:build|install|test|vet|generate|run|mod\s+down
 _GO_MOD_DOWNLOAD = re.compile(r"\bgo\s+mod\s+download\b")
 _CGO_OFF = re.compile(r"\bCGO_ENABLED\s*=\s*[\"']?0\b")
 _STATIC_LINK = re.compile(r"-extldflags[= ]+[\"']?[^\"']*-static")
-_SECRET_WORDS = {"PASSWORD", "PASSWD", "PASSPHRASE", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS", "PRIVATE"}
-_NOT_SECRET_WORDS = {"PUBLIC", "FILE", "PATH", "ID", "NAME", "DIR", "URL", "TYPE", "SIZE", "ALG", "ALGORITHM"}
 _SCRIPT_SUFFIXES = (".sh", ".bash", ".ash", ".zsh", ".ksh")
 
 
@@ -477,14 +488,6 @@ def check_shell_form(df: Dockerfile) -> Iterable[Finding]:
         )
 
 
-def is_secret_name(name: str) -> bool:
-    """DB_PASSWORD, GITHUB_TOKEN, API_KEY, JWT_SECRET - but not PUBLIC_KEY, SSH_KEY_FILE, KEY_ID."""
-    words = set(re.split(r"[_\-.]+", name.upper()))
-    if words & _NOT_SECRET_WORDS:
-        return False
-    return bool(words & _SECRET_WORDS) or any(w.endswith(("PASSWORD", "TOKEN", "SECRET", "APIKEY")) for w in words)
-
-
 def check_secrets(df: Dockerfile) -> Iterable[Finding]:
     for instruction in df.instructions:
         if instruction.keyword == "ENV":
@@ -750,6 +753,27 @@ def check_dockerignore(ignore_file: str, text: str | None) -> Iterable[Finding]:
         return
     if not IgnoreMatcher.from_text(text).excluded(".git"):
         yield finding("GS114", ".dockerignore does not exclude .git", ignore_file, None)
+
+
+def check_ignored_sources(df: Dockerfile, ignore_file: str, text: str | None) -> Iterable[Finding]:
+    """A COPY/ADD source that .dockerignore leaves out: the build cannot find it."""
+    if text is None:
+        return
+    matcher = IgnoreMatcher.from_text(text)
+    for source in context_sources(df):
+        if not source.path:
+            continue
+        pattern = matcher.excluding(source.path)
+        if pattern is None:
+            continue
+        keyword = source.instruction.keyword
+        yield finding(
+            "GS118",
+            f"{keyword} {source.written} reads {source.path}, which {ignore_file}:{pattern.line} ('{pattern.text}') "
+            f"leaves out of the build context: the build fails with 'not found'",
+            df.path, source.instruction.line,
+            fix=f"remove '{pattern.text}' from {ignore_file} (line {pattern.line}), or add '!{source.path}' after it",
+        )
 
 
 def check_context_size(ignore_file: str, context: BuildContext, limit: int) -> Iterable[Finding]:

@@ -15,17 +15,18 @@ from pathlib import Path
 import yaml
 
 from goship.config import CONFIG_NAME
+from goship.dockerfiles.ignore import IgnoreMatcher
+from goship.dockerfiles.parse import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.errors import ConfigError, DockerfileError, GoshipError
 from goship.lint import hadolint as hadolint_tool
 from goship.lint.config_rules import check_config, config_finding, explicit_app_port, has_health_section, key_line
 from goship.lint.context import BuildContext
-from goship.lint.dockerfile import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
-from goship.lint.dockerignore import IgnoreMatcher
 from goship.lint.findings import Finding, LintReport, Severity
 from goship.lint.rules import (
     RULES,
     DockerfileFacts,
     check_context_size,
+    check_ignored_sources,
     check_dockerfile,
     check_dockerignore,
     finding,
@@ -277,6 +278,7 @@ def lint_project(
         )
         own = check_dockerfile(parsed, facts)
         own += check_dockerignore(ignore_rel, ignore_text)
+        own += check_ignored_sources(parsed, ignore_rel, ignore_text)
         own += check_context_size(ignore_rel, context, context_limit)
         external: list[Finding] = []
         if hadolint and encoding != "utf-8":

@@ -15,8 +15,9 @@ from pathlib import Path
 from goship.scaffold.goscan import Guess, line_of, port_value, strip_comments
 from goship.scaffold.listeners import find_listeners
 from goship.scaffold.routes import HEALTH_PATHS, guess_health_path
+from goship.scaffold.settings import find_settings
 
-__all__ = ["DEFAULT_PORT", "HEALTH_PATHS", "Guess", "guess_health_path", "guess_port", "local_imports", "package_sources"]
+__all__ = ["DEFAULT_PORT", "HEALTH_PATHS", "Guess", "guess_health_path", "guess_port", "local_imports", "package_sources", "speaks_http"]
 
 DEFAULT_PORT = 8080
 
@@ -32,11 +33,12 @@ _HTTP_PORT_VAR = re.compile(r"(?:HTTP_|APP_|LISTEN_|SERVER_|WEB_|SERVICE_|API_)?
 _ENV_TAG = re.compile(
     r'`[^`]*\b(?:env|envconfig):"(?P<name>\w+)"[^`]*\b(?:envDefault|default):"(?::)?(?P<port>\d{1,5})"[^`]*`'
 )
-# flag.String("addr", ":9000", ...), flag.Int("port", 9000, ...).
-_FLAG_ADDR = re.compile(
-    r'flag\.(?:String|StringVar)\((?:[^,]+,\s*)?"(?:addr|address|listen|http[-_.]?addr|port)"\s*,\s*"[\w.\[\]-]*:?(\d{2,5})"'
+#: Flags that set the service's own listen address or port (not -metrics-addr, -db-port).
+_ADDRESS_FLAG = re.compile(
+    r"(?:(?:http|https|web|server|listen|api|app|public|bind)[-_.])?"
+    r"(?:addr|address|listen|listen[-_.]addr(?:ess)?|http|bind|bind[-_.]addr(?:ess)?|port|listen[-_.]port)",
+    re.IGNORECASE,
 )
-_FLAG_PORT = re.compile(r'flag\.(?:Int|IntVar)\((?:[^,]+,\s*)?"(?:port|http[-_.]?port)"\s*,\s*(\d{2,5})\b')
 
 
 def guess_port(sources: dict[str, str]) -> Guess | None:
@@ -62,7 +64,7 @@ def guess_port(sources: dict[str, str]) -> Guess | None:
         chosen = Guess(best.port, f"{best.where} (listen address)")
     if chosen is None:
         for name, text in texts.items():
-            found = _port_from_flag(text)
+            found = _port_from_flag(name, text)
             if found is not None:
                 port, offset, how = found
                 chosen = Guess(port, f"{name}:{line_of(text, offset)} ({how})")
@@ -112,19 +114,54 @@ def _env_default(text: str, match: re.Match[str]) -> str | None:
         return None
     var = re.escape(target.group(1))
     window = text[match.end() : match.end() + 400]
-    default = re.search(rf'(?<![\w.]){var}\s*=(?!=)\s*"(?::)?(\d{{1,5}})"', window)
+    # ... port = "8080" or port = defaultPort (a constant)
+    default = re.search(rf'(?<![\w.]){var}\s*=(?!=)\s*("(?::)?\d{{1,5}}"|[A-Za-z_][\w.]*)', window)
     if default:
-        return port_value(default.group(1), text)
+        value = port_value(default.group(1), text)
+        if value is not None:
+            return value
     # port := "8080"; if p := os.Getenv("PORT"); p != "" { port = p }
     copied = re.search(rf"(?<![\w.])([A-Za-z_][\w.]*)\s*=(?!=)\s*{var}\b", window)
     if copied:
-        return port_value(copied.group(1), text, match.start())
+        value = port_value(copied.group(1), text, match.start())
+        if value is not None:
+            return value
+    return _returned_default(text, match.end(), target.group(1))
+
+
+def _returned_default(text: str, after: int, var: str) -> str | None:
+    """``if p := os.Getenv("PORT"); p != "" { return p }; return "3000"``: the literal
+    (or constant) the same function returns when the variable is not set."""
+    end = text.find("\nfunc ", after)
+    window = text[after : min(after + 400, end if end != -1 else len(text))]
+    for returned in re.finditer(r'\breturn\s+("(?::)?\d{1,5}"|\d{1,5}|[A-Za-z_]\w*)\s*(?:[\n;}]|$)', window):
+        if returned.group(1) != var:
+            return port_value(returned.group(1), text)
     return None
 
 
-def _port_from_flag(text: str) -> tuple[str, int, str] | None:
-    match = _FLAG_ADDR.search(text) or _FLAG_PORT.search(text)
-    return (match.group(1), match.start(), "flag default") if match else None
+def _port_from_flag(name: str, text: str) -> tuple[str, int, str] | None:
+    for setting in find_settings({name: text}):
+        if setting.kind != "flag" or not _ADDRESS_FLAG.fullmatch(setting.name) or not setting.default:
+            continue
+        port = re.fullmatch(r"(?:[\w.\[\]-]*:)?(\d{1,5})", setting.default)
+        if port and 0 < int(port.group(1)) < 65536:
+            line = int(setting.where.rsplit(":", 1)[1])
+            offset = sum(len(row) + 1 for row in text.split("\n")[: line - 1])
+            return port.group(1), offset, f"default of the -{setting.name} flag"
+    return None
+
+
+#: Import paths of HTTP servers: a service importing none of them speaks something else.
+_HTTP_PACKAGES = re.compile(
+    r'"(?:net/http|github\.com/(?:gin-gonic/gin|labstack/echo[^"]*|gofiber/fiber[^"]*|valyala/fasthttp'
+    r'|go-chi/chi[^"]*|gorilla/mux|julienschmidt/httprouter|beego/beego[^"]*|kataras/iris[^"]*))"'
+)
+
+
+def speaks_http(sources: dict[str, str]) -> bool:
+    """Whether the service imports an HTTP server package (net/http or a framework)."""
+    return any(_HTTP_PACKAGES.search(strip_comments(text)) for text in sources.values())
 
 
 def local_imports(source: str, module: str) -> list[str]:

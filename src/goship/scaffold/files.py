@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from goship.config.model import BuildConfig
 from goship.config.schema import MODELINE
+from goship.scaffold.settings import Setting
+from goship.secrets import is_secret_name
 
 #: Comment column for goship.yaml, like the README's example.
 _COLUMN = 31
@@ -39,6 +41,13 @@ class InitAnswers:
     health_comment: str = ""
     #: other ports the code listens on (metrics, pprof), each "9090 (main.go:12)".
     other_ports: tuple[str, ...] = ()
+    #: health.type: "http" (a health route), "answers" (none found) or "tcp" (no HTTP).
+    health_type: str = "http"
+    #: the flags and variables the code reads, required ones first.
+    settings: tuple[Setting, ...] = ()
+
+#: How many optional settings goship.yaml lists before "... and N more".
+_LISTED = 12
 
 
 def _yaml_scalar(value: str) -> str:
@@ -70,12 +79,6 @@ def render_goship_yaml(answers: InitAnswers) -> str:
         port_note = answers.port_comment
     else:
         port_note = f"found at {answers.port_evidence}" if answers.port_evidence else "goship sets $PORT to this"
-    if answers.health_comment:
-        health_note = answers.health_comment
-    elif answers.health_found:
-        health_note = f"handler found at {answers.health_evidence}" if answers.health_evidence else "answers 2xx when healthy"
-    else:
-        health_note = "NO handler found: add one answering 2xx here"
     lines = [
         MODELINE,
         "# goship.yaml, written by 'goship init'. Every key is optional; see the README",
@@ -96,14 +99,73 @@ def render_goship_yaml(answers: InitAnswers) -> str:
     ]
     if answers.other_ports:
         lines.append(f"  # also listens on {', '.join(answers.other_ports)}: not published; check app.port")
+    lines += _settings_lines(answers.settings)
+    lines += ["health:", *_health_lines(answers)]
     lines += [
-        "health:",
-        _line(f"  path: {_yaml_scalar(answers.health_path)}", health_note),
         "# targets:",
         "#   production:",
         "#     hosts: [deploy@web1.example.com]",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _health_lines(answers: InitAnswers) -> list[str]:
+    if answers.health_type == "tcp":
+        return [_line("  type: tcp", "speaks no HTTP: ready once the port accepts a connection")]
+    if answers.health_type == "answers":
+        return [
+            _line("  type: answers", "NO health route found: ready once the path answers below 500"),
+            _line(f"  path: {_yaml_scalar(answers.health_path)}", "add a route answering 2xx, put it here, drop 'type'"),
+        ]
+    if answers.health_comment:
+        note = answers.health_comment
+    elif answers.health_found:
+        note = f"handler found at {answers.health_evidence}" if answers.health_evidence else "answers 2xx when healthy"
+    else:
+        note = "NO handler found: add one answering 2xx here"
+    return [_line(f"  path: {_yaml_scalar(answers.health_path)}", note)]
+
+
+def required_flags(settings: tuple[Setting, ...]) -> list[Setting]:
+    return [s for s in settings if s.required and s.kind == "flag"]
+
+
+def required_env(settings: tuple[Setting, ...]) -> tuple[list[Setting], list[Setting]]:
+    """Required variables: (plain ones for app.env, secret-looking ones for app.secrets)."""
+    env = [s for s in settings if s.required and s.kind == "env"]
+    return [s for s in env if not is_secret_name(s.name)], [s for s in env if is_secret_name(s.name)]
+
+
+def _settings_lines(settings: tuple[Setting, ...]) -> list[str]:
+    """app.args / app.env / app.secrets for what the service cannot start without
+    (values left empty for the user to fill in), and comments for the rest."""
+    lines: list[str] = []
+    flags = required_flags(settings)
+    if flags:
+        value = "[" + ", ".join(json.dumps(f"-{s.name}=") for s in flags) + "]"
+        lines.append(_line(f"  args: {value}", "REQUIRED: " + "; ".join(
+            f"give -{s.name} a value ({s.required} exits without it)" for s in flags
+        )))
+    plain, secret = required_env(settings)
+    if plain:
+        lines.append("  env:")
+        lines += [_line(f"    {s.name}: \"\"", f"REQUIRED: set the value ({s.required} exits without it)") for s in plain]
+    if secret:
+        names = ", ".join(s.name for s in secret)
+        lines.append(_line(
+            f"  secrets: [{names}]",
+            "REQUIRED: set in your environment or app.env_file (" + ", ".join(s.required for s in secret) + " exit without)",
+        ))
+    optional = [s for s in settings if not s.required]
+    if optional:
+        lines.append("  # The code also reads these; set them in app.args / app.env if the defaults don't fit:")
+        for setting in optional[:_LISTED]:
+            kind = f" {setting.type}" if setting.type else ""
+            default = f" (default {json.dumps(setting.default)})" if setting.default not in (None, "") else ""
+            lines.append(f"  #   {setting.label}{kind}{default}  {setting.where}")
+        if len(optional) > _LISTED:
+            lines.append(f"  #   ... and {len(optional) - _LISTED} more")
+    return lines
 
 
 def dockerignore_entries(local_binaries: tuple[str, ...] = ()) -> list[str]:

@@ -39,10 +39,12 @@ from goship.scaffold.files import (
     render_dockerignore,
     render_gitattributes,
     render_goship_yaml,
+    required_env,
+    required_flags,
 )
 from goship.scaffold.goscan import is_loopback
 from goship.scaffold.listeners import find_listeners
-from goship.scaffold.needed import blocked_exclusions, needed_paths
+from goship.scaffold.needed import blocked_exclusions, dockerfile_needs, needed_paths
 from goship.scaffold.newservice import MIN_GO, render_new_service
 from goship.scaffold.plan import (
     KEEP,
@@ -55,6 +57,7 @@ from goship.scaffold.plan import (
     render_diff,
     write_plan,
 )
+from goship.scaffold.settings import Setting, find_settings
 from goship.scaffold.workspace import Workspace, find_workspace
 
 __all__ = [
@@ -218,13 +221,17 @@ def _plan_files(
     else:
         ignore_path = root / ".dockerignore"
         binaries = _local_binaries(root, answers.service, mains)
-    # Never exclude what the build reads: Go code (a package in bin/) or a
-    # //go:embed'ed path (dist/ of a frontend build).
-    leave_out = blocked_exclusions(dockerignore_entries(binaries), needed_paths(ignore_path.parent))
+    dockerfile_file = planned(root / "Dockerfile", dockerfile, force)
+    kept = dockerfile_file.existing if dockerfile_file.action == KEEP and dockerfile_file.existing else dockerfile
+    # Never exclude what the build reads: Go code (a package in bin/), a
+    # //go:embed'ed path (dist/ of a frontend build), or what the Dockerfile
+    # (a kept one too) COPYs, such as prebuilt binaries in dist/.
+    needed = {**needed_paths(ignore_path.parent), **dockerfile_needs(kept)}
+    leave_out = blocked_exclusions(dockerignore_entries(binaries), needed)
     ignore = render_dockerignore(binaries, leave_out)
     files = (
         yaml_file,
-        planned(root / "Dockerfile", dockerfile, force),
+        dockerfile_file,
         planned(ignore_path, ignore, force),
         planned(root / ".gitattributes", render_gitattributes(), force, merge=merge_gitattributes),
     )
@@ -288,6 +295,20 @@ def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
     )
 
 
+def _settings_warnings(settings: list[Setting]) -> list[str]:
+    """One warning per setting the service exits without, naming the goship.yaml key to fill in."""
+    flags = required_flags(tuple(settings))
+    plain, secret = required_env(tuple(settings))
+    warnings = [f"{s.required} exits without -{s.name}: give it a value in goship.yaml (app.args)" for s in flags]
+    warnings += [f"{s.required} exits without ${s.name}: set its value in goship.yaml (app.env)" for s in plain]
+    warnings += [
+        f"{s.required} exits without ${s.name}: a secret, listed in app.secrets; set it in your "
+        "environment or app.env_file before goship ship"
+        for s in secret
+    ]
+    return warnings
+
+
 def _settle(
     root: Path, gomod: GoMod, mains: Sequence[str], options: InitOptions, ask: AskMain | None,
     workspace: Workspace | None, here: str | None,
@@ -312,7 +333,7 @@ def _settle(
     notes += port.notes
     warnings += port.warnings
 
-    health_found, health_evidence, health_comment = True, "", ""
+    health_found, health_evidence, health_comment, health_type = True, "", "", "http"
     if options.health_path is not None:
         health_path, health_comment = options.health_path, "set by --health-path"
         health_source = "--health-path"
@@ -322,19 +343,28 @@ def _settle(
             health_path, health_evidence = health_guess.value, health_guess.evidence
             health_source = health_evidence
             notes.append(f"health check {health_path}: handler found at {health_evidence}")
-        else:
-            health_path, health_found, health_source = "/healthz", False, "default (no handler found)"
-            warnings.append(
-                f"no health handler (/healthz, /health, /readyz or /ping) found in {main}: a deploy "
-                "waits for health.path to answer 2xx, so add a handler for /healthz that does "
-                "(or set health.path / pass --health-path)"
+        elif not detect.speaks_http(sources):
+            health_path, health_found, health_type = "/", False, "tcp"
+            health_source = "no HTTP package imported: a TCP connect"
+            notes.append(
+                f"health check: {main} imports no HTTP package, so a deploy waits for port {port.port} "
+                "to accept a connection (health.type: tcp)"
             )
+        else:
+            health_path, health_found, health_type = "/", False, "answers"
+            health_source = "no health route found: / answering below 500"
+            warnings.append(
+                f"no health route found in {main}: a deploy waits for / to answer (any status below 500, "
+                "health.type: answers); add a route that answers 2xx when healthy and set health.path to it"
+            )
+    settings = find_settings(sources)
+    warnings += _settings_warnings(settings)
     context = os.path.relpath(workspace.root, root).replace(os.sep, "/") if workspace else "."
     answers = InitAnswers(
         service=service, main=main, port=port.port, health_path=health_path,
         port_evidence=port.evidence, port_comment=port.comment, other_ports=port.others,
         health_evidence=health_evidence, health_found=health_found, health_comment=health_comment,
-        context=context,
+        context=context, health_type=health_type, settings=tuple(settings),
     )
     found = {
         "main": Found(main, main_source),

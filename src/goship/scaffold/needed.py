@@ -3,7 +3,8 @@
 A default exclusion such as ``bin`` or ``dist`` is wrong for a module whose
 Go package lives in ``bin/`` or whose ``//go:embed dist`` reads the frontend's
 build output: the Dockerfile's ``go build`` then fails. ``blocked_exclusions``
-says which exclusions would hide such a path, and why.
+says which exclusions would hide such a path, and why; so is one that hides
+what a kept Dockerfile COPYs (``COPY dist/$TARGETOS/$TARGETARCH/app /``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import re
 import shlex
 from pathlib import Path
 
-__all__ = ["blocked_exclusions", "embed_patterns", "needed_paths"]
+from goship.dockerfiles.ignore import IgnoreMatcher
+from goship.dockerfiles.parse import context_sources, parse_dockerfile
+from goship.errors import DockerfileError
+
+__all__ = ["blocked_exclusions", "dockerfile_needs", "embed_patterns", "needed_paths"]
 
 _EMBED = re.compile(r"^[ \t]*//go:embed[ \t]+(.+?)[ \t]*$", re.MULTILINE)
 _SKIP_DIRS = {"node_modules"}
@@ -71,41 +76,18 @@ def needed_paths(root: Path) -> dict[str, str]:
     return needed
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """A .dockerignore pattern as a regular expression over a context-relative path."""
-    pattern = pattern.strip().lstrip("/")
-    out = ""
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-            continue
-        if char == "*":
-            out += "[^/]*"
-        elif char == "?":
-            out += "[^/]"
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out += re.escape(char)
-            else:
-                out += "[" + pattern[i + 1 : end].replace("!", "^", 1) + "]"
-                i = end
-        else:
-            out += re.escape(char)
-        i += 1
-    return re.compile(out)
-
-
-def _ancestors(path: str) -> list[str]:
-    parts = path.split("/")
-    return ["/".join(parts[: index + 1]) for index in range(len(parts))]
+def dockerfile_needs(text: str, name: str = "Dockerfile") -> dict[str, str]:
+    """{context path: why}: what the Dockerfile's COPY and ADD lines read (the
+    known part of each source: ``dist`` for ``COPY dist/$TARGETOS/app /``)."""
+    try:
+        parsed = parse_dockerfile(text, name)
+    except DockerfileError:
+        return {}  # lint reports a Dockerfile that does not parse; init keeps it as it is
+    return {
+        source.path: f"read by {source.instruction.keyword} {source.written} in {name}:{source.instruction.line}"
+        for source in context_sources(parsed)
+        if source.path
+    }
 
 
 def blocked_exclusions(entries: list[str], needed: dict[str, str]) -> dict[str, str]:
@@ -115,9 +97,9 @@ def blocked_exclusions(entries: list[str], needed: dict[str, str]) -> dict[str, 
     for entry in entries:
         if not entry or entry.startswith(("#", "!")):
             continue
-        regex = _pattern_regex(entry)
+        matcher = IgnoreMatcher.from_text(entry)
         for path, why in needed.items():
-            if any(regex.fullmatch(part) for part in _ancestors(path)):
+            if matcher.excluded(path):
                 blocked[entry] = why
                 break
     return blocked

@@ -95,6 +95,11 @@ def kept_notes(files: tuple[PlannedFile, ...], root: Path) -> list[str]:
         name = display(item.path, root)
         if item.action == KEEP:
             notes.append(f"kept {name} (exists; --force replaces it); check it with goship lint")
+            if item.path.name == "Dockerfile":
+                notes.append(
+                    f"goship build builds natively from the Go sources; set build.builder: docker in "
+                    f"goship.yaml (or pass --builder docker) to build with {name}"
+                )
         elif item.action == APPEND:
             notes.append(f"{name} exists: adding the LF rules it lacks")
     return notes

@@ -102,13 +102,18 @@ class IgnoreMatcher:
 
     def excluded(self, path: str) -> bool:
         """``path`` is '/'-separated and relative to the context root."""
+        return self.excluding(path) is not None
+
+    def excluding(self, path: str) -> Pattern | None:
+        """The pattern that leaves ``path`` out of the context (the last match
+        that no exception undid), or None when it is sent."""
         path = path.strip("/")
         parent = posixpath.dirname(path)
         parents = parent.split("/") if parent else []
-        matched = False
+        matched: Pattern | None = None
         for pattern in self.patterns:
             # Only an exception can undo a match, only an exclusion can make one.
-            if matched != pattern.exclusion:
+            if (matched is not None) != pattern.exclusion:
                 continue
             hit = pattern.regex.match(path) is not None
             if not hit:
@@ -117,7 +122,7 @@ class IgnoreMatcher:
                         hit = True
                         break
             if hit:
-                matched = not pattern.exclusion
+                matched = None if pattern.exclusion else pattern
         return matched
 
     def may_include_below(self, directory: str) -> bool:

@@ -1,4 +1,4 @@
-"""A small Dockerfile parser that keeps line numbers, for ``goship lint``.
+"""A small Dockerfile parser that keeps line numbers, for lint, init and the docker builder.
 
 It reads what the rules need, the way BuildKit's parser reads it: parser
 directives (``# escape=`` changes the continuation character), continuation
@@ -549,3 +549,51 @@ def parse_env(args: str) -> list[tuple[str, str]]:
 def parse_arg(args: str) -> list[tuple[str, str | None]]:
     """``ARG A=1 B`` as (name, default or None) pairs."""
     return _parse_arg(args)
+
+
+@dataclass(frozen=True)
+class ContextSource:
+    """A path of the build context a COPY or ADD reads."""
+
+    instruction: Instruction
+    #: the source as written: "dist/$TARGETOS/$TARGETARCH/app".
+    written: str
+    #: the part every build reads for sure: ARG defaults substituted, then cut
+    #: before the first unknown variable or glob ("dist" for the source above);
+    #: "" when the source is the whole context.
+    path: str
+
+
+def _known_part(source: str) -> str:
+    cut = len(source)
+    for char in "$*?[":
+        index = source.find(char)
+        if index != -1:
+            cut = min(cut, index)
+    known = source[:cut]
+    if cut < len(source):
+        known = known.rsplit("/", 1)[0] if "/" in known else ""
+    known = known.strip()
+    while known.startswith("./"):
+        known = known[2:]
+    return known.strip("/") if known.strip("/") not in (".",) else ""
+
+
+def context_sources(df: Dockerfile) -> list[ContextSource]:
+    """Every context path a COPY/ADD reads (not ``--from`` another stage or image,
+    not a URL, not a heredoc), with ARG defaults substituted."""
+    found: list[ContextSource] = []
+    for stage in df.stages:
+        values: dict[str, str | None] = dict(df.global_args)
+        for instruction in stage.instructions:
+            if instruction.keyword == "ARG":
+                values.update(_parse_arg(instruction.args))
+                continue
+            if instruction.keyword not in ("COPY", "ADD") or instruction.heredocs or instruction.flag("from") is not None:
+                continue
+            for written in instruction.words()[:-1]:
+                if re.match(r"^[a-z][a-z0-9+.-]*://|^git@", written):
+                    continue
+                path = _known_part(substitute(written, values))
+                found.append(ContextSource(instruction, written, path))
+    return found
