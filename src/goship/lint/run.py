@@ -26,9 +26,9 @@ from goship.lint.rules import (
     RULES,
     DockerfileFacts,
     check_context_size,
-    check_ignored_sources,
     check_dockerfile,
     check_dockerignore,
+    check_ignored_sources,
     finding,
 )
 from goship.project import find_module_root, load_project, project_problems, read_go_mod
