@@ -161,7 +161,8 @@ def _settings_lines(settings: tuple[Setting, ...]) -> list[str]:
         lines.append("  # The code also reads these; set them in app.args / app.env if the defaults don't fit:")
         for setting in optional[:_LISTED]:
             kind = f" {setting.type}" if setting.type else ""
-            default = f" (default {json.dumps(setting.default)})" if setting.default not in (None, "") else ""
+            shown = json.dumps(setting.default) if setting.type in ("", "string") else setting.default
+            default = f" (default {shown})" if setting.default not in (None, "") else ""
             lines.append(f"  #   {setting.label}{kind}{default}  {setting.where}")
         if len(optional) > _LISTED:
             lines.append(f"  #   ... and {len(optional) - _LISTED} more")

@@ -295,12 +295,29 @@ def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
     )
 
 
-def _settings_warnings(settings: list[Setting]) -> list[str]:
-    """One warning per setting the service exits without, naming the goship.yaml key to fill in."""
-    flags = required_flags(tuple(settings))
-    plain, secret = required_env(tuple(settings))
-    warnings = [f"{s.required} exits without -{s.name}: give it a value in goship.yaml (app.args)" for s in flags]
-    warnings += [f"{s.required} exits without ${s.name}: set its value in goship.yaml (app.env)" for s in plain]
+def _line_of_key(text: str | None, key: str) -> str:
+    """' line N' of the first line of goship.yaml starting with ``key`` (indented), or ''."""
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if line.lstrip().startswith(key):
+            return f" line {number}"
+    return ""
+
+
+def _settings_warnings(settings: tuple[Setting, ...], yaml_file: PlannedFile) -> list[str]:
+    """One warning per setting the service exits without, naming the goship.yaml line to fill in."""
+    written = yaml_file.content if yaml_file.changed else None
+    flags = required_flags(settings)
+    plain, secret = required_env(settings)
+    warnings = [
+        f"{s.required} exits without -{s.name}: give it a value in goship.yaml{_line_of_key(written, 'args:')} "
+        "(app.args)"
+        for s in flags
+    ]
+    warnings += [
+        f"{s.required} exits without ${s.name}: set its value in goship.yaml"
+        f"{_line_of_key(written, s.name + ':')} (app.env)"
+        for s in plain
+    ]
     warnings += [
         f"{s.required} exits without ${s.name}: a secret, listed in app.secrets; set it in your "
         "environment or app.env_file before goship ship"
@@ -358,7 +375,6 @@ def _settle(
                 "health.type: answers); add a route that answers 2xx when healthy and set health.path to it"
             )
     settings = find_settings(sources)
-    warnings += _settings_warnings(settings)
     context = os.path.relpath(workspace.root, root).replace(os.sep, "/") if workspace else "."
     answers = InitAnswers(
         service=service, main=main, port=port.port, health_path=health_path,
@@ -401,10 +417,41 @@ def plan_init(directory: Path, options: InitOptions = InitOptions(), ask: AskMai
         )
     files, file_warnings = _plan_files(root, gomod, settled.answers, workspace, mains, options.force)
     notes += kept_notes(files, root)
+    file_warnings += _settings_warnings(settled.answers.settings, files[0])
+    file_warnings += _git_ignored(root, files)
     return InitPlan(
         root=root, answers=settled.answers, files=files, notes=tuple(notes),
         warnings=tuple(settled.warnings + file_warnings), found=settled.found,
     )
+
+
+def _git_ignored(root: Path, files: Sequence[PlannedFile]) -> list[str]:
+    """A warning for each file init writes that the repository's .gitignore ignores:
+    it would work here and be missing from every other checkout and from CI."""
+    written = [item.path for item in files if item.changed]
+    if not written or process.find_program("git") is None:
+        return []
+    try:
+        done = process.run(
+            ["git", "-C", str(root), "check-ignore", "--no-index", "-v", "--", *map(str, written)],
+            timeout=30, check=False,
+        )
+    except ProcessError:
+        return []
+    if done.returncode != 0:  # 1: none ignored; 128: not a git work tree
+        return []
+    warnings = []
+    for line in done.text.splitlines():
+        source, _, path = line.partition("\t")
+        rule = source.rsplit(":", 2)
+        where = f"{rule[0]}:{rule[1]}" if len(rule) == 3 else source
+        pattern = rule[2] if len(rule) == 3 else ""
+        name = Path(path).name
+        warnings.append(
+            f"{name} is ignored by git ({where}: '{pattern}'): it will be missing from other checkouts and CI; "
+            f"add '!{name}' to your .gitignore, or 'git add -f {name}'"
+        )
+    return warnings
 
 
 def installed_go_version() -> str | None:
