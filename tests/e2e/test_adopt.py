@@ -70,7 +70,7 @@ def test_init_then_ship_serves_each_real_shaped_service(tmp_path, local_engine, 
         apply_edit(roots[name], adopted)
         shipped = run_goship("ship", "-C", str(roots[name]))
         assert shipped.returncode == 0, f"{name}:\n{shipped.stdout}{shipped.stderr}"
-        first = first or adopted.service
+        first = first or name
 
     base = f"http://127.0.0.1:{local_port}"
     for name, adopted in ADOPTED.items():
