@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import socket
 import subprocess
 import tarfile
 from pathlib import Path
@@ -164,12 +165,35 @@ def test_dockerfile_syntax_error_points_at_the_line(hello, seeded_go_images):
     assert_clean_failure(run_goship("build", "-C", str(hello)), "Dockerfile:3: unknown instruction: COPPY")
 
 
+def _closed_registry() -> str:
+    """host:port of a loopback port nothing listens on: a registry that is not there
+    (never a real one on the internet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
 def test_missing_base_image_is_named(hello, seeded_go_images):
-    _project(hello, "FROM golang:1.21 AS build\nRUN true\nFROM golang:0.99-nothere\nCOPY --from=build /etc/passwd /x\n")
+    registry = _closed_registry()
+    _project(hello, f"FROM golang:1.21 AS build\nRUN true\nFROM {registry}/team/base:1\nCOPY --from=build /etc/passwd /x\n")
+    result = run_goship("build", "-C", str(hello))
     assert_clean_failure(
-        run_goship("build", "-C", str(hello)),
-        "Dockerfile:3: base image golang:0.99-nothere is not present locally and cannot be pulled",
+        result, f"Dockerfile:3: base image {registry}/team/base:1 is not present locally and cannot be pulled: ",
+        "or change the FROM line",
     )
+    assert len(result.stderr.strip().splitlines()) <= 2  # the error and its hint
+
+
+def test_unavailable_syntax_frontend_is_named_with_its_line(hello, seeded_go_images):
+    registry = _closed_registry()
+    _project(hello, f"# syntax={registry}/docker/dockerfile:1.3\nFROM golang:1.21\nRUN true\n")
+    result = run_goship("build", "-C", str(hello))
+    assert_clean_failure(
+        result,
+        f"Dockerfile:1: the '# syntax={registry}/docker/dockerfile:1.3' directive needs the Dockerfile frontend image",
+        "remove line 1 to build with the engine's built-in Dockerfile frontend",
+    )
+    assert "base image" not in result.stderr
 
 
 def test_failing_run_step_shows_its_output(hello, seeded_go_images):

@@ -288,6 +288,10 @@ def _secret_files(project: Project, tmp: Path) -> dict[str, Path]:
 _PARSE_ERROR = re.compile(r"dockerfile parse error (?:on )?line (\d+): (.+)", re.IGNORECASE)
 _BASE_REF = re.compile(r"(?:docker\.io/library/|docker\.io/)?([a-z0-9][\w./-]*:[\w.-]+)")
 _METADATA_REF = re.compile(r"source metadata for (\S+?):\s")
+# "#3 [internal] load metadata for gcr.io/x:1" ... "#3 ERROR: ...": the step that failed.
+_METADATA_STEP = re.compile(r"^#(\d+) \[internal\] load metadata for (\S+)\s*$", re.MULTILINE)
+_FRONTEND_STEP = re.compile(r"resolve image config for (\S+?):?\s*$", re.MULTILINE)
+_DIRECTIVE_LINE = re.compile(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEAD_URL = re.compile(r'https://([^/\s"]+)/v2/(\S+?)/manifests/([^"\s]+)')
 _ARG_REFERENCE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 _FROM_REFERENCE = re.compile(r"(?:^|[\s,])(?:--)?from=([^\s,]+)", re.IGNORECASE)
@@ -310,6 +314,9 @@ def _normal_ref(ref: str) -> str:
 
 def _failed_ref(output: str, lines: list[str]) -> str | None:
     """The image BuildKit could not resolve, from its error text."""
+    for step, ref in _METADATA_STEP.findall(output):
+        if re.search(rf"^#{step} ERROR", output, re.MULTILINE):
+            return _normal_ref(ref)
     metadata = _METADATA_REF.findall(output)
     if metadata:
         return _normal_ref(metadata[-1])
@@ -379,13 +386,76 @@ def _step_reason(output: str) -> str | None:
     return reason[:300]
 
 
+def _registry_of(ref: str) -> str:
+    first = ref.split("/", 1)[0]
+    return first if "/" in ref and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _pull_reason(output: str, registry: str) -> tuple[str, str]:
+    """Why the pull failed, in a few words, and the fix that goes with it."""
+    lowered = output.lower()
+    offline = "pull it where there is network access and 'docker load' it here"
+    if "no such host" in lowered or "server misbehaving" in lowered or "temporary failure in name resolution" in lowered:
+        return f"{registry} cannot be resolved (offline, or no DNS for it)", offline
+    if "connection refused" in lowered:
+        return f"{registry} refused the connection", offline
+    if "gave http response to https client" in lowered:
+        return f"{registry} speaks plain HTTP", f"add {registry} to the engine's insecure-registries, or {offline}"
+    if "x509" in lowered or "certificate" in lowered:
+        return (f"{registry}'s TLS certificate is not trusted",
+                f"trust its CA (/etc/docker/certs.d/{registry}/ca.crt), or {offline}")
+    if re.search(r"unauthorized|authentication required|denied|401", lowered):
+        return (f"{registry} wants a login for it",
+                f"run 'docker login {registry}' (the docker builder pulls with the docker CLI's logins), or {offline}")
+    if "i/o timeout" in lowered or "handshake timeout" in lowered or "deadline exceeded" in lowered:
+        return f"{registry} did not answer in time", offline
+    if "manifest unknown" in lowered or "not found" in lowered:
+        return f"{registry} has no such image or tag", "check the name and tag"
+    return "", offline
+
+
+def _syntax_directive(text: str) -> tuple[int, str] | None:
+    """(line, image) of a ``# syntax=IMAGE`` parser directive at the top of the file."""
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        directive = _DIRECTIVE_LINE.match(line)
+        if not directive:
+            return None
+        if directive.group(1).lower() == "syntax":
+            return number, directive.group(2)
+    return None
+
+
+def _frontend_failure(text: str, display: str, output: str, details: tuple[str, ...]) -> BuildError | None:
+    """The ``# syntax=`` frontend image could not be had: say so, not "base image"."""
+    syntax = _syntax_directive(text)
+    if syntax is None:
+        return None
+    number, image = syntax
+    wanted = _normal_ref(image)
+    failed = {_normal_ref(ref) for ref in _FRONTEND_STEP.findall(output)} | set(
+        _normal_ref(ref) for ref in _METADATA_REF.findall(output)
+    )
+    if wanted not in failed and "frontend gateway" not in output.lower():
+        return None
+    reason, fix = _pull_reason(output, _registry_of(wanted))
+    return BuildError(
+        f"{display}:{number}: the '# syntax={image}' directive needs the Dockerfile frontend image {wanted}, "
+        "which is not present locally and cannot be pulled" + (f": {reason}" if reason else ""),
+        hint=f"make {wanted} available ({fix}), or remove line {number} to build with the engine's built-in "
+             "Dockerfile frontend",
+        details=details,
+    )
+
+
 def _base_image_failure(
     text: str, display: str, base: str | None, platform: str | None, image_platform: ImagePlatform | None,
-    details: tuple[str, ...],
+    details: tuple[str, ...], output: str = "",
 ) -> BuildError:
-    pull_hint = "pull it where there is network access and 'docker load' it here, or change the FROM line"
+    reason, fix = _pull_reason(output, _registry_of(base or ""))
+    because = f": {reason}" if reason else ""
+    pull_hint = f"{fix}, or change the FROM line"
     if base is None:
-        return BuildError(f"{display}: a base image is not present locally and cannot be pulled",
+        return BuildError(f"{display}: a base image is not present locally and cannot be pulled{because}",
                           hint=pull_hint, details=details)
     stages = dockerfile_stages(text)
     exact = [s for s in stages if _normal_ref(s.image) == base]
@@ -413,8 +483,8 @@ def _base_image_failure(
                  "or use build.builder: native, which cross-compiles without base images",
             details=details,
         )
-    return BuildError(f"{where}: base image {base} is not present locally and cannot be pulled",
-                      hint=pull_hint, details=details)
+    return BuildError(f"{where}: base image {base} is not present locally and cannot be pulled{because}",
+                      hint=f"{fix} (docker pull {base}), or change the FROM line", details=details)
 
 
 def explain_failure(
@@ -437,7 +507,7 @@ def explain_failure(
             f"{display}:{parse.group(1)}: {parse.group(2).strip()}",
             hint="fix the Dockerfile (see https://docs.docker.com/reference/dockerfile/)",
         )
-    if re.search(r"Cannot connect to the Docker daemon|error during connect", output):
+    if re.search(r"cannot connect to the docker daemon|error during connect", output, re.IGNORECASE):
         return EngineUnreachable(
             "the docker builder cannot reach a Docker engine",
             hint="start Docker (Docker Desktop, or 'sudo systemctl start docker'), or use build.builder: native",
@@ -449,11 +519,19 @@ def explain_failure(
             hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
         )
     lowered = output.lower()
-    if "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
-        "registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)
-    ):
-        details = tuple(line.strip()[:300] for line in lines[-3:] if line.strip("- "))
-        return _base_image_failure(text, display, _failed_ref(output, lines), platform, image_platform, details)
+    details = tuple(line.strip()[:300] for line in lines[-3:] if line.strip("- "))
+    frontend = _frontend_failure(text, display, output, details)
+    if frontend is not None:
+        return frontend
+    metadata_failed = any(
+        re.search(rf"^#{step} ERROR", output, re.MULTILINE) for step, _ in _METADATA_STEP.findall(output)
+    )
+    if metadata_failed or "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
+        "failed to create llb definition" in lowered
+    ) or ("registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)):
+        return _base_image_failure(
+            text, display, _failed_ref(output, lines), platform, image_platform, details, output
+        )
     step = re.search(r"^\s*>\s*\[([^\]]+)\]\s*(.+?):?\s*$", output, re.MULTILINE)
     code = re.search(r"(?:exit code|did not complete successfully): ?(\d+)", output)
     context = [line for line in lines if re.match(r"^#\d+ \d+\.\d+ ", line)][-12:]
