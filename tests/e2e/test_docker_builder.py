@@ -179,9 +179,8 @@ def test_missing_base_image_is_named(hello, seeded_go_images):
     result = run_goship("build", "-C", str(hello))
     assert_clean_failure(
         result, f"Dockerfile:3: base image {registry}/team/base:1 is not present locally and cannot be pulled: ",
-        "or change the FROM line",
+        "refused the connection", "or change the FROM line",
     )
-    assert len(result.stderr.strip().splitlines()) <= 2  # the error and its hint
 
 
 def test_unavailable_syntax_frontend_is_named_with_its_line(hello, seeded_go_images):
