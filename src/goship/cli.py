@@ -509,9 +509,11 @@ def cmd_lint(args: argparse.Namespace) -> None:
                 raise LintUsageError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
             err(f"wrote {output}")
         elif fmt == "text":
-            from goship.ui import console
+            from goship.lint.report import text_lines
+            from goship.ui import say
 
-            console(stderr=False).print(render(report, fmt, colour=True), end="", markup=True)
+            for line in text_lines(report):
+                say(*line)
         else:
             sys.stdout.write(render(report, fmt))
 

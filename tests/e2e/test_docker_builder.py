@@ -328,3 +328,13 @@ def test_copy_from_an_unknown_stage_is_named(hello, seeded_go_images):
         run_goship("build", "-C", str(hello)),
         "Dockerfile:4: COPY --from=nostage names no stage of Dockerfile (stages: build, runtime)",
     )
+
+
+def test_build_steps_print_as_they_are(hello, seeded_go_images):
+    """BuildKit's own output, with a terminal's colours on: no emoji, no markup, no traceback."""
+    _project(hello, "FROM golang:1.21\nRUN echo 'root:x:0:0:root:/root [/x] [bold]b[/bold] :x:'\n")
+    result = run_goship("build", "-C", str(hello), env={"FORCE_COLOR": "1"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "root:x:0:0:root:/root [/x] [bold]b[/bold] :x:" in output
+    assert "❌" not in output and "Traceback" not in output

@@ -1,7 +1,7 @@
 """A LintReport as text (for people), JSON (for scripts) or SARIF 2.1.0 (for code scanning).
 
-All three are pure: a report in, a string out. Text uses rich markup only
-when asked for colour, so a report written to a file is plain.
+All three are pure: a report in, a string out. For a terminal, ``text_lines``
+gives the text as styled pieces, never as markup.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 from urllib.parse import quote
-
-from rich.markup import escape
 
 from goship._version import __version__
 from goship.lint.findings import Finding, LintReport, Rule, Severity
@@ -33,30 +31,31 @@ def summary(report: LintReport) -> str:
     return ", ".join(parts)
 
 
-def render_text(report: LintReport, *, colour: bool = False) -> str:
-    """``file:line: severity ID message`` per finding, the fix under it, then a summary.
+#: One line of the text report: pieces of text, each with a style name or None.
+Line = list[tuple[str, "str | None"]]
 
-    With ``colour`` the result is rich markup (print it with markup on).
-    """
 
-    def style(text: str, name: str) -> str:
-        return f"[{name}]{escape(text)}[/]" if colour else text
-
-    def plain(text: str) -> str:
-        return escape(text) if colour else text
-
-    lines: list[str] = []
+def text_lines(report: LintReport) -> list[Line]:
+    """``file:line: severity ID message`` per finding, the fix under it, then a
+    summary; as styled pieces, so a terminal colours them without reading any
+    of the text (a message holding ``[/x]`` or ``:x:``) as markup."""
+    lines: list[Line] = []
     for item in report.sorted_findings():
-        where = style(item.location() + ":", "bold")
-        level = style(item.severity.value, _COLOURS[item.severity])
-        rule = style(item.rule, "bold")
-        lines.append(f"{where} {level} {rule} {plain(item.message)}")
+        lines.append([
+            (item.location() + ":", "bold"), (" ", None), (item.severity.value, _COLOURS[item.severity]),
+            (" ", None), (item.rule, "bold"), (f" {item.message}", None),
+        ])
         if item.fix:
-            lines.append(style(f"    fix: {item.fix}", "dim"))
+            lines.append([(f"    fix: {item.fix}", "dim")])
     for note in report.notes:
-        lines.append(style(f"note: {note}", "dim"))
-    lines.append(plain(summary(report)))
-    return "\n".join(lines) + "\n"
+        lines.append([(f"note: {note}", "dim")])
+    lines.append([(summary(report), None)])
+    return lines
+
+
+def render_text(report: LintReport) -> str:
+    """The text report, plain."""
+    return "".join("".join(text for text, _ in line) + "\n" for line in text_lines(report))
 
 
 def _finding_json(item: Finding) -> dict[str, Any]:
@@ -144,10 +143,10 @@ def render_sarif(report: LintReport) -> str:
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
 
-def render(report: LintReport, fmt: str, *, colour: bool = False) -> str:
+def render(report: LintReport, fmt: str) -> str:
     """``fmt`` is text, json or sarif."""
     if fmt == "json":
         return render_json(report)
     if fmt == "sarif":
         return render_sarif(report)
-    return render_text(report, colour=colour)
+    return render_text(report)
