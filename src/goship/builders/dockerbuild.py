@@ -432,9 +432,7 @@ def _frontend_failure(text: str, display: str, output: str, details: tuple[str, 
         return None
     number, image = syntax
     wanted = _normal_ref(image)
-    failed = {_normal_ref(ref) for ref in _FRONTEND_STEP.findall(output)} | set(
-        _normal_ref(ref) for ref in _METADATA_REF.findall(output)
-    )
+    failed = {_normal_ref(ref) for ref in _FRONTEND_STEP.findall(output) + _METADATA_REF.findall(output)}
     if wanted not in failed and "frontend gateway" not in output.lower():
         return None
     reason, fix = _pull_reason(output, _registry_of(wanted))
