@@ -51,7 +51,7 @@ def _go_build_dist(root: Path) -> None:
 
 def test_init_then_ship_serves_each_real_shaped_service(tmp_path, local_engine, caddy_image, local_port):
     roots = {}
-    for name, adopted in ADOPTED.items():
+    for name in ADOPTED:
         root = copy_fixture(name, tmp_path)
         init = run_goship("init", "--yes", "-C", str(root))
         assert init.returncode == 0, init.stderr

@@ -27,7 +27,6 @@ from goship.errors import BuildError
 from goship.events import Event, JSONReporter
 from goship.lint.findings import Finding, LintReport, Severity
 from goship.lint.report import text_lines
-from tests.conftest import run_goship
 
 EMOJI, MARKUP, BOLD = ":x:", "[/x]", "[bold]not bold[/bold]"
 ANSI = "\x1b[31mred\x1b[0m"
