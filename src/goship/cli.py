@@ -76,7 +76,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_sbom(args: argparse.Namespace) -> None:
-    """Show the SBOM (SPDX) of IMAGE in a registry, or of the last build."""
+    """Show the SBOM (SPDX or CycloneDX) of IMAGE in a registry, or of the last build."""
     from goship import sboms
     from goship.config.model import RegistryConfig
 
@@ -90,13 +90,13 @@ def cmd_sbom(args: argparse.Namespace) -> None:
     else:
         found = sboms.local_sboms(_project(args))
     found = sboms.choose(found, args.platform)
-    if args.format == "spdx-json":
+    if args.format in ("spdx-json", "cyclonedx-json"):
         if len(found) > 1:
             raise GoshipError(
                 f"the image has {len(found)} SBOMs, one per platform",
                 hint="choose one with --platform " + " or ".join(s.platform for s in found),
             )
-        print(json.dumps(found[0].document, indent=2, sort_keys=True))
+        print(json.dumps(found[0].as_format(args.format.removesuffix("-json")), indent=2, sort_keys=True))
         return
     if args.json:
         for sbom in found:
@@ -581,7 +581,10 @@ def build_parser() -> argparse.ArgumentParser:
     sbom_parser = add("sbom", cmd_sbom)
     sbom_parser.add_argument("image", nargs="?", help="registry/repository:tag or @digest (default: the last build)")
     sbom_parser.add_argument("--platform", help="only this platform, e.g. linux/arm64")
-    sbom_parser.add_argument("--format", choices=["table", "spdx-json"], default="table", help="table (default) or the SPDX document")
+    sbom_parser.add_argument(
+        "--format", choices=["table", "spdx-json", "cyclonedx-json"], default="table",
+        help="table (default), or the document as SPDX 2.3 or CycloneDX 1.6 JSON (converted when the image carries the other)",
+    )
     add("push", cmd_push)
     add("deploy", cmd_deploy, target=True)
     add("ship", cmd_ship, target=True)

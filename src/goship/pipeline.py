@@ -168,7 +168,7 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
             )
     platforms = ", ".join(built.platforms)
     stage.step(f"pushing {repository.tagged(built.version)} ({platforms})")
-    sboms = built.sboms if project.config.build.sbom else ()
+    sboms = built.sboms if project.config.build.sbom_format else ()
     with _client(project, repository) as client:
         mount_from = mounts.candidates(repository.registry, repository.path)
         result = push_built(client, repository.path, built.built, [built.version], sboms, mount_from)

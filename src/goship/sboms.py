@@ -1,4 +1,4 @@
-"""``goship sbom``: find the SPDX document attached to an image and read it.
+"""``goship sbom``: find the SBOM (SPDX or CycloneDX) attached to an image and read it.
 
 For the last local build it comes from ``.goship/oci``; for a reference in
 a registry it is found through the referrers of the platform's manifest
@@ -17,7 +17,8 @@ from goship.builders.native import host_arch, last_build
 from goship.config.model import RegistryConfig
 from goship.config.reference import parse_repository
 from goship.errors import GoshipError, RegistryError
-from goship.images.oci import MEDIA_INDEX, MEDIA_SPDX, platform_of
+from goship.builders.sbom import convert, document_format
+from goship.images.oci import MEDIA_INDEX, SBOM_MEDIA, platform_of
 from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
@@ -30,12 +31,21 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 class SBOM:
     subject: str  # the image manifest digest the SBOM describes
     platform: str
-    document: dict[str, Any]  # SPDX JSON, as parsed
+    document: dict[str, Any]  # SPDX or CycloneDX JSON, as parsed
+
+    @property
+    def format(self) -> str:
+        return document_format(self.document)
+
+    def as_format(self, format: str) -> dict[str, Any]:
+        """The document in ``format`` (spdx or cyclonedx), converted when it is the other."""
+        return convert(self.document, format)
 
     def packages(self) -> list[tuple[str, str, str]]:
         """(name, version, purl) of each package, main module first."""
+        document = self.as_format("spdx")
         rows = []
-        for package in self.document.get("packages", []):
+        for package in document.get("packages", []):
             refs = package.get("externalRefs", [])
             purl = next((r["referenceLocator"] for r in refs if r.get("referenceType") == "purl"), "")
             rows.append((package.get("name", ""), package.get("versionInfo", ""), purl))
@@ -52,7 +62,7 @@ def local_sboms(project: Project) -> list[SBOM]:
     found = [
         SBOM(a.subject_digest, by_digest.get(a.subject_digest, "?"), json.loads(a.payload.data))
         for a in built.sboms
-        if a.artifact_type == MEDIA_SPDX
+        if a.artifact_type in SBOM_MEDIA.values()
     ]
     if not found:
         raise GoshipError(
@@ -101,7 +111,7 @@ def remote_sboms(text: str, settings: RegistryConfig, root: Path | None = None) 
         found = []
         for subject, platform in subjects:
             for descriptor in referrers(client, path, subject):
-                if descriptor.get("artifactType") != MEDIA_SPDX:
+                if descriptor.get("artifactType") not in SBOM_MEDIA.values():
                     continue
                 _, artifact_data, _ = client.get_manifest(path, str(descriptor["digest"]))
                 layer = json.loads(artifact_data)["layers"][0]
@@ -109,7 +119,7 @@ def remote_sboms(text: str, settings: RegistryConfig, root: Path | None = None) 
     if not found:
         raise RegistryError(
             f"no SBOM is attached to {text}",
-            hint="push it with goship (build.sbom: true), which attaches an SPDX document to each image",
+            hint="push it with goship (build.sbom: spdx or cyclonedx), which attaches an SBOM to each image",
         )
     return found
 

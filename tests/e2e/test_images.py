@@ -191,6 +191,33 @@ def test_sbom_is_attached_and_readable(hello, test_registry):
     assert artifact["subject"]["digest"] == digest
 
 
+def test_cyclonedx_sbom_is_attached_valid_and_convertible(hello, test_registry):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    _configure(hello, test_registry.addr, repo="team/cdx", extra="build:\n  sbom: cyclonedx\n")
+    assert run_goship("build", "-C", str(hello)).returncode == 0
+    pushed = run_goship("push", "-C", str(hello))
+    assert pushed.returncode == 0, pushed.stderr
+    reference = pushed.stdout.strip()
+    digest = reference.split("@", 1)[1]
+    listed = json.loads(_skopeo("inspect", "--raw", "--tls-verify=false",
+                                f"docker://{test_registry.addr}/team/cdx:sha256-{digest.split(':')[1]}"))
+    assert [m["artifactType"] for m in listed["manifests"]] == ["application/vnd.cyclonedx+json"]
+
+    shown = run_goship("sbom", reference, "--format", "cyclonedx-json", "-C", str(hello))
+    assert shown.returncode == 0, shown.stderr
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(shown.stdout) is None
+    document = json.loads(shown.stdout)
+    assert document["metadata"]["component"]["name"] == "example.com/hello"
+    assert any(c["name"] == "stdlib" for c in document["components"])
+    # The same SBOM as SPDX (converted) and as the table, from the last local build too.
+    as_spdx = run_goship("sbom", reference, "--format", "spdx-json", "-C", str(hello))
+    assert json.loads(as_spdx.stdout)["spdxVersion"] == "SPDX-2.3"
+    table = run_goship("sbom", "-C", str(hello))
+    assert table.returncode == 0 and "pkg:golang/stdlib@go1." in table.stdout, table.stderr
+
+
 def test_outputs_layout_archive_and_local_engine(hello, tmp_path, local_engine):
     (hello / "goship.yaml").write_text("build:\n  tzdata: true\n  files:\n    /etc/hello/motd.txt: motd.txt\n")
     (hello / "motd.txt").write_text("hi\n")

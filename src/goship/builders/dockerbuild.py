@@ -705,12 +705,13 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
         _run_streaming(plan, stage)
     image = _saved_image(tag)
     sboms: tuple[oci.Artifact, ...] = ()
-    if project.config.build.sbom:
+    sbom_format = project.config.build.sbom_format
+    if sbom_format:
         binary = entrypoint_binary(image)
         try:
             if binary is None:
                 raise BuildError("the image's ENTRYPOINT/CMD file was not found in its layers")
-            sboms = (sbom_artifact(binary, image, project.service, source),)
+            sboms = (sbom_artifact(binary, image, project.service, source, sbom_format),)
         except BuildError as exc:
             stage.warn(f"no SBOM: {exc.message}")
     write_layout(layout_dir(project), image, source.version, sboms, prune=True)

@@ -258,8 +258,8 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
         )
         image = oci.assemble(image_spec(project, source, target), (*shared, app))
         images.append(image)
-        if build.sbom:
-            sboms.append(sbom_artifact(binary, image, project.service, source))
+        if build.sbom_format:
+            sboms.append(sbom_artifact(binary, image, project.service, source, build.sbom_format))
     compiled = time.monotonic() - started
     built: oci.Image | oci.Index = images[0] if len(images) == 1 else oci.make_index(images)
     layout = layout_dir(project)
@@ -276,12 +276,15 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
     return BuiltImage(built, project.repository, source.version, layout, tuple(sboms))
 
 
-def sbom_artifact(binary: bytes, image: oci.Image, name: str, source: SourceVersion) -> oci.Artifact:
-    """The SPDX SBOM of ``binary`` as an OCI artifact whose subject is ``image``."""
-    document = sbom_for_binary(binary, name, source.timestamp, main_version=source.version)
+def sbom_artifact(
+    binary: bytes, image: oci.Image, name: str, source: SourceVersion, format: str = "spdx"
+) -> oci.Artifact:
+    """The SBOM (SPDX or CycloneDX) of ``binary`` as an OCI artifact whose subject is ``image``."""
+    document = sbom_for_binary(binary, name, source.timestamp, main_version=source.version, format=format)
+    media = oci.SBOM_MEDIA[format]
     return oci.make_artifact(
-        oci.MEDIA_SPDX,
-        oci.Blob(oci.MEDIA_SPDX, document),
+        media,
+        oci.Blob(media, document),
         image.manifest,
         {"org.opencontainers.image.created": oci.rfc3339(source.timestamp)},
     )

@@ -51,9 +51,21 @@ class _Validator:
         origin = typing.get_origin(typ)
         if origin in (Union, types.UnionType):
             options = [t for t in typing.get_args(typ) if t is not type(None)]
-            if self._is_null(node):
+            if self._is_null(node) and len(options) < len(typing.get_args(typ)):
                 return None
-            return self.convert(node, options[0], path, key_node)
+            # bool | str (build.sbom: true, or a format name): the first type the value is.
+            for option in options[:-1]:
+                try:
+                    return self.convert(node, option, path, key_node)
+                except ConfigError:
+                    continue
+            try:
+                return self.convert(node, options[-1], path, key_node)
+            except ConfigError:
+                if len(options) == 1:
+                    raise
+                expected = " or ".join(self._expected(option) for option in options)
+                raise self.fail(node, path, f"expected {expected}, got {self._describe(node)}") from None
         if dataclasses.is_dataclass(typ):
             return self._dataclass(node, typ, path, key_node)
         if origin is list:

@@ -91,6 +91,16 @@ def _local_path(value: str | None) -> str | None:
 Problems = list[tuple[str, str, str | None]]
 
 
+#: build.sbom's formats, by the name goship.yaml uses.
+SBOM_FORMATS = ("spdx", "cyclonedx")
+
+
+def _sbom_format(value: bool | str) -> str | None:
+    if isinstance(value, bool) or value in SBOM_FORMATS:
+        return None
+    return f"expected true, false, 'spdx' or 'cyclonedx', got {value!r}"
+
+
 def _one_of(*choices: str) -> Callable[[str], str | None]:
     def check(value: str) -> str | None:
         return None if value in choices else f"expected {' or '.join(repr(c) for c in choices)}, got {value!r}"
@@ -234,7 +244,13 @@ class BuildConfig:
         default_factory=dict,
         metadata=_doc("extra files: image path -> file or directory in the module"),
     )
-    sbom: bool = field(default=True, metadata=_doc("attach an SPDX SBOM of the binary's modules when pushing"))
+    sbom: bool | str = field(
+        default=True,
+        metadata=_doc(
+            "the SBOM of the binary's modules attached to each image: spdx (or true), cyclonedx, or false",
+            _sbom_format,
+        ),
+    )
     dockerfile: str = field(default="Dockerfile", metadata=_doc("Dockerfile of the docker builder, relative to go.mod"))
     context: str = field(default=".", metadata=_doc("build context of the docker builder, relative to go.mod"))
     target: str | None = field(default=None, metadata=_doc("Dockerfile stage to build (docker builder)"))
@@ -250,6 +266,13 @@ class BuildConfig:
 
     def target_platforms(self) -> list[str]:
         return list(self.platforms) if self.platforms else [self.platform]
+
+    @property
+    def sbom_format(self) -> str | None:
+        """"spdx", "cyclonedx", or None when no SBOM is attached."""
+        if self.sbom is False:
+            return None
+        return "spdx" if self.sbom is True else str(self.sbom)
 
     def problems(self) -> Problems:
         if self.platforms and self.platform != BuildConfig.platform:

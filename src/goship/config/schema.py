@@ -36,8 +36,8 @@ def _type(typ: Any) -> dict[str, Any]:
     origin = typing.get_origin(typ)
     if origin in (Union, types.UnionType):
         options = [t for t in typing.get_args(typ) if t is not type(None)]
-        inner = _type(options[0])
-        return {"anyOf": [inner, {"type": "null"}]}
+        nullable = [{"type": "null"}] if len(options) < len(typing.get_args(typ)) else []
+        return {"anyOf": [*(_type(option) for option in options), *nullable]}
     if dataclasses.is_dataclass(typ):
         return _object(typ)
     if origin is list:

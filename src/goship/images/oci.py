@@ -26,6 +26,9 @@ MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 MEDIA_EMPTY = "application/vnd.oci.empty.v1+json"
 MEDIA_SPDX = "application/spdx+json"
+MEDIA_CYCLONEDX = "application/vnd.cyclonedx+json"
+#: The artifact type of each SBOM format goship attaches.
+SBOM_MEDIA = {"spdx": MEDIA_SPDX, "cyclonedx": MEDIA_CYCLONEDX}
 
 NONROOT_UID = 65532
 CA_BUNDLE_PATH = "etc/ssl/certs/ca-certificates.crt"
