@@ -202,7 +202,7 @@ def cyclonedx_document(info: BuildInfo, binary_digest: str, name: str, created: 
         [(f"goship:build:{key}", value) for key, value in sorted(info.settings.items())],
     )
     main_component["hashes"] = [{"alg": "SHA-256", "content": hex_digest}]
-    stdlib = {"type": "library", "bom-ref": f"pkg:golang/stdlib@{info.go_version}", "name": "stdlib",
+    stdlib: dict[str, object] = {"type": "library", "bom-ref": f"pkg:golang/stdlib@{info.go_version}", "name": "stdlib",
               "version": info.go_version, "purl": f"pkg:golang/stdlib@{info.go_version}"}
     components: list[dict[str, object]] = [stdlib]
     for dep in info.deps:
