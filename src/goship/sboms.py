@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from goship.builders.native import host_arch, last_build
+from goship.builders.sbom import convert, document_format
 from goship.config.model import RegistryConfig
 from goship.config.reference import parse_repository
 from goship.errors import GoshipError, RegistryError
-from goship.builders.sbom import convert, document_format
 from goship.images.oci import MEDIA_INDEX, SBOM_MEDIA, platform_of
 from goship.project import Project
 from goship.registry import credentials
