@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import re
 import uuid
+from datetime import datetime
 from dataclasses import dataclass, field
 
 from goship._version import __version__
@@ -275,8 +276,6 @@ def _settings_from_comment(comment: str) -> dict[str, str]:
 
 
 def _created(text: str) -> int:
-    from datetime import datetime
-
     try:
         return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
     except ValueError:
