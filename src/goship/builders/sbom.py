@@ -14,8 +14,8 @@ import dataclasses
 import hashlib
 import re
 import uuid
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from goship._version import __version__
 from goship.errors import BuildError
