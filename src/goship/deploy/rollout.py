@@ -234,14 +234,15 @@ def health_failure(
             "raise app.resources.memory in goship.yaml"
             if state is not None and state.oom_killed
             else "the service stops by itself right after it starts: its last log lines say why "
-            "(a setting or flag it needs? see app.env, app.secrets, app.command)"
+            "(a setting or flag it needs? see app.env, app.secrets, app.args)"
         )
     else:
         details = probes + where + (["last log lines:", *log_lines] if log_lines else [])
         if answered and all(p.status == 404 for p in answered):
             hint = (
                 f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
-                "or point health.path in goship.yaml at one it has"
+                "point health.path in goship.yaml at one it has, or set health.type: answers (any answer "
+                "below 500 means ready)"
             )
         elif answered:
             last = answered[-1].status
