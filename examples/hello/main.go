@@ -1,10 +1,11 @@
 // Command hello is the example service goship ships: a greeting on /,
-// a health check on /healthz, graceful shutdown on SIGTERM.
+// a health check on /healthz, graceful shutdown on SIGTERM, and -version.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,7 +18,16 @@ import (
 // greeting is what / answers; tests change it to see a new version served.
 const greeting = "Hello from goship!"
 
+// version is set at build time with build.version_var: main.version in goship.yaml.
+var version = "dev"
+
 func main() {
+	showVersion := flag.Bool("version", false, "print the version and exit")
+	flag.Parse()
+	if *showVersion {
+		fmt.Println(version)
+		return
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	port := os.Getenv("PORT")
 	if port == "" {

@@ -36,6 +36,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which README blocks tests/e2e/test_readme.py ran, and which it skipped and why."""
+    from tests import readme
+
+    if readme.REPORT:
+        terminalreporter.section("README command blocks")
+        for line in readme.REPORT:
+            terminalreporter.write_line(line)
+
+
 def _machine_env() -> dict[str, str]:
     """The environment as the user had it: their DOCKER_HOST (if any), not the suite's."""
     env = dict(os.environ)
