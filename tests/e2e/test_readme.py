@@ -11,7 +11,8 @@ hadolint are, so goship must find them beside itself. The contexts:
 - ``production``: a copy of examples/hello whose goship.yaml has a
   ``production`` target of two SSH test hosts and an image in a TLS registry
   with a login (user ``ci-bot``, password in ``$TOKEN`` and, as in CI, in
-  ``GOSHIP_REGISTRY_USERNAME``/``_PASSWORD``);
+  ``GOSHIP_REGISTRY_USERNAME``/``_PASSWORD``), shipped there once before
+  (so ``goship rollback`` has an earlier release to go back to);
 - ``init``: a copy of examples/hello with no goship files yet.
 
 Two things differ from a user's machine, because the suite must leave the
@@ -34,7 +35,7 @@ import pytest
 
 from testbed import registry
 from tests import readme
-from tests.conftest import EXAMPLE, set_greeting
+from tests.conftest import EXAMPLE, run_goship, set_greeting
 
 pytestmark = pytest.mark.e2e
 
@@ -108,6 +109,13 @@ def world(tmp_path, local_engine, caddy_image, remote_host, second_host, client_
         f"    hosts: [{', '.join(f'root@{host.address}' for host in hosts)}]\n"
     )
     module = _copy_example(tmp_path / "module")
+    # 'goship rollback production' needs an earlier release: the target was shipped before.
+    set_greeting(production, "Hello from an earlier version")
+    earlier = run_goship("ship", "production", "-C", str(production),
+                         env={"GOSHIP_REGISTRY_USERNAME": USER, "GOSHIP_REGISTRY_PASSWORD": TOKEN,
+                              "DOCKER_CONFIG": str(tmp_path / "docker-config")})
+    assert earlier.returncode == 0, earlier.stderr
+    set_greeting(production, "Hello from goship!")
 
     env = {
         "PATH": os.pathsep.join([str(bin_dir), SYSTEM_PATH]),
