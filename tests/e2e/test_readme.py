@@ -41,6 +41,7 @@ pytestmark = pytest.mark.e2e
 
 USER, TOKEN = "ci-bot", "readme-7oken-s3cret"
 NEW_GREETING = "Hello from the README!"
+EARLIER = "Hello from an earlier version"
 #: Programs a user's shell has; goship, Go and hadolint come from the checkout's virtual environment.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -110,7 +111,7 @@ def world(tmp_path, local_engine, caddy_image, remote_host, second_host, client_
     )
     module = _copy_example(tmp_path / "module")
     # 'goship rollback production' needs an earlier release: the target was shipped before.
-    set_greeting(production, "Hello from an earlier version")
+    set_greeting(production, EARLIER)
     earlier = run_goship("ship", "production", "-C", str(production),
                          env={"GOSHIP_REGISTRY_USERNAME": USER, "GOSHIP_REGISTRY_PASSWORD": TOKEN,
                               "DOCKER_CONFIG": str(tmp_path / "docker-config")})
@@ -168,10 +169,17 @@ def test_readme_commands_work_as_written(world):
             # The edit-and-ship step, from a shell without .venv/bin on PATH: the new text is served.
             assert NEW_GREETING in result.stdout, output
         if "goship ship production" in block.text:
+            # Shipped, then rolled back by the block's own 'goship rollback production'.
+            expected = EARLIER if "goship rollback production" in block.text else "Hello from goship!"
             for host in world["hosts"]:
-                assert _curl(f"http://{host.address}:{world['port']}/").strip() == "Hello from goship!"
+                assert _curl(f"http://{host.address}:{world['port']}/").strip() == expected
         if "goship exec production" in block.text:
             assert result.stdout.count("\n") >= 1 and "dev" not in result.stdout.split()  # the -X version, not "dev"
+        if "goship lint" in block.text:
+            # hadolint is not on PATH: goship finds the one installed beside it.
+            assert f"hadolint ran ({Path(sys.executable).parent / 'hadolint'})" in output, output
+        if "goship doctor" in block.text:
+            assert "beside goship's Python" in output, output  # where Go was found, said so
         if "goship remove production" in block.text:
             for host in world["hosts"]:
                 assert _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.service=hello") == ""
