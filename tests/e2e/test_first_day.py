@@ -22,6 +22,8 @@ import pytest
 from testbed import registry
 from testbed.tokenserver import TokenServer, User
 from tests.conftest import EXAMPLE, assert_clean_failure, run_goship, set_greeting
+from tests.e2e.remote import clean_host as _clean
+from tests.e2e.remote import on_host as _remote
 from tests.e2e.test_remote_ship import production_config
 from tests.e2e.test_zero_downtime import Load
 
@@ -29,20 +31,6 @@ pytestmark = pytest.mark.e2e
 
 USER, PASSWORD = "deployer", "Pa55-first-day-0xC0FFEE"
 WRITER = ("writer", "writer-first-day-7e57")
-
-
-def _remote(host, *argv: str, check: bool = True) -> str:
-    return subprocess.run(host.ssh_argv(*argv), capture_output=True, text=True, check=check, timeout=120).stdout
-
-
-def _clean(host) -> None:
-    """Everything goship made on the host goes (services, proxies, state), as 'docker rm -f' would."""
-    ids = _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.managed=true", check=False).split()
-    if ids:
-        _remote(host, "docker", "rm", "-f", *ids, check=False)
-    volumes = _remote(host, "docker", "volume", "ls", "-q", "--filter", "name=goship-", check=False).split()
-    if volumes:
-        _remote(host, "docker", "volume", "rm", "-f", *volumes, check=False)
 
 
 @pytest.fixture
@@ -117,6 +105,17 @@ class Watcher:
         return "\n".join(self.seen)
 
 
+def _ship_watched(host, project: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``goship ship production``, and every command line seen on the host meanwhile."""
+    watcher = Watcher(host)
+    try:
+        shipped = run_goship("ship", "production", "-C", str(project), env=env)
+    finally:
+        processes = watcher.stop()
+    assert shipped.returncode == 0, shipped.stderr
+    return shipped, processes
+
+
 # --- private registries: the hosts pull with the deployer's login, which lands nowhere ------------
 
 
@@ -137,12 +136,7 @@ def test_tls_htpasswd_registry_to_a_host_with_no_docker_login(tmp_path, tls_regi
     block = f"registry:\n  ca_file: {tls_registry.ca_file}\n"
     project = _project(tmp_path, "private", _service_config(tls_registry.addr, host, client_key, "private", registry_block=block))
     env = {"GOSHIP_REGISTRY_USERNAME": USER, "GOSHIP_REGISTRY_PASSWORD": PASSWORD, "DOCKER_CONFIG": str(tmp_path / "no-docker")}
-    watcher = Watcher(host)
-    try:
-        shipped = run_goship("ship", "production", "-C", str(project), env=env)
-    finally:
-        processes = watcher.stop()
-    assert shipped.returncode == 0, shipped.stderr
+    shipped, processes = _ship_watched(host, project, env)
     assert _curl(f"http://{host.address}:80/") == "I am private"
     assert PASSWORD not in shipped.stdout + shipped.stderr
     assert PASSWORD not in processes and PASSWORD not in _host_processes(host)
@@ -187,12 +181,7 @@ def test_through_a_token_service_the_host_gets_a_pull_only_token(tmp_path, token
     project = _project(tmp_path, "tokened", _service_config(reg.addr, host, client_key, "tokened", registry_block=block))
     env = {"GOSHIP_REGISTRY_USERNAME": WRITER[0], "GOSHIP_REGISTRY_PASSWORD": WRITER[1],
            "DOCKER_CONFIG": str(tmp_path / "no-docker")}
-    watcher = Watcher(host)
-    try:
-        shipped = run_goship("ship", "production", "-C", str(project), env=env)
-    finally:
-        processes = watcher.stop()
-    assert shipped.returncode == 0, shipped.stderr
+    shipped, processes = _ship_watched(host, project, env)
     assert _curl(f"http://{host.address}:80/") == "I am tokened"
     # One token asked for pull alone: what the host's engine was given.
     pull_only = [access for _, _, access in tokens.issued

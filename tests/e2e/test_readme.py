@@ -36,6 +36,8 @@ import pytest
 from testbed import registry
 from tests import readme
 from tests.conftest import EXAMPLE, run_goship, set_greeting
+from tests.e2e.remote import clean_host as _clean
+from tests.e2e.remote import on_host as _remote
 
 pytestmark = pytest.mark.e2e
 
@@ -44,19 +46,6 @@ NEW_GREETING = "Hello from the README!"
 EARLIER = "Hello from an earlier version"
 #: Programs a user's shell has; goship, Go and hadolint come from the checkout's virtual environment.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def _remote(host, *argv: str) -> str:
-    return subprocess.run(host.ssh_argv(*argv), capture_output=True, text=True, timeout=120).stdout
-
-
-def _clean(host) -> None:
-    ids = _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.managed=true").split()
-    if ids:
-        _remote(host, "docker", "rm", "-f", *ids)
-    volumes = _remote(host, "docker", "volume", "ls", "-q", "--filter", "name=goship-").split()
-    if volumes:
-        _remote(host, "docker", "volume", "rm", "-f", *volumes)
 
 
 def _copy_example(target: Path) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_clean_failure, run_goship, set_greeting
+from tests.e2e.remote import on_host as _remote
 
 pytestmark = pytest.mark.e2e
 
@@ -46,10 +47,6 @@ def _remote_containers(host, service: str) -> list[dict]:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout
     return [json.loads(line) for line in out.splitlines()]
-
-
-def _remote(host, *argv: str) -> str:
-    return subprocess.run(host.ssh_argv(*argv), capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 @pytest.fixture
