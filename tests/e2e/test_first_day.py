@@ -56,6 +56,16 @@ def _service_config(registry_addr: str, host, key: Path, name: str, proxy: str =
     return config.replace("proxy:\n  port: 80\n", proxy)
 
 
+def _ship_two(tmp_path: Path, reg, host, key: Path, catch_all: str, prefixed: str) -> tuple[Path, Path]:
+    """Two services shipped to one host's proxy: one on the catch-all, one under /<prefixed>."""
+    first = _project(tmp_path, catch_all, _service_config(reg.addr, host, key, catch_all))
+    second = _project(tmp_path, prefixed, _service_config(
+        reg.addr, host, key, prefixed, f"proxy:\n  port: 80\n  path_prefix: /{prefixed}\n"))
+    for project in (first, second):
+        assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    return first, second
+
+
 def _curl(url: str, host_header: str | None = None) -> str:
     argv = ["curl", "-sS", "--max-time", "10", url]
     if host_header:
@@ -253,10 +263,7 @@ def test_three_projects_on_one_laptop(tmp_path, local_engine, caddy_image, local
 
 def test_a_proxy_removed_by_hand_comes_back_with_valid_routes_only(tmp_path, test_registry, clean_host, client_key):
     host, reg, key = clean_host, test_registry, client_key
-    keep = _project(tmp_path, "keep", _service_config(reg.addr, host, key, "keep"))
-    gone = _project(tmp_path, "gone", _service_config(reg.addr, host, key, "gone", "proxy:\n  port: 80\n  path_prefix: /gone\n"))
-    for project in (keep, gone):
-        assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    keep, gone = _ship_two(tmp_path, reg, host, key, "keep", "gone")
     # A cleanup script: the proxy and one service's containers go, the volumes stay.
     _remote(host, "docker", "rm", "-f", "goship-proxy-80")
     for container in _remote(host, "docker", "ps", "-aq", "--filter", "label=goship.service=gone").split():
@@ -330,10 +337,7 @@ def test_a_long_tmpdir_does_not_break_ssh(tmp_path, test_registry, clean_host, c
 
 def test_remove_one_of_two_services_on_a_host_under_load(tmp_path, test_registry, clean_host, client_key):
     host, reg, key = clean_host, test_registry, client_key
-    web = _project(tmp_path, "web", _service_config(reg.addr, host, key, "web"))
-    api = _project(tmp_path, "api", _service_config(reg.addr, host, key, "api", "proxy:\n  port: 80\n  path_prefix: /api\n"))
-    for project in (web, api):
-        assert run_goship("ship", "production", "-C", str(project)).returncode == 0
+    web, api = _ship_two(tmp_path, reg, host, key, "web", "api")
     refused = run_goship("remove", "production", "-C", str(api))
     assert_clean_failure(refused, "confirm with --yes")
     load = Load(f"http://{host.address}:80/", seconds=8)
