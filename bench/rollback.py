@@ -46,16 +46,15 @@ def main() -> None:
         main_go = project / "main.go"
         original = main_go.read_text()
         ships, rollbacks = [], []
-        goship("ship", "-C", str(project))
-        for n in range(rounds):
-            main_go.write_text(original.replace("Hello from goship!", f"Hello #{n}"))
-            ships.append(goship("ship", "-C", str(project)))
-            rollbacks.append(goship("rollback", "-C", str(project)))
-        subprocess.run(["docker", "rm", "-f", "goship-proxy-18099"], capture_output=True)
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "label=goship.service=benchsvc"], capture_output=True, text=True
-        ).stdout.split()
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        try:
+            goship("ship", "-C", str(project))
+            for n in range(rounds):
+                main_go.write_text(original.replace("Hello from goship!", f"Hello #{n}"))
+                ships.append(goship("ship", "-C", str(project)))
+                rollbacks.append(goship("rollback", "-C", str(project)))
+        finally:
+            # Leaves nothing on the engine: containers, route, proxy, volumes, history.
+            goship("remove", "--yes", "--purge", "-C", str(project))
     s, r = statistics.median(ships), statistics.median(rollbacks)
     print(f"local engine, median of {rounds} rounds")
     print(f"{'operation':<48}{'seconds':>9}{'ratio':>8}")
