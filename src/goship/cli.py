@@ -510,7 +510,6 @@ def cmd_lint(args: argparse.Namespace) -> None:
             err(f"wrote {output}")
         elif fmt == "text":
             from goship.lint.report import text_lines
-            from goship.ui import say
 
             for line in text_lines(report):
                 say(*line)

@@ -25,16 +25,16 @@ from goship.deploy.rollout import (
     app_containers,
     deploy_to_host,
     drain,
-    ensure_image,
     live_container,
+    live_state,
 )
 from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION
 from goship.deploy.targets import Host, resolve_target
-from goship.engine.client import Engine
+from goship.engine.api import ContainerState
 from goship.errors import DeployError, GoshipError
 from goship.events import NullReporter, Reporter, Stage
 from goship.project import Project
-from goship.release import make_release, pull_auth
+from goship.release import kept_image, make_release
 
 T = TypeVar("T")
 
@@ -103,8 +103,7 @@ def rollback(
         clock = Cancellable(clock, cancel)
     results = []
     with _hosts(project, target, hosts) as found:
-        hosts = found
-        for host in hosts:
+        for host in found:
             records = history.read(host.engine, project.service)
             current = live_container(host, project.service)
             chosen = history.rollback_candidate(records, current, version)
@@ -118,11 +117,7 @@ def rollback(
             release = make_release(
                 project, chosen.version, chosen.image, chosen.digest, chosen.revision, kind="rollback"
             )
-            image = chosen.image
-
-            def provide(engine: Engine, image: str = image, local: bool = host.local) -> None:
-                ensure_image(engine, image, None if local or "@" not in image else lambda: pull_auth(project, image))
-
+            provide = kept_image(project, chosen.image, local=host.local)
             results.append(deploy_to_host(host, release, provide, stage, clock, Known(records, current)))
     return results
 
@@ -141,26 +136,23 @@ class HostStatus:
     proxy: str = "running"
 
 
-def _proxy_state(host: Host) -> str:
-    trouble = routing.proxy_trouble(host.engine, host.proxy)
-    if trouble is not None:
-        return "; ".join(line.strip() for line in trouble)
-    return "running" if host.engine.inspect(host.proxy.name) is not None else "missing"
+def _proxy_state(host: Host, state: ContainerState | None) -> str:
+    if state is None:
+        return "missing"
+    trouble = routing.proxy_trouble(host.engine, host.proxy, state)
+    return "; ".join(line.strip() for line in trouble) if trouble is not None else "running"
 
 
 def _status(project: Project, host: Host) -> HostStatus:
-    engine = host.engine
-    proxy_state = _proxy_state(host)
-    current = live_container(host, project.service)
-    if current is None:
-        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
-    state = engine.inspect(current)
+    proxy = host.engine.inspect(host.proxy.name)
+    proxy_state = _proxy_state(host, proxy)
+    state = live_state(host, project.service, proxy)
     if state is None:
-        return HostStatus(host.name, current, None, None, "missing", None, "-", host.url, proxy_state)
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
     probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
     return HostStatus(
         host=host.name,
-        container=current,
+        container=state.name,
         version=state.labels.get(LABEL_VERSION),
         image=state.labels.get(LABEL_IMAGE),
         state=state.status or "?",
@@ -326,7 +318,7 @@ def _remove_from(project: Project, host: Host, purge: bool, force_proxy: bool, s
             if engine.remove_volume(history.state_name(service)):
                 done.append("its release history")
             images = sorted({r.image for r in records})
-            gone = [image for image in images if engine.image(image) is not None and engine.remove_image(image)]
+            gone = [image for image in images if engine.remove_image(image)]
             if gone:
                 done.append(f"{len(gone)} image(s)")
         elif records:

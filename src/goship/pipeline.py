@@ -24,7 +24,7 @@ from goship.config import LOCAL_TARGET
 from goship.config.model import BUILDERS
 from goship.config.reference import Repository, parse_repository
 from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock, checkpoint, uninterrupted
-from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host, ensure_image
+from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host
 from goship.deploy.targets import Host, resolve_target
 from goship.engine.client import Engine
 from goship.errors import ConfigError, DeployError, GoshipError, Interrupted, ProcessError
@@ -36,7 +36,7 @@ from goship.project import Project
 from goship.registry import credentials, mounts
 from goship.registry.client import PushResult, RegistryClient
 from goship.registry.publish import push_built
-from goship.release import make_release, pull_auth
+from goship.release import kept_image, make_release, pull_auth
 
 PUSH_RECORD = "push.json"
 
@@ -325,13 +325,8 @@ def _roll_back(
             continue
         version = result.previous_version or "previous"
         release = make_release(project, version, result.previous_image, "", "", kind="rollback")
-        previous_image = result.previous_image
-
-        def provide(engine: Engine, image: str = previous_image) -> None:
-            ensure_image(engine, image, (lambda: pull_auth(project, image)) if "@" in image else None)
-
         try:
-            deploy_to_host(host, release, provide, stage, clock)
+            deploy_to_host(host, release, kept_image(project, result.previous_image), stage, clock)
             summary.append(f"{host.name}: rolled back to {version}")
         except GoshipError as exc:
             summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")

@@ -11,9 +11,9 @@ from pathlib import Path
 from goship import secrets
 from goship.config.reference import parse_repository
 from goship.config.values import memory_bytes, nano_cpus
-from goship.deploy.rollout import Release
+from goship.deploy.rollout import ImageProvider, Release, ensure_image
 from goship.deploy.specs import Hardening
-from goship.engine.client import registry_auth, token_auth
+from goship.engine.client import Engine, registry_auth, token_auth
 from goship.project import Project
 from goship.registry import credentials
 
@@ -65,7 +65,6 @@ def make_release(
     )
 
 
-
 def pull_auth(project: Project, reference: str) -> str | None:
     """X-Registry-Auth for a host's pull of ``reference`` (``registry/path@digest``).
 
@@ -100,6 +99,16 @@ def pull_auth(project: Project, reference: str) -> str | None:
     if token is not None:
         return token_auth(token, server)
     return registry_auth(found.username, found.password, server)
+
+
+def kept_image(project: Project, image: str, *, local: bool = False) -> ImageProvider:
+    """An earlier release's image for a host: the one it kept, else pulled by digest
+    with the deployer's credentials (asked for only then; ``local``: never)."""
+
+    def provide(engine: Engine) -> None:
+        ensure_image(engine, image, None if local or "@" not in image else lambda: pull_auth(project, image))
+
+    return provide
 
 
 def registry_of(project: Project) -> str | None:

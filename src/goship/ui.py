@@ -14,11 +14,11 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from goship.errors import GoshipError
-from goship.events import Event
-
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from goship.errors import GoshipError
+    from goship.events import Event
 
 _STYLE = {
     "step": ("->", "cyan"),

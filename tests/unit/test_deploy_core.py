@@ -209,6 +209,15 @@ def test_stale_lock_of_a_dead_local_process_is_taken_over():
     assert fake.serves() == "2"
 
 
+def test_a_stale_lock_the_engine_keeps_ends_in_an_error_not_a_spin(monkeypatch):
+    fake = fake_host()
+    dead = replace(lock.me("killed deploy"), pid=2**22 + 12345)
+    fake.host.engine.create(lock.lock_name(SERVICE), lock.lock_container(SERVICE, "caddy:2", dead))
+    monkeypatch.setattr(fake.host.engine, "remove", lambda name, **options: None)  # removal that does nothing
+    with pytest.raises(DeployError, match="hello is locked by .*killed deploy"):
+        lock.acquire(fake.host.engine, SERVICE, "caddy:2", "deploy", wait=2.0, clock=fake.clock)
+
+
 def test_proxy_refusing_the_new_route_keeps_the_old_one():
     fake = fake_host()
     ship(fake, "1")

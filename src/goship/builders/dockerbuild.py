@@ -312,11 +312,19 @@ def _normal_ref(ref: str) -> str:
     return ref
 
 
-def _failed_ref(output: str, lines: list[str]) -> str | None:
-    """The image BuildKit could not resolve, from its error text."""
+def _errored_metadata_ref(output: str) -> str | None:
+    """The image of a 'load metadata for IMAGE' step that ERRORed, as written."""
     for step, ref in _METADATA_STEP.findall(output):
         if re.search(rf"^#{step} ERROR", output, re.MULTILINE):
-            return _normal_ref(ref)
+            return str(ref)
+    return None
+
+
+def _failed_ref(output: str, lines: list[str]) -> str | None:
+    """The image BuildKit could not resolve, from its error text."""
+    errored = _errored_metadata_ref(output)
+    if errored is not None:
+        return _normal_ref(errored)
     metadata = _METADATA_REF.findall(output)
     if metadata:
         return _normal_ref(metadata[-1])
@@ -521,9 +529,7 @@ def explain_failure(
     frontend = _frontend_failure(text, display, output, details)
     if frontend is not None:
         return frontend
-    metadata_failed = any(
-        re.search(rf"^#{step} ERROR", output, re.MULTILINE) for step, _ in _METADATA_STEP.findall(output)
-    )
+    metadata_failed = _errored_metadata_ref(output) is not None
     if metadata_failed or "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
         "failed to create llb definition" in lowered
     ) or ("registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)):

@@ -120,6 +120,9 @@ def status(engine: Engine, service: str, *, named: bool = False) -> LockInfo | N
     return parse_lock(found.labels) if found is not None else None
 
 
+_QUICK_RETRIES = 5
+
+
 def acquire(
     engine: Engine,
     service: str,
@@ -133,25 +136,31 @@ def acquire(
     """Take the lock of ``service`` (or, ``named``, the lock container of that name), or raise
     DeployError naming its holder. With ``wait``, a held lock is waited for that many seconds."""
     name = service if named else lock_name(service)
+    what = service if not named else f"the proxy ({name})"
     info = me(message)
     deadline = clock.monotonic() + wait
     delay = 0.05
+    attempt = 0
     while True:
+        attempt += 1
         try:
             engine.create(name, lock_container(service, image, info))
             return info
         except Conflict:
             pass
         held = status(engine, name, named=True)
-        if held is None:
-            continue  # released in between: try again
-        if is_stale(held):
+        retry = held is None  # released in between
+        if held is not None and is_stale(held):
             engine.remove(name)
+            retry = True
+        # Try again at once - a few times, then as for a held lock, so an engine
+        # that keeps answering "exists" cannot hold us here forever.
+        if retry and attempt <= _QUICK_RETRIES:
             continue
         if clock.monotonic() >= deadline:
-            what = service if not named else f"the proxy ({name})"
+            holder = held.describe() if held is not None else "a lock container that comes and goes"
             raise DeployError(
-                f"{engine.name}: {what} is locked by {held.describe()}",
+                f"{engine.name}: {what} is locked by {holder}",
                 hint="wait for that deploy to finish; if it crashed, run 'goship lock release' for this target",
             )
         clock.sleep(delay)

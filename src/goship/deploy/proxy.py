@@ -25,7 +25,7 @@ __all__ = ["HTTPS_PORT", "HTTP_PORT", "STATUS_PORT", "UPSTREAMS_PATH", "ProxySpe
 
 CONFIG_DIR = "/etc/caddy"
 CADDYFILE = f"{CONFIG_DIR}/Caddyfile"
-TABLE_FILE = "goship/routes.json"
+TABLE_FILE = routes.TABLE_URL.lstrip("/")  # served from CONFIG_DIR at that URL
 TABLE_PATH = f"{CONFIG_DIR}/{TABLE_FILE}"
 #: Where goship before the route table kept one site file per service.
 LEGACY_SITES = f"{CONFIG_DIR}/sites"
@@ -95,7 +95,7 @@ VALIDATE = ("caddy", "validate", "--config", CADDYFILE, "--adapter", "caddyfile"
 
 
 def table_json(table: Mapping[str, Route]) -> str:
-    data = {name: json.loads(route.to_json()) for name, route in sorted(table.items())}
+    data = {name: route.to_dict() for name, route in sorted(table.items())}
     return json.dumps({"routes": data}, indent=2, sort_keys=True) + "\n"
 
 
@@ -109,7 +109,7 @@ def parse_table(data: bytes) -> dict[str, Route] | None:
         return None
     table = {}
     for name, item in raw["routes"].items():
-        route = routes.parse_route(json.dumps(item).encode())
+        route = routes.parse_route(item)
         if route is not None and route.service == name:
             table[name] = route
     return table

@@ -420,17 +420,21 @@ def prune_images(engine: Engine, release: Release, stage: Stage, records: list[h
             kept.append(record.image)
     keep = set(kept[: max(2, release.keep)]) | {release.image}
     stale = sorted({r.image for r in records} - keep)
-    removed = [image for image in stale if engine.image(image) is not None and engine.remove_image(image)]
+    removed = [image for image in stale if engine.remove_image(image)]
     if removed:
         stage.info(f"pruned {len(removed)} old image(s)")
 
 
 def live_container(host: Host, service: str) -> str | None:
     """The container the proxy routes the service to now, if it still exists."""
-    route = routing.read_table(host).get(service)
-    if route is None:
-        return None
-    return route.upstream if host.engine.inspect(route.upstream) is not None else None
+    state = live_state(host, service)
+    return state.name if state is not None else None
+
+
+def live_state(host: Host, service: str, proxy: ContainerState | None = None) -> ContainerState | None:
+    """That container as inspected; ``proxy``: the proxy container, if the caller just inspected it."""
+    route = routing.read_table(host, state=proxy).get(service)
+    return host.engine.inspect(route.upstream) if route is not None else None
 
 
 def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: str | None) -> HostResult:

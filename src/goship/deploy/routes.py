@@ -1,7 +1,7 @@
 """Which requests a host's proxy sends to which service: routes as data, and the Caddyfile.
 
-Each service on a proxy has one ``Route``, kept as JSON in the proxy's
-config volume (``/etc/caddy/goship/routes/<service>.json``). The Caddyfile
+Each service on a proxy has one ``Route``, kept in the route table in the
+proxy's config volume (``/etc/caddy/goship/routes.json``). The Caddyfile
 is rendered from all of them at once, every time one changes, so it can
 never disagree with itself: no two services claim the same name, path or
 catch-all, and a route whose service has no container left on the host is
@@ -16,7 +16,6 @@ Where a request goes, in Caddy's order:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
@@ -53,30 +52,15 @@ class Route:
     #: Takes every request of the proxy port that no name or prefix took.
     catch_all: bool = False
 
-    def to_json(self) -> bytes:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["domains"] = list(self.domains)
-        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
-
-    def claims(self) -> list[str]:
-        """What this route holds, in words for a conflict message."""
-        held = [f"https://{d}{self.path_prefix or ''}" for d in self.domains]
-        if self.local_name:
-            held.append(f"http://{self.local_name}")
-        if self.path_prefix and not self.domains:
-            held.append(f"the path {self.path_prefix}")
-        if self.catch_all:
-            held.append("every other request")
-        return held
+        return data
 
 
-def parse_route(data: bytes) -> Route | None:
-    """A route file's content; None for a removed service (``{"removed": true}``) or an unreadable file."""
-    try:
-        raw = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(raw, dict) or raw.get("removed"):
+def parse_route(raw: object) -> Route | None:
+    """A route from the table's JSON; None when it is not one."""
+    if not isinstance(raw, dict):
         return None
     try:
         return Route(
@@ -93,9 +77,6 @@ def parse_route(data: bytes) -> Route | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-REMOVED = b'{"removed": true}\n'
 
 
 @dataclass(frozen=True)
@@ -197,7 +178,7 @@ def render(routes: Iterable[Route]) -> str:
     """The proxy's whole Caddyfile for these routes."""
     routes = sorted(routes, key=lambda r: r.service)
     lines = [
-        "# Written by goship from goship/routes/*.json; each deploy rewrites it.",
+        "# Written by goship from goship/routes.json; each deploy rewrites it.",
         "{",
         "\tadmin localhost:2019",
         f"\thttp_port {HTTP_PORT}",

@@ -16,6 +16,7 @@ make the proxy serve it:
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.routes import Route
 from goship.deploy.specs import LABEL_ROLE
 from goship.deploy.targets import Host
+from goship.engine.api import ContainerState
 from goship.engine.client import Engine
 from goship.errors import DeployError, HostError
 from goship.events import Stage
@@ -32,17 +34,18 @@ from goship.events import Stage
 Table = dict[str, Route]
 
 
-def read_table(host: Host, *, create: bool = False) -> Table:
+def read_table(host: Host, *, create: bool = False, state: ContainerState | None = None) -> Table:
     """The route table of the host's proxy.
 
     From its status window when it runs (one probe, a few milliseconds),
     else from its configuration volume. A proxy container removed by hand
     leaves its volume: with ``create`` it is made again (not started) to
     read that. A proxy made before the route table has site files, which
-    become routes.
+    become routes. ``state``: the proxy container as just inspected, if the
+    caller has it.
     """
     engine, spec = host.engine, host.proxy
-    state = engine.inspect(spec.name)
+    state = state or engine.inspect(spec.name)
     if state is not None and state.running and not state.restarting:
         status = state.published(proxy.STATUS_PORT)
         if status is not None:
@@ -72,16 +75,15 @@ def healed(engine: Engine, table: Mapping[str, Route]) -> tuple[Table, list[str]
             dropped.append(service)
             continue
         if route.draining and route.draining not in present:
-            route = Route(**{**route.__dict__, "draining": None})
+            route = dataclasses.replace(route, draining=None)
         kept[service] = route
     return kept, sorted(dropped)
 
 
 def ensure_proxy_container(host: Host) -> None:
+    """Create the proxy (not started) unless it exists; under ``locked``, which pulled its image."""
     engine, spec = host.engine, host.proxy
     if engine.inspect(spec.name) is None:
-        if engine.image(spec.image) is None:
-            engine.pull(spec.image)
         engine.create(spec.name, proxy.container(spec))
 
 
@@ -128,9 +130,10 @@ def validate(host: Host) -> str | None:
         engine.remove(name)
 
 
-def proxy_trouble(engine: Engine, spec: proxy.ProxySpec) -> list[str] | None:
-    """The evidence that the proxy is not running properly (None when it is)."""
-    state = engine.inspect(spec.name)
+def proxy_trouble(engine: Engine, spec: proxy.ProxySpec, state: ContainerState | None = None) -> list[str] | None:
+    """The evidence that the proxy is not running properly (None when it is); ``state``
+    is the proxy container as just inspected, if the caller has it."""
+    state = state or engine.inspect(spec.name)
     if state is None or (state.running and not state.restarting) or state.status == "created":
         return None
     lines = [f"proxy {spec.name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"]
@@ -138,10 +141,11 @@ def proxy_trouble(engine: Engine, spec: proxy.ProxySpec) -> list[str] | None:
     return lines + ([f"  {line}" for line in log] if log else [])
 
 
-def apply(host: Host, table: Mapping[str, Route], before: Mapping[str, Route], stage: Stage) -> None:
-    """Make the proxy serve ``table`` (``before`` is what it served, put back if Caddy refuses)."""
+def apply(host: Host, table: Mapping[str, Route], before: Mapping[str, Route], stage: Stage,
+          state: ContainerState | None) -> None:
+    """Make the proxy serve ``table`` (``before`` is what it served, put back if Caddy refuses);
+    ``state`` is the proxy container as it is now (None: there is none)."""
     engine, spec = host.engine, host.proxy
-    state = engine.inspect(spec.name)
     if state is not None and state.running and not state.restarting:
         if spec.https_port and state.published(proxy.HTTPS_PORT) is None:
             raise DeployError(
@@ -158,7 +162,7 @@ def apply(host: Host, table: Mapping[str, Route], before: Mapping[str, Route], s
                 hint=f"nothing changed; see the proxy's log: docker logs {spec.name}",
             ) from None
         return
-    trouble = proxy_trouble(engine, spec)
+    trouble = proxy_trouble(engine, spec, state) if state is not None else None
     created = state is None
     if trouble:
         stage.warn(f"{trouble[0]}; restarting it with a checked configuration")
@@ -207,9 +211,31 @@ def change(
     Raises DeployError, with nothing changed, when another service holds
     what the route needs. Returns the service's route now served.
     """
-    with locked(host, f"routing {service}", clock):
-        before = read_table(host, create=True)
-        table, dropped = healed(host.engine, before)
+    return _edit(host, service, stage, f"routing {service}", to, draining, clock)[0]
+
+
+def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -> Table:
+    """Route ``service`` nowhere (healing the rest); the table the proxy serves now."""
+    return _edit(host, service, stage, f"unrouting {service}", None, None, clock)[1]
+
+
+def _edit(
+    host: Host,
+    service: str,
+    stage: Stage,
+    message: str,
+    to: tuple[str, int, routes.Wanted] | None,
+    draining: str | None,
+    clock: Clock,
+) -> tuple[Route | None, Table]:
+    """The one way a route changes: locked, read, healed, edited, applied."""
+    engine, name = host.engine, host.proxy.name
+    with locked(host, message, clock):
+        state = engine.inspect(name)
+        before = read_table(host, create=True, state=state)
+        if state is None:  # reading may have made it again, from its volume
+            state = engine.inspect(name)
+        table, dropped = healed(engine, before)
         if dropped:
             stage.info(f"dropped the routes of {', '.join(dropped)}: no container of theirs is left on this host")
         new = None
@@ -219,20 +245,8 @@ def change(
             table[service] = new
         else:
             table.pop(service, None)
-        apply(host, table, before, stage)
-        return new
-
-
-def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -> Table:
-    """Route ``service`` nowhere (healing the rest); the table the proxy serves now."""
-    with locked(host, f"unrouting {service}", clock):
-        before = read_table(host, create=True)
-        table, dropped = healed(host.engine, before)
-        if dropped:
-            stage.info(f"dropped the routes of {', '.join(dropped)}: no container of theirs is left on this host")
-        table.pop(service, None)
-        apply(host, table, before, stage)
-        return table
+        apply(host, table, before, stage, state)
+        return new, table
 
 
 def precheck(host: Host, service: str, port: int, wanted: routes.Wanted) -> None:
