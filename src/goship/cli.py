@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from goship._version import __version__
+from goship.config.names import BUILDERS, LOCAL_TARGET
 from goship.errors import GoshipError, ProjectError
 from goship.ui import err, out, say
 
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from goship.pipeline import DeployResult
     from goship.project import Project
 
-#: goship.config's LOCAL_TARGET and BUILDERS, repeated so --help loads no YAML (a test keeps them equal).
-LOCAL_TARGET = "local"
-BUILDERS = ("native", "docker")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,7 +21,7 @@ from goship.builders.native import BuiltImage, build_native, last_build
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
-from goship.config.model import BUILDERS
+from goship.config.names import BUILDERS
 from goship.config.reference import Repository, parse_repository
 from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock, checkpoint, uninterrupted
 from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
+from goship.config import names
 from goship.config.reference import parse_repository
 from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
 
 Duration = NewType("Duration", float)
 
-#: The name of the target that means "the Docker engine on this machine".
-LOCAL_TARGET = "local"
-#: The two builders (build.builder).
-BUILDERS = ("native", "docker")
+LOCAL_TARGET = names.LOCAL_TARGET
+BUILDERS = names.BUILDERS
 
 
 def _doc(text: str, check: Callable[[Any], str | None] | None = None, **schema: Any) -> dict[str, Any]:
