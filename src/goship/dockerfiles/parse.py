@@ -564,6 +564,21 @@ class ContextSource:
     path: str
 
 
+#: A COPY/ADD source that is no context path: a URL (``https://``, ``git://``...) or ``git@host:repo``.
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://|git@", re.IGNORECASE)
+
+
+def is_url(source: str) -> bool:
+    """Whether a COPY/ADD source is a URL or git remote rather than a path of the context."""
+    return _URL.match(source) is not None
+
+
+def normalise_source(source: str) -> str:
+    """A COPY/ADD source as a path relative to the context: blanks, leading '/' and
+    './' (in any mix: '/./x', './/x') and trailing '/' dropped."""
+    return re.sub(r"^(?:\.?/)+", "", source.strip()).rstrip("/")
+
+
 def _known_part(source: str) -> str:
     cut = len(source)
     for char in "$*?[":
@@ -573,10 +588,8 @@ def _known_part(source: str) -> str:
     known = source[:cut]
     if cut < len(source):
         known = known.rsplit("/", 1)[0] if "/" in known else ""
-    known = known.strip()
-    while known.startswith("./"):
-        known = known[2:]
-    return known.strip("/") if known.strip("/") not in (".",) else ""
+    known = normalise_source(known)
+    return "" if known == "." else known
 
 
 def context_sources(df: Dockerfile) -> list[ContextSource]:
@@ -592,7 +605,7 @@ def context_sources(df: Dockerfile) -> list[ContextSource]:
             if instruction.keyword not in ("COPY", "ADD") or instruction.heredocs or instruction.flag("from") is not None:
                 continue
             for written in instruction.words()[:-1]:
-                if re.match(r"^[a-z][a-z0-9+.-]*://|^git@", written):
+                if is_url(written):
                     continue
                 path = _known_part(substitute(written, values))
                 found.append(ContextSource(instruction, written, path))

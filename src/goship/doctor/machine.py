@@ -14,6 +14,7 @@ import shutil
 import ssl
 import sys
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,7 +25,7 @@ import httpx
 
 from goship import process
 from goship.errors import GoshipError, ProcessError, RegistryError
-from goship.hosts import connect_local, connect_ssh
+from goship.hosts import HostConnection, connect_local, connect_ssh
 from goship.hosts.ssh import SSHTarget
 from goship.registry import credentials
 
@@ -236,25 +237,21 @@ class RealMachine:
         return found.username if found else None
 
     def engine_version(self) -> str:
-        connection = connect_local(self.env)
-        try:
-            return str(connection.engine.version().get("Version", ""))
-        finally:
-            connection.close()
+        with closing(connect_local(self.env)) as connection:
+            return _server_version(connection)
 
     def probe_pull(self, target: SSHTarget, shell: str, ref: str, auth: str | None) -> str | None:
-        connection = connect_ssh(target, shell)
-        try:
+        with closing(connect_ssh(target, shell)) as connection:
             return connection.engine.can_pull(ref, auth)
-        finally:
-            connection.close()
 
     def probe_host(self, target: SSHTarget, shell: str) -> str:
-        connection = connect_ssh(target, shell)
-        try:
-            return str(connection.engine.version().get("Version", ""))
-        finally:
-            connection.close()
+        with closing(connect_ssh(target, shell)) as connection:
+            return _server_version(connection)
+
+
+def _server_version(connection: HostConnection) -> str:
+    """The Docker server version the connection's engine reports ("" when it says none)."""
+    return str(connection.engine.version().get("Version", ""))
 
 
 @dataclass

@@ -34,25 +34,25 @@ def _key_line(root: yaml.Node | None, *keys: str) -> int | None:
     return line
 
 
-key_line = _key_line
+def key_line_in(text: str, *keys: str) -> int | None:
+    """1-based line of the key at ``keys`` in the YAML ``text``; None when it is not
+    written, or the text is empty or not YAML."""
+    if not text:
+        return None
+    try:
+        return _key_line(yaml.compose(text, Loader=yaml.SafeLoader), *keys)
+    except yaml.YAMLError:
+        return None
 
 
 def has_health_section(text: str) -> bool:
     """goship.yaml names a health check itself (rather than relying on defaults)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return False
-    return _key_line(root, "health") is not None
+    return key_line_in(text, "health") is not None
 
 
 def explicit_app_port(text: str) -> bool:
     """goship.yaml writes app.port itself (rather than taking the default)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return False
-    return _key_line(root, "app", "port") is not None
+    return key_line_in(text, "app", "port") is not None
 
 
 def registry_host(image: str | None) -> str | None:
@@ -82,11 +82,8 @@ def is_loopback(host: str) -> bool:
 def config_finding(error: ConfigError, file: str, text: str = "") -> Finding:
     """GS201 for a ConfigError, at its line (or the line of the key it names)."""
     line = error.line
-    if line is None and error.key and text:
-        try:
-            line = _key_line(yaml.compose(text, Loader=yaml.SafeLoader), *error.key.split("."))
-        except yaml.YAMLError:
-            line = None
+    if line is None and error.key:
+        line = key_line_in(text, *error.key.split("."))
     message = f"{error.key}: {error.problem}" if error.key else error.problem
     if error.hint:
         message = f"{message} ({error.hint})"

@@ -24,6 +24,8 @@ from goship.dockerfiles.parse import (
     Instruction,
     Stage,
     context_sources,
+    is_url,
+    normalise_source,
     parse_arg,
     parse_env,
     parse_image,
@@ -322,8 +324,7 @@ def check_base_tags(df: Dockerfile) -> Iterable[Finding]:
 def _copy_sources(instruction: Instruction) -> list[str]:
     if instruction.heredocs:
         return []
-    words = list(instruction.words())
-    return words[:-1]
+    return instruction.words()[:-1]
 
 
 def _whole_context(source: str) -> bool:
@@ -530,10 +531,7 @@ def check_healthcheck(df: Dockerfile, health_configured: bool) -> Iterable[Findi
 
 def _matches_source(source: str, path: str) -> bool:
     """Does a COPY source (file, directory or glob, relative to the context) take ``path``?"""
-    source = source.strip().lstrip("/")
-    while source.startswith("./"):
-        source = source[2:]
-    source = source.rstrip("/")
+    source = normalise_source(source)
     if source in ("", ".", "*"):
         return True
     if path == source or path.startswith(source + "/"):
@@ -554,13 +552,7 @@ def _is_script(path: str, head: bytes) -> bool:
 
 def _crlf_scripts(df: Dockerfile, context: BuildContext) -> set[str]:
     """Context files some COPY/ADD takes that are scripts (by suffix or '#!') with CRLF line endings."""
-    sources = [
-        s
-        for i in df.instructions
-        if i.keyword in ("COPY", "ADD") and i.flag("from") is None
-        for s in _copy_sources(i)
-        if not re.match(r"^[a-z]+://", s, re.IGNORECASE)
-    ]
+    sources = [source.written for source in context_sources(df)]
     found: set[str] = set()
     if not sources:
         return found
@@ -575,20 +567,13 @@ def _crlf_scripts(df: Dockerfile, context: BuildContext) -> set[str]:
     return found
 
 
-def _normalise_source(source: str) -> str:
-    source = source.strip().lstrip("/")
-    while source.startswith("./"):
-        source = source[2:]
-    return source.rstrip("/")
-
-
 def _placement(source: str, path: str, dest: str, several: bool) -> str | None:
     """Where COPY ``source`` ... ``dest`` puts file ``path`` (both relative to the same root), or None.
 
     ``dest`` is absolute. A directory source copies its contents; a file goes to
     ``dest`` itself unless ``dest`` ends in '/' or several sources are copied.
     """
-    source = _normalise_source(source)
+    source = normalise_source(source)
 
     def as_file(name: str) -> str:
         if several or dest.endswith("/"):
@@ -710,7 +695,7 @@ def check_crlf_scripts(df: Dockerfile, context: BuildContext) -> Iterable[Findin
                     available = {image.lstrip("/"): found for image, (found, _) in files[origin.index].items()}
                 for path, context_path in available.items():
                     for source in sources:
-                        if origin_ref is None and re.match(r"^[a-z]+://", source, re.IGNORECASE):
+                        if origin_ref is None and is_url(source):
                             continue
                         target = _placement(source, path, dest_path, several)
                         if target is None:

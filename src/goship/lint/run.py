@@ -12,14 +12,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from goship.config import CONFIG_NAME
 from goship.dockerfiles.ignore import IgnoreMatcher
 from goship.dockerfiles.parse import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.errors import ConfigError, DockerfileError, GoshipError
 from goship.lint import hadolint as hadolint_tool
-from goship.lint.config_rules import check_config, config_finding, explicit_app_port, has_health_section, key_line
+from goship.lint.config_rules import check_config, config_finding, explicit_app_port, has_health_section, key_line_in
 from goship.lint.context import BuildContext
 from goship.lint.findings import Finding, LintReport, Severity
 from goship.lint.rules import (
@@ -134,13 +132,6 @@ def _run_hadolint(report: LintReport, dockerfile: Path, rel: str) -> list[Findin
     return findings
 
 
-def _key_line_in(text: str, *keys: str) -> int | None:
-    try:
-        return key_line(yaml.compose(text, Loader=yaml.SafeLoader), *keys) if text else None
-    except yaml.YAMLError:
-        return None
-
-
 def _project_findings(directory: Path, config_path: Path | None, rel: str, text: str) -> list[Finding]:
     """GS201 for what build refuses although goship.yaml loads: the checks of
     load_project (build.main) and project_problems (build.context)."""
@@ -231,7 +222,7 @@ def lint_project(
                     "GS201",
                     f"build.builder: docker builds {build_dockerfile}, which does not exist: goship build fails "
                     "(write one with 'goship dockerfile -o Dockerfile', or use build.builder: native)",
-                    config_rel, _key_line_in(config_text, "build", "dockerfile") or _key_line_in(config_text, "build", "builder"),
+                    config_rel, key_line_in(config_text, "build", "dockerfile") or key_line_in(config_text, "build", "builder"),
                 )
             )
         else:

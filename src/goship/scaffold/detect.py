@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from goship.scaffold.goscan import Guess, line_of, port_value, strip_comments
+from goship.scaffold.goscan import Guess, bound_name, line_of, port_value, strip_comments
 from goship.scaffold.listeners import find_listeners
 from goship.scaffold.routes import HEALTH_PATHS, guess_health_path
 from goship.scaffold.settings import find_settings
@@ -64,10 +64,10 @@ def guess_port(sources: dict[str, str]) -> Guess | None:
         chosen = Guess(best.port, f"{best.where} (listen address)")
     if chosen is None:
         for name, text in texts.items():
-            found = _port_from_flag(name, text)
-            if found is not None:
-                port, offset, how = found
-                chosen = Guess(port, f"{name}:{line_of(text, offset)} ({how})")
+            flagged = _port_from_flag(name, text)
+            if flagged is not None:
+                port, where, how = flagged
+                chosen = Guess(port, f"{where} ({how})")
                 break
     if chosen is None:
         return None
@@ -108,11 +108,10 @@ def _env_default(text: str, match: re.Match[str]) -> str | None:
         if either:
             return port_value(either.group(1), text)
     # port := os.Getenv("PORT") ... if port == "" { port = "8080" }
-    line_start = text.rfind("\n", 0, match.start()) + 1
-    target = re.search(r"([A-Za-z_][\w.]*)(?:\s*,\s*\w+)?\s*:?=\s*$", text[line_start : match.start()])
+    target = bound_name(text, match.start())
     if target is None:
         return None
-    var = re.escape(target.group(1))
+    var = re.escape(target)
     window = text[match.end() : match.end() + 400]
     # ... port = "8080" or port = defaultPort (a constant)
     default = re.search(rf'(?<![\w.]){var}\s*=(?!=)\s*("(?::)?\d{{1,5}}"|[A-Za-z_][\w.]*)', window)
@@ -126,7 +125,7 @@ def _env_default(text: str, match: re.Match[str]) -> str | None:
         value = port_value(copied.group(1), text, match.start())
         if value is not None:
             return value
-    return _returned_default(text, match.end(), target.group(1))
+    return _returned_default(text, match.end(), target)
 
 
 def _returned_default(text: str, after: int, var: str) -> str | None:
@@ -140,15 +139,14 @@ def _returned_default(text: str, after: int, var: str) -> str | None:
     return None
 
 
-def _port_from_flag(name: str, text: str) -> tuple[str, int, str] | None:
+def _port_from_flag(name: str, text: str) -> tuple[str, str, str] | None:
+    """(port, where, how) of the first address or port flag with a port default."""
     for setting in find_settings({name: text}):
         if setting.kind != "flag" or not _ADDRESS_FLAG.fullmatch(setting.name) or not setting.default:
             continue
         port = re.fullmatch(r"(?:[\w.\[\]-]*:)?(\d{1,5})", setting.default)
         if port and 0 < int(port.group(1)) < 65536:
-            line = int(setting.where.rsplit(":", 1)[1])
-            offset = sum(len(row) + 1 for row in text.split("\n")[: line - 1])
-            return port.group(1), offset, f"default of the -{setting.name} flag"
+            return port.group(1), setting.where, f"default of the -{setting.name} flag"
     return None
 
 

@@ -33,6 +33,14 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def bound_name(text: str, call_start: int) -> str | None:
+    """The variable a call's result is assigned to, on the call's line:
+    ``x := flag.String(`` or ``v, ok = os.LookupEnv(`` -> ``x`` / ``v``."""
+    line_start = text.rfind("\n", 0, call_start) + 1
+    found = re.search(r"([A-Za-z_][\w.]*)(?:\s*,\s*\w+)?\s*:?=\s*$", text[line_start:call_start])
+    return found.group(1) if found else None
+
+
 def strip_comments(text: str) -> str:
     """Blank out // and /* */ comments, keeping offsets and strings intact."""
     out: list[str] = []

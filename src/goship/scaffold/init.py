@@ -350,7 +350,7 @@ def _settle(
     notes += port.notes
     warnings += port.warnings
 
-    health_found, health_evidence, health_comment, health_type = True, "", "", "http"
+    health_evidence, health_comment, health_type = "", "", "http"
     if options.health_path is not None:
         health_path, health_comment = options.health_path, "set by --health-path"
         health_source = "--health-path"
@@ -361,14 +361,14 @@ def _settle(
             health_source = health_evidence
             notes.append(f"health check {health_path}: handler found at {health_evidence}")
         elif not detect.speaks_http(sources):
-            health_path, health_found, health_type = "/", False, "tcp"
+            health_path, health_type = "/", "tcp"
             health_source = "no HTTP package imported: a TCP connect"
             notes.append(
                 f"health check: {main} imports no HTTP package, so a deploy waits for port {port.port} "
                 "to accept a connection (health.type: tcp)"
             )
         else:
-            health_path, health_found, health_type = "/", False, "answers"
+            health_path, health_type = "/", "answers"
             health_source = "no health route found: / answering below 500"
             warnings.append(
                 f"no health route found in {main}: a deploy waits for / to answer (any status below 500, "
@@ -379,7 +379,7 @@ def _settle(
     answers = InitAnswers(
         service=service, main=main, port=port.port, health_path=health_path,
         port_evidence=port.evidence, port_comment=port.comment, other_ports=port.others,
-        health_evidence=health_evidence, health_found=health_found, health_comment=health_comment,
+        health_evidence=health_evidence, health_found=health_type == "http", health_comment=health_comment,
         context=context, health_type=health_type, settings=tuple(settings),
     )
     found = {
@@ -429,14 +429,14 @@ def _git_ignored(root: Path, files: Sequence[PlannedFile]) -> list[str]:
     """A warning for each file init writes that the repository's .gitignore ignores:
     it would work here and be missing from every other checkout and from CI."""
     written = [item.path for item in files if item.changed]
-    if not written or process.find_program("git") is None:
+    if not written:
         return []
     try:
         done = process.run(
             ["git", "-C", str(root), "check-ignore", "--no-index", "-v", "--", *map(str, written)],
             timeout=30, check=False,
         )
-    except ProcessError:
+    except ProcessError:  # no git, or it hung
         return []
     if done.returncode != 0:  # 1: none ignored; 128: not a git work tree
         return []

@@ -101,9 +101,10 @@ def _path_of(pattern: str) -> str | None:
     if not match:
         return None
     segments = [_segment(part) for part in match.group(1).split("/")]
-    if any(part is None for part in segments):
+    known = [part for part in segments if part is not None]
+    if len(known) < len(segments):
         return None
-    path = "/".join(part for part in segments if part is not None)
+    path = "/".join(known)
     return path.rstrip("/") or "/"
 
 
@@ -156,7 +157,7 @@ def guess_health_path(sources: dict[str, str]) -> Guess | None:
             where = f"{name}:{line_of(text, offset)}"
             if prefix:
                 where += f" (under the prefix {prefix})"
-            if coded and rank[0] == 2:
+            if rank[0] == 2:
                 where += " (its status-code wildcard asked for 200)"
             if best is None or rank < best[0]:
                 best = (rank, Guess(path, where))

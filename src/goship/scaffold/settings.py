@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from goship.scaffold.goscan import STRING, call_args, closing, line_of, strip_comments, unquote
+from goship.scaffold.goscan import STRING, bound_name, call_args, closing, line_of, strip_comments, unquote
 
 __all__ = ["Setting", "find_settings"]
 
@@ -106,14 +106,6 @@ def _checks(text: str, subject: str, negated: bool = False) -> int | None:
     return None
 
 
-def _bound_name(text: str, call_start: int) -> str | None:
-    """The variable a call's result is assigned to: ``x := flag.String(`` -> ``x``."""
-    line_start = text.rfind("\n", 0, call_start) + 1
-    before = text[line_start:call_start]
-    found = re.search(r"([A-Za-z_][\w.]*)(?:\s*,\s*(\w+))?\s*(?::=|=)\s*$", before)
-    return found.group(1) if found else None
-
-
 def _ok_name(text: str, call_start: int) -> str | None:
     """The ``ok`` of ``v, ok := os.LookupEnv(...)``."""
     line_start = text.rfind("\n", 0, call_start) + 1
@@ -125,7 +117,7 @@ def _flags(file: str, text: str) -> list[Setting]:
     found: list[Setting] = []
     for match in _FLAG_CALL.finditer(text):
         recv = match.group("recv")
-        if not (recv == "flag" or recv.endswith(("Flags()", "FlagSet", "fs", "flags")) or "flag" in recv.lower()):
+        if not (recv.endswith("fs") or "flag" in recv.lower()):  # flag, a FlagSet, cmd.Flags(), fs
             continue
         args = call_args(text, match.end() - 1)
         var, shorthand = bool(match.group("var")), bool(match.group("p"))
@@ -138,7 +130,7 @@ def _flags(file: str, text: str) -> list[Setting]:
         if not name or not re.fullmatch(r"[\w.-]+", name):
             continue
         default = None if kind in ("Func", "BoolFunc", "TextVar") else _literal(args[name_at + 1 + shorthand])
-        subject = args[0].lstrip("&") if var else _bound_name(text, match.start())
+        subject = args[0].lstrip("&") if var else bound_name(text, match.start())
         # A default that is not empty satisfies the check: only a flag without one must be given.
         required = _checks(text, subject) if subject and default in (None, "", "0") else None
         found.append(Setting(
@@ -164,7 +156,7 @@ def _envs(file: str, text: str) -> list[Setting]:
         if helper and re.search(r"must|require", helper, re.IGNORECASE):
             required_at = match.start()
         else:
-            subject = _bound_name(text, match.start())
+            subject = bound_name(text, match.start())
             if subject:
                 required_at = _checks(text, subject)
                 ok = _ok_name(text, match.start()) if match.group("os") == "LookupEnv" else None
