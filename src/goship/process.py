@@ -73,15 +73,6 @@ def find_program(program: str) -> str | None:
     return shutil.which(program) or _beside_interpreter(program)
 
 
-def where_found(program: str) -> tuple[str, str] | None:
-    """(path, "PATH" or "beside goship") for doctor's report."""
-    on_path = shutil.which(program)
-    if on_path:
-        return on_path, "PATH"
-    beside = _beside_interpreter(program)
-    return (beside, f"beside goship's Python ({Path(sys.executable).parent})") if beside else None
-
-
 def _resolve(argv: Sequence[str]) -> tuple[str, ...]:
     if not argv:
         raise ValueError("empty argv")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from goship.builders.native import host_arch, last_build
-from goship.builders.sbom import convert, document_format
+from goship.builders.sbom import convert
 from goship.config.model import RegistryConfig
-from goship.config.reference import parse_repository
+from goship.config.reference import parse_repository, split_reference
 from goship.errors import GoshipError, RegistryError
 from goship.images.oci import MEDIA_INDEX, SBOM_MEDIA, platform_of
 from goship.project import Project
@@ -32,10 +32,6 @@ class SBOM:
     subject: str  # the image manifest digest the SBOM describes
     platform: str
     document: dict[str, Any]  # SPDX or CycloneDX JSON, as parsed
-
-    @property
-    def format(self) -> str:
-        return document_format(self.document)
 
     def as_format(self, format: str) -> dict[str, Any]:
         """The document in ``format`` (spdx or cyclonedx), converted when it is the other."""
@@ -74,14 +70,9 @@ def local_sboms(project: Project) -> list[SBOM]:
 
 def _split_reference(text: str) -> tuple[str, str, str]:
     """``host/repo:tag`` or ``host/repo@sha256:...`` -> (registry, path, reference)."""
-    if "@" in text:
-        name, _, reference = text.partition("@")
-        if not re.fullmatch(r"sha256:[0-9a-f]{64}", reference):
-            raise ValueError(f"{reference!r} is not a digest (sha256: and 64 hex digits)")
-    else:
-        slash = text.rfind("/")
-        colon = text.rfind(":")
-        name, reference = (text[:colon], text[colon + 1 :]) if colon > slash else (text, "latest")
+    name, reference = split_reference(text)
+    if "@" in text and not re.fullmatch(r"sha256:[0-9a-f]{64}", reference):
+        raise ValueError(f"{reference!r} is not a digest (sha256: and 64 hex digits)")
     repository = parse_repository(name)
     return repository.registry, repository.path, reference
 

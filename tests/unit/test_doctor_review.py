@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -345,3 +346,14 @@ def test_toolchain_line_with_gotoolchain_path():
 def test_toolchain_line_satisfied_or_absent_passes(installed, toolchain):
     go = go_check(installed, None, toolchain=toolchain)
     assert go.status is Status.PASS, go
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX exec bits")
+def test_a_program_that_is_there_but_cannot_run_is_126_not_127(tmp_path, monkeypatch):
+    broken = tmp_path / "brokentool"
+    broken.write_bytes(b"\x00\x01 not a program")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ran = RealMachine().run(("brokentool", "--version"))
+    assert ran.returncode == 126 and ran.stderr.startswith("cannot run brokentool")
+    assert RealMachine().run(("nosuchtool-anywhere",)).returncode == 127

@@ -180,3 +180,45 @@ def test_parse_container_state():
     assert (state.name, state.exit_code, state.restart_count, state.health) == ("hello-1", 127, 3, "starting")
     assert state.stopped and state.published(8080) == ("127.0.0.1", 49153) and state.published(9) is None
     assert state.labels == {"goship.version": "v2"}
+
+
+def test_demux_falls_back_to_raw_output_and_keeps_a_cut_off_frame():
+    frame = b"\x01\x00\x00\x00\x00\x00\x00\x03ok\n"
+    assert api.demux(frame + b"\x01\x07\x00\x00garbage") == [(1, b"ok\n"), (1, b"\x01\x07\x00\x00garbage")]
+    assert api.demux(frame + b"\x02\x00\x00\x00\x00\x00\x00\x09cut") == [(1, b"ok\n"), (2, b"cut")]
+    assert api.demux(frame + b"\x01\x00") == [(1, b"ok\n"), (1, b"\x01\x00")]
+    assert api.demux(b"") == []
+    demuxer = api.Demuxer()
+    assert demuxer.feed(frame + b"\x01\x07\x00") == [(1, b"ok\n")]
+    assert demuxer.feed(b"\x00 tty") == [(1, b"\x01\x07\x00\x00 tty")]
+    assert demuxer.feed(b"more") == [(1, b"more")] and demuxer.flush() == []
+
+
+def test_one_reference_split_for_pulls_and_sboms():
+    from goship.config.reference import split_reference
+    from goship.sboms import _split_reference
+
+    assert api.split_reference is split_reference
+    assert split_reference("localhost:5000/team/app") == ("localhost:5000/team/app", "latest")
+    assert _split_reference("reg.example.com/team/app:v1") == ("reg.example.com", "team/app", "v1")
+    with pytest.raises(ValueError, match="is not a digest"):
+        _split_reference("reg.example.com/team/app@sha256:ab")
+
+
+def test_docker_context_lookup_is_shared_by_goship_and_doctor():
+    import hashlib
+
+    from goship.engine.endpoint import current_context, host_problem
+
+    digest = hashlib.sha256(b"colima").hexdigest()
+    files = {
+        ("config.json",): json.dumps({"currentContext": "colima"}),
+        ("contexts", "meta", digest, "meta.json"): json.dumps({"Endpoints": {"docker": {"Host": "unix:///c.sock"}}}),
+    }
+    context = current_context({}, lambda *parts: files.get(parts))
+    assert context is not None and (context.name, context.from_env, context.host) == ("colima", False, "unix:///c.sock")
+    missing = current_context({"DOCKER_CONTEXT": "gone"}, lambda *parts: files.get(parts))
+    assert missing is not None and missing.from_env and missing.host is None
+    assert current_context({"DOCKER_CONTEXT": "default"}, lambda *parts: None) is None
+    assert host_problem("fd://", windows=False) == "invalid"
+    assert host_problem("fd://3", windows=False, schemes=("fd",)) is None

@@ -118,3 +118,22 @@ def test_classify_docker_failures():
 )
 def test_a_refused_probe_port_is_not_an_ssh_failure(stderr, refused):
     assert probe_refused(stderr) is refused
+
+
+def test_ssh_is_looked_up_once_per_connection(monkeypatch):
+    from goship import process
+    from goship.hosts import HostConnection, connect_ssh
+    from goship.hosts.ssh import SSHConnection
+
+    found = []
+    monkeypatch.setattr(process, "find_program", lambda name: found.append(name) or None)
+    connection = SSHConnection(SSHTarget("h"))
+    with pytest.raises(ToolError, match="'ssh' is not installed"):
+        connection.ssh_argv()
+    monkeypatch.setattr(process, "find_program", lambda name: found.append(name) or "/usr/bin/ssh")
+    assert connection.ssh_argv("-W", "x:1")[0] == "/usr/bin/ssh"
+    assert connection.ssh_argv()[1:] == ssh_base_argv(SSHTarget("h"), connection._control_path())[1:]
+    assert found == ["ssh", "ssh"]
+    host = connect_ssh(SSHTarget("h"), name="local")
+    assert (host.name, host.engine.name) == ("local", "local") and host.ssh is host.prober
+    assert HostConnection("x", host.engine, object()).ssh is None  # type: ignore[arg-type]

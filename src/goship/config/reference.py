@@ -54,3 +54,16 @@ def parse_repository(text: str) -> Repository:
         if not _REPO_PART.match(part):
             raise ValueError(f"{text!r}: {part!r} is not a valid repository name component")
     return Repository(registry, path)
+
+
+def split_reference(ref: str) -> tuple[str, str]:
+    """``reg:5000/app@sha256:..`` -> (``reg:5000/app``, ``sha256:..``); ``app:1`` -> (``app``, ``1``);
+    no tag -> ``latest``. The name is returned as written (not checked, not expanded)."""
+    if "@" in ref:
+        name, _, digest = ref.partition("@")
+        return name, digest
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1 :]
+    return ref, "latest"

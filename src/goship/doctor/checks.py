@@ -18,7 +18,6 @@ from goship.config.reference import parse_repository
 from goship.deploy.targets import resolve_target
 from goship.doctor.facts import (
     GIB,
-    UNIX_SOCKET,
     VALID_HOSTS,
     Facts,
     Flavor,
@@ -31,6 +30,7 @@ from goship.doctor.facts import (
 )
 from goship.doctor.machine import Machine
 from goship.engine.client import pull_hint
+from goship.engine.endpoint import UNIX_SOCKET
 from goship.errors import GoshipError
 from goship.hosts.ssh import SSHTarget
 from goship.project import Project

@@ -8,7 +8,6 @@ answered, where the Windows user profile is. Each is computed once per run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,12 +15,11 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
 from goship.doctor.machine import Machine
+from goship.engine.endpoint import SCHEMES, UNIX_SOCKET, WINDOWS_PIPE, HostProblem, current_context, host_problem
 from goship.errors import GoshipError
 
 Flavor = Literal["linux", "wsl2", "wsl1", "windows", "darwin"]
 
-WINDOWS_PIPE = "npipe:////./pipe/docker_engine"
-UNIX_SOCKET = "unix:///var/run/docker.sock"
 GIB = 1024**3
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -115,26 +113,15 @@ def resolve_endpoint(machine: Machine) -> Endpoint:
         return Endpoint(machine.env["DOCKER_HOST"], "DOCKER_HOST")
     default = WINDOWS_PIPE if machine.platform == "windows" else UNIX_SOCKET
     config_dir = docker_config_dir(machine)
-    context = machine.env.get("DOCKER_CONTEXT")
-    source = "DOCKER_CONTEXT"
-    if not context:
-        source = "~/.docker/config.json"
-        try:
-            config = json.loads(machine.read_text(join(machine, config_dir, "config.json")) or "{}")
-        except ValueError:
-            config = {}
-        context = config.get("currentContext") if isinstance(config, dict) else None
-    if not context or context == "default":
+    context = current_context(machine.env, lambda *parts: machine.read_text(join(machine, config_dir, *parts)))
+    if context is None:
         return Endpoint(default, "default")
-    # The CLI stores each context under the SHA-256 of its name.
-    digest = hashlib.sha256(context.encode("utf-8")).hexdigest()
-    meta_path = join(machine, config_dir, "contexts", "meta", digest, "meta.json")
-    try:
-        meta = json.loads(machine.read_text(meta_path) or "null")
-        host = meta["Endpoints"]["docker"]["Host"]
-    except (ValueError, KeyError, TypeError):
-        return Endpoint(default, f"docker context {context!r}", f"docker context {context!r} (from {source}) not found")
-    return Endpoint(str(host), f"docker context {context!r}")
+    if context.host is None:
+        source = "DOCKER_CONTEXT" if context.from_env else "~/.docker/config.json"
+        return Endpoint(
+            default, f"docker context {context.name!r}", f"docker context {context.name!r} (from {source}) not found"
+        )
+    return Endpoint(context.host, f"docker context {context.name!r}")
 
 
 @dataclass(frozen=True)
@@ -218,27 +205,18 @@ def meaningful_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-EndpointProblem = Literal["windows-pipe", "invalid", "remote"]
-_SCHEMES = ("unix", "npipe", "tcp", "ssh", "fd")
+_SCHEMES = (*SCHEMES, "fd")  # the docker CLI knows fd:// too
 VALID_HOSTS = "unix:///var/run/docker.sock, npipe:////./pipe/docker_engine (Windows), tcp://host:2376, ssh://user@host"
 
 
-def endpoint_problem(host: str, platform: str) -> EndpointProblem | None:
+def endpoint_problem(host: str, platform: str) -> HostProblem | None:
     """What is wrong with an engine address on this platform, as far as its text tells.
 
     ``windows-pipe``: a named pipe outside Windows (copied from a Windows
     guide into WSL); ``invalid``: no scheme the docker CLI knows; ``remote``:
     a network address (tcp://, ssh://) - nothing local to start.
     """
-    scheme, sep, rest = host.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in _SCHEMES or not rest.strip("/"):
-        return "invalid"
-    if scheme == "npipe" and platform != "windows":
-        return "windows-pipe"
-    if scheme in ("tcp", "ssh"):
-        return "remote"
-    return None
+    return host_problem(host, windows=platform == "windows", schemes=_SCHEMES)
 
 
 @dataclass

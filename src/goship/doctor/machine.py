@@ -32,7 +32,7 @@ from goship.registry import credentials
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a program did: exit code (124 = timed out, 127 = not found) and output."""
+    """What a program did: exit code (124 = timed out, 126 = cannot run, 127 = not found) and output."""
 
     returncode: int
     stdout: str = ""
@@ -194,6 +194,8 @@ class RealMachine:
         except ProcessError as exc:
             if exc.timed_out:
                 return CommandResult(124, "", f"no answer within {timeout:.0f}s")
+            if process.find_program(argv[0]) is not None:  # there, but it cannot be run (permissions, format)
+                return CommandResult(126, "", exc.message)
             return CommandResult(127, "", f"{argv[0]}: command not found")
         return CommandResult(done.returncode, done.text, done.err)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from goship.config.reference import split_reference
 from goship.engine.http import Request, json_request, path_part
 
 #: The oldest API goship needs (Docker 20.10); newer engines answer it too.
@@ -35,10 +36,6 @@ def negotiate(server_api: str | None) -> str:
     return "/v{}.{}".format(*chosen)
 
 
-def ping() -> Request:
-    return Request("GET", "/_ping", timeout=30)
-
-
 def version() -> Request:
     return Request("GET", "/version", timeout=30)
 
@@ -50,26 +47,13 @@ def image_inspect(ref: str) -> Request:
     return Request("GET", f"/images/{path_part(ref)}/json")
 
 
-def split_reference(ref: str) -> tuple[str, str]:
-    """``reg:5000/app@sha256:..`` -> (``reg:5000/app``, ``sha256:..``); ``app:1`` -> (``app``, ``1``)."""
-    if "@" in ref:
-        name, _, digest = ref.partition("@")
-        return name, digest
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, "latest"
-
-
-def image_pull(ref: str, auth: str | None = None, platform: str | None = None) -> Request:
+def image_pull(ref: str, auth: str | None = None) -> Request:
     """Pull ``ref``; ``auth`` is the base64 X-Registry-Auth value (the engine never stores it)."""
     name, tag = split_reference(ref)
-    query = [("fromImage", name), ("tag", tag)]
-    if platform:
-        query.append(("platform", platform))
     headers = (("X-Registry-Auth", auth),) if auth else ()
-    return Request("POST", "/images/create", query=tuple(query), headers=headers, timeout=900, stream=True)
+    return Request(
+        "POST", "/images/create", query=(("fromImage", name), ("tag", tag)), headers=headers, timeout=900, stream=True
+    )
 
 
 def distribution(ref: str, auth: str | None = None) -> Request:
@@ -113,13 +97,8 @@ def volume_remove(name: str) -> Request:
     return Request("DELETE", f"/volumes/{path_part(name)}", timeout=120)
 
 
-def volume_list(labels: Mapping[str, str] | None = None, names: Sequence[str] = ()) -> Request:
-    filters: dict[str, list[str]] = {}
-    if labels:
-        filters["label"] = [f"{k}={v}" for k, v in sorted(labels.items())]
-    if names:
-        filters["name"] = list(names)
-    query = (("filters", json.dumps(filters, sort_keys=True)),) if filters else ()
+def volume_list(names: Sequence[str] = ()) -> Request:
+    query = (("filters", json.dumps({"name": list(names)}, sort_keys=True)),) if names else ()
     return Request("GET", "/volumes", query=query)
 
 
@@ -223,8 +202,9 @@ def container_stop(name: str, timeout: int) -> Request:
     return Request("POST", f"/containers/{path_part(name)}/stop", query=(("t", str(timeout)),), timeout=timeout + 60)
 
 
-def container_remove(name: str, force: bool = True, volumes: bool = False) -> Request:
-    query = (("force", "1" if force else "0"), ("v", "1" if volumes else "0"))
+def container_remove(name: str, volumes: bool = False) -> Request:
+    """Remove a container, running or not (``docker rm --force``)."""
+    query = (("force", "1"), ("v", "1" if volumes else "0"))
     return Request("DELETE", f"/containers/{path_part(name)}", query=query, timeout=120)
 
 
@@ -239,12 +219,10 @@ def container_list(labels: Mapping[str, str], all: bool = True) -> Request:
     )
 
 
-def container_logs(name: str, tail: int | None = 100, follow: bool = False, timestamps: bool = False) -> Request:
+def container_logs(name: str, tail: int | None = 100, follow: bool = False) -> Request:
     query = [("stdout", "1"), ("stderr", "1"), ("tail", str(tail) if tail is not None else "all")]
     if follow:
         query.append(("follow", "1"))
-    if timestamps:
-        query.append(("timestamps", "1"))
     return Request(
         "GET", f"/containers/{path_part(name)}/logs", query=tuple(query), timeout=None if follow else 60,
         stream=follow,
@@ -294,44 +272,48 @@ def demux(data: bytes) -> list[tuple[int, bytes]]:
     big-endian length) then the payload. Output of a container with a TTY is
     not framed: it comes back as one stdout frame.
     """
-    frames: list[tuple[int, bytes]] = []
-    position = 0
-    if data and data[0] not in (0, 1, 2):
-        return [(1, data)]
-    while position + 8 <= len(data):
-        kind = data[position]
-        (size,) = struct.unpack(">I", data[position + 4 : position + 8])
-        if kind not in (0, 1, 2) or data[position + 1 : position + 4] != b"\0\0\0":
-            return [*frames, (1, data[position:])]
-        frames.append((kind, data[position + 8 : position + 8 + size]))
-        position += 8 + size
-    if position < len(data):
-        frames.append((1, data[position:]))
-    return frames
+    demuxer = Demuxer()
+    return [*demuxer.feed(data), *demuxer.flush()]
 
 
 class Demuxer:
-    """demux for a stream that arrives in pieces (``logs --follow``)."""
+    """demux for a stream that arrives in pieces (``logs --follow``).
+
+    ``feed`` returns the frames complete so far; from the first byte that is
+    no frame header on, everything is one stdout frame (a TTY's raw output).
+    ``flush`` returns what the end of the stream cut short.
+    """
 
     def __init__(self) -> None:
         self._pending = b""
-        self._raw: bool | None = None
+        self._raw = False
 
     def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
         self._pending += chunk
-        if self._raw is None and self._pending:
-            self._raw = self._pending[0] not in (0, 1, 2)
-        if self._raw:
-            data, self._pending = self._pending, b""
-            return [(1, data)]
         frames = []
-        while len(self._pending) >= 8:
-            (size,) = struct.unpack(">I", self._pending[4:8])
+        while not self._raw and self._pending:
+            header = self._pending[:8]
+            if header[0] not in (0, 1, 2) or (len(header) == 8 and header[1:4] != b"\0\0\0"):
+                self._raw = True
+                break
+            if len(header) < 8:
+                break
+            (size,) = struct.unpack(">I", header[4:8])
             if len(self._pending) < 8 + size:
                 break
-            frames.append((self._pending[0], self._pending[8 : 8 + size]))
+            frames.append((header[0], self._pending[8 : 8 + size]))
             self._pending = self._pending[8 + size :]
+        if self._raw and self._pending:
+            frames.append((1, self._pending))
+            self._pending = b""
         return frames
+
+    def flush(self) -> list[tuple[int, bytes]]:
+        """The rest at the end of the stream: a cut-off frame's payload, or bytes too few for a header."""
+        rest, self._pending = self._pending, b""
+        if not rest:
+            return []
+        return [(rest[0], rest[8:])] if len(rest) >= 8 else [(1, rest)]
 
 
 def log_lines(data: bytes) -> list[str]:

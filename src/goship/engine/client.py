@@ -33,21 +33,24 @@ class NotFound(HostError):
     """The engine has no such object (HTTP 404)."""
 
 
+def _auth_header(fields: Mapping[str, str]) -> str:
+    """An X-Registry-Auth value: base64url of ``fields`` as JSON."""
+    return base64.urlsafe_b64encode(json.dumps(fields).encode("utf-8")).decode("ascii")
+
+
 def registry_auth(username: str, password: str, server: str) -> str:
     """The X-Registry-Auth header value: base64url of the credentials as JSON.
 
     It travels in the request to the engine, which uses it for this pull and
     keeps it nowhere: no file on the host, no process argument.
     """
-    data = json.dumps({"username": username, "password": password, "serveraddress": server})
-    return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
+    return _auth_header({"username": username, "password": password, "serveraddress": server})
 
 
 def token_auth(token: str, server: str) -> str:
     """X-Registry-Auth carrying a bearer token for the registry (``registrytoken``) instead of a
     password: the engine sends it to the registry as it is, and it can do no more than it allows."""
-    data = json.dumps({"registrytoken": token, "serveraddress": server})
-    return base64.urlsafe_b64encode(data.encode("utf-8")).decode("ascii")
+    return _auth_header({"registrytoken": token, "serveraddress": server})
 
 
 def pull_hint(error: str, ref: str) -> str | None:
@@ -101,7 +104,7 @@ class Engine:
 
     def send(self, request: Request) -> Response:
         """Send one request and return the answer, whatever its status."""
-        if self._prefix is None and request.path not in ("/_ping", "/version"):
+        if self._prefix is None and request.path != "/version":
             self.version()
         start = time.monotonic()
         try:
@@ -245,8 +248,8 @@ class Engine:
         response = self.send(api.volume_remove(name))
         return response.status < 300
 
-    def volumes(self, labels: Mapping[str, str] | None = None, names: Sequence[str] = ()) -> list[dict[str, Any]]:
-        data = _dict(self._json(api.volume_list(labels, names)))
+    def volumes(self, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+        data = _dict(self._json(api.volume_list(names)))
         return [v for v in data.get("Volumes") or [] if isinstance(v, dict)]
 
     # Containers -----------------------------------------------------------
@@ -262,7 +265,7 @@ class Engine:
 
     def remove(self, name: str, *, volumes: bool = False) -> bool:
         """Force-remove a container; False when there was none."""
-        return self.call(api.container_remove(name, force=True, volumes=volumes), missing_ok=True) is not None
+        return self.call(api.container_remove(name, volumes=volumes), missing_ok=True) is not None
 
     def inspect(self, name: str) -> api.ContainerState | None:
         request = api.container_inspect(name)

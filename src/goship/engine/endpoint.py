@@ -13,15 +13,19 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from goship.errors import EngineUnreachable
 
 UNIX_SOCKET = "unix:///var/run/docker.sock"
 WINDOWS_PIPE = "npipe:////./pipe/docker_engine"
 SCHEMES = ("unix", "npipe", "tcp", "ssh")
+
+#: What is wrong with an engine address, as far as its text tells (see host_problem).
+HostProblem = Literal["windows-pipe", "invalid", "remote"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,7 @@ def docker_config_dir(env: Mapping[str, str]) -> Path:
     return Path(configured) if configured else Path.home() / ".docker"
 
 
-def _read_json(read: Callable[[Path], str | None], path: Path) -> object:
-    text = read(path)
+def _parse_json(text: str | None) -> Any:
     if not text:
         return None
     try:
@@ -85,20 +88,74 @@ def _read_file(path: Path) -> str | None:
         return None
 
 
+def host_problem(host: str, windows: bool, schemes: Sequence[str] = SCHEMES) -> HostProblem | None:
+    """What is wrong with an engine address, as far as its text tells.
+
+    ``invalid``: none of ``schemes``, or nothing after it; ``windows-pipe``:
+    a named pipe where ``windows`` is false; ``remote``: a network address
+    (tcp://, ssh://).
+    """
+    scheme, sep, rest = host.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in schemes or not rest.strip("/"):
+        return "invalid"
+    if scheme == "npipe" and not windows:
+        return "windows-pipe"
+    if scheme in ("tcp", "ssh"):
+        return "remote"
+    return None
+
+
 def check_host(host: str, source: str, platform: str = sys.platform) -> None:
     """Refuse an address no engine can be reached at, naming where it came from."""
-    scheme, sep, rest = host.partition("://")
-    if not sep or scheme.lower() not in SCHEMES or not rest.strip("/"):
+    problem = host_problem(host, windows=platform == "win32")
+    if problem == "invalid":
         raise EngineUnreachable(
             f"{source}={host!r} is not a Docker engine address",
             hint="use unix:///var/run/docker.sock, npipe:////./pipe/docker_engine (Windows), "
             "tcp://HOST:2376 or ssh://USER@HOST, or unset it",
         )
-    if scheme.lower() == "npipe" and platform != "win32":
+    if problem == "windows-pipe":
         raise EngineUnreachable(
             f"{source}={host!r} is a Windows named pipe, which does not exist here",
             hint="unset DOCKER_HOST (inside WSL, enable Docker Desktop's WSL integration instead)",
         )
+
+
+@dataclass(frozen=True)
+class DockerContext:
+    """The docker context the CLI would use, as its ``meta.json`` describes it."""
+
+    name: str
+    from_env: bool  # named by DOCKER_CONTEXT, else by currentContext in config.json
+    digest: str  # the CLI stores each context under the SHA-256 of its name
+    #: The ``Endpoints.docker`` object and its ``Host``; None when no such context exists.
+    docker: Any = None
+    host: str | None = None
+
+
+def current_context(env: Mapping[str, str], read: Callable[..., str | None]) -> DockerContext | None:
+    """The context named by DOCKER_CONTEXT or the docker config; None for the default one.
+
+    ``read(*parts)`` returns the text of a file under the docker config
+    directory (``read("config.json")``), or None when there is none.
+    """
+    name = env.get("DOCKER_CONTEXT")
+    from_env = bool(name)
+    if not name:
+        config = _parse_json(read("config.json"))
+        name = config.get("currentContext") if isinstance(config, dict) else None
+    if not name or name == "default":
+        return None
+    name = str(name)
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    meta = _parse_json(read("contexts", "meta", digest, "meta.json"))
+    try:
+        docker = meta["Endpoints"]["docker"]
+        host = str(docker["Host"])
+    except (KeyError, TypeError):
+        return DockerContext(name, from_env, digest)
+    return DockerContext(name, from_env, digest, docker, host)
 
 
 def resolve(
@@ -117,30 +174,22 @@ def resolve(
             certs = Path(env.get("DOCKER_CERT_PATH") or config_dir)
             tls = TLSFiles(certs / "ca.pem", certs / "cert.pem", certs / "key.pem")
         return Endpoint(host, "DOCKER_HOST", tls)
-    context = env.get("DOCKER_CONTEXT")
-    source = "DOCKER_CONTEXT"
-    if not context:
-        config = _read_json(read, config_dir / "config.json")
-        context = config.get("currentContext") if isinstance(config, dict) else None
-        source = f"{config_dir / 'config.json'}"
-    if not context or context == "default":
+    context = current_context(env, lambda *parts: read(config_dir.joinpath(*parts)))
+    if context is None:
         return Endpoint(default_host(platform), "default")
-    # The CLI stores each context under the SHA-256 of its name.
-    digest = hashlib.sha256(str(context).encode("utf-8")).hexdigest()
-    meta = _read_json(read, config_dir / "contexts" / "meta" / digest / "meta.json")
-    try:
-        docker = meta["Endpoints"]["docker"]  # type: ignore[index]
-        context_host = str(docker["Host"])
-    except (KeyError, TypeError):
+    context_host = context.host
+    if context_host is None:
+        source = "DOCKER_CONTEXT" if context.from_env else f"{config_dir / 'config.json'}"
         raise EngineUnreachable(
-            f"docker context {context!r} (from {source}) does not exist",
+            f"docker context {context.name!r} (from {source}) does not exist",
             hint=f"list the contexts with 'docker context ls' and pick one with 'docker context use NAME', "
             f"or remove currentContext from {config_dir / 'config.json'}",
-        ) from None
-    check_host(context_host, f"docker context {context!r}", platform)
+        )
+    check_host(context_host, f"docker context {context.name!r}", platform)
     tls = None
-    tls_dir = config_dir / "contexts" / "tls" / digest / "docker"
+    tls_dir = config_dir / "contexts" / "tls" / context.digest / "docker"
     if context_host.lower().startswith("tcp://") and (tls_dir / "ca.pem").exists():
+        docker = context.docker
         skip = bool(docker.get("SkipTLSVerify")) if isinstance(docker, dict) else False
         tls = TLSFiles(
             tls_dir / "ca.pem",
@@ -148,4 +197,4 @@ def resolve(
             tls_dir / "key.pem" if (tls_dir / "key.pem").exists() else None,
             verify=not skip,
         )
-    return Endpoint(context_host, f"docker context {context!r}", tls)
+    return Endpoint(context_host, f"docker context {context.name!r}", tls)

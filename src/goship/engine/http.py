@@ -212,12 +212,10 @@ class StreamTransport:
         self._busy = False
         self._used = False
         self.prefix = prefix
-        self.connects = 0
 
     def _connect(self) -> Stream:
         if self._stream is None:
             self._stream = self._opener()
-            self.connects += 1
             self._used = False
         return self._stream
 

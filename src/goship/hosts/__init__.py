@@ -28,19 +28,22 @@ class HostConnection:
     name: str
     engine: Engine
     prober: Prober
-    #: The SSH connection behind a remote host (for ``goship exec -i``).
-    ssh: SSHConnection | None = None
+
+    @property
+    def ssh(self) -> SSHConnection | None:
+        """The SSH connection behind a remote host (for ``goship exec -i``): its prober."""
+        return self.prober if isinstance(self.prober, SSHConnection) else None
 
     def close(self) -> None:
         self.engine.close()
         self.prober.close()
-        if self.ssh is not None and self.ssh is not self.prober:
-            self.ssh.close()
 
 
-def connect_ssh(target: SSHTarget, shell: str = "sh") -> HostConnection:
+def connect_ssh(target: SSHTarget, shell: str = "sh", name: str | None = None) -> HostConnection:
+    """A host over SSH, named ``name`` in messages (default: its ``[user@]host[:port]``)."""
     ssh = SSHConnection(target, shell)
-    return HostConnection(ssh.name, Engine(StreamTransport(ssh.open_stream), ssh.name), ssh, ssh)
+    name = ssh.name if name is None else name
+    return HostConnection(name, Engine(StreamTransport(ssh.open_stream), name), ssh)
 
 
 def _tls_context(endpoint: Endpoint) -> ssl.SSLContext | None:
@@ -87,8 +90,7 @@ def connect_local(env: Mapping[str, str] | None = None) -> HostConnection:
     endpoint = resolve(env)
     if endpoint.scheme == "ssh":
         user, host, port = parse_host(endpoint.address.rstrip("/"))
-        ssh = SSHConnection(SSHTarget(host, user, port))
-        return HostConnection(LOCAL, Engine(StreamTransport(ssh.open_stream), LOCAL), ssh, ssh)
+        return connect_ssh(SSHTarget(host, user, port), name=LOCAL)
     opener = local_opener(endpoint)
 
     def open_checked() -> Stream:

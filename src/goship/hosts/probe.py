@@ -3,7 +3,7 @@
 A probe is one ``GET`` to an address on the host (a container's port
 published on the host's loopback, or the proxy's port), answered with a
 status code or the reason there is none. ``LocalProber`` connects directly;
-``hosts.ssh.SSHProber`` goes through the host's sshd (``ssh -W``), so hosts
+``hosts.ssh.SSHConnection`` goes through the host's sshd (``ssh -W``), so hosts
 need nothing installed for it.
 """
 

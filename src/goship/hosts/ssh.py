@@ -36,7 +36,6 @@ from goship.engine.streams import PipeStream, Stream
 from goship.errors import (
     EngineUnreachable,
     GoshipError,
-    HostError,
     HostKeyError,
     HostUnreachable,
     ProcessError,
@@ -265,6 +264,7 @@ class SSHConnection:
     shell: str = "sh"
     _control: str | None = field(default=None, init=False, repr=False)
     _streams: list[process.Spawned] = field(default_factory=list, init=False, repr=False)
+    _program: str | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -278,12 +278,16 @@ class SSHConnection:
         return self._control or None
 
     def ssh_argv(self, *extra: str) -> list[str]:
-        if process.find_program("ssh") is None:
-            raise ToolError(
-                "the OpenSSH client 'ssh' is not installed or not on PATH",
-                hint="install OpenSSH (Windows: Settings > Optional features > OpenSSH Client)",
-            )
-        return [*ssh_base_argv(self.target, self._control_path()), *extra]
+        """ssh's argv, its first element the ``ssh`` found on PATH (looked up once per connection)."""
+        if self._program is None:
+            self._program = process.find_program("ssh")
+            if self._program is None:
+                raise ToolError(
+                    "the OpenSSH client 'ssh' is not installed or not on PATH",
+                    hint="install OpenSSH (Windows: Settings > Optional features > OpenSSH Client)",
+                )
+        _, *options = ssh_base_argv(self.target, self._control_path())
+        return [self._program, *options, *extra]
 
     def open_stream(self) -> Stream:
         """A new ``docker system dial-stdio`` stream to the host's engine."""
@@ -304,19 +308,6 @@ class SSHConnection:
             return _last(stderr, "") or (f"ssh exited with code {code}" if code is not None else None)
 
         return PipeStream(spawned.stdout, spawned.stdin, on_close=spawned.terminate, diagnose=diagnose)
-
-    def run(self, argv: tuple[str, ...], *, input: bytes | None = None, timeout: float = 120) -> process.Completed:
-        """A command in the host's login shell (only where no API call does it)."""
-        real = self.ssh_argv("--", self.target.host, remote_command(argv, self.shell))
-        try:
-            done = process.run(real, input=input, timeout=timeout, check=False)
-        except ProcessError as exc:
-            raise HostError(f"{self.name}: {exc.message}", host=self.name) from None
-        if done.returncode != 0:
-            error = classify(self.name, done.returncode, done.err)
-            if error is not None:
-                raise error
-        return done
 
     def interactive(self, argv: tuple[str, ...], tty: bool) -> int:
         """Run argv on the host attached to this terminal (``goship exec -i``); its exit code."""

@@ -199,17 +199,22 @@ class FakeEngine:
         query = dict(parse_qsl(request.target.partition("?")[2]))
         for method, pattern, handler in _ROUTES:
             match = re.fullmatch(pattern, request.path) if method == request.method else None
-            if match:
-                return handler(self, request, query, *(unquote(g) for g in match.groups()))
+            if not match:
+                continue
+            args: list[Any] = [unquote(g) for g in match.groups()]
+            if pattern.startswith("/containers/") and args:
+                # /containers/{name}/...: the handler gets the container itself.
+                container = self._find(args[0])
+                if container is None:
+                    return _error(404, f"No such container: {args[0]}")
+                args[0] = container
+            return handler(self, request, query, *args)
         return _error(404, f"page not found: {request.method} {request.path}")
 
     # Images ------------------------------------------------------------------
 
     def _version(self, request: Request, query: dict[str, str]) -> Response:
         return _json({"Version": "20.10.99-fake", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"})
-
-    def _ping(self, request: Request, query: dict[str, str]) -> Response:
-        return Response(200, {"api-version": "1.41"}, b"OK")
 
     def _image(self, request: Request, query: dict[str, str], ref: str) -> Response:
         found = self.images.get(ref) or next((i for i in self.images.values() if i["Id"] == ref), None)
@@ -306,10 +311,7 @@ class FakeEngine:
         self.containers[name] = container
         return _json({"Id": container.id, "Warnings": []}, 201)
 
-    def _start(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _start(self, request: Request, query: dict[str, str], container: Container) -> Response:
         if container.running:
             return Response(304, {})
         bindings = (container.host_config.get("PortBindings") or {})
@@ -321,7 +323,7 @@ class FakeEngine:
                 if host_port:
                     other = self.container_with_port(host_port)
                     if other is not None and other is not container:
-                        return _error(500, f"driver failed programming external connectivity on endpoint {name}: "
+                        return _error(500, f"driver failed programming external connectivity on endpoint {container.name}: "
                                            f"Bind for {ip}:{host_port} failed: port is already allocated")
                 else:
                     self._next_port += 1
@@ -350,30 +352,21 @@ class FakeEngine:
             container.status = "running"
         return Response(204, {})
 
-    def _stop(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _stop(self, request: Request, query: dict[str, str], container: Container) -> Response:
         if not container.running:
             return Response(304, {})
         container.status, container.exit_code, container.ports = "exited", 0, {}
         self.routes.pop(container.name, None)
         return Response(204, {})
 
-    def _remove(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _remove(self, request: Request, query: dict[str, str], container: Container) -> Response:
         if container.running and query.get("force") != "1":
             return _error(409, "You cannot remove a running container. Stop the container before attempting removal")
         del self.containers[container.name]
         self.routes.pop(container.name, None)
         return Response(204, {})
 
-    def _inspect(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _inspect(self, request: Request, query: dict[str, str], container: Container) -> Response:
         return _json(self.describe(container))
 
     def describe(self, container: Container) -> dict[str, Any]:
@@ -413,21 +406,14 @@ class FakeEngine:
                              "Labels": container.labels, "Image": container.image, "Created": container.created})
         return _json(rows)
 
-    def _logs(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _logs(self, request: Request, query: dict[str, str], container: Container) -> Response:
         lines = (
             container.output if container.output is not None
             else self.behaviour(container).logs if container.started_at else ()
         )
-        frames = b"".join(b"\x01\0\0\0" + struct.pack(">I", len(line) + 1) + line.encode() + b"\n" for line in lines)
-        return Response(200, {}, frames)
+        return Response(200, {}, b"".join(_frame(1, line) for line in lines))
 
-    def _wait(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _wait(self, request: Request, query: dict[str, str], container: Container) -> Response:
         return _json({"StatusCode": container.exit_code})
 
     def _files(self, container: Container, path: str) -> tuple[dict[str, bytes], str]:
@@ -437,10 +423,7 @@ class FakeEngine:
                 return self.volumes.setdefault(volume, {}), path[len(mount):].lstrip("/")
         return container.files, path.lstrip("/")
 
-    def _put_archive(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _put_archive(self, request: Request, query: dict[str, str], container: Container) -> Response:
         store, base = self._files(container, query.get("path", "/"))
         with tarfile.open(fileobj=io.BytesIO(request.body)) as tar:
             for member in tar.getmembers():
@@ -449,10 +432,7 @@ class FakeEngine:
                     store["/".join(p for p in (base, member.name) if p)] = extracted.read() if extracted else b""
         return Response(200, {})
 
-    def _get_archive(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _get_archive(self, request: Request, query: dict[str, str], container: Container) -> Response:
         path = query.get("path", "/")
         store, inner = self._files(container, path)
         leaf = path.rstrip("/").rsplit("/", 1)[-1]
@@ -460,13 +440,10 @@ class FakeEngine:
             return Response(200, {}, _tar({leaf: store[inner]}))
         below = {key: value for key, value in store.items() if key.startswith(inner.rstrip("/") + "/") or not inner}
         if not below:
-            return _error(404, f"Could not find the file {path} in container {name}")
+            return _error(404, f"Could not find the file {path} in container {container.name}")
         return Response(200, {}, _tar({f"{leaf}/{key[len(inner):].lstrip('/')}": value for key, value in below.items()}))
 
-    def _exec_create(self, request: Request, query: dict[str, str], name: str) -> Response:
-        container = self._find(name)
-        if container is None:
-            return _error(404, f"No such container: {name}")
+    def _exec_create(self, request: Request, query: dict[str, str], container: Container) -> Response:
         if not container.running:
             return _error(409, f"Container {container.id} is not running")
         exec_id = self._id()
@@ -484,8 +461,7 @@ class FakeEngine:
             record["code"], output = (1, f"Error: sending configuration to instance: {problem}") if problem else (0, "")
         else:
             record["code"], output = 127, f'OCI runtime exec failed: exec: "{cmd[0]}": executable file not found in $PATH'
-        frames = b"\x02\0\0\0" + struct.pack(">I", len(output) + 1) + output.encode() + b"\n" if output else b""
-        return Response(200, {"content-type": "application/vnd.docker.raw-stream"}, frames)
+        return Response(200, {"content-type": "application/vnd.docker.raw-stream"}, _frame(2, output) if output else b"")
 
     def _exec_inspect(self, request: Request, query: dict[str, str], exec_id: str) -> Response:
         record = self.execs.get(exec_id)
@@ -564,6 +540,12 @@ def _decode_auth(header: str | None) -> tuple[str, str] | None:
     return (str(data.get("username")), str(data.get("password")))
 
 
+def _frame(kind: int, text: str) -> bytes:
+    """One line of multiplexed output (stream 1 stdout, 2 stderr), as the engine frames it."""
+    payload = (text + "\n").encode()
+    return bytes((kind, 0, 0, 0)) + struct.pack(">I", len(payload)) + payload
+
+
 def _json(data: Any, status: int = 200) -> Response:
     return Response(status, {"content-type": "application/json"}, json.dumps(data).encode())
 
@@ -588,7 +570,6 @@ def _tar(files: dict[str, bytes]) -> bytes:
 
 _NAME = r"([^/]+)"
 _ROUTES: list[tuple[str, str, Callable[..., Response]]] = [
-    ("GET", r"/_ping", FakeEngine._ping),
     ("GET", r"/version", FakeEngine._version),
     ("GET", rf"/images/{_NAME}/json", FakeEngine._image),
     ("GET", rf"/images/{_NAME}/get", FakeEngine._export),

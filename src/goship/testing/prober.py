@@ -24,7 +24,7 @@ class FakeProber:
         self.engine = engine
         self.probes: list[tuple[int, str, str | None]] = []
 
-    def _app(self, container: Container, path: str, health_path: str | None = None) -> ProbeResult:
+    def _app(self, container: Container) -> ProbeResult:
         behaviour: Behaviour = self.engine.behaviour(container)
         if not container.running or container.started_at is None:
             return ProbeResult(None, "connection refused", 0.001, refused=True)
@@ -43,7 +43,7 @@ class FakeProber:
         if container is None or not container.running:
             return ProbeResult(None, "connection refused", 0.001, refused=True)
         if container.labels.get("goship.role") != "proxy":
-            return self._app(container, path)
+            return self._app(container)
         published = {p for _, p in container.ports.get(PROXY_HTTP, [])}
         if port not in published:
             return ProbeResult(404, None, 0.001)
@@ -55,7 +55,7 @@ class FakeProber:
         target = self.engine.containers.get(route.upstream)
         if target is None or not target.running:
             return ProbeResult(502, None, 0.001)
-        return self._app(target, path)
+        return self._app(target)
 
     def serving(self, port: int, host_header: str | None = None, path: str = "/") -> Container | None:
         """The app container a request to the proxy on ``port`` reaches now."""
@@ -68,7 +68,7 @@ class FakeProber:
 
     def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
         container = self.engine.container_with_port(port)
-        answer = self._app(container, "/") if container is not None and container.running else None
+        answer = self._app(container) if container is not None and container.running else None
         if answer is None or answer.refused:
             return ProbeResult(None, "connection refused", 0.001, refused=True)
         return ProbeResult(None, None, 0.001, connected=True)
