@@ -29,9 +29,10 @@ from goship.errors import GoshipError, ProjectError
 from goship.ui import err, out, say
 
 if TYPE_CHECKING:
+    from goship.deploy.target import DeployResult
     from goship.events import Reporter
-    from goship.pipeline import DeployResult
     from goship.project import Project
+    from goship.session import Session
 
 
 
@@ -55,20 +56,26 @@ def _reporter(args: argparse.Namespace) -> Reporter:
     return JSONReporter(sys.stdout) if args.json else ConsoleReporter()
 
 
+def _session(args: argparse.Namespace, cancel: threading.Event | None = None) -> Session:
+    """The session of this command: its project, reporter and Ctrl-C event (closed with ``with``)."""
+    from goship.session import Session
+
+    return Session(_project(args), reporter=_reporter(args), cancel=cancel)
+
+
 def cmd_build(args: argparse.Namespace) -> None:
     """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
     from goship import pipeline
     from goship.builders.outputs import check_output, parse_output
 
-    project = _project(args)
-    outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
-    for output in outputs:  # a bad path or a missing 'image' fails now, not after a long build
-        check_output(output)
-        if output.kind == "registry":
-            pipeline.registry_repository(project)
-    reporter = _reporter(args)
-    built = pipeline.build(project, reporter, builder=args.builder)
-    pipeline.write_outputs(project, built, outputs, reporter)
+    with _session(args) as session:
+        outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
+        for output in outputs:  # a bad path or a missing 'image' fails now, not after a long build
+            check_output(output)
+            if output.kind == "registry":
+                pipeline.registry_repository(session.project)
+        built = pipeline.build(session, builder=args.builder)
+        pipeline.write_outputs(session, built, outputs)
     if not args.json:
         out(f"{built.tag} {built.digest}")
 
@@ -110,7 +117,8 @@ def cmd_push(args: argparse.Namespace) -> None:
     """Push the last built image to the registry named by 'image'."""
     from goship import pipeline
 
-    result = pipeline.push(_project(args), reporter=_reporter(args))
+    with _session(args) as session:
+        result = pipeline.push(session)
     if not args.json:
         out(result.reference)
 
@@ -148,16 +156,16 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy the last built image to TARGET with a health gate and no downtime."""
     from goship import pipeline
 
-    with _safe_interrupts() as cancel:
-        _print_live(args, pipeline.deploy(_project(args), args.target, reporter=_reporter(args), cancel=cancel))
+    with _safe_interrupts() as cancel, _session(args, cancel) as session:
+        _print_live(args, pipeline.deploy(session, args.target))
 
 
 def cmd_ship(args: argparse.Namespace) -> None:
     """Build, push (for remote targets) and deploy, in one go."""
     from goship import pipeline
 
-    with _safe_interrupts() as cancel:
-        _print_live(args, pipeline.ship(_project(args), args.target, reporter=_reporter(args), cancel=cancel))
+    with _safe_interrupts() as cancel, _session(args, cancel) as session:
+        _print_live(args, pipeline.ship(session, args.target))
 
 
 def cmd_lock(args: argparse.Namespace) -> None:
@@ -194,8 +202,8 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     """Return TARGET to the previous release (or VERSION) from the kept image."""
     from goship import operations
 
-    with _safe_interrupts() as cancel:
-        results = operations.rollback(_project(args), args.target, args.version, reporter=_reporter(args), cancel=cancel)
+    with _safe_interrupts() as cancel, _session(args, cancel) as session:
+        results = operations.rollback(session, args.target, args.version)
     if not args.json:
         for host in results:
             out(f"live at {host.url}  ({host.host}, {host.container})")
@@ -217,7 +225,11 @@ def cmd_remove(args: argparse.Namespace) -> None:
         if answer not in ("y", "yes"):
             err("nothing removed")
             return
-    for removed in operations.remove(project, args.target, purge=args.purge, proxy=args.proxy, reporter=_reporter(args)):
+    from goship.session import Session
+
+    with Session(project, reporter=_reporter(args)) as session:
+        removed_from = operations.remove(session, args.target, purge=args.purge, proxy=args.proxy)
+    for removed in removed_from:
         if args.json:
             print(json.dumps({"host": removed.host, "removed": list(removed.done), "kept": list(removed.kept)}))
             continue

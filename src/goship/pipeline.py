@@ -1,21 +1,20 @@
-"""The stages as a library API: build, push, deploy, and ship (all three).
+"""The stages as a library API: build, push, deploy, and ship (the graph of all three).
 
 Each stage can run alone: build leaves the image in ``.goship/oci``, push
-records what it pushed in ``.goship/push.json``, deploy reads both.
+records what it pushed in ``.goship/push.json``, deploy reads both. Every
+function takes a ``Project`` (a session is made for the call) or a
+``Session`` (its reporter, clock, Ctrl-C event, runner, connections and
+registry transport are used, and its targets stay open).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-from goship import process
 from goship.builders.dockerbuild import build_docker
 from goship.builders.native import BuiltImage, build_native, last_build
 from goship.builders.outputs import Output, write_file_output
@@ -23,26 +22,29 @@ from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.names import BUILDERS
 from goship.config.reference import Repository, parse_repository
-from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock, checkpoint, uninterrupted
-from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host
-from goship.deploy.targets import Host, resolve_target
-from goship.engine.client import Engine
-from goship.errors import ConfigError, DeployError, GoshipError, Interrupted, ProcessError
-from goship.events import NullReporter, Reporter, Stage
-from goship.hosts import connect_local
+from goship.deploy.release import make_release
+from goship.deploy.target import DeployResult, ImageSource, Target
+from goship.errors import ConfigError, GoshipError, ProcessError
+from goship.events import Reporter, Stage
 from goship.images import oci
 from goship.images.layout import STATE_DIR, docker_archive, state_dir
 from goship.project import Project
-from goship.registry import credentials, mounts
-from goship.registry.client import PushResult, RegistryClient
+from goship.registry import mounts
+from goship.registry.client import PushResult
 from goship.registry.publish import push_built
-from goship.release import kept_image, make_release, pull_auth
+from goship.session import Session, session_for
+from goship.stages import Skipped, StageContext, StageDef
+from goship.stages import run as run_stages
+
+__all__ = ["DeployResult", "Session", "build", "deploy", "push", "registry_repository", "ship", "write_outputs"]
 
 PUSH_RECORD = "push.json"
 
 
-def build(project: Project, reporter: Reporter | None = None, builder: str | None = None) -> BuiltImage:
+def build(where: Project | Session, reporter: Reporter | None = None, builder: str | None = None) -> BuiltImage:
     """Build the image with ``builder`` (default: build.builder of goship.yaml)."""
+    session, _ = session_for(where, reporter)
+    project = session.project
     builder = builder or project.config.build.builder
     if builder not in BUILDERS:
         raise ConfigError(
@@ -51,53 +53,57 @@ def build(project: Project, reporter: Reporter | None = None, builder: str | Non
             key="build.builder",
         )
     if builder == "docker":
-        return build_docker(project, reporter)
-    return build_native(project, reporter)
+        return build_docker(project, session.reporter)
+    return build_native(project, session.reporter, session.runner)
 
 
 def write_outputs(
-    project: Project, built: BuiltImage, outputs: list[Output], reporter: Reporter | None = None
+    where: Project | Session, built: BuiltImage, outputs: list[Output], reporter: Reporter | None = None
 ) -> None:
     """Send a build where ``--output`` asked: files, the local engine, the registry."""
-    stage = Stage(reporter or NullReporter(), "output")
+    session, _ = session_for(where, reporter)
+    stage = Stage(session.reporter, "output")
     for output in outputs:
-        for warning in output_warnings(built, output):
+        for warning in output_warnings(built, output, lambda: _engine_arch(session)):
             stage.warn(warning)
         if output.kind == "registry":
-            push(project, built, reporter)
+            push(session, built)
         elif output.kind == "docker":
-            local = connect_local()
+            local = session.local_engine()
             try:
-                _load_locally(built)(local.engine)
+                image = image_source(built)
+                found = local.engine.image(image.tag)
+                if found is None or found.get("Id") not in (image.image_id, image.digest):
+                    local.engine.load(image.archive())
             finally:
                 local.close()
             stage.ok(f"loaded {built.tag} into the local Docker engine")
         else:
             write_file_output(built, output)
             stage.ok(f"wrote {output}")
-            if output.path is not None and _counts_as_source(project, output.path):
+            if output.path is not None and _counts_as_source(session, output.path):
                 stage.warn(
                     f"{output.path} is inside the module: the next build counts it as an uncommitted "
                     "change (a '-dirty' version, another digest); add it to .gitignore or write outside the module"
                 )
 
 
-def _counts_as_source(project: Project, path: Path) -> bool:
+def _counts_as_source(session: Session, path: Path) -> bool:
     """Whether ``path`` would enter the version of the next build (inside the
     module, not in .goship, not ignored by git)."""
-    root = project.root.resolve()
+    root = session.project.root.resolve()
     target = path.resolve()
     if root not in target.parents or (root / STATE_DIR) in (target, *target.parents):
         return False
     try:
-        ignored = process.run(["git", "check-ignore", "-q", str(target)], cwd=root, timeout=30, check=False)
+        ignored = session.runner.run(["git", "check-ignore", "-q", str(target)], cwd=root, timeout=30, check=False)
     except ProcessError:
         return True
     return ignored.returncode != 0
 
 
-def _engine_arch() -> str | None:
-    local = connect_local()
+def _engine_arch(session: Session) -> str | None:
+    local = session.local_engine()
     try:
         return str(local.engine.version().get("Arch") or "") or None
     except GoshipError:
@@ -106,9 +112,7 @@ def _engine_arch() -> str | None:
         local.close()
 
 
-def output_warnings(
-    built: BuiltImage, output: Output, engine_arch: Callable[[], str | None] = _engine_arch
-) -> list[str]:
+def output_warnings(built: BuiltImage, output: Output, engine_arch: Callable[[], str | None]) -> list[str]:
     """What an output will not do here: hold every platform, or run on this engine."""
     warnings = []
     platform = oci.platform_of(built.image)
@@ -141,26 +145,15 @@ def registry_repository(project: Project) -> Repository:
         raise ConfigError(str(exc), file=str(project.config_path), key="image") from None
 
 
-def _client(project: Project, repository: Repository) -> RegistryClient:
-    registry = project.config.registry
-    ca_file = Path(registry.ca_file) if registry.ca_file else None
-    if ca_file is not None and not ca_file.is_absolute():
-        ca_file = project.root / ca_file
-    return RegistryClient(
-        repository.registry,
-        insecure=registry.insecure,
-        ca_file=ca_file,
-        credentials=credentials.lookup(repository.registry, registry.username),
-    )
-
-
-def push(project: Project, built: BuiltImage | None = None, reporter: Reporter | None = None) -> PushResult:
+def push(where: Project | Session, built: BuiltImage | None = None, reporter: Reporter | None = None) -> PushResult:
     """Upload the image to the registry named by ``image``; record the digest."""
-    stage = Stage(reporter or NullReporter(), "push")
+    session, _ = session_for(where, reporter)
+    project = session.project
+    stage = Stage(session.reporter, "push")
     repository = registry_repository(project)
     if built is None:
         built = last_build(project)
-        current = source_version(project.root).version
+        current = source_version(project.root, session.runner).version
         if current != built.version:
             stage.warn(
                 f"pushing the last build ({built.version}); the sources have changed since ({current}): "
@@ -169,7 +162,7 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
     platforms = ", ".join(built.platforms)
     stage.step(f"pushing {repository.tagged(built.version)} ({platforms})")
     sboms = built.sboms if project.config.build.sbom_format else ()
-    with _client(project, repository) as client:
+    with session.registry(repository.registry) as client:
         mount_from = mounts.candidates(repository.registry, repository.path)
         result = push_built(client, repository.path, built.built, [built.version], sboms, mount_from)
     mounts.remember(repository.registry, repository.path)
@@ -190,196 +183,95 @@ def push(project: Project, built: BuiltImage | None = None, reporter: Reporter |
     return result
 
 
-def _pushed_reference(project: Project, built: BuiltImage) -> str:
-    record_path = state_dir(project.root) / PUSH_RECORD
+def pushed_reference(project: Project, built: BuiltImage) -> str | None:
+    """``repository@digest`` of ``built`` if ``goship push`` recorded pushing it."""
     try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record = json.loads((state_dir(project.root) / PUSH_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        record = {}
-    if record.get("digest") != built.digest:
-        raise DeployError(
-            f"image {built.tag} ({built.digest[:19]}) has not been pushed",
-            hint="run 'goship push' (or 'goship ship TARGET', which pushes)",
-        )
-    return str(record["reference"])
+        return None
+    return str(record["reference"]) if record.get("digest") == built.digest and "reference" in record else None
 
 
-def _load_locally(built: BuiltImage) -> ImageProvider:
-    def provide(engine: Engine) -> None:
-        found = engine.image(built.tag)
-        if found is not None and found.get("Id") in (built.image_id, built.digest):
-            return
-        engine.load(docker_archive(built.image, [built.tag]))
-
-    return provide
-
-
-def _pull(reference: str, auth: str | None) -> ImageProvider:
-    def provide(engine: Engine) -> None:
-        engine.pull(reference, auth)
-
-    return provide
+def image_source(built: BuiltImage, reference: str | None = None) -> ImageSource:
+    """The build as targets take it: a docker-archive to load, or ``reference`` to pull."""
+    return ImageSource(
+        tag=built.tag,
+        digest=built.digest,
+        image_id=built.image_id,
+        version=built.version,
+        revision=built.revision,
+        archive=lambda: docker_archive(built.image, [built.tag]),
+        reference=reference,
+    )
 
 
-@dataclass(frozen=True)
-class DeployResult:
-    target: str
-    version: str
-    hosts: tuple[HostResult, ...]
+def _deploy(session: Session, target: Target, built: BuiltImage, reference: str | None) -> DeployResult:
+    # Built once, before any host changes: a missing secret stops here.
+    release = make_release(session.project, built.version, built.tag, built.digest, built.revision)
+    return target.deploy(release, image_source(built, reference))
 
 
 def deploy(
-    project: Project,
+    where: Project | Session,
     target: str = LOCAL_TARGET,
     built: BuiltImage | None = None,
     reporter: Reporter | None = None,
-    hosts: list[Host] | None = None,
-    clock: Clock = REAL_CLOCK,
     cancel: threading.Event | None = None,
 ) -> DeployResult:
-    """Roll the last built (and, for remote hosts, pushed) image out to ``target``.
+    """Roll the last built (and, for a target that pulls from a registry, pushed) image out to ``target``.
 
-    ``cancel`` (set by the CLI on the first Ctrl-C; a KeyboardInterrupt
-    while waiting sets it too) stops every host at its next safe point:
-    before its new container starts, while it is probed, before the switch,
-    or during the watch (then it switches back). Hosts already switched are
-    rolled back, and ``Interrupted`` says what runs where.
+    ``cancel`` (set by the CLI on the first Ctrl-C) stops every host at its
+    next safe point; hosts already switched are rolled back, and
+    ``Interrupted`` says what runs where.
     """
-    stage = Stage(reporter or NullReporter(), "deploy")
-    hosts = hosts if hosts is not None else resolve_target(project, target)
-    cancel = cancel or threading.Event()
-    clock = Cancellable(clock, cancel)
+    session, owned = session_for(where, reporter, cancel)
     try:
-        built = built or last_build(project)
-        reference = None if all(h.local for h in hosts) else _pushed_reference(project, built)
-        auth = pull_auth(project, reference) if reference else None
-        batch = max(1, project.config.deploy.batch)
-        done: list[tuple[Host, HostResult]] = []
-        # Built once, before any host changes: a missing secret stops here.
-        base = make_release(project, built.version, built.tag, built.digest, built.revision)
-        version = built.version
-
-        def one(host: Host) -> HostResult:
-            checkpoint(clock)
-            if host.local:
-                image, provider = built.tag, _load_locally(built)
-            else:
-                assert reference is not None
-                image, provider = reference, _pull(reference, auth)
-            release = dataclasses.replace(base, image=image)
-            stage.step(f"deploying {project.service} {version} to {host.name}")
-            result = deploy_to_host(host, release, provider, stage, clock)
-            stage.ok(f"live at {result.url}", url=result.url, container=result.container)
-            return result
-
-        for start in range(0, len(hosts), batch):
-            group = hosts[start : start + batch]
-            failure: GoshipError | None = Interrupted("interrupted") if cancel.is_set() else None
-            if failure is None:
-                with ThreadPoolExecutor(max_workers=len(group)) as pool:
-                    futures = [(host, pool.submit(one, host)) for host in group]
-                    _wait(futures, cancel, stage)
-                    for host, future in futures:
-                        try:
-                            done.append((host, future.result()))
-                        except GoshipError as exc:
-                            failure = failure or exc
-            if failure is not None:
-                summary = _roll_back(project, done, hosts, stage, uninterrupted(clock))
-                if cancel.is_set():
-                    raise Interrupted(
-                        "interrupted: every host stopped at a safe point, nothing is half-switched",
-                        details=tuple(summary),
-                    )
-                failure.details = (*failure.details, *summary)
-                raise failure
+        opened = session.target(target)
+        built = built or last_build(session.project)
+        return _deploy(session, opened, built, pushed_reference(session.project, built))
     finally:
-        for host in hosts:
-            host.close()
-    return DeployResult(target, built.version, tuple(result for _, result in done))
-
-
-def _wait(futures: list[tuple[Host, Future[HostResult]]], cancel: threading.Event, stage: Stage) -> None:
-    """Wait for the hosts' deploys in this (the main) thread, where Ctrl-C arrives:
-    the first one asks them to stop at a safe point, a second stops at once."""
-    pending = {future for _, future in futures}
-    while pending:
-        try:
-            _, pending = futures_wait(pending, timeout=0.2)
-        except KeyboardInterrupt:
-            if cancel.is_set():
-                raise
-            cancel.set()
-            stage.warn("interrupted: stopping each host at a safe point (Ctrl-C again to stop at once)")
-
-
-def _roll_back(
-    project: Project, done: list[tuple[Host, HostResult]], hosts: list[Host], stage: Stage, clock: Clock
-) -> list[str]:
-    """Return the hosts this deploy already switched to what they ran before;
-    say exactly what runs where afterwards."""
-    summary = []
-    for host, result in done:
-        if result.previous_image is None:
-            summary.append(f"{host.name}: kept the new version (there was no previous one)")
-            continue
-        version = result.previous_version or "previous"
-        release = make_release(project, version, result.previous_image, "", "", kind="rollback")
-        try:
-            deploy_to_host(host, release, kept_image(project, result.previous_image), stage, clock)
-            summary.append(f"{host.name}: rolled back to {version}")
-        except GoshipError as exc:
-            summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")
-    switched = {host.name for host, _ in done}
-    untouched = [h.name for h in hosts if h.name not in switched]
-    if untouched:
-        summary.append(f"unchanged (previous version): {', '.join(untouched)}")
-    return summary
-
-
-def preflight(hosts: list[Host], reporter: Reporter | None = None) -> None:
-    """Check every host answers (SSH, host key, Docker) before anything changes.
-
-    The hosts are asked at the same time; the first failure (in the order
-    of the target's hosts) is raised once all have answered.
-    """
-    stage = Stage(reporter or NullReporter(), "preflight")
-
-    def check(host: Host) -> None:
-        version = host.engine.version().get("Version", "?")
-        stage.on(host.name).ok(f"Docker {version}")
-
-    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        checks = [pool.submit(check, host) for host in hosts]
-    for done in checks:
-        done.result()
+        if owned:
+            session.close()
 
 
 def ship(
-    project: Project, target: str = LOCAL_TARGET, reporter: Reporter | None = None, cancel: threading.Event | None = None
+    where: Project | Session,
+    target: str = LOCAL_TARGET,
+    reporter: Reporter | None = None,
+    cancel: threading.Event | None = None,
 ) -> DeployResult:
-    """Check the hosts, build, push when the target needs a registry, and deploy.
+    """Check the target, build, push when the target pulls from a registry, and deploy.
 
-    The hosts are checked while the image builds (connecting over SSH takes
-    as long as a small build); nothing is pushed or changed on any host
-    unless every one of them answered.
+    The target is checked while the image builds (connecting over SSH takes
+    as long as a small build); nothing is pushed or changed anywhere unless
+    the check passed.
     """
-    make_release(project, "check", "", "", "")  # secrets, before anything runs
-    hosts: list[Host] = resolve_target(project, target)
+    session, owned = session_for(where, reporter, cancel)
     try:
-        with ThreadPoolExecutor(max_workers=1) as background:
-            checked = background.submit(preflight, hosts, reporter)
-            try:
-                built = build(project, reporter)
-            finally:
-                checked.result()  # a host problem is the error that matters most
-        if cancel is not None and cancel.is_set():
-            raise Interrupted("interrupted after the build: nothing was pushed or deployed")
-        if any(not host.local for host in hosts):
-            push(project, built, reporter)
-    except BaseException:
-        for host in hosts:
-            host.close()
-        raise
-    # deploy() reuses the hosts' connections and closes them.
-    return deploy(project, target, built, reporter, hosts, cancel=cancel)
+        make_release(session.project, "check", "", "", "")  # secrets, before anything runs
+        opened = session.target(target)
+
+        def push_stage(context: StageContext) -> object:
+            if not opened.needs_registry:
+                return Skipped("the target loads the image from this machine")
+            built: BuiltImage = context.inputs["build"]  # type: ignore[assignment]
+            return push(session, built)
+
+        def deploy_stage(context: StageContext) -> DeployResult:
+            built: BuiltImage = context.inputs["build"]  # type: ignore[assignment]
+            pushed = context.inputs["push"]
+            return _deploy(session, opened, built, pushed.reference if isinstance(pushed, PushResult) else None)
+
+        graph = [
+            # Declared first: when the target and the build both fail, the target's problem is the one reported.
+            StageDef("preflight", lambda context: opened.preflight()),
+            StageDef("build", lambda context: build(session)),
+            StageDef("push", push_stage, needs=("preflight", "build")),
+            StageDef("deploy", deploy_stage, needs=("build", "push")),
+        ]
+        done = run_stages(graph, reporter=session.reporter, cancel=session.cancel)
+        result: DeployResult = done.value("deploy")
+        return result
+    finally:
+        if owned:
+            session.close()

@@ -24,11 +24,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from goship.errors import ProcessError
 
-__all__ = ["Completed", "ProcessError", "Spawned", "find_program", "run", "spawn", "stream_lines"]
+__all__ = [
+    "SYSTEM", "Completed", "ProcessError", "Runner", "Spawned", "SystemRunner", "find_program", "run", "spawn",
+    "stream_lines",
+]
 
 
 @dataclass(frozen=True)
@@ -280,3 +283,43 @@ def stream_lines(
             returncode=code,
             stderr="\n".join(tail),
         )
+
+
+class Runner(Protocol):
+    """What a caller needs to run programs to completion: the seam a session
+    hands to builders, so unit tests give them ``goship.testing.FakeRunner``."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | str | None = None,
+        timeout: float | None = 60,
+        cwd: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> Completed: ...
+
+    def find_program(self, program: str) -> str | None: ...
+
+
+class SystemRunner:
+    """This machine's programs, through ``run`` and ``find_program`` above."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | str | None = None,
+        timeout: float | None = 60,
+        cwd: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> Completed:
+        return run(argv, input=input, timeout=timeout, cwd=cwd, env=env, check=check)
+
+    def find_program(self, program: str) -> str | None:
+        return find_program(program)
+
+
+SYSTEM: Runner = SystemRunner()

@@ -78,8 +78,8 @@ def plan_go_build(request: GoBuildRequest) -> GoBuildPlan:
     return GoBuildPlan(argv=tuple(argv), env=env, cwd=request.module_root, output=request.output)
 
 
-def go_executable() -> str:
-    go = process.find_program("go")
+def go_executable(runner: process.Runner = process.SYSTEM) -> str:
+    go = runner.find_program("go")
     if go is None:
         raise ToolError(
             "Go is not installed or not on PATH",
@@ -89,12 +89,12 @@ def go_executable() -> str:
     return go
 
 
-def run_go_build(plan: GoBuildPlan) -> Path:
+def run_go_build(plan: GoBuildPlan, runner: process.Runner = process.SYSTEM) -> Path:
     """Run the plan; a compile error becomes a BuildError with Go's own message."""
-    go = go_executable()
+    go = go_executable(runner)
     env = {**os.environ, **plan.env}
     try:
-        proc = process.run((go, *plan.argv[1:]), cwd=plan.cwd, env=env, timeout=1800, check=False)
+        proc = runner.run((go, *plan.argv[1:]), cwd=plan.cwd, env=env, timeout=1800, check=False)
     except ProcessError as exc:
         if exc.timed_out:
             raise BuildError("go build did not finish within 30 minutes") from None

@@ -213,7 +213,7 @@ def _shared_layers(project: Project, timestamp: int = SHARED_LAYER_MTIME) -> lis
     return layers
 
 
-def _compile(project: Project, target: Platform, version: str) -> bytes:
+def _compile(project: Project, target: Platform, version: str, runner: process.Runner) -> bytes:
     build = project.config.build
     with tempfile.TemporaryDirectory(prefix="goship-build-") as tmp:
         plan = plan_go_build(
@@ -227,15 +227,18 @@ def _compile(project: Project, target: Platform, version: str) -> bytes:
                 extra_env=dict(build.env),
             )
         )
-        return run_go_build(plan).read_bytes()
+        return run_go_build(plan, runner).read_bytes()
 
 
-def build_native(project: Project, reporter: Reporter | None = None) -> BuiltImage:
-    """Compile the service for each platform and write its image to .goship/oci."""
+def build_native(
+    project: Project, reporter: Reporter | None = None, runner: process.Runner = process.SYSTEM
+) -> BuiltImage:
+    """Compile the service for each platform (``go`` and ``git`` through ``runner``)
+    and write its image to .goship/oci."""
     stage = Stage(reporter or NullReporter(), "build")
     build = project.config.build
     targets = [parse_platform(p) for p in build.target_platforms()]
-    source = source_version(project.root)
+    source = source_version(project.root, runner)
     started = time.monotonic()
     shared = _shared_layers(project)
     images: list[oci.Image] = []
@@ -243,7 +246,7 @@ def build_native(project: Project, reporter: Reporter | None = None) -> BuiltIma
     binary_bytes = 0
     for target in targets:
         stage.step(f"go build ./{project.main} for {target}", version=source.version)
-        binary = _compile(project, target, source.version)
+        binary = _compile(project, target, source.version, runner)
         binary_bytes += len(binary)
         if build.version_var and source.version.encode() not in binary:
             # go build ignores -X for a variable that does not exist: say so.

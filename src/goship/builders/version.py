@@ -21,9 +21,9 @@ class SourceVersion:
     dirty: bool
 
 
-def _git(root: Path, *args: str) -> str | None:
+def _git(root: Path, *args: str, runner: process.Runner = process.SYSTEM) -> str | None:
     try:
-        done = process.run(("git", *args), cwd=root, timeout=30, check=False)
+        done = runner.run(("git", *args), cwd=root, timeout=30, check=False)
     except ProcessError:
         return None  # no git (or it hangs): the sources are hashed instead
     return done.text.strip() if done.returncode == 0 else None
@@ -65,18 +65,18 @@ def source_date_epoch() -> int | None:
     return int(text)
 
 
-def source_version(root: Path) -> SourceVersion:
+def source_version(root: Path, runner: process.Runner = process.SYSTEM) -> SourceVersion:
     epoch = source_date_epoch()
-    revision = _git(root, "rev-parse", "HEAD")
+    revision = _git(root, "rev-parse", "HEAD", runner=runner)
     if revision:
-        status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+        status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".", runner=runner)
         dirty = bool(status)
-        commit_time = _git(root, "log", "-1", "--format=%ct")
+        commit_time = _git(root, "log", "-1", "--format=%ct", runner=runner)
         timestamp = epoch if epoch is not None else int(commit_time or 0)
         version = revision[:12]
         if dirty:
             # Each distinct set of uncommitted changes gets its own tag.
-            listed = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "--", ".")
+            listed = _git(root, "ls-files", "--cached", "--others", "--exclude-standard", "--", ".", runner=runner)
             version += "-dirty-" + source_hash(root, (listed or "").splitlines())[:8]
         return SourceVersion(version, revision, timestamp, dirty)
     return SourceVersion("src-" + source_hash(root)[:12], None, epoch or 0, False)

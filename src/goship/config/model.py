@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NewType
 
 from goship.config import names
+from goship.config.names import TARGET_KINDS
 from goship.config.reference import parse_repository
 from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
 
@@ -436,6 +437,13 @@ class SSHConfig:
     connect_timeout: Duration = field(default=Duration(10.0), metadata=_doc("SSH connect timeout"))
 
 
+def _target_kind(value: str) -> str | None:
+    # Read when checked, not when defined: a kind registered by a plug-in counts.
+    if value in TARGET_KINDS:
+        return None
+    return f"expected {' or '.join(repr(k) for k in sorted(TARGET_KINDS))}, got {value!r}"
+
+
 def _hosts(values: list[str]) -> str | None:
     if not values:
         return "no hosts listed"
@@ -450,6 +458,14 @@ def _hosts(values: list[str]) -> str | None:
 
 @dataclass(frozen=True)
 class TargetConfig:
+    kind: str = field(
+        default="hosts",
+        metadata=_doc(
+            "what the target is: hosts (Docker hosts over SSH, each with its own proxy) or local (this machine's engine)",
+            _target_kind,
+            enum=sorted(TARGET_KINDS),
+        ),
+    )
     hosts: list[str] = field(
         default_factory=list, metadata=_doc("[user@]host[:port] of each Docker host", _hosts)
     )
@@ -459,7 +475,11 @@ class TargetConfig:
     )
 
     def problems(self) -> Problems:
-        return [] if self.hosts else [("hosts", "no hosts listed", "list each host as [user@]host[:port]")]
+        if self.kind == "hosts" and not self.hosts:
+            return [("hosts", "no hosts listed", "list each host as [user@]host[:port]")]
+        if self.kind == "local" and self.hosts:
+            return [("hosts", "a local target has no hosts", "remove hosts, or use kind: hosts")]
+        return []
 
 
 @dataclass(frozen=True)

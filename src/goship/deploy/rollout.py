@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from goship.deploy import history, lock, proxy, routes, routing
+from goship.deploy import health, history, lock, proxy, routes, routing
 from goship.deploy.clock import REAL_CLOCK, Clock, checkpoint, uninterrupted
+from goship.deploy.health import FIRST_PROBE_DELAY
+from goship.deploy.release import HostResult, Release
 from goship.deploy.specs import (
     LABEL_IMAGE,
     LABEL_ROLE,
@@ -28,86 +30,18 @@ from goship.deploy.specs import (
     LABEL_VERSION,
     NETWORK,
     AppContainer,
-    Hardening,
     app_container,
     managed,
 )
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
 from goship.engine.client import Engine
-from goship.errors import DeployError, GoshipError, HealthCheckFailed
+from goship.errors import DeployError, GoshipError
 from goship.events import Stage
 from goship.hosts.probe import ProbeResult
 
-#: The first probes of a starting container come quickly (a Go service
-#: listens within milliseconds), then back off to health.interval.
-FIRST_PROBE_DELAY = 0.02
-
-
-@dataclass(frozen=True)
-class Release:
-    """What to run: one version of one service."""
-
-    service: str
-    version: str
-    image: str  # what the container is created from: an image id, a tag or repo@digest
-    app_port: int
-    env: dict[str, str] = field(default_factory=dict)
-    #: The entrypoint's arguments instead of the image's CMD (None: the image's).
-    command: tuple[str, ...] | None = None
-    #: Arguments after those (the image's CMD, or ``command``).
-    args: tuple[str, ...] = ()
-    health_type: str = "http"  # http (2xx), answers (any answer below 500), tcp (a connection)
-    health_path: str = "/healthz"
-    health_timeout: float = 30.0
-    health_interval: float = 0.5
-    health_status: int | None = None  # exact status wanted; None = any 2xx
-    health_successes: int = 1
-    watch_seconds: float = 0.0
-    stop_timeout: int = 30
-    drain_seconds: float = 2.0
-    digest: str = ""
-    revision: str = ""
-    domains: tuple[str, ...] = ()
-    tls: str = "acme"
-    path_prefix: str | None = None
-    strip_prefix: bool = False
-    keep: int = 3  # releases whose images stay on the host for rollbacks
-    #: What the release history calls a success: "live", or "rollback".
-    kind: str = "live"
-    #: Secret values: sent in the create request's body, never in argv or records.
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    hardening: Hardening = field(default_factory=Hardening)
-
-
-@dataclass(frozen=True)
-class HostResult:
-    host: str
-    container: str
-    url: str
-    replaced: tuple[str, ...]
-    #: The release that served before, for a rollback across hosts.
-    previous_image: str | None = None
-    previous_version: str | None = None
-
-    def describe(self) -> str:
-        return f"{self.host}: {self.container}"
-
-
 #: Puts the image on a host: a load into the local engine, a pull by digest elsewhere.
 ImageProvider = Callable[[Engine], None]
-
-
-def healthy(release: Release, probe: ProbeResult) -> bool:
-    if release.health_type == "tcp":
-        return probe.connected
-    if probe.status is None:
-        return False
-    if release.health_type == "answers":
-        return probe.status < 500
-    if release.health_status is not None:
-        return probe.status == release.health_status
-    return 200 <= probe.status < 300
 
 
 def container_name(release: Release) -> str:
@@ -139,134 +73,6 @@ def app_spec(release: Release, name: str, image_cmd: list[str] | None = None) ->
 
 def app_containers(engine: Engine, service: str) -> list[str]:
     return [c.name for c in engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app"})]
-
-
-def wait_healthy(
-    host: Host, name: str, release: Release, clock: Clock = REAL_CLOCK, *, replaces: bool = True
-) -> ProbeResult:
-    """Probe the new container until it is healthy; raise with the evidence.
-
-    Healthy means ``health_successes`` good answers in a row on the HTTP
-    probe, and, when the image has a Docker HEALTHCHECK, Docker calling it
-    healthy too. A container that exits - even once, restarted by its
-    restart policy - fails at once. ``replaces``: a version serves now (the
-    message says whether it keeps serving).
-    """
-    engine = host.engine
-    deadline = clock.monotonic() + release.health_timeout
-    seen: list[ProbeResult] = []
-    address: tuple[str, int] | None = None
-    streak = 0
-    delay = FIRST_PROBE_DELAY
-    while True:
-        state = engine.inspect(name)
-        if address is None and state is not None:
-            # A container that already exited has no published port.
-            address = state.published(release.app_port)
-        if address is not None:
-            probe = _probe(host, address, release)
-            good = healthy(release, probe)
-            streak = streak + 1 if good else 0
-            docker_ok = state is None or state.health in (None, "healthy")
-            if streak >= release.health_successes and docker_ok:
-                return probe
-            seen.append(probe)
-            if probe.status is not None:
-                delay = release.health_interval  # it answers: probe at the configured pace
-        if state is None or state.stopped or state.restart_count > 0:
-            raise health_failure(host, name, release, exited(state), seen, replaces=replaces, exited_at_start=True)
-        if state.health == "unhealthy":
-            raise health_failure(host, name, release, "Docker's HEALTHCHECK reports it unhealthy", seen, replaces=replaces)
-        if clock.monotonic() >= deadline:
-            raise health_failure(
-                host,
-                name,
-                release,
-                f"no healthy answer from GET {release.health_path} within {release.health_timeout:g}s"
-                + (f" (last: {seen[-1].describe()})" if seen else ""),
-                seen,
-                replaces=replaces,
-            )
-        clock.sleep(min(delay, release.health_interval))
-        delay = min(delay * 2, release.health_interval)
-
-
-def _probe(host: Host, address: tuple[str, int], release: Release) -> ProbeResult:
-    if release.health_type == "tcp":
-        return host.prober.tcp_connect(address[0], address[1], timeout=5.0)
-    return host.prober.http_get(address[0], address[1], release.health_path, timeout=5.0)
-
-
-def exited(state: ContainerState | None) -> str:
-    """What the engine says happened to a container that stopped: code, restarts, OOM."""
-    if state is None:
-        return "the container is gone (removed while it started?)"
-    what = f"the container exited with code {state.exit_code}"
-    if state.oom_killed:
-        what = "the container was killed for using more memory than app.resources.memory allows"
-    if state.restart_count:
-        times = "once" if state.restart_count == 1 else f"{state.restart_count} times"
-        what += f" and was restarted {times} by its restart policy"
-    return what
-
-
-def health_failure(
-    host: Host,
-    name: str,
-    release: Release,
-    reason: str,
-    seen: list[ProbeResult],
-    *,
-    replaces: bool = True,
-    exited_at_start: bool = False,
-) -> HealthCheckFailed:
-    """The failure, with the evidence in the order that explains it and a hint chosen from it."""
-    engine = host.engine
-    state = engine.inspect(name)
-    log_lines = [f"  {line}" for line in engine.logs(name, tail=15)[-15:]]
-    probes = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
-    where = [f"container {name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"] if state else []
-    answered = [p for p in seen if p.status is not None]  # refused probes while it starts say nothing
-    if exited_at_start:
-        # Its own last words first: they say why (a missing setting, a bad flag).
-        details = (["its last log lines:", *log_lines] if log_lines else []) + where + probes
-        hint = (
-            "raise app.resources.memory in goship.yaml"
-            if state is not None and state.oom_killed
-            else "the service stops by itself right after it starts: its last log lines say why "
-            "(a setting or flag it needs? see app.env, app.secrets, app.args)"
-        )
-    else:
-        details = probes + where + (["last log lines:", *log_lines] if log_lines else [])
-        if answered and all(p.status == 404 for p in answered):
-            hint = (
-                f"the service has no {release.health_path} endpoint: add a handler that answers 200, "
-                "point health.path in goship.yaml at one it has, or set health.type: answers (any answer "
-                "below 500 means ready)"
-            )
-        elif answered:
-            last = answered[-1].status
-            hint = (
-                f"GET {release.health_path} answers HTTP {last}: make it answer "
-                + (f"{release.health_status}" if release.health_status else "2xx")
-                + " once the service is ready, or point health.path at a path that does"
-            )
-        elif seen and all(p.refused for p in seen):
-            hint = (
-                f"nothing accepts connections on port {release.app_port} in the container: the service must listen "
-                f"on $PORT ({release.app_port}) on all interfaces (:{release.app_port}, not 127.0.0.1), or set app.port"
-            )
-        else:
-            hint = (
-                f"check that the service listens on port {release.app_port} ($PORT) and "
-                f"answers 2xx on {release.health_path}"
-            )
-    after = "the previous version keeps serving" if replaces else "there was no previous version here, so nothing serves it"
-    return HealthCheckFailed(
-        f"{engine.name}: {release.service} {release.version} is not healthy: {reason}; {after}",
-        hint=hint,
-        details=tuple(details),
-    )
 
 
 def ensure_network(engine: Engine) -> None:
@@ -301,7 +107,7 @@ def _wait_proxy(host: Host, release: Release, route: routes.Route, clock: Clock)
         probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, path, timeout=5.0, host_header=name)
         redirected = bool(route.domains) and probe.status in (301, 302, 307, 308)
         reached = route.path_prefix is not None and not route.strip_prefix and probe.status is not None and probe.status < 500
-        if healthy(release, probe) or redirected or reached or clock.monotonic() > deadline:
+        if release.health.passes(probe) or redirected or reached or clock.monotonic() > deadline:
             return ProbeResult(200, None, probe.seconds) if redirected or reached else probe
         clock.sleep(delay)
         delay = min(delay * 2, 0.2)
@@ -460,7 +266,9 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
     switched = False
     try:
         engine.start(name)
-        probe = wait_healthy(host, name, release, clock, replaces=live is not None)
+        probe = health.wait_ready(
+            engine, host.prober, name, release.health, release.subject, clock, replaces=live is not None
+        )
         stage.ok(f"{name} healthy ({probe.describe()})")
         checkpoint(clock)  # the last moment to stop with nothing switched
         route = routing.change(host, release.service, stage, to=(name, release.app_port, asks), draining=live, clock=clock)
@@ -468,7 +276,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         switched = True
         # A TCP service answers no HTTP: its route is in place, there is nothing to ask the proxy.
         through_proxy = _wait_proxy(host, release, route, clock) if release.health_type != "tcp" else probe
-        if release.health_type != "tcp" and not healthy(release, through_proxy) and through_proxy.status != 200:
+        if release.health_type != "tcp" and not release.health.passes(through_proxy) and through_proxy.status != 200:
             raise DeployError(
                 f"{host.name}: {release.service} is healthy but does not answer through the proxy "
                 f"on port {host.proxy.public_port} ({through_proxy.describe()})",
@@ -476,7 +284,11 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             )
         stage.ok(f"proxy switched to {name}")
         if release.watch_seconds > 0:
-            _watch(host, name, release, stage, clock, live)
+            stage.step(f"watching {name} for {release.watch_seconds:g}s")
+            health.watch(
+                engine, host.prober, name, release.health, release.subject, release.watch_seconds, clock,
+                replaces=live is not None,
+            )
     except (GoshipError, KeyboardInterrupt) as failure:
         if switched:
             _switch_back(host, release, stage, uninterrupted(clock), name, live, asks, failure)
@@ -520,28 +332,3 @@ def _switch_back(
             drain(host, [new_state], release, uninterrupted(clock))
     except GoshipError as exc:
         stage.warn(f"switching the proxy back failed: {exc.message}")
-
-
-def _watch(host: Host, name: str, release: Release, stage: Stage, clock: Clock, switch_to: str | None) -> None:
-    """Keep probing the new version for ``watch_seconds`` after the switch,
-    while the old one still runs; a failure raises (and the caller switches back)."""
-    stage.step(f"watching {name} for {release.watch_seconds:g}s")
-    engine = host.engine
-    first = engine.inspect(name)
-    address = first.published(release.app_port) if first is not None else None
-    deadline = clock.monotonic() + release.watch_seconds
-    seen: list[ProbeResult] = []
-    while clock.monotonic() < deadline:
-        state = engine.inspect(name)
-        probe = _probe(host, address, release) if address is not None else None
-        if probe is not None:
-            seen.append(probe)
-        stopped = state is None or state.stopped
-        if stopped or probe is None or not healthy(release, probe) or (state is not None and state.health == "unhealthy"):
-            reason = (
-                exited(state)
-                if stopped
-                else f"it failed a health check ({seen[-1].describe() if seen else 'no answer'})"
-            )
-            raise health_failure(host, name, release, f"{reason} during the watch period", seen, replaces=switch_to is not None)
-        clock.sleep(release.health_interval)

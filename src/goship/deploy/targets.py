@@ -1,7 +1,8 @@
-"""Which hosts a target name means, and how goship reaches each of them."""
+"""The Docker hosts a target of kind ``hosts`` (or ``local``) means, and how goship reaches each of them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,28 @@ def _path(project: Project, value: str | None) -> Path | None:
     return path if path.is_absolute() else project.root / path
 
 
-def resolve_target(project: Project, name: str) -> list[Host]:
+def local_host(project: Project, connect: Callable[[], HostConnection] = connect_local) -> Host:
+    """This machine's engine, with its proxy on loopback."""
+    config = project.config
+    port = config.proxy.port or LOCAL_PROXY_PORT
+    # Locally the proxy listens on loopback only: nothing on the
+    # laptop's network sees a development service by accident.
+    https = config.proxy.https_port or (8443 if config.proxy.domains else None)
+    spec = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https, local=True)
+    return Host(connect(), spec, "localhost", local=True)
+
+
+def unknown_target(project: Project, name: str) -> ConfigError:
+    known = ", ".join(sorted({LOCAL_TARGET, *project.config.targets})) or LOCAL_TARGET
+    return ConfigError(f"unknown target {name!r}", hint=f"targets in {project.config_path or 'goship.yaml'}: {known}")
+
+
+def resolve_target(
+    project: Project,
+    name: str,
+    connect_local: Callable[[], HostConnection] = connect_local,
+    connect_ssh: Callable[[SSHTarget, str], HostConnection] = connect_ssh,
+) -> list[Host]:
     """The hosts of target ``name``; ``local`` is the engine on this machine.
 
     Nothing connects yet: each host's connection opens on its first request.
@@ -63,17 +85,8 @@ def resolve_target(project: Project, name: str) -> list[Host]:
     target = config.targets.get(name)
     if target is None:
         if name == LOCAL_TARGET:
-            port = config.proxy.port or LOCAL_PROXY_PORT
-            # Locally the proxy listens on loopback only: nothing on the
-            # laptop's network sees a development service by accident.
-            https = config.proxy.https_port or (8443 if config.proxy.domains else None)
-            spec = ProxySpec(config.proxy.image, port, bind_address="127.0.0.1", https_port=https, local=True)
-            return [Host(connect_local(), spec, "localhost", local=True)]
-        known = ", ".join(sorted({LOCAL_TARGET, *config.targets})) or LOCAL_TARGET
-        raise ConfigError(
-            f"unknown target {name!r}",
-            hint=f"targets in {project.config_path or 'goship.yaml'}: {known}",
-        )
+            return [local_host(project, connect_local)]
+        raise unknown_target(project, name)
     ssh = config.ssh
     https = config.proxy.https_port or (443 if config.proxy.domains else None)
     spec = ProxySpec(config.proxy.image, config.proxy.port or REMOTE_PROXY_PORT, https_port=https)
@@ -89,5 +102,5 @@ def resolve_target(project: Project, name: str) -> list[Host]:
             config_file=_path(project, ssh.config_file),
             connect_timeout=ssh.connect_timeout,
         )
-        hosts.append(Host(connect_ssh(ssh_target, shell=target.shell), spec, address, local=False))
+        hosts.append(Host(connect_ssh(ssh_target, target.shell), spec, address, local=False))
     return hosts

@@ -34,7 +34,7 @@ from goship.engine.endpoint import UNIX_SOCKET
 from goship.errors import GoshipError
 from goship.hosts.ssh import SSHTarget
 from goship.project import Project
-from goship.release import pull_auth
+from goship.registry import access
 
 
 class Status(str, Enum):
@@ -640,6 +640,8 @@ def check_hosts(facts: Facts, ctx: Context) -> list[CheckResult]:
         return [_skip("hosts", "no targets in goship.yaml (only the local engine)")]
     results: list[CheckResult] = []
     for target_name, target in targets.items():
+        if target.kind != "hosts":
+            continue  # reached by no SSH of goship's: nothing to check here
         try:
             hosts = resolve_target(ctx.project, target_name)
         except GoshipError as error:
@@ -676,7 +678,8 @@ def _host_pull(facts: Facts, project: Project, target: SSHTarget, shell: str) ->
     except ValueError:
         return None
     try:
-        auth = pull_auth(project, f"{repository.docker_name}@sha256:{'0' * 64}")
+        settings = access.settings_for(repository.registry, project.config.registry, project.config.image, project.root)
+        auth = access.pull_auth(settings, repository.path)
     except GoshipError as error:
         return repository.docker_name, error.message, error.hint
     reason = facts.machine.probe_pull(target, shell, repository.docker_name, auth)

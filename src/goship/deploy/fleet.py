@@ -1,0 +1,249 @@
+"""Target kinds ``hosts`` and ``local``: Docker hosts, each with its own proxy.
+
+A deploy rolls across the hosts ``deploy.batch`` at a time, each host
+through ``rollout.deploy_to_host``; any failure (or Ctrl-C) returns the
+hosts already switched to what they ran before, through the same path as
+``goship rollback``. The operate commands apply ``goship.deploy.operate``
+to each host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+
+from goship.deploy import history, lock, operate
+from goship.deploy.clock import Cancellable, Clock, checkpoint, uninterrupted
+from goship.deploy.release import HostResult, Release, make_release
+from goship.deploy.rollout import ImageProvider, Known, deploy_to_host, ensure_image, live_container
+from goship.deploy.target import DeployResult, HostStatus, ImageSource, Releases, Removed, TargetContext
+from goship.deploy.targets import Host
+from goship.engine.client import Engine
+from goship.errors import DeployError, GoshipError, Interrupted
+from goship.events import Stage
+from goship.project import Project
+
+
+class DockerHosts:
+    """A list of Docker hosts (or this machine's engine alone) as one target."""
+
+    def __init__(self, project: Project, name: str, hosts: list[Host], context: TargetContext) -> None:
+        self.project = project
+        self.name = name
+        self.hosts = hosts
+        self.context = context
+
+    @property
+    def needs_registry(self) -> bool:
+        return any(not host.local for host in self.hosts)
+
+    def _stage(self, name: str) -> Stage:
+        return Stage(self.context.reporter, name)
+
+    def _clock(self) -> Cancellable:
+        return Cancellable(self.context.clock, self.context.cancel)
+
+    def close(self) -> None:
+        for host in self.hosts:
+            host.close()
+
+    # --- deploying -----------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Every host answers (SSH, host key, Docker), asked at the same time; the first
+        failure (in the order of the target's hosts) is raised once all have answered."""
+        stage = self._stage("preflight")
+
+        def check(host: Host) -> None:
+            version = host.engine.version().get("Version", "?")
+            stage.on(host.name).ok(f"Docker {version}")
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.hosts))) as pool:
+            checks = [pool.submit(check, host) for host in self.hosts]
+        for done in checks:
+            done.result()
+
+    def _provider(self, host: Host, image: ImageSource, auth: str | None) -> tuple[str, ImageProvider]:
+        if host.local:
+            return image.tag, _load(image)
+        reference = image.reference
+        assert reference is not None  # checked before any host changed
+        return reference, lambda engine: engine.pull(reference, auth)
+
+    def deploy(self, release: Release, image: ImageSource) -> DeployResult:
+        """``deploy.batch`` hosts at a time. The cancel event (the first Ctrl-C) stops every
+        host at its next safe point: before its new container starts, while it is probed,
+        before the switch, or during the watch (then it switches back). Hosts already
+        switched are rolled back, and ``Interrupted`` says what runs where."""
+        if self.needs_registry and image.reference is None:
+            raise DeployError(
+                f"image {image.tag} ({image.digest[:19]}) has not been pushed",
+                hint="run 'goship push' (or 'goship ship TARGET', which pushes)",
+            )
+        stage = self._stage("deploy")
+        cancel = self.context.cancel
+        clock = self._clock()
+        auth = self.context.pull_auth(image.reference) if image.reference and self.needs_registry else None
+        batch = max(1, self.project.config.deploy.batch)
+        done: list[tuple[Host, HostResult]] = []
+
+        def one(host: Host) -> HostResult:
+            checkpoint(clock)
+            reference, provider = self._provider(host, image, auth)
+            stage.step(f"deploying {release.service} {release.version} to {host.name}")
+            result = deploy_to_host(host, dataclasses.replace(release, image=reference), provider, stage, clock)
+            stage.ok(f"live at {result.url}", url=result.url, container=result.container)
+            return result
+
+        for start in range(0, len(self.hosts), batch):
+            group = self.hosts[start : start + batch]
+            failure: GoshipError | None = Interrupted("interrupted") if cancel.is_set() else None
+            if failure is None:
+                with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                    futures = [(host, pool.submit(one, host)) for host in group]
+                    _wait([future for _, future in futures], self.context.cancel, stage)
+                    for host, future in futures:
+                        try:
+                            done.append((host, future.result()))
+                        except GoshipError as exc:
+                            failure = failure or exc
+            if failure is not None:
+                summary = self._roll_back(done, stage)
+                if cancel.is_set():
+                    raise Interrupted(
+                        "interrupted: every host stopped at a safe point, nothing is half-switched",
+                        details=tuple(summary),
+                    )
+                failure.details = (*failure.details, *summary)
+                raise failure
+        return DeployResult(self.name, release.version, tuple(result for _, result in done))
+
+    def _roll_back(self, done: list[tuple[Host, HostResult]], stage: Stage) -> list[str]:
+        """Return the hosts this deploy already switched to what they ran before;
+        say exactly what runs where afterwards."""
+        summary = []
+        clock = uninterrupted(self._clock())
+        for host, result in done:
+            if result.previous_image is None:
+                summary.append(f"{host.name}: kept the new version (there was no previous one)")
+                continue
+            version = result.previous_version or "previous"
+            try:
+                self._restore(host, version, result.previous_image, "", "", stage, clock)
+                summary.append(f"{host.name}: rolled back to {version}")
+            except GoshipError as exc:
+                summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")
+        switched = {host.name for host, _ in done}
+        untouched = [h.name for h in self.hosts if h.name not in switched]
+        if untouched:
+            summary.append(f"unchanged (previous version): {', '.join(untouched)}")
+        return summary
+
+    def _restore(
+        self,
+        host: Host,
+        version: str,
+        image: str,
+        digest: str,
+        revision: str,
+        stage: Stage,
+        clock: Clock,
+        known: Known | None = None,
+    ) -> HostResult:
+        """The one way back to an earlier release on a host: its kept image (else pulled
+        by digest with the deployer's credentials, asked for only then), through the same
+        health gate and switch as any deploy, recorded as a rollback."""
+        release = make_release(self.project, version, image, digest, revision, kind="rollback")
+        pull = self.context.pull_auth
+        auth = None if host.local or "@" not in image else (lambda: pull(image))
+        return deploy_to_host(host, release, lambda engine: ensure_image(engine, image, auth), stage, clock, known)
+
+    def rollback(self, version: str | None = None) -> list[HostResult]:
+        stage = self._stage("rollback")
+        clock = self._clock()
+        service = self.project.service
+        results = []
+        for host in self.hosts:
+            records = history.read(host.engine, service)
+            current = live_container(host, service)
+            chosen = history.rollback_candidate(records, current, version)
+            if chosen is None:
+                wanted = f"release {version}" if version else "earlier successful release"
+                raise DeployError(
+                    f"{host.name}: {service} has no {wanted} to roll back to",
+                    hint="see 'goship releases' for what ran there",
+                )
+            stage.on(host.name).step(f"rolling back to {chosen.version} ({chosen.when()})")
+            results.append(
+                self._restore(
+                    host, chosen.version, chosen.image, chosen.digest, chosen.revision, stage, clock,
+                    Known(records, current),
+                )
+            )
+        return results
+
+    # --- operating -----------------------------------------------------------------------
+
+    def status(self) -> list[HostStatus]:
+        return [operate.status(self.project, host) for host in self.hosts]
+
+    def releases(self) -> Releases:
+        return [(host.name, operate.releases(host, self.project.service)) for host in self.hosts]
+
+    def lock_status(self) -> list[tuple[str, lock.LockInfo | None]]:
+        return [(host.name, lock.status(host.engine, self.project.service)) for host in self.hosts]
+
+    def lock_release(self) -> list[tuple[str, lock.LockInfo | None]]:
+        return [(host.name, operate.release_lock(host, self.project.service)) for host in self.hosts]
+
+    def logs(self, *, tail: int = 100, follow: bool = False) -> Iterator[tuple[str, str]]:
+        named = [(host, operate.live_or_fail(host, self.project.service)) for host in self.hosts]
+        if follow:
+            yield from operate.follow_logs(named, tail)
+            return
+        for host, name in named:
+            for line in host.engine.logs(name, tail=tail):
+                yield host.name, line
+
+    def exec(
+        self, command: list[str], *, interactive: bool = False, output: Callable[[str, str], None] | None = None
+    ) -> int:
+        worst = 0
+        for host in self.hosts:
+            name = operate.live_or_fail(host, self.project.service)
+            worst = max(worst, operate.exec_in(host, name, command, interactive, output))
+        return worst
+
+    def remove(self, *, purge: bool = False, proxy: bool = False) -> list[Removed]:
+        stage = self._stage("remove")
+        clock = self.context.clock
+        return [operate.remove(self.project, host, purge, proxy, stage.on(host.name), clock) for host in self.hosts]
+
+
+def _load(image: ImageSource) -> ImageProvider:
+    """The image into an engine that does not have it (a load; no registry involved)."""
+
+    def provide(engine: Engine) -> None:
+        found = engine.image(image.tag)
+        if found is not None and found.get("Id") in (image.image_id, image.digest):
+            return
+        engine.load(image.archive())
+
+    return provide
+
+
+def _wait(futures: list[Future[HostResult]], cancel: threading.Event, stage: Stage) -> None:
+    """Wait for the hosts' deploys in this (the main) thread, where Ctrl-C arrives:
+    the first one asks them to stop at a safe point, a second stops at once."""
+    pending = set(futures)
+    while pending:
+        try:
+            _, pending = futures_wait(pending, timeout=0.2)
+        except KeyboardInterrupt:
+            if cancel.is_set():
+                raise
+            cancel.set()
+            stage.warn("interrupted: stopping each host at a safe point (Ctrl-C again to stop at once)")

@@ -1,0 +1,209 @@
+"""The one health gate: is a container ready, does it stay healthy, and why not.
+
+Everything here works on an engine (what Docker says about the container)
+and a prober (HTTP or TCP as seen from the container's host), so the
+rollout, post-deploy verification, canaries and self-healing ask the same
+questions and explain a failure the same way: the container's own exit
+code, restarts and log lines first when it stopped, the probes and a hint
+chosen from them when it did not answer as asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.engine.api import ContainerState
+from goship.engine.client import Engine
+from goship.errors import HealthCheckFailed
+from goship.hosts.probe import Prober, ProbeResult
+
+#: The first probes of a starting container come quickly (a Go service
+#: listens within milliseconds), then back off to the check's interval.
+FIRST_PROBE_DELAY = 0.02
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """What "healthy" means for one service (health.* and app.port of goship.yaml)."""
+
+    port: int
+    type: str = "http"  # http (2xx), answers (any answer below 500), tcp (a connection)
+    path: str = "/healthz"
+    timeout: float = 30.0
+    interval: float = 0.5
+    status: int | None = None  # exact status wanted; None = any 2xx
+    successes: int = 1
+
+    def passes(self, probe: ProbeResult) -> bool:
+        if self.type == "tcp":
+            return probe.connected
+        if probe.status is None:
+            return False
+        if self.type == "answers":
+            return probe.status < 500
+        if self.status is not None:
+            return probe.status == self.status
+        return 200 <= probe.status < 300
+
+    def probe(self, prober: Prober, address: tuple[str, int]) -> ProbeResult:
+        if self.type == "tcp":
+            return prober.tcp_connect(address[0], address[1], timeout=5.0)
+        return prober.http_get(address[0], address[1], self.path, timeout=5.0)
+
+
+def exited(state: ContainerState | None) -> str:
+    """What the engine says happened to a container that stopped: code, restarts, OOM."""
+    if state is None:
+        return "the container is gone (removed while it started?)"
+    what = f"the container exited with code {state.exit_code}"
+    if state.oom_killed:
+        what = "the container was killed for using more memory than app.resources.memory allows"
+    if state.restart_count:
+        times = "once" if state.restart_count == 1 else f"{state.restart_count} times"
+        what += f" and was restarted {times} by its restart policy"
+    return what
+
+
+def wait_ready(
+    engine: Engine,
+    prober: Prober,
+    name: str,
+    check: HealthCheck,
+    subject: str,
+    clock: Clock = REAL_CLOCK,
+    *,
+    replaces: bool = True,
+) -> ProbeResult:
+    """Probe container ``name`` until it is healthy; raise with the evidence.
+
+    Healthy means ``check.successes`` good answers in a row, and, when the
+    image has a Docker HEALTHCHECK, Docker calling it healthy too. A
+    container that exits - even once, restarted by its restart policy -
+    fails at once. ``subject`` names it in messages ("hello 3f2a9c");
+    ``replaces``: a version serves now (the message says whether it keeps serving).
+    """
+    deadline = clock.monotonic() + check.timeout
+    seen: list[ProbeResult] = []
+    address: tuple[str, int] | None = None
+    streak = 0
+    delay = FIRST_PROBE_DELAY
+    while True:
+        state = engine.inspect(name)
+        if address is None and state is not None:
+            # A container that already exited has no published port.
+            address = state.published(check.port)
+        if address is not None:
+            probe = check.probe(prober, address)
+            streak = streak + 1 if check.passes(probe) else 0
+            docker_ok = state is None or state.health in (None, "healthy")
+            if streak >= check.successes and docker_ok:
+                return probe
+            seen.append(probe)
+            if probe.status is not None:
+                delay = check.interval  # it answers: probe at the configured pace
+        if state is None or state.stopped or state.restart_count > 0:
+            raise failure(engine, name, check, subject, exited(state), seen, replaces=replaces, exited_at_start=True)
+        if state.health == "unhealthy":
+            raise failure(engine, name, check, subject, "Docker's HEALTHCHECK reports it unhealthy", seen, replaces=replaces)
+        if clock.monotonic() >= deadline:
+            raise failure(
+                engine,
+                name,
+                check,
+                subject,
+                f"no healthy answer from GET {check.path} within {check.timeout:g}s"
+                + (f" (last: {seen[-1].describe()})" if seen else ""),
+                seen,
+                replaces=replaces,
+            )
+        clock.sleep(min(delay, check.interval))
+        delay = min(delay * 2, check.interval)
+
+
+def watch(
+    engine: Engine,
+    prober: Prober,
+    name: str,
+    check: HealthCheck,
+    subject: str,
+    seconds: float,
+    clock: Clock = REAL_CLOCK,
+    *,
+    replaces: bool = True,
+) -> None:
+    """Keep probing a container that took traffic for ``seconds``; the first failure raises."""
+    first = engine.inspect(name)
+    address = first.published(check.port) if first is not None else None
+    deadline = clock.monotonic() + seconds
+    seen: list[ProbeResult] = []
+    while clock.monotonic() < deadline:
+        state = engine.inspect(name)
+        probe = check.probe(prober, address) if address is not None else None
+        if probe is not None:
+            seen.append(probe)
+        stopped = state is None or state.stopped
+        if stopped or probe is None or not check.passes(probe) or (state is not None and state.health == "unhealthy"):
+            reason = (
+                exited(state)
+                if stopped
+                else f"it failed a health check ({seen[-1].describe() if seen else 'no answer'})"
+            )
+            raise failure(engine, name, check, subject, f"{reason} during the watch period", seen, replaces=replaces)
+        clock.sleep(check.interval)
+
+
+def failure(
+    engine: Engine,
+    name: str,
+    check: HealthCheck,
+    subject: str,
+    reason: str,
+    seen: list[ProbeResult],
+    *,
+    replaces: bool = True,
+    exited_at_start: bool = False,
+) -> HealthCheckFailed:
+    """The failure, with the evidence in the order that explains it and a hint chosen from it."""
+    state = engine.inspect(name)
+    log_lines = [f"  {line}" for line in engine.logs(name, tail=15)[-15:]]
+    probes = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
+    where = [f"container {name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"] if state else []
+    answered = [p for p in seen if p.status is not None]  # refused probes while it starts say nothing
+    if exited_at_start:
+        # Its own last words first: they say why (a missing setting, a bad flag).
+        details = (["its last log lines:", *log_lines] if log_lines else []) + where + probes
+        hint = (
+            "raise app.resources.memory in goship.yaml"
+            if state is not None and state.oom_killed
+            else "the service stops by itself right after it starts: its last log lines say why "
+            "(a setting or flag it needs? see app.env, app.secrets, app.args)"
+        )
+    else:
+        details = probes + where + (["last log lines:", *log_lines] if log_lines else [])
+        if answered and all(p.status == 404 for p in answered):
+            hint = (
+                f"the service has no {check.path} endpoint: add a handler that answers 200, "
+                "point health.path in goship.yaml at one it has, or set health.type: answers (any answer "
+                "below 500 means ready)"
+            )
+        elif answered:
+            last = answered[-1].status
+            hint = (
+                f"GET {check.path} answers HTTP {last}: make it answer "
+                + (f"{check.status}" if check.status else "2xx")
+                + " once the service is ready, or point health.path at a path that does"
+            )
+        elif seen and all(p.refused for p in seen):
+            hint = (
+                f"nothing accepts connections on port {check.port} in the container: the service must listen "
+                f"on $PORT ({check.port}) on all interfaces (:{check.port}, not 127.0.0.1), or set app.port"
+            )
+        else:
+            hint = f"check that the service listens on port {check.port} ($PORT) and answers 2xx on {check.path}"
+    after = "the previous version keeps serving" if replaces else "there was no previous version here, so nothing serves it"
+    return HealthCheckFailed(
+        f"{engine.name}: {subject} is not healthy: {reason}; {after}",
+        hint=hint,
+        details=tuple(details),
+    )

@@ -1,0 +1,175 @@
+"""What the operate commands do on one Docker host: history, status, logs,
+exec, locks, remove. ``goship.deploy.fleet`` applies them to each host of a target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from queue import Queue
+from threading import Thread
+
+from goship import process
+from goship.deploy import history, lock, routing
+from goship.deploy.clock import Clock
+from goship.deploy.release import Release
+from goship.deploy.rollout import app_containers, drain, live_container, live_state
+from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION
+from goship.deploy.target import HostStatus, Removed
+from goship.deploy.targets import Host
+from goship.engine.api import ContainerState
+from goship.errors import DeployError, GoshipError
+from goship.events import Stage
+from goship.project import Project
+
+
+def releases(host: Host, service: str) -> list[tuple[history.ReleaseRecord, str]]:
+    """The host's history of ``service``, oldest first, each record with what it is now."""
+    records = history.read(host.engine, service)
+    return list(zip(records, history.release_states(records, live_container(host, service)), strict=True))
+
+
+def release_lock(host: Host, service: str) -> lock.LockInfo | None:
+    """Remove the service's deploy lock (after a crashed deploy); who held it."""
+    held = lock.status(host.engine, service)
+    if held is not None:
+        lock.release(host.engine, service)
+    return held
+
+
+def _proxy_state(host: Host, state: ContainerState | None) -> str:
+    if state is None:
+        return "missing"
+    trouble = routing.proxy_trouble(host.engine, host.proxy, state)
+    return "; ".join(line.strip() for line in trouble) if trouble is not None else "running"
+
+
+def status(project: Project, host: Host) -> HostStatus:
+    """The live container, its version and image, a probe through the proxy, and the proxy's state."""
+    proxy = host.engine.inspect(host.proxy.name)
+    proxy_state = _proxy_state(host, proxy)
+    state = live_state(host, project.service, proxy)
+    if state is None:
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
+    probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
+    return HostStatus(
+        host=host.name,
+        container=state.name,
+        version=state.labels.get(LABEL_VERSION),
+        image=state.labels.get(LABEL_IMAGE),
+        state=state.status or "?",
+        started=state.started_at or None,
+        health=probe.describe(),
+        url=host.url,
+        proxy=proxy_state,
+    )
+
+
+def live_or_fail(host: Host, service: str) -> str:
+    current = live_container(host, service)
+    if current is None:
+        raise DeployError(f"{host.name}: {service} is not deployed there", hint="run 'goship ship' first")
+    return current
+
+
+def follow_logs(named: list[tuple[Host, str]], tail: int) -> Iterator[tuple[str, str]]:
+    """Every host's log streamed at once, as (host, line), until interrupted."""
+    queue: Queue[tuple[str, str] | GoshipError | None] = Queue()
+    for host, name in named:
+        Thread(target=_pump, args=(host, name, tail, queue), daemon=True).start()
+    running = len(named)
+    while running:
+        item = queue.get()
+        if item is None:
+            running -= 1
+        elif isinstance(item, GoshipError):
+            raise item
+        else:
+            yield item
+
+
+def _pump(host: Host, name: str, tail: int, queue: Queue[tuple[str, str] | GoshipError | None]) -> None:
+    try:
+        for line in host.engine.follow_logs(name, tail=tail):
+            queue.put((host.name, line))
+    except GoshipError as error:
+        queue.put(error)
+    finally:
+        queue.put(None)
+
+
+def exec_in(
+    host: Host, name: str, command: list[str], interactive: bool, output: Callable[[str, str], None] | None
+) -> int:
+    """Run ``command`` in container ``name``. Without ``interactive`` through the
+    Engine API; with it, the docker CLI on the host attached to this terminal
+    (over ``ssh -t`` for remote hosts): a TTY is the one thing the API stream does not give."""
+    if interactive:
+        argv = ("docker", "exec", "-it", name, *command)
+        ssh = host.connection.ssh
+        if ssh is not None:
+            return ssh.interactive(argv, tty=True)
+        return process.spawn(argv, stdin=False, capture=False).wait() or 0
+    try:
+        code, lines = host.engine.exec(name, command, timeout=3600)
+    except GoshipError as error:
+        raise DeployError(f"{host.name}: cannot run {command[0]} in {name}: {error.message}") from None
+    for line in lines:
+        if output is not None:
+            output(host.name, line)
+    return code
+
+
+def remove(project: Project, host: Host, purge: bool, force_proxy: bool, stage: Stage, clock: Clock) -> Removed:
+    """Take the service off one host: route first (others keep serving), then its drained
+    containers, lock and state container; history with ``purge``; the proxy with its last service."""
+    engine, service = host.engine, project.service
+    done: list[str] = []
+    kept: list[str] = []
+    records = history.read(engine, service)
+    # The lock is a container, so it needs an image the host has: any of goship's will do.
+    candidates = [host.proxy.image, *(c.image for c in engine.containers({LABEL_SERVICE: service})),
+                  *(r.image for r in reversed(records))]
+    image = next((i for i in candidates if i and engine.image(i) is not None), None)
+    if image is not None:
+        lock.acquire(engine, service, image, f"removing {service}")
+    try:
+        left: list[str] | None = None
+        if engine.inspect(host.proxy.name) is not None:
+            left = sorted(routing.unroute(host, service, stage, clock))
+            done.append("its route")
+        apps = [s for s in (engine.inspect(n) for n in app_containers(engine, service)) if s is not None]
+        running = [s for s in apps if s.running]
+        if running:
+            # What the proxy's old configuration still sends them is answered first.
+            drain(host, running, Release(service, "-", "-", project.config.app.port,
+                                         drain_seconds=project.config.deploy.drain), clock)
+        for state in apps:
+            if state.running:
+                engine.stop(state.name, int(project.config.deploy.stop_timeout))
+            engine.remove(state.name)
+        if apps:
+            done.append(f"{len(apps)} container(s)")
+        if engine.remove(history.state_name(service)):
+            done.append("its state container")
+        if purge:
+            if engine.remove_volume(history.state_name(service)):
+                done.append("its release history")
+            images = sorted({r.image for r in records})
+            gone = [image for image in images if engine.remove_image(image)]
+            if gone:
+                done.append(f"{len(gone)} image(s)")
+        elif records:
+            kept.append(f"its release history ({len(records)} records; --purge removes it)")
+    finally:
+        if image is not None:
+            lock.release(engine, service)  # the deploy lock goes with it (a stale one too)
+    others = left or []
+    if engine.inspect(host.proxy.name) is not None and (not others or force_proxy):
+        engine.remove(host.proxy.name)
+        for volume in (host.proxy.volume, host.proxy.data_volume):
+            engine.remove_volume(volume)
+        done.append(f"the proxy {host.proxy.name} and its volumes" + (f" (it routed {', '.join(others)} too)" if others else ""))
+    elif others:
+        kept.append(f"the proxy {host.proxy.name}, which still routes {', '.join(others)}")
+    for line in done:
+        stage.ok(f"removed {line}")
+    return Removed(host.name, tuple(done), tuple(kept))
