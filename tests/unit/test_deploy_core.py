@@ -350,6 +350,14 @@ def _project(tmp_path: Path, hosts: list[str], batch: int = 1) -> Project:
     return Project(tmp_path, GoMod("example.com/hello"), config, tmp_path / "goship.yaml", SERVICE, ".")
 
 
+def _session(project: Project, *fakes: FakeHost, cancel=None):
+    """A session whose SSH hosts are these fakes (by the name goship.yaml gives them)."""
+    from goship.session import Session
+
+    connections = {fake.host.name: fake.host.connection for fake in fakes}
+    return Session(project, clock=fakes[0].clock, cancel=cancel, connect_ssh=lambda target, shell: connections[target.label])
+
+
 def _built(tmp_path: Path, version: str):
     from goship.builders.native import BuiltImage
     from goship.images import oci
@@ -373,10 +381,10 @@ def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
         for fake, behaviour in ((one, Behaviour()), (two, behaviour_two)):
             fake.engine.add_image(f"reg:5000/hello@{built.digest}", behaviour, pullable=True)
         if version == "1":
-            pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+            pipeline.deploy(_session(project, one, two), "production", built)
         else:
-            with pytest.raises(HealthCheckFailed) as failure:
-                pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+            with pytest.raises(HealthCheckFailed) as failure, _session(project, one, two) as session:
+                pipeline.deploy(session, "production", built)
     assert "root@web1: rolled back to 1" in failure.value.details
     assert one.serves() == "1" and two.serves() == "1"
     assert [r for _, r in one.results()] == ["live", "live", "rollback"]
@@ -393,12 +401,12 @@ def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
     built = _built(tmp_path, "1")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
-    pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+    pipeline.deploy(_session(project, one, two), "production", built)
     built = _built(tmp_path, "2")
     one.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
     # web2's registry lost the new image: its pull fails, web1 (deployed in the same batch) goes back.
     with pytest.raises(GoshipError, match="root@web2: pulling .* manifest unknown") as failure:
-        pipeline.deploy(project, "production", built, hosts=[one.host, two.host], clock=clock)
+        pipeline.deploy(_session(project, one, two), "production", built)
     assert "root@web1: rolled back to 1" in failure.value.details
     assert one.serves() == "1" and two.serves() == "1"
 
@@ -415,7 +423,7 @@ def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monk
     project = _project(tmp_path, ["root@web1"])
     built = _built(tmp_path, "1")
     fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
-    pipeline.deploy(project, "production", built, hosts=[fake.host], clock=fake.clock)
+    pipeline.deploy(_session(project, fake), "production", built)
     assert fake.serves() == "1"
     pull = next(r for r in fake.engine.requests if r.path == "/images/create")
     assert "X-Registry-Auth" in dict(pull.headers) and "s3cret" not in repr(pull)
@@ -431,13 +439,13 @@ def test_rollback_to_the_previous_release_and_to_a_named_one(tmp_path):
     project = _project(tmp_path, ["root@web1"])
     for version in "123":
         ship(fake, version)
-    [back] = operations.rollback(project, "production", hosts=[fake.host], clock=fake.clock)
+    [back] = operations.rollback(_session(project, fake), "production")
     assert back.container.startswith("hello-2-") and fake.serves() == "2"
-    operations.rollback(project, "production", version="1", hosts=[fake.host], clock=fake.clock)
+    operations.rollback(_session(project, fake), "production", version="1")
     assert fake.serves() == "1"
     assert fake.results()[-2:] == [("2", "rollback"), ("1", "rollback")]
     with pytest.raises(DeployError, match="has no release 9 to roll back to"):
-        operations.rollback(project, "production", version="9", hosts=[fake.host], clock=fake.clock)
+        operations.rollback(_session(project, fake), "production", version="9")
 
 
 def test_rollback_without_history_says_so(tmp_path):
@@ -445,7 +453,7 @@ def test_rollback_without_history_says_so(tmp_path):
 
     fake = fake_host()
     with pytest.raises(DeployError, match="no earlier successful release"):
-        operations.rollback(_project(tmp_path, ["root@web1"]), "production", hosts=[fake.host], clock=fake.clock)
+        operations.rollback(_session(_project(tmp_path, ["root@web1"]), fake), "production")
 
 
 def test_status_reports_the_live_version_and_its_health(tmp_path):
@@ -453,10 +461,10 @@ def test_status_reports_the_live_version_and_its_health(tmp_path):
 
     fake = fake_host()
     project = _project(tmp_path, ["root@web1"])
-    [before] = operations.status(project, "production", hosts=[fake.host])
+    [before] = operations.status(_session(project, fake), "production")
     assert before.state == "not deployed"
     ship(fake, "7")
-    [row] = operations.status(project, "production", hosts=[fake.host])
+    [row] = operations.status(_session(project, fake), "production")
     assert (row.version, row.state, row.health.split(" ")[:2]) == ("7", "running", ["HTTP", "200"])
     assert row.container and row.container.startswith("hello-7-")
 
@@ -534,7 +542,7 @@ def test_with_a_token_service_hosts_get_a_pull_only_token_not_the_password(tmp_p
     project = _project(tmp_path, ["root@web1"])
     built = _built(tmp_path, "1")
     fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
-    pipeline.deploy(project, "production", built, hosts=[fake.host], clock=fake.clock)
+    pipeline.deploy(_session(project, fake), "production", built)
     pull = next(r for r in fake.engine.requests if r.path == "/images/create")
     sent = json.loads(base64.urlsafe_b64decode(dict(pull.headers)["X-Registry-Auth"]))
     assert sent == {"registrytoken": "pull-only-token", "serveraddress": "reg:5000"}
@@ -610,14 +618,14 @@ def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
     first = _built(tmp_path, "1")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{first.digest}", Behaviour(), pullable=True)
-    pipeline.deploy(project, "production", first, hosts=[one.host, two.host], clock=clock)
+    pipeline.deploy(_session(project, one, two), "production", first)
     second = _built(tmp_path, "2")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{second.digest}", Behaviour(ready_after=2.0), pullable=True)
     event = threading.Event()
     _interrupt_after_probes(two, event, 2)  # web1 is done; web2 is still starting
     with pytest.raises(Interrupted) as stopped:
-        pipeline.deploy(project, "production", second, hosts=[one.host, two.host], clock=clock, cancel=event)
+        pipeline.deploy(_session(project, one, two, cancel=event), "production", second)
     assert "nothing is half-switched" in stopped.value.message
     assert "root@web1: rolled back to 1" in stopped.value.details
     assert one.serves() == "1" and two.serves() == "1"
@@ -632,8 +640,8 @@ def test_release_states_are_true_exactly_one_is_live(tmp_path):
         ship(fake, version)
     with pytest.raises(HealthCheckFailed):
         ship(fake, "4", Behaviour(status=500))
-    operations.rollback(project, "production", hosts=[fake.host], clock=fake.clock)  # back to 2
-    [(host, rows)] = operations.releases(project, "production", hosts=[fake.host])
+    operations.rollback(_session(project, fake), "production")  # back to 2
+    [(host, rows)] = operations.releases(_session(project, fake), "production")
     assert host == "root@web1"
     assert [(r.version, state) for r, state in rows] == [
         ("1", "replaced"), ("2", "replaced"), ("3", "rolled back"), ("4", "failed"), ("2", "live (rollback)"),
@@ -677,7 +685,7 @@ def test_remove_takes_one_service_off_and_the_other_keeps_serving(tmp_path):
 
     fake = _two_services(tmp_path)
     project = _project(tmp_path, ["root@web1"])
-    [removed] = operations.remove(project, "production", hosts=[fake.host], clock=fake.clock)
+    [removed] = operations.remove(_session(project, fake), "production")
     assert "its route" in removed.done and "1 container(s)" in removed.done
     assert any("release history" in line for line in removed.kept)
     assert any("still routes shop" in line for line in removed.kept)
@@ -693,7 +701,7 @@ def test_remove_purge_and_the_last_service_takes_the_proxy_with_it(tmp_path):
 
     fake = fake_host()
     ship(fake, "1")
-    [removed] = operations.remove(_project(tmp_path, ["root@web1"]), "production", purge=True, hosts=[fake.host], clock=fake.clock)
+    [removed] = operations.remove(_session(_project(tmp_path, ["root@web1"]), fake), "production", purge=True)
     assert "its release history" in removed.done
     assert "goship-proxy-80" not in fake.engine.containers
     assert not any(name.startswith(("goship-proxy-80", "goship-state-hello")) for name in fake.engine.volumes)
@@ -704,5 +712,5 @@ def test_removing_what_is_not_there_says_so(tmp_path):
     from goship import operations
 
     fake = fake_host()
-    [removed] = operations.remove(_project(tmp_path, ["root@web1"]), "production", hosts=[fake.host], clock=fake.clock)
+    [removed] = operations.remove(_session(_project(tmp_path, ["root@web1"]), fake), "production")
     assert removed.done == ()

@@ -536,7 +536,7 @@ def test_each_host_of_each_target_is_probed_over_ssh():
 
 
 def test_each_host_must_be_able_to_pull_the_image_repository(monkeypatch):
-    monkeypatch.setattr("goship.doctor.checks.pull_auth", lambda project, ref: None)
+    monkeypatch.setattr("goship.registry.access.pull_auth", lambda settings, repository, transport=None: None)
     machine = linux(
         hosts={"deploy@web1.example.com": "27.3.1", "deploy@web2.example.com": "27.3.1"},
         pulls={"deploy@web2.example.com": "Get https://reg.example.com/v2/: x509: certificate signed by unknown authority"},

@@ -40,6 +40,13 @@ def register(kind: str, factory: Factory) -> None:
     TARGET_KINDS.add(kind)
 
 
+def unregister(kind: str) -> None:
+    """Forget a kind ``register`` added (the built-in ones stay)."""
+    if kind not in ("local", "hosts"):
+        _FACTORIES.pop(kind, None)
+        TARGET_KINDS.discard(kind)
+
+
 def open_target(project: Project, name: str, context: TargetContext) -> Target:
     """Target ``name`` of goship.yaml, or ``local`` (this machine) when goship.yaml has none of that name."""
     config = project.config.targets.get(name)
