@@ -5,6 +5,15 @@ The library API mirrors the command line::
     from goship import load_project, ship
     result = ship(load_project(Path("services/hello")), "production")
 
+Every stage also takes a ``Session`` instead of the project: one set of
+connections, a reporter, a Ctrl-C event and replaceable seams for several
+calls (``goship.testing`` has fakes for each seam)::
+
+    with Session(load_project(Path("services/hello"))) as session:
+        built = build(session)
+        push(session, built)
+        deploy(session, "production", built)
+
 The errors are importable at once; the stages are loaded on first use, so
 ``import goship`` (and ``goship --help``) stays fast.
 """
@@ -36,6 +45,7 @@ from goship.errors import (
 if TYPE_CHECKING:
     from goship.pipeline import build, deploy, push, ship
     from goship.project import Project, load_project
+    from goship.session import Session
 
 _LAZY = {
     "build": "goship.pipeline",
@@ -44,6 +54,7 @@ _LAZY = {
     "ship": "goship.pipeline",
     "Project": "goship.project",
     "load_project": "goship.project",
+    "Session": "goship.session",
 }
 
 __all__ = [
@@ -63,6 +74,7 @@ __all__ = [
     "ProjectError",
     "RegistryError",
     "RegistryNotFound",
+    "Session",
     "ToolError",
     "__version__",
     "build",

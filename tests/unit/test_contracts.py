@@ -19,7 +19,7 @@ SRC = REPO / "src" / "goship"
 PUBLIC = [
     "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
     "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "ProcessError", "Project",
-    "ProjectError", "RegistryError", "RegistryNotFound", "ToolError", "__version__", "build", "deploy",
+    "ProjectError", "RegistryError", "RegistryNotFound", "Session", "ToolError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
 
@@ -108,3 +108,27 @@ def test_the_cli_names_what_config_names():
     from goship.config import model
 
     assert (cli.LOCAL_TARGET, cli.BUILDERS) == (model.LOCAL_TARGET, model.BUILDERS)
+
+
+# Modules above the Target protocol: they ask a target, never a host.
+ABOVE_TARGETS = ["pipeline.py", "operations.py", "cli.py"]
+HOST_LEVEL = {"Host", "resolve_target", "deploy_to_host", "connect_ssh", "HostConnection", "DockerHosts", "rollout"}
+
+
+@pytest.mark.parametrize("module", ABOVE_TARGETS)
+def test_the_pipeline_and_operate_layers_have_no_host_loops_and_no_local_branches(module):
+    import ast
+
+    tree = ast.parse((SRC / module).read_text())
+    problems = []
+    for node in ast.walk(tree):
+        renders = module == "cli.py"  # the CLI prints results per host; it only must not reach hosts itself
+        if not renders and isinstance(node, ast.For | ast.comprehension) and "host" in ast.unparse(node.iter).lower():
+            problems.append(f"line {getattr(node, 'lineno', getattr(node.iter, 'lineno', '?'))}: loops over {ast.unparse(node.iter)}")
+        if not renders and isinstance(node, ast.Attribute) and node.attr in ("local", "hosts"):
+            problems.append(f"line {node.lineno}: reads .{node.attr} ({ast.unparse(node)})")
+        if isinstance(node, ast.ImportFrom):
+            names = {alias.name for alias in node.names} | {(node.module or "").rsplit(".", 1)[-1]}
+            if names & HOST_LEVEL:
+                problems.append(f"line {node.lineno}: imports {sorted(names & HOST_LEVEL)} from {node.module}")
+    assert problems == [], f"{module} reaches below the Target protocol: {problems}"
