@@ -117,6 +117,8 @@ class FakeEngine:
         self.images: dict[str, dict[str, Any]] = {}
         self.registry: dict[str, str] = {}  # ref -> image id, what pulls can fetch
         self.registry_auth: dict[str, tuple[str, str]] = {}  # registry host -> credentials it wants
+        #: Asked for a reference ``registry`` does not list: the image id a registry would give, or None.
+        self.pull_source: Callable[[str], str | None] = lambda ref: None
         self.behaviours: dict[str, Behaviour] = {}
         self.containers: dict[str, Container] = {}
         self.networks: dict[str, dict[str, Any]] = {}
@@ -231,6 +233,8 @@ class FakeEngine:
             if given != wanted:
                 return _stream([{"status": f"Pulling from {name}"}, {"error": "unauthorized: authentication required",
                                 "errorDetail": {"message": "unauthorized: authentication required"}}])
+        if ref not in self.registry and (found := self.pull_source(ref)) is not None:
+            self.registry[ref] = found
         if ref not in self.registry:
             return _stream([{"error": f"manifest for {ref} not found: manifest unknown",
                              "errorDetail": {"message": f"manifest for {ref} not found: manifest unknown"}}])
