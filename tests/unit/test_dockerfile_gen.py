@@ -11,6 +11,12 @@ import pytest
 
 from goship.config import parse_config
 from goship.errors import ConfigError
+from goship.golang.workspace import (
+    find_workspace,
+    go_mod_local_replaces,
+    go_mod_requires,
+    parse_go_work,
+)
 from goship.project import GoMod, load_project
 from goship.scaffold.dockerfile import (
     DockerfileSpec,
@@ -19,12 +25,6 @@ from goship.scaffold.dockerfile import (
     dockerfile_spec,
     go_minor,
     render_dockerfile,
-)
-from goship.scaffold.workspace import (
-    find_workspace,
-    go_mod_local_replaces,
-    go_mod_requires,
-    parse_go_work,
 )
 from tests.conftest import REPO, run_goship
 from tests.projects import FIXTURES, copy_fixture

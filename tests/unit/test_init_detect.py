@@ -9,7 +9,7 @@ import pytest
 
 from goship.config import parse_config
 from goship.errors import ProjectError
-from goship.scaffold import detect
+from goship.golang import detect
 from goship.scaffold.files import (
     InitAnswers,
     render_dockerignore,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from goship.config import parse_config
-from goship.scaffold import detect
+from goship.golang import detect
 from goship.scaffold.files import InitAnswers, merge_gitattributes, render_gitattributes, render_goship_yaml
 
 
