@@ -361,7 +361,7 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 def cmd_dockerfile(args: argparse.Namespace) -> None:
     """Print an optimized multi-stage Dockerfile for the service (or write it with -o)."""
-    from goship.scaffold.dockerfile import dockerfile_spec, render_dockerfile
+    from goship.commands.init.dockerfile import dockerfile_spec, render_dockerfile
 
     text = render_dockerfile(dockerfile_spec(_project(args)))
     if args.output is None:
@@ -426,8 +426,8 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def _init(args: argparse.Namespace) -> None:
-    from goship.scaffold import init
-    from goship.scaffold.plan import APPEND, KEEP, REPLACE
+    from goship.commands.init import init
+    from goship.commands.init.plan import APPEND, KEEP, REPLACE
 
     if args.new and args.main is not None:
         raise ProjectError(

@@ -9,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from goship.commands.init.dockerfile import (
+    DockerfileSpec,
+    build_context,
+    builder_go_version,
+    dockerfile_spec,
+    go_minor,
+    render_dockerfile,
+)
 from goship.config import parse_config
 from goship.errors import ConfigError
 from goship.golang.workspace import (
@@ -18,14 +26,6 @@ from goship.golang.workspace import (
     parse_go_work,
 )
 from goship.project import GoMod, load_project
-from goship.scaffold.dockerfile import (
-    DockerfileSpec,
-    build_context,
-    builder_go_version,
-    dockerfile_spec,
-    go_minor,
-    render_dockerfile,
-)
 from tests.conftest import REPO, run_goship
 from tests.projects import FIXTURES, copy_fixture
 

@@ -158,7 +158,7 @@ def test_the_dockerfile_goship_init_writes_has_no_findings():
 
 def test_scaffold_output_lints_clean():
     """Whatever 'goship dockerfile' renders, in every variant, passes the rules."""
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     variants = [
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", main="cmd/hello", tags=("netgo",)),
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", vendored=True),
@@ -286,7 +286,7 @@ def test_crlf_script_only_in_the_build_stage_of_goships_dockerfile_is_fine(tmp_p
     """COPY . . into the build stage brings scripts/dev.sh, but nothing runs it and the final image never gets it."""
     project = _crlf_project(tmp_path, GENERATED.replace("./cmd/x", "."), {"scripts/dev.sh": CRLF_SH})
     assert gs110(project) == []
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     (project / "Dockerfile").write_text(scaffold.render_dockerfile(scaffold.DockerfileSpec(binary="hello", go_version="1.22")))
     assert gs110(project) == []
 

@@ -16,6 +16,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goship import process
+from goship.commands.init.dockerfile import (
+    DEFAULT_GO_VERSION,
+    dockerfile_spec,
+    go_minor,
+    render_dockerfile,
+)
+from goship.commands.init.files import (
+    InitAnswers,
+    dockerignore_entries,
+    merge_gitattributes,
+    render_dockerignore,
+    render_gitattributes,
+    render_goship_yaml,
+    required_env,
+    required_flags,
+)
+from goship.commands.init.needed import blocked_exclusions, dockerfile_needs, needed_paths
+from goship.commands.init.newservice import MIN_GO, render_new_service
+from goship.commands.init.plan import (
+    KEEP,
+    Found,
+    InitPlan,
+    PlannedFile,
+    kept_notes,
+    plan_report,
+    planned,
+    render_diff,
+    write_plan,
+)
 from goship.config import CONFIG_NAME, parse_config
 from goship.errors import ConfigError, ProcessError, ProjectError, ToolError
 from goship.golang import detect
@@ -29,35 +58,6 @@ from goship.project import (
     default_service_name,
     find_main_packages,
     parse_go_mod,
-)
-from goship.scaffold.dockerfile import (
-    DEFAULT_GO_VERSION,
-    dockerfile_spec,
-    go_minor,
-    render_dockerfile,
-)
-from goship.scaffold.files import (
-    InitAnswers,
-    dockerignore_entries,
-    merge_gitattributes,
-    render_dockerignore,
-    render_gitattributes,
-    render_goship_yaml,
-    required_env,
-    required_flags,
-)
-from goship.scaffold.needed import blocked_exclusions, dockerfile_needs, needed_paths
-from goship.scaffold.newservice import MIN_GO, render_new_service
-from goship.scaffold.plan import (
-    KEEP,
-    Found,
-    InitPlan,
-    PlannedFile,
-    kept_notes,
-    plan_report,
-    planned,
-    render_diff,
-    write_plan,
 )
 
 __all__ = [
