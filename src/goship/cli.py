@@ -266,7 +266,7 @@ def cmd_exec(args: argparse.Namespace) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> None:
     """Check this machine and the target hosts: each check PASS/WARN/FAIL with the fix."""
-    from goship import doctor
+    from goship.commands import doctor
 
     context = doctor.load_context(args.dir, args.config)
     report = doctor.run_checks(doctor.RealMachine(), context)

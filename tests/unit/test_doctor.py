@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
-from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
-from goship.doctor.checks import check_engine
-from goship.doctor.facts import (
+from goship.commands.doctor import CommandResult, Context, FakeMachine, Status, run_checks
+from goship.commands.doctor.checks import check_engine
+from goship.commands.doctor.facts import (
     Facts,
     detect_flavor,
     parse_size,
@@ -20,6 +19,7 @@ from goship.doctor.facts import (
     resolve_endpoint,
     windows_to_wsl_path,
 )
+from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
 from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
 from goship.project import GoMod, Project
 
@@ -536,7 +536,7 @@ def test_each_host_of_each_target_is_probed_over_ssh():
 
 
 def test_each_host_must_be_able_to_pull_the_image_repository(monkeypatch):
-    monkeypatch.setattr("goship.doctor.checks.pull_auth", lambda project, ref: None)
+    monkeypatch.setattr("goship.commands.doctor.checks.pull_auth", lambda project, ref: None)
     machine = linux(
         hosts={"deploy@web1.example.com": "27.3.1", "deploy@web2.example.com": "27.3.1"},
         pulls={"deploy@web2.example.com": "Get https://reg.example.com/v2/: x509: certificate signed by unknown authority"},
@@ -605,7 +605,7 @@ def test_wsl1_and_plain_linux_are_told_apart():
 
 
 def test_load_context(tmp_path: Path, hello: Path):
-    from goship.doctor import load_context
+    from goship.commands.doctor import load_context
 
     outside = load_context(tmp_path)  # hello is a sub-directory; tmp_path itself has no go.mod
     assert outside.project is None and outside.error is None and "no go.mod" in (outside.skip_reason or "")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from goship.doctor.checks import Status, check_project
-from goship.doctor.report import load_context
+from goship.commands.doctor.checks import Status, check_project
+from goship.commands.doctor.report import load_context
 from goship.errors import ProjectError
 from goship.lint import Severity, lint_dockerfile_text, lint_project
 from goship.project import load_project, parse_go_mod

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from goship import ui
-from goship.doctor.checks import CheckResult, Status
-from goship.doctor.report import Report
-from goship.doctor.report import render_text as doctor_text
+from goship.commands.doctor.checks import CheckResult, Status
+from goship.commands.doctor.report import Report
+from goship.commands.doctor.report import render_text as doctor_text
 from goship.errors import BuildError
 from goship.events import Event, JSONReporter
 from goship.lint.findings import Finding, LintReport, Severity

@@ -6,9 +6,9 @@
     report.py   running them, text and JSON rendering
 """
 
-from goship.doctor.checks import ALL_CHECKS, CheckResult, Context, Status
-from goship.doctor.machine import CommandResult, FakeMachine, HttpDate, Machine, RealMachine
-from goship.doctor.report import Report, load_context, render_text, run_checks
+from goship.commands.doctor.checks import ALL_CHECKS, CheckResult, Context, Status
+from goship.commands.doctor.machine import CommandResult, FakeMachine, HttpDate, Machine, RealMachine
+from goship.commands.doctor.report import Report, load_context, render_text, run_checks
 
 __all__ = [
     "ALL_CHECKS",
