@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from goship.commands.doctor import CommandResult, Context, FakeMachine, Status, run_checks
+from goship.commands.doctor import CommandResult, Context, Status, run_checks
 from goship.commands.doctor.checks import check_engine
 from goship.commands.doctor.facts import (
     Facts,
@@ -22,6 +22,7 @@ from goship.commands.doctor.facts import (
 from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
 from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
 from goship.project import GoMod, Project
+from goship.testing.machine import FakeMachine
 
 GIB = 1024**3
 WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP"
