@@ -481,10 +481,10 @@ _LINT_EPILOG = (
 
 def cmd_lint(args: argparse.Namespace) -> None:
     """Check the Dockerfile, .dockerignore and goship.yaml for problems that bite in production."""
-    from goship.lint import RULES, Severity, lint_project
-    from goship.lint.findings import LintReport, LintUsageError
-    from goship.lint.report import render
-    from goship.lint.run import failure_report, unknown_rule_ids
+    from goship.commands.lint import RULES, Severity, lint_project
+    from goship.commands.lint.findings import LintReport, LintUsageError
+    from goship.commands.lint.report import render
+    from goship.commands.lint.run import failure_report, unknown_rule_ids
 
     fmt = "json" if args.json and args.format == "text" else args.format
     output: Path | None = args.output
@@ -507,7 +507,7 @@ def cmd_lint(args: argparse.Namespace) -> None:
                 raise LintUsageError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
             err(f"wrote {output}")
         elif fmt == "text":
-            from goship.lint.report import text_lines
+            from goship.commands.lint.report import text_lines
 
             for line in text_lines(report):
                 say(*line)

@@ -255,7 +255,7 @@ def test_hadolint_finds_nothing(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_goship_lint_finds_nothing_in_the_dockerfile(name, tmp_path):
-    from goship.lint import lint_project
+    from goship.commands.lint import lint_project
 
     root, _ = _generated(name, tmp_path)
     report = lint_project(root)
@@ -457,7 +457,7 @@ def test_hadolint_finds_nothing_with_every_setting(tmp_path):
 
 
 def test_goship_lint_finds_nothing_with_every_setting(tmp_path):
-    from goship.lint import lint_project
+    from goship.commands.lint import lint_project
 
     root = _generated_with_all_settings(tmp_path)
     report = lint_project(root)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from goship.lint import RULES, Severity, lint_dockerfile_text, lint_project
-from goship.lint.config_rules import check_config, is_loopback, registry_host
+from goship.commands.lint import RULES, Severity, lint_dockerfile_text, lint_project
+from goship.commands.lint.config_rules import check_config, is_loopback, registry_host
 from goship.secrets import is_secret_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
@@ -422,7 +422,7 @@ def test_utf16_dockerfile_is_read_and_reported(tmp_path):
 
 
 def test_exit_code_follows_the_worst_severity(tmp_path):
-    from goship.lint.findings import Finding, LintReport
+    from goship.commands.lint.findings import Finding, LintReport
 
     def report(*severities):
         return LintReport(root=tmp_path, findings=[Finding("GS101", s, "m", "Dockerfile", 1) for s in severities])
