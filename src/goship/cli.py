@@ -75,7 +75,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 def cmd_sbom(args: argparse.Namespace) -> None:
     """Show the SBOM (SPDX or CycloneDX) of IMAGE in a registry, or of the last build."""
-    from goship import sboms
+    from goship.commands import sbom as sboms
     from goship.config.model import RegistryConfig
 
     if args.image:
@@ -308,7 +308,7 @@ def _login_password(args: argparse.Namespace) -> str:
 
 def cmd_login(args: argparse.Namespace) -> None:
     """Check a registry login and store it in the docker config (or its credential helper)."""
-    from goship import accounts
+    from goship.commands import accounts
     from goship.registry.credentials import Credentials
 
     project = _optional_project(args, needed=args.registry is None)
@@ -324,7 +324,7 @@ def cmd_login(args: argparse.Namespace) -> None:
 
 def cmd_logout(args: argparse.Namespace) -> None:
     """Remove the stored login for a registry (default: the registry of 'image')."""
-    from goship import accounts
+    from goship.commands import accounts
 
     project = _optional_project(args, needed=args.registry is None)
     registry = accounts.settings(project, args.registry).registry
@@ -334,7 +334,7 @@ def cmd_logout(args: argparse.Namespace) -> None:
 
 def cmd_tags(args: argparse.Namespace) -> None:
     """List the tags of the image repository in the registry."""
-    from goship import accounts
+    from goship.commands import accounts
 
     repository, tags = accounts.tags(_project(args))
     if not args.all:  # OCI 1.1 referrers fallback tags (sha256-<hex>) index SBOMs, not versions
