@@ -482,9 +482,10 @@ _LINT_EPILOG = (
 def cmd_lint(args: argparse.Namespace) -> None:
     """Check the Dockerfile, .dockerignore and goship.yaml for problems that bite in production."""
     from goship.commands.lint import RULES, Severity, lint_project
-    from goship.commands.lint.findings import LintReport, LintUsageError
+    from goship.commands.lint.findings import LintReport
     from goship.commands.lint.report import render
     from goship.commands.lint.run import failure_report, unknown_rule_ids
+    from goship.errors import LintUsageError
 
     fmt = "json" if args.json and args.format == "text" else args.format
     output: Path | None = args.output

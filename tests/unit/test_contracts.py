@@ -18,7 +18,7 @@ SRC = REPO / "src" / "goship"
 
 PUBLIC = [
     "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
-    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "ProcessError", "Project",
+    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "LintUsageError", "ProcessError", "Project",
     "ProjectError", "RegistryError", "RegistryNotFound", "ToolError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
