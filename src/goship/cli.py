@@ -82,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 def cmd_sbom(args: argparse.Namespace) -> None:
     """Show the SBOM (SPDX or CycloneDX) of IMAGE in a registry, or of the last build."""
-    from goship import sboms
+    from goship.commands import sbom as sboms
     from goship.config.model import RegistryConfig
 
     if args.image:
@@ -278,7 +278,7 @@ def cmd_exec(args: argparse.Namespace) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> None:
     """Check this machine and the target hosts: each check PASS/WARN/FAIL with the fix."""
-    from goship import doctor
+    from goship.commands import doctor
 
     context = doctor.load_context(args.dir, args.config)
     report = doctor.run_checks(doctor.RealMachine(), context)
@@ -320,7 +320,7 @@ def _login_password(args: argparse.Namespace) -> str:
 
 def cmd_login(args: argparse.Namespace) -> None:
     """Check a registry login and store it in the docker config (or its credential helper)."""
-    from goship import accounts
+    from goship.commands import accounts
     from goship.registry.credentials import Credentials
 
     project = _optional_project(args, needed=args.registry is None)
@@ -336,7 +336,7 @@ def cmd_login(args: argparse.Namespace) -> None:
 
 def cmd_logout(args: argparse.Namespace) -> None:
     """Remove the stored login for a registry (default: the registry of 'image')."""
-    from goship import accounts
+    from goship.commands import accounts
 
     project = _optional_project(args, needed=args.registry is None)
     registry = accounts.settings(project, args.registry).registry
@@ -346,7 +346,7 @@ def cmd_logout(args: argparse.Namespace) -> None:
 
 def cmd_tags(args: argparse.Namespace) -> None:
     """List the tags of the image repository in the registry."""
-    from goship import accounts
+    from goship.commands import accounts
 
     repository, tags = accounts.tags(_project(args))
     if not args.all:  # OCI 1.1 referrers fallback tags (sha256-<hex>) index SBOMs, not versions
@@ -373,7 +373,7 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 def cmd_dockerfile(args: argparse.Namespace) -> None:
     """Print an optimized multi-stage Dockerfile for the service (or write it with -o)."""
-    from goship.scaffold.dockerfile import dockerfile_spec, render_dockerfile
+    from goship.commands.init.dockerfile import dockerfile_spec, render_dockerfile
 
     text = render_dockerfile(dockerfile_spec(_project(args)))
     if args.output is None:
@@ -438,8 +438,8 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def _init(args: argparse.Namespace) -> None:
-    from goship.scaffold import init
-    from goship.scaffold.plan import APPEND, KEEP, REPLACE
+    from goship.commands.init import init
+    from goship.commands.init.plan import APPEND, KEEP, REPLACE
 
     if args.new and args.main is not None:
         raise ProjectError(
@@ -493,10 +493,11 @@ _LINT_EPILOG = (
 
 def cmd_lint(args: argparse.Namespace) -> None:
     """Check the Dockerfile, .dockerignore and goship.yaml for problems that bite in production."""
-    from goship.lint import RULES, Severity, lint_project
-    from goship.lint.findings import LintReport, LintUsageError
-    from goship.lint.report import render
-    from goship.lint.run import failure_report, unknown_rule_ids
+    from goship.commands.lint import RULES, Severity, lint_project
+    from goship.commands.lint.findings import LintReport
+    from goship.commands.lint.report import render
+    from goship.commands.lint.run import failure_report, unknown_rule_ids
+    from goship.errors import LintUsageError
 
     fmt = "json" if args.json and args.format == "text" else args.format
     output: Path | None = args.output
@@ -519,7 +520,7 @@ def cmd_lint(args: argparse.Namespace) -> None:
                 raise LintUsageError(f"-o {output}: cannot write: {exc.strerror or exc}") from None
             err(f"wrote {output}")
         elif fmt == "text":
-            from goship.lint.report import text_lines
+            from goship.commands.lint.report import text_lines
 
             for line in text_lines(report):
                 say(*line)

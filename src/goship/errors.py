@@ -6,6 +6,7 @@ a bug in goship and is reported with a traceback written to a log file.
 
     GoshipError
     ├── ConfigError          goship.yaml malformed, unknown key, wrong type
+    │   └── LintUsageError       goship lint cannot run as asked (an -o file it cannot write)
     ├── ProjectError         no go.mod, no main package
     ├── DockerfileError      a Dockerfile that does not parse (goship lint)
     ├── ToolError            a required program (go, docker, ssh) is missing
@@ -74,6 +75,10 @@ class ConfigError(GoshipError):
         self.line = line
         self.column = column
         self.key = key
+
+
+class LintUsageError(ConfigError):
+    """goship lint cannot run as asked (an output file it cannot write); exit status 2."""
 
 
 class ProjectError(GoshipError):

@@ -18,8 +18,8 @@ SRC = REPO / "src" / "goship"
 
 PUBLIC = [
     "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
-    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "ProcessError", "Project",
-    "ProjectError", "RegistryError", "RegistryNotFound", "Session", "ToolError", "__version__", "build", "deploy",
+    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "LintUsageError", "ProcessError",
+    "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session", "ToolError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
 
@@ -88,8 +88,8 @@ def test_the_schema_refuses_what_the_loader_refuses(text, path):
 
 
 def test_init_points_editors_at_the_schema(tmp_path):
-    from goship.scaffold.files import render_goship_yaml
-    from goship.scaffold.plan import InitAnswers
+    from goship.commands.init.files import render_goship_yaml
+    from goship.commands.init.plan import InitAnswers
 
     fields = inspect.signature(InitAnswers).parameters
     answers = InitAnswers(**{

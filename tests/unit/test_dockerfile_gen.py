@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import parse_config
-from goship.errors import ConfigError
-from goship.project import GoMod, load_project
-from goship.scaffold.dockerfile import (
+from goship.commands.init.dockerfile import (
     DockerfileSpec,
     build_context,
     builder_go_version,
@@ -20,12 +17,15 @@ from goship.scaffold.dockerfile import (
     go_minor,
     render_dockerfile,
 )
-from goship.scaffold.workspace import (
+from goship.config import parse_config
+from goship.errors import ConfigError
+from goship.golang.workspace import (
     find_workspace,
     go_mod_local_replaces,
     go_mod_requires,
     parse_go_work,
 )
+from goship.project import GoMod, load_project
 from tests.conftest import REPO, run_goship
 from tests.projects import FIXTURES, copy_fixture
 
@@ -255,7 +255,7 @@ def test_hadolint_finds_nothing(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_goship_lint_finds_nothing_in_the_dockerfile(name, tmp_path):
-    from goship.lint import lint_project
+    from goship.commands.lint import lint_project
 
     root, _ = _generated(name, tmp_path)
     report = lint_project(root)
@@ -457,7 +457,7 @@ def test_hadolint_finds_nothing_with_every_setting(tmp_path):
 
 
 def test_goship_lint_finds_nothing_with_every_setting(tmp_path):
-    from goship.lint import lint_project
+    from goship.commands.lint import lint_project
 
     root = _generated_with_all_settings(tmp_path)
     report = lint_project(root)

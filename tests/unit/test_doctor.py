@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
-from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
-from goship.doctor.checks import check_engine
-from goship.doctor.facts import (
+from goship.commands.doctor import CommandResult, Context, Status, run_checks
+from goship.commands.doctor.checks import check_engine
+from goship.commands.doctor.facts import (
     Facts,
     detect_flavor,
     parse_size,
@@ -20,8 +19,10 @@ from goship.doctor.facts import (
     resolve_endpoint,
     windows_to_wsl_path,
 )
+from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
 from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
 from goship.project import GoMod, Project
+from goship.testing.machine import FakeMachine
 
 GIB = 1024**3
 WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP"
@@ -605,7 +606,7 @@ def test_wsl1_and_plain_linux_are_told_apart():
 
 
 def test_load_context(tmp_path: Path, hello: Path):
-    from goship.doctor import load_context
+    from goship.commands.doctor import load_context
 
     outside = load_context(tmp_path)  # hello is a sub-directory; tmp_path itself has no go.mod
     assert outside.project is None and outside.error is None and "no go.mod" in (outside.skip_reason or "")

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from goship.commands.doctor import CommandResult, Context, Status, run_checks
+from goship.commands.doctor.facts import endpoint_problem, meaningful_line
+from goship.commands.doctor.machine import RealMachine, decode_text
 from goship.config import Config
-from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
-from goship.doctor.facts import endpoint_problem, meaningful_line
-from goship.doctor.machine import RealMachine, decode_text
 from goship.errors import ProjectError
 from goship.project import GoMod, Project
+from goship.testing.machine import FakeMachine
 from tests.conftest import assert_clean_failure, run_goship
 from tests.unit.test_doctor import BUILDX, DOCKER_VERSION, by_name, linux, project, wsl2
 
@@ -257,7 +258,7 @@ def test_real_machine_reads_utf16(tmp_path: Path):
 
 
 def test_load_context_refuses_a_missing_directory(tmp_path: Path):
-    from goship.doctor import load_context
+    from goship.commands.doctor import load_context
 
     with pytest.raises(ProjectError, match="no such directory"):
         load_context(tmp_path / "nonexistent")

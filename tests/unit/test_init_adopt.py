@@ -9,13 +9,13 @@ import subprocess
 
 import pytest
 
+from goship.commands.init.files import InitAnswers, render_goship_yaml
+from goship.commands.init.needed import blocked_exclusions, dockerfile_needs
 from goship.config import load_config, parse_config
 from goship.dockerfiles.parse import context_sources, parse_dockerfile
-from goship.scaffold import detect
-from goship.scaffold.files import InitAnswers, render_goship_yaml
-from goship.scaffold.needed import blocked_exclusions, dockerfile_needs
-from goship.scaffold.routes import guess_health_path
-from goship.scaffold.settings import Setting, find_settings
+from goship.golang import detect
+from goship.golang.routes import guess_health_path
+from goship.golang.settings import Setting, find_settings
 from tests.conftest import run_goship
 from tests.projects import ADOPTED, apply_edit, copy_fixture
 

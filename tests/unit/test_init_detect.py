@@ -7,16 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import parse_config
-from goship.errors import ProjectError
-from goship.scaffold import detect
-from goship.scaffold.files import (
+from goship.commands.init.files import (
     InitAnswers,
     render_dockerignore,
     render_gitattributes,
     render_goship_yaml,
 )
-from goship.scaffold.init import (
+from goship.commands.init.init import (
     InitOptions,
     choose_main,
     default_main,
@@ -25,6 +22,9 @@ from goship.scaffold.init import (
     render_diff,
     write_plan,
 )
+from goship.config import parse_config
+from goship.errors import ProjectError
+from goship.golang import detect
 from tests.projects import FIXTURES, copy_fixture
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from goship.commands.init.files import InitAnswers, merge_gitattributes, render_gitattributes, render_goship_yaml
 from goship.config import parse_config
-from goship.scaffold import detect
-from goship.scaffold.files import InitAnswers, merge_gitattributes, render_gitattributes, render_goship_yaml
+from goship.golang import detect
 
 
 def _main(body: str) -> dict[str, str]:

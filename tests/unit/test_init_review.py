@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from goship.commands.init.init import InitOptions, plan_init, plan_new
 from goship.config import load_config
 from goship.errors import ProjectError, ToolError
-from goship.scaffold.init import InitOptions, plan_init, plan_new
 from tests.conftest import assert_clean_failure, run_goship
 from tests.projects import copy_fixture
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from goship.commands.init.init import InitOptions, plan_init, plan_new
+from goship.commands.init.needed import blocked_exclusions, embed_patterns
 from goship.errors import ProjectError
-from goship.scaffold.init import InitOptions, plan_init, plan_new
-from goship.scaffold.needed import blocked_exclusions, embed_patterns
 from tests.conftest import assert_clean_failure, run_goship
 
 _MAIN = 'package main\n\nimport "net/http"\n\nfunc main() {\n\thttp.HandleFunc("/healthz", nil)\n\thttp.ListenAndServe(%s, nil)\n}\n'

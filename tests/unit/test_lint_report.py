@@ -7,10 +7,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from goship.lint import Severity, lint_project
-from goship.lint import hadolint as hadolint_tool
-from goship.lint.findings import Finding, LintReport
-from goship.lint.report import render_json, render_sarif, render_text, text_lines
+from goship.commands.lint import Severity, lint_project
+from goship.commands.lint import hadolint as hadolint_tool
+from goship.commands.lint.findings import Finding, LintReport
+from goship.commands.lint.report import render_json, render_sarif, render_text, text_lines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The OASIS SARIF 2.1.0 schema as published with the standard:
@@ -154,8 +154,8 @@ def test_broken_hadolint_is_a_note(bad, monkeypatch, tmp_path):
 
 
 def test_sarif_for_a_run_that_could_not_lint_validates(tmp_path):
+    from goship.commands.lint.run import failure_report
     from goship.errors import DockerfileError, ProjectError
-    from goship.lint.run import failure_report
 
     project = tmp_path / "p"
     project.mkdir()

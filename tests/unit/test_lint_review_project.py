@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from goship.doctor.checks import Status, check_project
-from goship.doctor.report import load_context
+from goship.commands.doctor.checks import Status, check_project
+from goship.commands.doctor.report import load_context
+from goship.commands.lint import Severity, lint_dockerfile_text, lint_project
 from goship.errors import ProjectError
-from goship.lint import Severity, lint_dockerfile_text, lint_project
 from goship.project import load_project, parse_go_mod
 from tests.conftest import run_goship
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from goship.lint import RULES, Severity, lint_dockerfile_text, lint_project
-from goship.lint.config_rules import check_config, is_loopback, registry_host
+from goship.commands.lint import RULES, Severity, lint_dockerfile_text, lint_project
+from goship.commands.lint.config_rules import check_config, is_loopback, registry_host
 from goship.secrets import is_secret_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
@@ -158,7 +158,7 @@ def test_the_dockerfile_goship_init_writes_has_no_findings():
 
 def test_scaffold_output_lints_clean():
     """Whatever 'goship dockerfile' renders, in every variant, passes the rules."""
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     variants = [
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", main="cmd/hello", tags=("netgo",)),
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", vendored=True),
@@ -286,7 +286,7 @@ def test_crlf_script_only_in_the_build_stage_of_goships_dockerfile_is_fine(tmp_p
     """COPY . . into the build stage brings scripts/dev.sh, but nothing runs it and the final image never gets it."""
     project = _crlf_project(tmp_path, GENERATED.replace("./cmd/x", "."), {"scripts/dev.sh": CRLF_SH})
     assert gs110(project) == []
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
+    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     (project / "Dockerfile").write_text(scaffold.render_dockerfile(scaffold.DockerfileSpec(binary="hello", go_version="1.22")))
     assert gs110(project) == []
 
@@ -422,7 +422,7 @@ def test_utf16_dockerfile_is_read_and_reported(tmp_path):
 
 
 def test_exit_code_follows_the_worst_severity(tmp_path):
-    from goship.lint.findings import Finding, LintReport
+    from goship.commands.lint.findings import Finding, LintReport
 
     def report(*severities):
         return LintReport(root=tmp_path, findings=[Finding("GS101", s, "m", "Dockerfile", 1) for s in severities])

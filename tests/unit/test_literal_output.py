@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from goship import ui
-from goship.doctor.checks import CheckResult, Status
-from goship.doctor.report import Report
-from goship.doctor.report import render_text as doctor_text
+from goship.commands.doctor.checks import CheckResult, Status
+from goship.commands.doctor.report import Report
+from goship.commands.doctor.report import render_text as doctor_text
+from goship.commands.lint.findings import Finding, LintReport, Severity
+from goship.commands.lint.report import text_lines
 from goship.errors import BuildError
 from goship.events import Event, JSONReporter
-from goship.lint.findings import Finding, LintReport, Severity
-from goship.lint.report import text_lines
 
 EMOJI, MARKUP, BOLD = ":x:", "[/x]", "[bold]not bold[/bold]"
 ANSI = "\x1b[31mred\x1b[0m"

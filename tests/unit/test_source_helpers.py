@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from goship.commands.lint.config_rules import explicit_app_port, has_health_section, key_line_in
 from goship.dockerfiles.parse import context_sources, is_url, normalise_source, parse_dockerfile
-from goship.lint.config_rules import explicit_app_port, has_health_section, key_line_in
-from goship.scaffold import detect
-from goship.scaffold.goscan import bound_name
+from goship.golang import detect
+from goship.golang.goscan import bound_name
 
 
 @pytest.mark.parametrize(

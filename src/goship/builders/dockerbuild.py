@@ -664,7 +664,7 @@ def entrypoint_binary(image: oci.Image) -> bytes | None:
 def ignored_settings(project: Project, dockerfile: Path) -> list[str]:
     """build.* settings a hand-written Dockerfile decides for itself: say so
     rather than leave the user to find them missing from the image.
-    (Dockerfiles goship generates carry them: see scaffold/dockerfile.py.)"""
+    (Dockerfiles goship generates carry them: see commands/init/dockerfile.py.)"""
     try:
         head = dockerfile.read_text(encoding="utf-8", errors="replace")[:200]
     except OSError:

@@ -4,4 +4,6 @@
 answers the Engine API requests goship sends, with a model of Caddy on its
 proxy containers; ``FakeProber`` (``goship.testing.prober``) answers health
 probes from the same model; ``FakeClock`` makes timeouts pass at once.
+``FakeMachine`` (``goship.testing.machine``) is a described computer for
+``goship doctor``'s checks.
 """

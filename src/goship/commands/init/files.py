@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from goship.config.model import BuildConfig
 from goship.config.schema import MODELINE
-from goship.scaffold.settings import Setting
+from goship.golang.settings import Setting
 from goship.secrets import is_secret_name
 
 #: Comment column for goship.yaml, like the README's example.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from goship.scaffold.goscan import Guess, closing, line_of, strip_comments
+from goship.golang.goscan import Guess, closing, line_of, strip_comments
 
 #: Health endpoints goship recognises, in order of preference.
 HEALTH_PATHS = ("/healthz", "/health", "/livez", "/readyz", "/healthcheck", "/ping", "/status")

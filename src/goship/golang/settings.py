@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from goship.scaffold.goscan import STRING, bound_name, call_args, closing, line_of, strip_comments, unquote
+from goship.golang.goscan import STRING, bound_name, call_args, closing, line_of, strip_comments, unquote
 
 __all__ = ["Setting", "find_settings"]
 

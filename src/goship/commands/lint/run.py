@@ -12,15 +12,17 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from goship.config import CONFIG_NAME
-from goship.dockerfiles.ignore import IgnoreMatcher
-from goship.dockerfiles.parse import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
-from goship.errors import ConfigError, DockerfileError, GoshipError
-from goship.lint import hadolint as hadolint_tool
-from goship.lint.config_rules import check_config, config_finding, explicit_app_port, has_health_section, key_line_in
-from goship.lint.context import BuildContext
-from goship.lint.findings import Finding, LintReport, Severity
-from goship.lint.rules import (
+from goship.commands.lint import hadolint as hadolint_tool
+from goship.commands.lint.config_rules import (
+    check_config,
+    config_finding,
+    explicit_app_port,
+    has_health_section,
+    key_line_in,
+)
+from goship.commands.lint.context import BuildContext
+from goship.commands.lint.findings import Finding, LintReport, Severity
+from goship.commands.lint.rules import (
     RULES,
     DockerfileFacts,
     check_context_size,
@@ -29,6 +31,10 @@ from goship.lint.rules import (
     check_ignored_sources,
     finding,
 )
+from goship.config import CONFIG_NAME
+from goship.dockerfiles.ignore import IgnoreMatcher
+from goship.dockerfiles.parse import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
+from goship.errors import ConfigError, DockerfileError, GoshipError
 from goship.project import find_module_root, load_project, project_problems, read_go_mod
 
 #: Above this the build context is reported (GS115); ``--context-limit`` changes it.

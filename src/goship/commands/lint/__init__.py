@@ -11,14 +11,14 @@
 
 Library use (``goship init`` checks the files it writes this way)::
 
-    from goship.lint import lint_project
+    from goship.commands.lint import lint_project
     report = lint_project(Path("services/hello"), hadolint=False)
     assert not report.findings
 """
 
-from goship.lint.findings import Finding, LintReport, Rule, Severity
-from goship.lint.rules import RULES
-from goship.lint.run import DEFAULT_CONTEXT_LIMIT, lint_dockerfile_text, lint_project
+from goship.commands.lint.findings import Finding, LintReport, Rule, Severity
+from goship.commands.lint.rules import RULES
+from goship.commands.lint.run import DEFAULT_CONTEXT_LIMIT, lint_dockerfile_text, lint_project
 
 __all__ = [
     "DEFAULT_CONTEXT_LIMIT",

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 from goship import process
+from goship.commands.lint.findings import Finding, Rule, Severity
 from goship.errors import ProcessError
-from goship.lint.findings import Finding, Rule, Severity
 
 #: hadolint rules that say the same thing as one of goship's, on the same line.
 SAME_AS: dict[str, str] = {

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from goship.scaffold.goscan import Guess, bound_name, line_of, port_value, strip_comments
-from goship.scaffold.listeners import find_listeners
-from goship.scaffold.routes import HEALTH_PATHS, guess_health_path
-from goship.scaffold.settings import find_settings
+from goship.golang.goscan import Guess, bound_name, line_of, port_value, strip_comments
+from goship.golang.listeners import find_listeners
+from goship.golang.routes import HEALTH_PATHS, guess_health_path
+from goship.golang.settings import find_settings
 
 __all__ = ["DEFAULT_PORT", "HEALTH_PATHS", "Guess", "guess_health_path", "guess_port", "local_imports", "package_sources", "speaks_http"]
 

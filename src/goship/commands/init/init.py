@@ -16,23 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goship import process
-from goship.config import CONFIG_NAME, parse_config
-from goship.errors import ConfigError, ProcessError, ProjectError, ToolError
-from goship.project import (
-    GoMod,
-    Project,
-    default_service_name,
-    find_main_packages,
-    parse_go_mod,
-)
-from goship.scaffold import detect
-from goship.scaffold.dockerfile import (
+from goship.commands.init.dockerfile import (
     DEFAULT_GO_VERSION,
     dockerfile_spec,
     go_minor,
     render_dockerfile,
 )
-from goship.scaffold.files import (
+from goship.commands.init.files import (
     InitAnswers,
     dockerignore_entries,
     merge_gitattributes,
@@ -42,11 +32,9 @@ from goship.scaffold.files import (
     required_env,
     required_flags,
 )
-from goship.scaffold.goscan import is_loopback
-from goship.scaffold.listeners import find_listeners
-from goship.scaffold.needed import blocked_exclusions, dockerfile_needs, needed_paths
-from goship.scaffold.newservice import MIN_GO, render_new_service
-from goship.scaffold.plan import (
+from goship.commands.init.needed import blocked_exclusions, dockerfile_needs, needed_paths
+from goship.commands.init.newservice import MIN_GO, render_new_service
+from goship.commands.init.plan import (
     KEEP,
     Found,
     InitPlan,
@@ -57,8 +45,20 @@ from goship.scaffold.plan import (
     render_diff,
     write_plan,
 )
-from goship.scaffold.settings import Setting, find_settings
-from goship.scaffold.workspace import Workspace, find_workspace
+from goship.config import CONFIG_NAME, parse_config
+from goship.errors import ConfigError, ProcessError, ProjectError, ToolError
+from goship.golang import detect
+from goship.golang.goscan import is_loopback
+from goship.golang.listeners import find_listeners
+from goship.golang.settings import Setting, find_settings
+from goship.golang.workspace import Workspace, find_workspace
+from goship.project import (
+    GoMod,
+    Project,
+    default_service_name,
+    find_main_packages,
+    parse_go_mod,
+)
 
 __all__ = [
     "InitOptions", "InitPlan", "PlannedFile", "choose_main", "default_main", "installed_go_version",

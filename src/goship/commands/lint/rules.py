@@ -18,6 +18,8 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from goship.commands.lint.context import BuildContext, format_size
+from goship.commands.lint.findings import Finding, Rule, Severity
 from goship.dockerfiles.ignore import IgnoreMatcher
 from goship.dockerfiles.parse import (
     Dockerfile,
@@ -30,8 +32,6 @@ from goship.dockerfiles.parse import (
     parse_env,
     parse_image,
 )
-from goship.lint.context import BuildContext, format_size
-from goship.lint.findings import Finding, Rule, Severity
 from goship.secrets import is_secret_name
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO

@@ -10,8 +10,6 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from goship.errors import GoshipError
-
 
 class Severity(enum.Enum):
     """How bad a finding is; the CLI's exit code follows the worst one."""
@@ -108,9 +106,3 @@ class LintReport:
 
 #: ``goship lint`` exit statuses.
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_ERRORS = 0, 1, 2, 3
-
-
-class LintUsageError(GoshipError):
-    """goship lint cannot run as asked (an output file it cannot write)."""
-
-    exit_code = EXIT_BAD_INPUT

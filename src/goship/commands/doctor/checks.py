@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from goship.config.reference import parse_repository
-from goship.deploy.targets import resolve_target
-from goship.doctor.facts import (
+from goship.commands.doctor.facts import (
     GIB,
     VALID_HOSTS,
     Facts,
@@ -28,7 +26,9 @@ from goship.doctor.facts import (
     parse_size,
     version_tuple,
 )
-from goship.doctor.machine import Machine
+from goship.commands.doctor.machine import Machine
+from goship.config.reference import parse_repository
+from goship.deploy.targets import resolve_target
 from goship.engine.client import pull_hint
 from goship.engine.endpoint import UNIX_SOCKET
 from goship.errors import GoshipError

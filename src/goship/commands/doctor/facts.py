@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal
 
-from goship.doctor.machine import Machine
+from goship.commands.doctor.machine import Machine
 from goship.engine.endpoint import SCHEMES, UNIX_SOCKET, WINDOWS_PIPE, HostProblem, current_context, host_problem
 from goship.errors import GoshipError
 

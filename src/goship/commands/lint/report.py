@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import quote
 
 from goship._version import __version__
-from goship.lint.findings import Finding, LintReport, Rule, Severity
-from goship.lint.hadolint import help_uri
-from goship.lint.rules import RULES
+from goship.commands.lint.findings import Finding, LintReport, Rule, Severity
+from goship.commands.lint.hadolint import help_uri
+from goship.commands.lint.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}

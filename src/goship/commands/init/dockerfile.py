@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from goship.errors import ConfigError
+from goship.golang.workspace import Workspace, find_workspace
 from goship.project import GoMod, Project
-from goship.scaffold.workspace import Workspace, find_workspace
 
 #: When go.mod has neither a ``toolchain`` nor a ``go`` line.
 DEFAULT_GO_VERSION = "1.22"

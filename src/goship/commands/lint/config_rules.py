@@ -11,10 +11,10 @@ import ipaddress
 
 import yaml
 
+from goship.commands.lint.findings import Finding
+from goship.commands.lint.rules import finding
 from goship.config import Config, parse_config
 from goship.errors import ConfigError
-from goship.lint.findings import Finding
-from goship.lint.rules import finding
 
 
 def _key_line(root: yaml.Node | None, *keys: str) -> int | None:

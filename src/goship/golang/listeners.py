@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from goship.scaffold import goscan
+from goship.golang import goscan
 
 _CALL = re.compile(
     r"(?<![\w.])(?:(?P<recv>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.)?"

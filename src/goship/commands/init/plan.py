@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goship.scaffold.files import InitAnswers
+from goship.commands.init.files import InitAnswers
 
 CREATE, KEEP, REPLACE, APPEND, UNCHANGED = "create", "keep", "replace", "append", "unchanged"
 

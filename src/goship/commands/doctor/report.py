@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goship.doctor.checks import ALL_CHECKS, Check, CheckResult, Context, Status
-from goship.doctor.facts import Facts
-from goship.doctor.machine import Machine
+from goship.commands.doctor.checks import ALL_CHECKS, Check, CheckResult, Context, Status
+from goship.commands.doctor.facts import Facts
+from goship.commands.doctor.machine import Machine
 from goship.errors import GoshipError, ProjectError
 from goship.project import find_module_root, load_project, project_problems
 from goship.ui import say
