@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
+from goship.config import BuildConfig, RegistryConfig, TargetConfig
 from goship.doctor import CommandResult, Context, FakeMachine, Status, run_checks
 from goship.doctor.checks import check_engine
 from goship.doctor.facts import (
@@ -21,82 +21,18 @@ from goship.doctor.facts import (
     windows_to_wsl_path,
 )
 from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
-from goship.project import GoMod, Project
-
-GIB = 1024**3
-WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP"
-LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian"
-
-DOCKER_VERSION = ("docker", "version", "--format", "{{json .}}")
-BUILDX = ("/usr/bin/docker", "buildx", "version")
-DOCKER_ROOT = ("docker", "info", "--format", "{{.DockerRootDir}}")
-GO_VERSION = ("go", "version")
-
-
-def docker_answers(server: str | None = "27.3.1", client: str = "27.3.1", platform: str = "Docker Engine - Community",
-                   error: str = "") -> CommandResult:
-    """What ``docker version --format '{{json .}}'`` prints: the client half even without an engine."""
-    server_part = None if server is None else {"Platform": {"Name": platform}, "Version": server}
-    stdout = json.dumps({"Client": {"Version": client}, "Server": server_part}) + "\n"
-    return CommandResult(0 if server else 1, stdout, error)
-
-
-def project(root: str, **config: object) -> Project:
-    return Project(
-        root=Path(root), gomod=GoMod("example.com/hello", "1.22"), config=Config(**config),  # type: ignore[arg-type]
-        config_path=None, service="hello", main=".",
-    )
-
-
-def healthy_commands() -> dict[tuple[str, ...], CommandResult]:
-    return {
-        DOCKER_VERSION: docker_answers(),
-        BUILDX: CommandResult(0, "github.com/docker/buildx v0.17.1 257815a\n"),
-        DOCKER_ROOT: CommandResult(0, "/var/lib/docker\n"),
-        GO_VERSION: CommandResult(0, "go version go1.22.5 linux/amd64\n"),
-    }
-
-
-def linux(**overrides: object) -> FakeMachine:
-    machine = FakeMachine(
-        platform="linux",
-        env={"HOME": "/home/me"},
-        files={"/proc/version": LINUX_KERNEL},
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
-        commands=healthy_commands(),
-        disk={"/": 50 * GIB},
-    )
-    for key, value in overrides.items():
-        setattr(machine, key, value)
-    return machine
-
-
-def wsl2(wslconfig: str | None = "[wsl2]\nmemory=2GB\n") -> FakeMachine:
-    """Ubuntu in WSL 2 with Docker Desktop's WSL integration, as most Windows developers have it."""
-    files = {
-        "/proc/version": WSL_KERNEL,
-        "/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json": json.dumps(
-            {"WslEngineEnabled": True, "IntegratedWslDistros": ["Ubuntu"], "MemoryMiB": 2048, "Cpus": 4}
-        ),
-        "/mnt/c/Users/me/NTUSER.DAT": "",
-        "/mnt/c/Users/Public/desktop.ini": "",
-    }
-    if wslconfig is not None:
-        files["/mnt/c/Users/me/.wslconfig"] = wslconfig
-    commands = healthy_commands()
-    commands[DOCKER_VERSION] = docker_answers(platform="Docker Desktop 4.34.3 (170107)")
-    return FakeMachine(
-        platform="linux",
-        env={"WSL_DISTRO_NAME": "Ubuntu", "WSL_INTEROP": "/run/WSL/12_interop", "HOME": "/home/me"},
-        files=files,
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
-        commands=commands,
-        disk={"/mnt/c": 120 * GIB, "/": 200 * GIB},
-    )
-
-
-def by_name(report) -> dict[str, object]:
-    return {check.name: check for check in report.checks}
+from tests.unit.helpers import (
+    BUILDX,
+    DOCKER_ROOT,
+    DOCKER_VERSION,
+    GIB,
+    GO_VERSION,
+    by_name,
+    docker_answers,
+    linux,
+    project,
+    wsl2,
+)
 
 
 def not_passing(report) -> dict[str, Status]:

@@ -17,7 +17,7 @@ from goship.doctor.machine import RealMachine, decode_text
 from goship.errors import ProjectError
 from goship.project import GoMod, Project
 from tests.conftest import assert_clean_failure, run_goship
-from tests.unit.test_doctor import BUILDX, DOCKER_VERSION, by_name, linux, project, wsl2
+from tests.unit.helpers import BUILDX, DOCKER_VERSION, by_name, linux, project, wsl2
 
 # What docker 28 prints with DOCKER_HOST=npipe:////./pipe/docker_engine on Linux (trimmed).
 PANIC = """panic: runtime error: invalid memory address or nil pointer dereference

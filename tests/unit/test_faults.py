@@ -113,7 +113,7 @@ def test_wrong_shaped_answers_during_a_deploy_end_in_a_goship_error(tmp_path, pa
     from goship.hosts import HostConnection
     from goship.testing.engine import Behaviour
     from goship.testing.prober import FakeProber
-    from tests.unit.test_deploy_core import fake_host, image, release
+    from tests.unit.helpers import fake_host, image, release
 
     fake = fake_host()
     engine = ShapeShifter(path, body)
