@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_goship
+from tests.conftest import assert_clean_failure, run_goship
 
 MACHINE_CHECKS = {"engine", "buildkit", "disk", "go", "wsl", "wsl.project-location", "wsl.memory", "wsl.swap",
                   "docker-desktop"}
@@ -56,3 +56,41 @@ def test_doctor_reports_an_unreachable_registry_and_host(hello: Path, unused_por
     assert host["status"] == "fail" and host["summary"].startswith("cannot connect over SSH"), host
     assert host["fix"] == "check the address, the port and that sshd runs there"
     assert result.returncode == 1
+
+
+def test_cli_docker_host_with_nothing_listening(hello: Path, unused_port: int):
+    result = run_goship("doctor", "--json", cwd=hello, env={"DOCKER_HOST": f"tcp://127.0.0.1:{unused_port}"},
+                        timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    engine = checks["engine"]
+    assert engine["status"] == "fail"
+    assert engine["summary"].startswith(f"nothing answers at tcp://127.0.0.1:{unused_port} (DOCKER_HOST)")
+    assert "systemctl" not in engine["fix"]
+    assert "lack the buildx plugin" not in checks["buildkit"]["summary"]
+    assert result.returncode == 1
+
+
+def test_cli_windows_pipe_docker_host_on_linux(hello: Path):
+    result = run_goship("doctor", "--json", cwd=hello, env={"DOCKER_HOST": "npipe:////./pipe/docker_engine"},
+                        timeout=120)
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    engine = checks["engine"]
+    assert engine["status"] == "fail" and "npipe:// works only on Windows" in engine["summary"]
+    assert ".go:" not in engine["summary"] and "systemctl" not in engine["fix"]
+    assert "lack the buildx plugin" not in checks["buildkit"]["summary"]
+
+
+def test_cli_doctor_with_a_missing_directory(tmp_path: Path):
+    result = run_goship("doctor", "-C", str(tmp_path / "nonexistent"), cwd=tmp_path, timeout=60)
+    assert_clean_failure(result, "no such directory")
+    assert result.returncode == 2
+    assert "engine" not in result.stdout  # no checks ran
+
+
+def test_cli_doctor_in_an_existing_directory_that_is_not_a_module(tmp_path: Path):
+    (tmp_path / "plain").mkdir()
+    result = run_goship("doctor", "--json", "-C", str(tmp_path / "plain"), cwd=tmp_path, timeout=120)
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["project"]["status"] == "skip" and checks["engine"]["status"] in ("pass", "warn", "fail")
+    assert result.returncode in (0, 1)
