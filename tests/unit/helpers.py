@@ -145,3 +145,25 @@ def release(version: str, **settings: object) -> Release:
         health_interval=0.5, drain_seconds=2.0, stop_timeout=10, digest=f"sha256:{version}",
     )
     return replace(base, **settings)  # type: ignore[arg-type]
+
+
+# --- goship init: modules to init, the files it plans ---------------------------------------------
+
+#: A main.go serving /healthz; ``%`` puts in its listen address: ``MAIN_LISTENING % '":8080"'``.
+MAIN_LISTENING = 'package main\n\nimport "net/http"\n\nfunc main() {\n\thttp.HandleFunc("/healthz", nil)\n\thttp.ListenAndServe(%s, nil)\n}\n'
+
+
+def go_module(root: Path, files: dict[str, str]) -> Path:
+    (root / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def planned(plan, name: str) -> str:
+    return next(f.content for f in plan.files if f.path.name == name)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
