@@ -167,3 +167,18 @@ def planned(plan, name: str) -> str:
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+# --- goship lint: a module to lint ----------------------------------------------------------------
+
+
+def service_module(tmp_path: Path, config: str | None = None) -> Path:
+    """A module in tmp_path/svc: go.mod, a main package, a .dockerignore; goship.yaml holding ``config``."""
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / "go.mod").write_text("module example.com/svc\n\ngo 1.22\n")
+    (root / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (root / ".dockerignore").write_text(".git\n")
+    if config is not None:
+        (root / "goship.yaml").write_text(config)
+    return root
