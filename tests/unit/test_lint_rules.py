@@ -7,6 +7,7 @@ import pytest
 
 from goship.lint import RULES, Severity, lint_dockerfile_text, lint_project
 from goship.lint.config_rules import check_config, is_loopback, registry_host
+from goship.scaffold import dockerfile as scaffold
 from goship.secrets import is_secret_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
@@ -158,7 +159,6 @@ def test_the_dockerfile_goship_init_writes_has_no_findings():
 
 def test_scaffold_output_lints_clean():
     """Whatever 'goship dockerfile' renders, in every variant, passes the rules."""
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
     variants = [
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", main="cmd/hello", tags=("netgo",)),
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", vendored=True),
@@ -286,7 +286,6 @@ def test_crlf_script_only_in_the_build_stage_of_goships_dockerfile_is_fine(tmp_p
     """COPY . . into the build stage brings scripts/dev.sh, but nothing runs it and the final image never gets it."""
     project = _crlf_project(tmp_path, GENERATED.replace("./cmd/x", "."), {"scripts/dev.sh": CRLF_SH})
     assert gs110(project) == []
-    scaffold = pytest.importorskip("goship.scaffold.dockerfile")
     (project / "Dockerfile").write_text(scaffold.render_dockerfile(scaffold.DockerfileSpec(binary="hello", go_version="1.22")))
     assert gs110(project) == []
 
