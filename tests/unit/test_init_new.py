@@ -153,7 +153,7 @@ def test_new_absolute_name(tmp_path):
 
 
 def test_new_invalid_default_module_does_not_name_module_flag(tmp_path):
-    with pytest.raises(ProjectError) as caught:
+    with pytest.raises(ProjectError, match=r"^--new svc~x!: ") as caught:  # the flag the user gave
         plan_new(tmp_path, "svc~x!", None, "1.22")
     assert "--module" not in caught.value.message
     with pytest.raises(ProjectError, match="--module /abs"):
