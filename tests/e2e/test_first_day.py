@@ -22,10 +22,9 @@ import pytest
 from testbed import registry
 from testbed.tokenserver import TokenServer, User
 from tests.conftest import EXAMPLE, assert_clean_failure, run_goship, set_greeting
+from tests.e2e.helpers import Load, production_config
 from tests.e2e.remote import clean_host as _clean
 from tests.e2e.remote import on_host as _remote
-from tests.e2e.test_remote_ship import production_config
-from tests.e2e.test_zero_downtime import Load
 
 pytestmark = pytest.mark.e2e
 
