@@ -153,6 +153,8 @@ def test_new_absolute_name(tmp_path):
 
 
 def test_new_invalid_default_module_does_not_name_module_flag(tmp_path):
+    # Such a NAME is refused as a service name before its default module path is checked
+    # (no NAME that passes reaches plan_new's own default-module message).
     with pytest.raises(ProjectError, match=r"^--new svc~x!: ") as caught:  # the flag the user gave
         plan_new(tmp_path, "svc~x!", None, "1.22")
     assert "--module" not in caught.value.message
