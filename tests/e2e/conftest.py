@@ -19,16 +19,23 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testbed import engine, hosts, images, registry
 from tests.conftest import EXAMPLE, run_goship, wait_for_answer
+from tests.e2e.helpers import (
+    SENTINEL_GREETING,
+    MachineEngine,
+    machine_docker,
+    machine_env,
+    machine_snapshot,
+    production_config,
+)
+from tests.e2e.remote import on_host
 
 STATE = Path("/tmp/goship-testbed")
-SENTINEL_GREETING = "sentinel of the machine engine"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,29 +53,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
-def _machine_env() -> dict[str, str]:
-    """The environment as the user had it: their DOCKER_HOST (if any), not the suite's."""
-    env = dict(os.environ)
-    original = env.pop("GOSHIP_SUITE_SAVED_DOCKER_HOST", None)
-    if "GOSHIP_SUITE_ENGINE" in env:
-        env.pop("DOCKER_HOST", None)
-        env.pop("GOSHIP_SUITE_ENGINE")
-        if original:
-            env["DOCKER_HOST"] = original
-    return env
-
-
-def machine_docker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([engine.docker_binary(), *args], env=_machine_env(), capture_output=True, text=True,
-                          timeout=120)
-
-
-def _snapshot() -> tuple[set[str], set[str]]:
-    containers = machine_docker("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.State}}").stdout
-    volumes = machine_docker("volume", "ls", "-q").stdout
-    return set(containers.split("\n")) - {""}, set(volumes.split()) - {""}
-
-
 def _port(preferred: int) -> int:
     """``preferred`` when it is free on loopback (the default local port: proves the suite
     does not need it), else any free one."""
@@ -80,17 +64,6 @@ def _port(preferred: int) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise RuntimeError("no free port")
-
-
-@dataclass
-class MachineEngine:
-    """The machine's engine as the suite found it, with a goship service of the suite's on it."""
-
-    started: engine.Dockerd | None  # set when the suite had to start it (CI)
-    service: str
-    url: str
-    containers: set[str]
-    volumes: set[str]
 
 
 @pytest.fixture(scope="session")
@@ -106,11 +79,11 @@ def machine_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine
     main.write_text(main.read_text().replace("Hello from goship!", SENTINEL_GREETING))
     port = _port(8000)
     (project / "goship.yaml").write_text(f"service: {service}\nproxy:\n  port: {port}\n")
-    shipped = run_goship("ship", "-C", str(project), env=_machine_env())
+    shipped = run_goship("ship", "-C", str(project), env=machine_env())
     assert shipped.returncode == 0, shipped.stderr
     url = f"http://127.0.0.1:{port}/"
     assert wait_for_answer(url) == SENTINEL_GREETING
-    containers, volumes = _snapshot()
+    containers, volumes = machine_snapshot()
     found = MachineEngine(started, service, url, containers, volumes)
     yield found
     # Only what the suite put there goes: the sentinel, its proxy and state.
@@ -223,3 +196,14 @@ def seeded_go_images(local_engine: engine.Dockerd) -> list[str]:
     tags = images.seed_go_images()
     tags.append(images.seed_alpine_image())
     return tags
+
+
+@pytest.fixture
+def production(hello: Path, test_registry, remote_host, client_key) -> Path:
+    """examples/hello whose goship.yaml targets remote_host as production; its containers and state go afterwards."""
+    (hello / "goship.yaml").write_text(production_config(test_registry.addr, remote_host, client_key))
+    yield hello
+    ids = on_host(remote_host, "docker", "ps", "-aq", "--filter", "label=goship.service=hello").split()
+    if ids:
+        on_host(remote_host, "docker", "rm", "-f", *ids)
+    subprocess.run(remote_host.ssh_argv("docker", "volume", "rm", "-f", "goship-state-hello"), capture_output=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 
@@ -18,3 +19,15 @@ def clean_host(host) -> None:
     volumes = on_host(host, "docker", "volume", "ls", "-q", "--filter", "name=goship-", check=False).split()
     if volumes:
         on_host(host, "docker", "volume", "rm", "-f", *volumes, check=False)
+
+
+def remote_containers(host, service: str) -> list[dict]:
+    """The app containers of ``service`` on ``host``, as ``docker ps`` describes them."""
+    out = subprocess.run(
+        host.ssh_argv(
+            "docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--filter", "label=goship.role=app",
+            "--format", "{{json .}}",
+        ),
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines()]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import wait_for_answer
-from tests.e2e.conftest import SENTINEL_GREETING, MachineEngine, _snapshot, machine_docker
+from tests.e2e.helpers import SENTINEL_GREETING, MachineEngine, machine_docker
+from tests.e2e.helpers import machine_snapshot as _snapshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.last]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_clean_failure, run_goship, set_greeting
-from tests.e2e.test_remote_ship import _get, _remote_containers
+from tests.e2e.helpers import get as _get
+from tests.e2e.remote import remote_containers as _remote_containers
 
 pytestmark = pytest.mark.e2e
 

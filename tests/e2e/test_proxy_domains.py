@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE, run_goship, set_greeting
-from tests.e2e.test_remote_ship import production_config
+from tests.e2e.helpers import production_config
 
 pytestmark = pytest.mark.e2e
 

@@ -4,59 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import assert_clean_failure, run_goship, set_greeting
+from tests.e2e.helpers import get as _get
+from tests.e2e.helpers import production_config
 from tests.e2e.remote import on_host as _remote
+from tests.e2e.remote import remote_containers as _remote_containers
 
 pytestmark = pytest.mark.e2e
-
-
-def production_config(registry_addr: str, host, client_key: Path, *, extra: str = "", known_hosts: Path | None = None) -> str:
-    return (
-        "service: hello\n"
-        f"image: {registry_addr}/hello\n"
-        "registry:\n  insecure: true\n"
-        "app:\n  port: 8080\n"
-        "health:\n  path: /healthz\n  timeout: 10s\n"
-        "proxy:\n  port: 80\n"
-        "ssh:\n"
-        f"  identity_file: {client_key}\n"
-        f"  known_hosts_file: {known_hosts or host.known_hosts}\n"
-        "targets:\n"
-        "  production:\n"
-        f"    hosts: [root@{host.address}]\n"
-        f"{extra}"
-    )
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode().strip()
-
-
-def _remote_containers(host, service: str) -> list[dict]:
-    out = subprocess.run(
-        host.ssh_argv(
-            "docker", "ps", "-a", "--filter", f"label=goship.service={service}", "--filter", "label=goship.role=app",
-            "--format", "{{json .}}",
-        ),
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout
-    return [json.loads(line) for line in out.splitlines()]
-
-
-@pytest.fixture
-def production(hello: Path, test_registry, remote_host, client_key) -> Path:
-    (hello / "goship.yaml").write_text(production_config(test_registry.addr, remote_host, client_key))
-    yield hello
-    ids = _remote(remote_host, "docker", "ps", "-aq", "--filter", "label=goship.service=hello").split()
-    if ids:
-        _remote(remote_host, "docker", "rm", "-f", *ids)
-    subprocess.run(remote_host.ssh_argv("docker", "volume", "rm", "-f", "goship-state-hello"), capture_output=True)
 
 
 def test_ship_production_then_change(production: Path, remote_host, test_registry):

@@ -7,42 +7,16 @@ in time; hey's own report is the evidence.
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import assert_clean_failure, run_goship, set_greeting
-from tests.e2e.test_remote_ship import _get, _remote_containers, production  # noqa: F401 - fixture
+from tests.e2e.helpers import Load
+from tests.e2e.helpers import get as _get
+from tests.e2e.remote import remote_containers as _remote_containers
 
 pytestmark = pytest.mark.e2e
-
-
-class Load:
-    """hey in the background for a fixed time; ``report()`` waits for it."""
-
-    def __init__(self, url: str, seconds: int, connections: int = 16) -> None:
-        self.output = ""
-        self._thread = threading.Thread(target=self._run, args=(url, seconds, connections))
-        self._thread.start()
-
-    def _run(self, url: str, seconds: int, connections: int) -> None:
-        self.output = subprocess.run(
-            ["hey", "-z", f"{seconds}s", "-c", str(connections), "-t", "10", url],
-            capture_output=True, text=True, timeout=seconds + 120,
-        ).stdout
-
-    def report(self) -> tuple[dict[str, int], int, float]:
-        self._thread.join()
-        statuses = {m.group(1): int(m.group(2)) for m in re.finditer(r"\[(\d{3})\]\s+(\d+) responses", self.output)}
-        errors = 0
-        if "Error distribution:" in self.output:
-            tail = self.output.split("Error distribution:", 1)[1]
-            errors = sum(int(m.group(1)) for m in re.finditer(r"^\s+\[(\d+)\]\s+", tail, re.MULTILINE))
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", self.output).group(1))
-        return statuses, errors, rps
 
 
 def test_three_deploys_under_load_fail_nothing(production: Path, remote_host):

@@ -65,7 +65,7 @@ def _readme_config() -> str:
 
 def test_the_readme_example_loads_and_validates():
     text = _readme_config()
-    parse_config(text)
+    assert parse_config(text).service == yaml.safe_load(text)["service"]
     jsonschema.validate(yaml.safe_load(text), schema())
 
 
@@ -80,8 +80,9 @@ def test_the_readme_example_loads_and_validates():
     ],
 )
 def test_the_schema_refuses_what_the_loader_refuses(text, path):
-    with pytest.raises(goship.ConfigError):
+    with pytest.raises(goship.ConfigError) as loader:
         parse_config(text)
+    assert (loader.value.key or "").startswith(".".join(path)), loader.value
     with pytest.raises(jsonschema.ValidationError) as refused:
         jsonschema.validate(yaml.safe_load(text), schema())
     assert list(refused.value.absolute_path)[: len(path)] == path or list(refused.value.absolute_path) == path[:-1]

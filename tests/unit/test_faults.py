@@ -11,6 +11,7 @@ asserts that what comes out is a GoshipError.
 from __future__ import annotations
 
 import json
+import re
 import stat
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from goship.engine.client import Engine
 from goship.engine.http import Request, Response, StreamTransport
 from goship.engine.streams import StreamClosed
-from goship.errors import GoshipError, HostError
+from goship.errors import GoshipError, HostError, RegistryError
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.testing.engine import FakeEngine
@@ -70,7 +71,7 @@ ANSWERS = {
 @pytest.mark.parametrize("answer", list(ANSWERS), ids=list(ANSWERS))
 def test_a_broken_engine_stream_is_a_host_error(answer):
     engine = Engine(StreamTransport(lambda: ScriptedStream(ANSWERS[answer])), "root@web1")
-    with pytest.raises(GoshipError) as raised:
+    with pytest.raises(HostError) as raised:
         engine.version()
         engine.inspect("x")
         engine.containers({"goship.service": "hello"})
@@ -89,42 +90,53 @@ class ShapeShifter(FakeEngine):
     def __init__(self, path: str, body: bytes) -> None:
         super().__init__("root@web1")
         self.bad_path, self.bad_body = path, body
+        self.armed = True
         self.add_image("caddy:2")
 
     def handle(self, request: Request) -> Response:
-        if self.bad_path in request.path:
+        if self.armed and self.bad_path in request.path:
             return Response(200, {}, self.bad_body)
         return super().handle(request)
 
 
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "live", "words"),
     [
-        ("/containers/json", b'{"not": "a list"}'),
-        ("/containers/json", b'[{"Names": 7, "Labels": "x"}]'),
-        ("/archive", b"this is no tar"),
-        ("/archive", b"\x1f\x8b garbage"),
-        ("/exec", b"[1, 2]"),
+        ("/containers/json", b'{"not": "a list"}', False, "answer to GET /containers/json is not a list of containers"),
+        ("/containers/json", b'[{"Names": 7, "Labels": "x"}]', False,
+         "answer to GET /containers/json is not a list of containers"),
+        # The proxy's files "written" (200) but not there: Caddy's check refuses them.
+        ("/archive", b"this is no tar", False, "Caddy refuses the proxy's configuration"),
+        ("/archive", b"\x1f\x8b garbage", False, "Caddy refuses the proxy's configuration"),
+        # Only a proxy already serving a version is reloaded through exec.
+        ("/exec", b"[1, 2]", True, "the proxy refused the new configuration"),
     ],
 )
-def test_wrong_shaped_answers_during_a_deploy_end_in_a_goship_error(tmp_path, path, body):
+def test_wrong_shaped_answers_during_a_deploy_end_in_a_goship_error(tmp_path, path, body, live, words):
     from goship.deploy.rollout import deploy_to_host, ensure_image
     from goship.events import CollectingReporter, Stage
     from goship.hosts import HostConnection
     from goship.testing.engine import Behaviour
     from goship.testing.prober import FakeProber
-    from tests.unit.test_deploy_core import fake_host, image, release
+    from tests.unit.helpers import fake_host, image, release
 
     fake = fake_host()
     engine = ShapeShifter(path, body)
     engine.clock = fake.clock
-    engine.add_image(image("1"), Behaviour())
     fake.host.connection = HostConnection("root@web1", Engine(engine, "root@web1"), FakeProber(engine))
-    rel = release("1")
-    try:
-        deploy_to_host(fake.host, rel, lambda e: ensure_image(e, rel.image), Stage(CollectingReporter(), "deploy"), fake.clock)
-    except GoshipError:
-        pass  # one line for the user: fine
+
+    def deploy(version: str):
+        engine.add_image(image(version), Behaviour())
+        rel = release(version)
+        return deploy_to_host(fake.host, rel, lambda e: ensure_image(e, rel.image), Stage(CollectingReporter(), "deploy"),
+                              fake.clock)
+
+    if live:
+        engine.armed = False
+        deploy("1")
+        engine.armed = True
+    with pytest.raises(GoshipError, match=f"^root@web1: .*{re.escape(words)}"):  # one line for the user
+        deploy("2")
 
 
 def _registry(handler) -> RegistryClient:
@@ -135,7 +147,7 @@ def test_a_redirect_loop_is_a_registry_error():
     def loop(request: httpx.Request) -> httpx.Response:
         return httpx.Response(302, headers={"Location": str(request.url)})
 
-    with _registry(loop) as client, pytest.raises(GoshipError, match="failed"):
+    with _registry(loop) as client, pytest.raises(RegistryError, match=r"^registry reg\.example\.com: GET /v2/ failed"):
         client.check()
 
 
@@ -151,7 +163,7 @@ def test_transport_faults_are_registry_errors(fault):
     from goship.registry.protocol import RetryPolicy
 
     client = RegistryClient("reg.example.com", transport=httpx.MockTransport(fail), retry=RetryPolicy(attempts=2, base=0.0, cap=0.0))
-    with client, pytest.raises(GoshipError):
+    with client, pytest.raises(RegistryError, match=r"^registry reg\.example\.com: GET /v2/ (got no answer|failed)"):
         client.check()
 
 
@@ -159,7 +171,7 @@ def test_tags_that_are_not_json_are_a_registry_error():
     def tags(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=b"<html>proxy error</html>")
 
-    with _registry(tags) as client, pytest.raises(GoshipError):
+    with _registry(tags) as client, pytest.raises(RegistryError, match="sent a malformed tag list for team/app"):
         client.list_tags("team/app")
 
 

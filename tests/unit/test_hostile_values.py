@@ -76,7 +76,7 @@ def test_env_values_reach_the_container_byte_for_byte(value):
 @pytest.mark.parametrize("value", HOSTILE)
 def test_paths_and_commands_reach_ssh_and_powershell_as_one_literal_argument(value):
     if "\n" in value or '"' in value:
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match="ssh.known_hosts_file: .*a path may not hold quotes or line breaks"):
             parse_config(f"ssh:\n  known_hosts_file: {_yaml(value)}\n")
     else:
         argv = ssh_base_argv(SSHTarget("h", identity_file=value), None)  # type: ignore[arg-type]
@@ -95,11 +95,15 @@ def test_nothing_a_user_writes_reaches_the_caddyfile_unchecked():
 
 
 def test_a_probe_request_line_cannot_be_split():
+    sent = []
     for value in HOSTILE:
         path = "/" + value
         try:
             config = parse_config(f"health:\n  path: {_yaml(path)}\n")
-        except ConfigError:
-            continue  # spaces, quotes, '#', line breaks: refused
+        except ConfigError as refused:  # spaces, quotes, '#', line breaks: refused
+            assert refused.key == "health.path" and "is not a URL path" in refused.problem, refused
+            continue
         request_line = http_request_bytes("127.0.0.1", 8080, config.health.path).split(b"\r\n", 1)[0]
         assert request_line == f"GET {path} HTTP/1.1".encode()  # e.g. /it's: a legal path, one token
+        sent.append(path)
+    assert "/it's" in sent  # not everything is refused: legal paths reach the request line

@@ -36,7 +36,8 @@ def test_init_adopts_the_service_with_at_most_one_edit(name, tmp_path):
         assert f"goship.yaml line {number}" in result.stderr, result.stderr
         apply_edit(root, adopted)
         edited = load_config(root / "goship.yaml")
-        assert edited.app.args or edited.app.env
+        # The value filled in reaches the service's flags or environment.
+        assert (edited.app.args, edited.app.env) != (config.app.args, config.app.env)
     else:
         assert "exits without" not in result.stderr
     built = run_goship("build", "-C", str(root))

@@ -1,8 +1,10 @@
 """`goship init` through the real CLI on copies of the fixture projects; then the
-native `goship build` (no Docker needed) on what it wrote."""
+native `goship build` (no Docker needed) on what it wrote. Also: init in a
+subdirectory of a module, --json, and the flags and inputs it refuses."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import subprocess
@@ -14,12 +16,9 @@ import pytest
 from goship.config import load_config
 from tests.conftest import assert_clean_failure, run_goship
 from tests.projects import FIXTURES, copy_fixture
+from tests.unit.helpers import snapshot
 
 WRITTEN = ("goship.yaml", "Dockerfile", ".dockerignore", ".gitattributes")
-
-
-def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def _goship_with_stdin(*args: str, stdin: int | None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,18 +58,18 @@ def test_init_then_native_build(name, tmp_path, monkeypatch):
 def test_second_init_is_a_no_op_and_keeps_edited_files(tmp_path):
     root = copy_fixture("root-single", tmp_path)
     assert run_goship("init", "--yes", "-C", str(root)).returncode == 0
-    before = _snapshot(root)
+    before = snapshot(root)
     again = run_goship("init", "--yes", "-C", str(root))
     assert again.returncode == 0, again.stderr
     assert "nothing to do" in again.stdout and "wrote" not in again.stdout
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
     (root / "goship.yaml").write_text("service: mine\n")
-    before = _snapshot(root)
+    before = snapshot(root)
     kept = run_goship("init", "--yes", "-C", str(root))
     assert kept.returncode == 0, kept.stderr
     assert "kept goship.yaml (exists; --force replaces it); check it with goship lint" in kept.stderr
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
 
     forced = run_goship("init", "--yes", "--force", "-C", str(root))
     assert forced.returncode == 0, forced.stderr
@@ -104,10 +103,10 @@ def test_init_adopts_a_repo_with_its_own_dockerfile_and_gitattributes(tmp_path):
 
 def test_dry_run_writes_nothing_and_shows_a_diff(tmp_path):
     root = copy_fixture("embed", tmp_path)
-    before = _snapshot(root)
+    before = snapshot(root)
     result = run_goship("init", "--yes", "--dry-run", "-C", str(root), cwd=root)
     assert result.returncode == 0, result.stderr
-    assert _snapshot(root) == before
+    assert snapshot(root) == before
     for file in WRITTEN:
         assert f"--- /dev/null\n+++ b/{file}\n" in result.stdout
     assert "+EXPOSE 8081\n" in result.stdout
@@ -191,38 +190,81 @@ def test_not_a_go_module_is_one_clear_line(tmp_path):
     assert_clean_failure(missing, "no such directory")
 
 
-def test_new_service_vets_tests_and_builds(tmp_path):
-    result = run_goship("init", "--new", "orders", "--module", "example.com/acme/orders", "-C", str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    service = tmp_path / "orders"
-    assert sorted(p.name for p in service.iterdir()) == sorted(
-        [".dockerignore", ".gitattributes", "Dockerfile", "go.mod", "goship.yaml", "main.go", "main_test.go"]
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--port", "70000"], "--port 70000: not a TCP port"),
+        (["--port", "0"], "--port 0: not a TCP port"),
+        (["--health-path", "healthz"], "--health-path healthz: must start with '/'"),
+        (["--health-path", "/health check"], "not a plain URL path"),
+    ],
+)
+def test_bad_port_and_health_path_are_refused(tmp_path, flags, message):
+    root = copy_fixture("root-single", tmp_path)
+    result = run_goship("init", "--yes", *flags, "-C", str(root))
+    assert_clean_failure(result, message)
+    assert result.returncode == 2 and not (root / "goship.yaml").exists()
+    new = run_goship("init", "--new", "svc", *flags, "-C", str(tmp_path))
+    assert_clean_failure(new, message)
+    assert new.returncode == 2 and not (tmp_path / "svc").exists()
+
+
+def test_init_in_a_subdirectory_adopts_the_module(tmp_path):
+    root = tmp_path / "p1"
+    server = root / "cmd" / "server"
+    server.mkdir(parents=True)
+    (root / "go.mod").write_text("module example.com/p1\n\ngo 1.22\n")
+    (server / "main.go").write_text(
+        'package main\n\nimport "net/http"\n\nfunc main() {\n\thttp.HandleFunc("/healthz", nil)\n'
+        '\thttp.ListenAndServe(":8085", nil)\n}\n'
     )
-    go = str(Path(sys.executable).parent / "go")
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": ""}
-    installed = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, env=env).stdout.strip()
-    minor = ".".join(installed.removeprefix("go").split(".")[:2])
-    assert f"\ngo {minor}\n" in (service / "go.mod").read_text()
-    assert f"golang:{minor}-alpine" in (service / "Dockerfile").read_text()
-    for command in (["vet", "./..."], ["test", "-count=1", "./..."]):
-        proc = subprocess.run([go, *command], cwd=service, capture_output=True, text=True, env=env, timeout=300)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    gofmt = Path(sys.executable).parent.parent / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages" / "go" / "bin" / "gofmt"
-    if gofmt.exists():
-        assert subprocess.run([str(gofmt), "-l", "."], cwd=service, capture_output=True, text=True).stdout == ""
-    config = load_config(service / "goship.yaml")
-    assert (config.service, config.app.port, config.health.path) == ("orders", 8080, "/healthz")
-    built = run_goship("build", "-C", str(service))
-    assert built.returncode == 0, built.stderr
-
-    before = _snapshot(service)
-    again = run_goship("init", "--new", "orders", "--force", "-C", str(tmp_path))
-    assert_clean_failure(again, "already exists and is not empty")
-    assert again.returncode == 2 and _snapshot(service) == before
-
-
-def test_new_service_dry_run_creates_nothing(tmp_path):
-    result = run_goship("init", "--new", "billing", "--dry-run", "-C", str(tmp_path), cwd=tmp_path)
+    (root / "cmd" / "tool").mkdir()
+    (root / "cmd" / "tool" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    result = run_goship("init", "--yes", "-C", str(server))
     assert result.returncode == 0, result.stderr
-    assert "+++ b/billing/main.go" in result.stdout and "+++ b/billing/Dockerfile" in result.stdout
-    assert list(tmp_path.iterdir()) == []
+    assert f"the module root is {root.resolve()}" in result.stderr
+    assert not (server / "go.mod").exists() and not (server / "goship.yaml").exists()
+    config = load_config(root / "goship.yaml")
+    assert (config.build.main, config.app.port) == ("./cmd/server", 8085)
+
+
+def test_json_reports_files_and_findings(tmp_path):
+    root = copy_fixture("cmd-api-worker", tmp_path)
+    (root / "Dockerfile").write_text("FROM golang:1.22\n")
+    result = run_goship("init", "--json", "-C", str(root))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    actions = {f["path"]: (f["action"], f["written"]) for f in report["files"]}
+    assert actions == {
+        "goship.yaml": ("create", True), "Dockerfile": ("keep", False),
+        ".dockerignore": ("create", True), ".gitattributes": ("create", True),
+    }
+    detected = report["detected"]
+    assert detected["main"]["value"] == "cmd/api"
+    assert detected["port"] == {"value": 9000, "source": "cmd/api/main.go:15 (listen address)"}
+    assert detected["health"] == {"value": "/health", "source": "internal/httpapi/routes.go:12"}
+    assert any("kept Dockerfile" in note for note in report["notes"])
+    assert report["warnings"] == [] and report["dry_run"] is False
+
+    dry = json.loads(run_goship("init", "--json", "--dry-run", "--force", "-C", str(root)).stdout)
+    assert dry["dry_run"] is True and "+++ b/Dockerfile" in dry["diff"]
+    assert all(not f["written"] for f in dry["files"])
+
+
+def test_generator_files_are_not_candidates(tmp_path):
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "go.mod").write_text("module example.com/svc\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text('package main\n\nimport "net/http"\n\nfunc main() { http.ListenAndServe(":8086", nil) }\n')
+    (tmp_path / "gen" / "gen.go").write_text("//go:build ignore\n\npackage main\n\nfunc main() {}\n")
+    result = run_goship("init", "--yes", "-C", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "several main packages" not in result.stderr
+    assert load_config(tmp_path / "goship.yaml").build.main == "."
+
+
+def test_init_json_failure_prints_a_json_document(tmp_path):
+    result = run_goship("init", "--json", "-C", str(tmp_path))
+    assert_clean_failure(result)
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["error"] and "hint" in document

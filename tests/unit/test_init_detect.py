@@ -18,14 +18,15 @@ from goship.commands.init.init import (
     choose_main,
     default_main,
     plan_init,
-    plan_new,
     render_diff,
     write_plan,
 )
+from goship.commands.init.needed import blocked_exclusions, embed_patterns
 from goship.config import parse_config
 from goship.errors import ProjectError
 from goship.golang import detect
 from tests.projects import FIXTURES, copy_fixture
+from tests.unit.helpers import MAIN_LISTENING, go_module, planned
 
 
 @pytest.mark.parametrize(
@@ -162,18 +163,6 @@ def test_plan_init_on_each_fixture(name, tmp_path, monkeypatch):
     assert all(p.existing is None for p in plan.files)
 
 
-def test_plan_new_service(tmp_path):
-    plan = plan_new(tmp_path, "orders", "github.com/acme/orders", "1.23")
-    names = sorted(p.path.relative_to(tmp_path / "orders").as_posix() for p in plan.files)
-    assert names == [".dockerignore", ".gitattributes", "Dockerfile", "go.mod", "goship.yaml", "main.go", "main_test.go"]
-    files = {p.path.name: p.content for p in plan.files}
-    assert files["go.mod"] == "module github.com/acme/orders\n\ngo 1.23\n"
-    assert "golang:1.23-alpine" in files["Dockerfile"]
-    assert 'LABEL org.opencontainers.image.source="https://github.com/acme/orders"' in files["Dockerfile"]
-    with pytest.raises(ProjectError, match="not a valid service name"):
-        plan_new(tmp_path, "Bad Name!")
-
-
 def test_write_plan_keeps_existing_files_and_appends_to_gitattributes(tmp_path):
     root = copy_fixture("root-single", tmp_path)
     (root / ".gitattributes").write_text("* text=auto\n")
@@ -216,3 +205,38 @@ def test_module_without_main_package(tmp_path: Path):
     (tmp_path / "lib.go").write_text("package lib\n")
     with pytest.raises(ProjectError, match="no main package"):
         plan_init(tmp_path)
+
+
+def _entries(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_dockerignore_keeps_embedded_dist_and_go_package_bin(tmp_path):
+    go_module(tmp_path, {
+        "cmd/api/main.go": 'package main\n\nimport (\n\t"net/http"\n\t"example.com/app/bin"\n)\n\n'
+        'func main() { bin.X(); http.ListenAndServe(":8080", nil) }\n',
+        "bin/bin.go": "package bin\n\nfunc X() {}\n",
+        "web/embed.go": 'package web\n\nimport "embed"\n\n//go:embed all:dist\nvar FS embed.FS\n',
+        "web/dist/index.html": "<html></html>",
+        "embed.go": 'package app\n\nimport "embed"\n\n//go:embed dist\nvar Dist embed.FS\n',
+    })
+    text = planned(plan_init(tmp_path, InitOptions(yes=True)), ".dockerignore")
+    entries = _entries(text)
+    assert "bin" not in entries and "dist" not in entries
+    assert "**/node_modules" in entries and ".git" in entries
+    assert "#   bin: holds Go code (bin/bin.go)" in text
+    assert "#   dist: read by //go:embed dist in embed.go:5" in text
+
+
+def test_dockerignore_default_is_unchanged_without_such_paths(tmp_path):
+    go_module(tmp_path, {"main.go": MAIN_LISTENING % '":8080"'})
+    text = planned(plan_init(tmp_path, InitOptions(yes=True)), ".dockerignore")
+    assert {"bin", "dist"} <= set(_entries(text)) and "Left out" not in text
+
+
+def test_embed_patterns_and_blocking():
+    assert embed_patterns('//go:embed a.txt "b c" `d`\n//go:embed all:static/*\n') == [
+        (1, "a.txt"), (1, "b c"), (1, "d"), (2, "static/*")
+    ]
+    needed = {"srv/bin/x.go": "go", "testdata/out/x.out": "embed"}
+    assert blocked_exclusions(["bin", "**/bin", "**/*.out", "dist"], needed) == {"**/bin": "go", "**/*.out": "embed"}

@@ -1,14 +1,18 @@
 """goship init's guesses from Go sources: the listen port (only the HTTP port's
 variable, every kind of listen call, the main listener among several) and the
-health path (registrations only, router group prefixes)."""
+health path (registrations only, router group prefixes); and what init says of
+the listener it found: none, several, loopback only, APP_PORT instead of PORT."""
 
 from __future__ import annotations
 
 import pytest
 
 from goship.commands.init.files import InitAnswers, merge_gitattributes, render_gitattributes, render_goship_yaml
+from goship.commands.init.init import InitOptions, plan_init
 from goship.config import parse_config
 from goship.golang import detect
+from tests.conftest import run_goship
+from tests.unit.helpers import MAIN_LISTENING, go_module
 
 
 def _main(body: str) -> dict[str, str]:
@@ -126,3 +130,55 @@ def test_merge_gitattributes_appends_only_missing_rules():
     merged = merge_gitattributes("*.png binary\r\nDockerfile  text  eol=lf")
     assert merged.startswith("*.png binary\r\nDockerfile  text  eol=lf\r\n")
     assert "\r\n*.sh text eol=lf\r\n" in merged and merged.count("Dockerfile text eol=lf") == 0
+
+
+def test_no_listen_port_found_is_a_warning(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/svc\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() { serve(config()) }\n")
+    result = run_goship("init", "--yes", "-C", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "warning: no listen port found in ." in result.stderr and "check app.port" in result.stderr
+    assert "NOT found in the code" in (tmp_path / "goship.yaml").read_text()
+    plan = plan_init(tmp_path, InitOptions(yes=True, port=8087))
+    assert not any("listen port" in w for w in plan.warnings) and plan.answers.port == 8087
+
+
+def test_several_listeners_are_named_in_goship_yaml(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/svc\n\ngo 1.22\n")
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport (\n\t"net/http"\n\n\t"github.com/prometheus/client_golang/prometheus/promhttp"\n)\n\n'
+        'func main() {\n\tgo http.ListenAndServe(":9090", promhttp.Handler())\n\tmux := http.NewServeMux()\n'
+        '\tmux.HandleFunc("/healthz", ok)\n\thttp.ListenAndServe(":8080", mux)\n}\n'
+    )
+    result = run_goship("init", "--yes", "-C", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "goship.yaml").read_text()
+    assert "port: 8080" in text and "also listens on 9090 (main.go:10)" in text
+
+
+@pytest.mark.parametrize("addr,host", [('"127.0.0.1:8085"', "127.0.0.1"), ('"localhost:8085"', "localhost")])
+def test_loopback_listener_warns(tmp_path, addr, host):
+    go_module(tmp_path, {"main.go": MAIN_LISTENING % addr})
+    plan = plan_init(tmp_path, InitOptions(yes=True))
+    assert plan.answers.port == 8085
+    assert any(
+        f"listens on {host} only: unreachable from outside the container; listen on :8085 or 0.0.0.0:8085" in w
+        for w in plan.warnings
+    ), plan.warnings
+
+
+def test_all_interfaces_listener_does_not_warn(tmp_path):
+    go_module(tmp_path, {"main.go": MAIN_LISTENING % '"0.0.0.0:8085"'})
+    assert not any("only" in w for w in plan_init(tmp_path, InitOptions(yes=True)).warnings)
+
+
+def test_app_port_variable_notes_that_goship_sets_port(tmp_path):
+    source = (
+        'package main\n\nimport (\n\t"net/http"\n\t"os"\n)\n\nfunc main() {\n\tport := os.Getenv("APP_PORT")\n'
+        '\tif port == "" {\n\t\tport = "9001"\n\t}\n\thttp.HandleFunc("/healthz", nil)\n'
+        '\thttp.ListenAndServe(":"+port, nil)\n}\n'
+    )
+    go_module(tmp_path, {"main.go": source})
+    plan = plan_init(tmp_path, InitOptions(yes=True))
+    assert plan.answers.port == 9001
+    assert any("goship sets PORT (not APP_PORT) to app.port" in n for n in plan.notes), plan.notes

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import assert_clean_failure, run_goship
+from tests.unit.helpers import service_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lint"
 
@@ -154,3 +155,12 @@ def test_unknown_ignore_ids_are_warned_about_but_hadolint_ids_are_not(chapter1):
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and warnings[0].startswith("warning: --ignore GS999: no such rule; known: GS100, GS101"), result.stderr
     assert result.returncode == 1  # still lints
+
+
+def test_context_limit_must_be_positive_and_dockerfile_directory_is_named(tmp_path):
+    root = service_module(tmp_path)
+    (root / "deploy dir").mkdir()
+    result = run_goship("lint", "-C", str(root), "--no-hadolint", "--context-limit", "-5")
+    assert result.returncode == 2 and "more than 0" in result.stderr
+    result = run_goship("lint", "-C", str(root), "--no-hadolint", "--dockerfile", str(root / "deploy dir"))
+    assert "is a directory" in result.stderr + result.stdout and "no such file" not in result.stderr + result.stdout

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from goship.commands.init import dockerfile as scaffold
 from goship.commands.lint import RULES, Severity, lint_dockerfile_text, lint_project
 from goship.commands.lint.config_rules import check_config, is_loopback, registry_host
 from goship.secrets import is_secret_name
@@ -158,7 +159,6 @@ def test_the_dockerfile_goship_init_writes_has_no_findings():
 
 def test_scaffold_output_lints_clean():
     """Whatever 'goship dockerfile' renders, in every variant, passes the rules."""
-    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     variants = [
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", main="cmd/hello", tags=("netgo",)),
         scaffold.DockerfileSpec(binary="hello", go_version="1.22", vendored=True),
@@ -260,7 +260,7 @@ def test_build_context_from_goship_yaml_and_workspace_without_download(tmp_path)
     assert ids(lint_project(workspace / "api", hadolint=False)) == [("GS105", "Dockerfile", 3)]
 
 
-# -- review fixes: GS110 only for scripts that run or ship --------------------------------------------------
+# -- GS110 only for scripts that run or ship ----------------------------------------------------------------
 
 
 def _crlf_project(tmp_path: Path, dockerfile: str, scripts: dict[str, bytes]) -> Path:
@@ -286,7 +286,6 @@ def test_crlf_script_only_in_the_build_stage_of_goships_dockerfile_is_fine(tmp_p
     """COPY . . into the build stage brings scripts/dev.sh, but nothing runs it and the final image never gets it."""
     project = _crlf_project(tmp_path, GENERATED.replace("./cmd/x", "."), {"scripts/dev.sh": CRLF_SH})
     assert gs110(project) == []
-    scaffold = pytest.importorskip("goship.commands.init.dockerfile")
     (project / "Dockerfile").write_text(scaffold.render_dockerfile(scaffold.DockerfileSpec(binary="hello", go_version="1.22")))
     assert gs110(project) == []
 
@@ -333,7 +332,7 @@ def test_crlf_script_reaching_the_final_image_through_copy_from(tmp_path):
     assert [(f.line, f.message.split()[0]) for f in found] == [(7, "scripts/run.sh")]
 
 
-# -- review fixes: stage chains, entrypoints, GS105 wording, ports ------------------------------------------
+# -- stage chains, entrypoints, GS105 wording, ports --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -358,7 +357,7 @@ def test_crlf_script_reaching_the_final_image_through_copy_from(tmp_path):
         ("FROM alpine:3.20 AS base\nCMD /old\nFROM base\nUSER 1\nENTRYPOINT [\"/a\"]\n", []),
     ],
 )
-def test_review_rule_cases(text, expected):
+def test_rule_cases_through_stage_chains_and_entrypoints(text, expected):
     assert [(f.rule, f.line) for f in lint_dockerfile_text(text, health_configured=True)] == expected
 
 
@@ -442,3 +441,20 @@ def test_crlf_script_copied_into_a_directory_on_path_and_run_by_name(tmp_path):
         "FROM scratch\nCOPY --from=build /a /a\nUSER 1\nENTRYPOINT [\"/a\"]\n"
     )
     assert [f.line for f in gs110(_crlf_project(tmp_path, dockerfile, {"scripts/gen.sh": CRLF_SH}))] == [3]
+
+
+CGO = "FROM {image} AS build\n{extra}RUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nUSER 1\n"
+
+
+@pytest.mark.parametrize(
+    ("image", "extra", "severity"),
+    [
+        ("golang:1.22-alpine", "", Severity.WARNING),  # no gcc: go turns cgo off by itself
+        ("golang:1.22-alpine", "RUN apk add --no-cache gcc musl-dev\n", Severity.ERROR),
+        ("golang:1.22-alpine", "RUN apk add --no-cache build-base\n", Severity.ERROR),
+        ("golang:1.22", "", Severity.ERROR),  # Debian: gcc included, cgo on
+    ],
+)
+def test_gs102_error_only_with_a_c_compiler(image, extra, severity):
+    found = [f for f in lint_dockerfile_text(CGO.format(image=image, extra=extra)) if f.rule == "GS102"]
+    assert [f.severity for f in found] == [severity]

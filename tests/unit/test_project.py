@@ -2,6 +2,7 @@
 
 import pytest
 
+from goship.commands.lint import lint_project
 from goship.errors import ConfigError, ProjectError
 from goship.project import (
     default_service_name,
@@ -9,6 +10,7 @@ from goship.project import (
     load_project,
     parse_go_mod,
 )
+from tests.unit.helpers import service_module
 
 
 def test_parse_go_mod():
@@ -156,3 +158,17 @@ def test_running_inside_one_of_several_mains_ships_it(tmp_path):
     assert load_project(tmp_path / "cmd" / "worker").main == "cmd/worker"
     (tmp_path / "goship.yaml").write_text("build:\n  main: ./cmd/api/\n")
     assert load_project(tmp_path).main == "cmd/api"
+
+
+def test_go_mod_bom_and_toolchain_without_go_prefix_are_refused(tmp_path):
+    with pytest.raises(ProjectError, match=r"go.mod:3: invalid toolchain version '1.22.5'") as info:
+        parse_go_mod("module x\ngo 1.22\ntoolchain 1.22.5\n")
+    assert "toolchain go1.22.5" in info.value.hint
+    assert parse_go_mod("module x\ntoolchain go1.22.5\n").toolchain == "go1.22.5"
+    root = service_module(tmp_path)
+    (root / "go.mod").write_bytes(b"\xef\xbb\xbfmodule example.com/svc\n")
+    with pytest.raises(ProjectError, match=r"go.mod:1: unexpected input character") as info:
+        load_project(root)
+    assert "without BOM" in info.value.hint
+    with pytest.raises(ProjectError, match=r"go.mod:1"):
+        lint_project(root, hadolint=False)

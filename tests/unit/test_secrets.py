@@ -2,7 +2,7 @@
 
 import pytest
 
-from goship.deploy.rollout import Release
+from goship.deploy.release import Release
 from goship.errors import ConfigError
 from goship.secrets import parse_env_file, resolve
 

@@ -35,7 +35,7 @@ def test_parse_host(spec, parsed):
 
 @pytest.mark.parametrize("spec", ["root@host:ssh", "host:0", "host:70000", "@", "a;b", "-oProxyCommand=x", "r$(id)@h", "[::1]x"])
 def test_parse_host_refuses(spec):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid port|not a TCP port|no host name|not a host name|not a user name"):
         parse_host(spec)
 
 
