@@ -22,7 +22,6 @@ from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.names import BUILDERS
-from goship.config.reference import Repository, parse_repository
 from goship.deploy.clock import REAL_CLOCK, Cancellable, Clock, checkpoint, uninterrupted
 from goship.deploy.rollout import HostResult, ImageProvider, deploy_to_host
 from goship.deploy.targets import Host, resolve_target
@@ -32,6 +31,7 @@ from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
 from goship.images import oci
 from goship.images.layout import STATE_DIR, docker_archive, state_dir
+from goship.images.reference import Repository, parse_repository
 from goship.project import Project
 from goship.registry import credentials, mounts
 from goship.registry.client import PushResult, RegistryClient

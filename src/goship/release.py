@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from goship import secrets
-from goship.config.reference import parse_repository
 from goship.config.values import memory_bytes, nano_cpus
 from goship.deploy.rollout import ImageProvider, Release, ensure_image
 from goship.deploy.specs import Hardening
 from goship.engine.client import Engine, registry_auth, token_auth
+from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.registry import credentials
 

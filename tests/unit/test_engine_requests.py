@@ -195,7 +195,7 @@ def test_demux_falls_back_to_raw_output_and_keeps_a_cut_off_frame():
 
 
 def test_one_reference_split_for_pulls_and_sboms():
-    from goship.config.reference import split_reference
+    from goship.images.reference import split_reference
     from goship.sboms import _split_reference
 
     assert api.split_reference is split_reference

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from goship.config.reference import parse_repository
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images import oci
+from goship.images.reference import parse_repository
 from goship.registry import auth, credentials, protocol
 from goship.registry import client as client_module
 from goship.registry.client import RegistryClient

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, NewType
 
 from goship.config import names
-from goship.config.reference import parse_repository
 from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
+from goship.images.reference import parse_repository
 
 Duration = NewType("Duration", float)
 

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from goship.config.reference import parse_repository
 from goship.deploy.targets import resolve_target
 from goship.doctor.facts import (
     GIB,
@@ -33,6 +32,7 @@ from goship.engine.client import pull_hint
 from goship.engine.endpoint import UNIX_SOCKET
 from goship.errors import GoshipError
 from goship.hosts.ssh import SSHTarget
+from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.release import pull_auth
 
