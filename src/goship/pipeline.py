@@ -17,7 +17,8 @@ from pathlib import Path
 
 from goship import process
 from goship.builders.dockerbuild import build_docker
-from goship.builders.native import BuiltImage, build_native, last_build
+from goship.builders.image import BuiltImage, last_build
+from goship.builders.native import build_native
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET

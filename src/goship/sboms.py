@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goship.builders.native import host_arch, last_build
+from goship.builders.image import host_arch, last_build
 from goship.builders.sbom import convert
 from goship.config.model import RegistryConfig
 from goship.errors import GoshipError, RegistryError

@@ -127,7 +127,7 @@ def test_goship_docker_builder_after_init(name, tmp_path, go_images):
     tag = built.stdout.split()[0]
     if _docker("image", "inspect", tag).returncode != 0:
         # The image is kept in .goship (an OCI layout): load it as a local deploy does.
-        from goship.builders.native import last_build
+        from goship.builders.image import last_build
         from goship.images.layout import docker_archive
         from goship.project import load_project
 

@@ -3,6 +3,7 @@ plus the SBOM reader checked against ``go version -m`` on a real binary."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -15,12 +16,14 @@ import pytest
 
 from goship.builders.dockerbuild import (
     DockerClient,
+    build_docker,
     dockerfile_stages,
     explain_failure,
     logical_lines,
     plan_docker_build,
 )
-from goship.builders.native import BuiltImage
+from goship.builders.image import Builder, BuiltImage
+from goship.builders.native import build_native
 from goship.builders.outputs import check_output, parse_output, write_file_output
 from goship.builders.sbom import convert, cyclonedx_document, parse_modinfo, read_build_info, spdx_document
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
@@ -260,13 +263,22 @@ def test_output_write_errors_name_the_path(tmp_path):
         write_file_output(None, parse_output(f"oci:{a_file}/layout", tmp_path))  # type: ignore[arg-type]
 
 
+def test_both_builders_have_the_builder_signature():
+    wanted = inspect.signature(Builder.__call__).parameters
+    for builder in (build_native, build_docker):
+        got = inspect.signature(builder)
+        assert list(got.parameters) == [name for name in wanted if name != "self"]
+        assert got.parameters["reporter"].default is None
+        assert got.return_annotation in ("BuiltImage", BuiltImage)
+
+
 def _image(arch: str) -> oci.Image:
     config = oci.Blob(oci.MEDIA_CONFIG, f'{{"os": "linux", "architecture": "{arch}"}}'.encode())
     return oci.Image(oci.Blob(oci.MEDIA_MANIFEST, arch.encode()), config, ())
 
 
 def test_outputs_that_cannot_run_here_are_warned(tmp_path, monkeypatch):
-    monkeypatch.setattr(sys.modules["goship.builders.native"], "host_arch", lambda: "amd64")
+    monkeypatch.setattr(sys.modules["goship.builders.image"], "host_arch", lambda: "amd64")
     index = oci.Index(oci.Blob(oci.MEDIA_MANIFEST, b"i"), (_image("amd64"), _image("arm64")))
     both = BuiltImage(index, "hello", "v1", tmp_path)
     [archive] = output_warnings(both, parse_output("docker-archive:d.tar", tmp_path), lambda: "amd64")

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from goship import process
-from goship.builders.native import BuiltImage, layout_dir, sbom_artifact
+from goship.builders.image import BuiltImage, layout_dir
+from goship.builders.sbom import sbom_artifact
 from goship.builders.version import source_version
 from goship.config.model import BuildConfig
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ProcessError, ToolError
