@@ -38,7 +38,7 @@ def go_images(seeded_go_images: list[str]) -> list[str]:
 def _buildkit_build(*args: str) -> subprocess.CompletedProcess[str]:
     """``docker build`` with BuildKit, by whichever docker client on PATH has it
     (a client of 23.0+ without buildx has none)."""
-    from goship.builders.dockerbuild import find_buildkit_client
+    from goship.builders.docker_client import find_buildkit_client
 
     client = find_buildkit_client()
     verb = ["buildx", "build", "--load"] if client.mode == "buildx" else ["build"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from goship.builders.docker_client import DockerClient
 from goship.builders.dockerbuild import (
-    DockerClient,
     build_docker,
     dockerfile_stages,
     explain_failure,

@@ -4,11 +4,7 @@ Planning (which client, which argv) is pure; ``build_docker`` runs it,
 streams BuildKit's progress as events, then reads the image back with
 ``docker save`` into the same OCI form the native builder produces, so
 push, SBOM and deploy work the same whichever builder made the image.
-
-BuildKit comes either from the buildx plugin (``docker buildx build
---load``) or, on clients older than 23.0, from ``DOCKER_BUILDKIT=1 docker
-build``. Newer clients without buildx have no BuildKit at all, so every
-``docker`` on PATH is considered, not only the first.
+Which docker client drives BuildKit is ``docker_client``'s question.
 """
 
 from __future__ import annotations
@@ -23,11 +19,12 @@ import tarfile
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from goship import process
+from goship.builders.docker_client import DockerClient, find_buildkit_client
 from goship.builders.image import BuiltImage, layout_dir
 from goship.builders.sbom import sbom_artifact
 from goship.builders.version import source_version
@@ -38,12 +35,6 @@ from goship.hosts import connect_local
 from goship.images import oci
 from goship.images.layout import STATE_DIR, write_layout
 from goship.project import Project
-
-
-@dataclass(frozen=True)
-class DockerClient:
-    path: str
-    mode: str  # "buildx" or "classic" (DOCKER_BUILDKIT=1 docker build)
 
 
 @dataclass(frozen=True)
@@ -58,47 +49,6 @@ class DockerBuildPlan:
     platform: str = "linux/amd64"
     #: Settings this client cannot honour, said once as warnings.
     warnings: tuple[str, ...] = ()
-
-
-def _docker_candidates() -> Iterator[str]:
-    seen: set[str] = set()
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        found = shutil.which("docker", path=directory) if directory else None
-        if found and os.path.realpath(found) not in seen:
-            seen.add(os.path.realpath(found))
-            yield found
-
-
-def _client_major(docker: str) -> int | None:
-    try:
-        out = process.run([docker, "--version"], timeout=30, check=False).text
-    except ProcessError:
-        return None
-    match = re.search(r"version (\d+)\.", out)
-    return int(match.group(1)) if match else None
-
-
-def find_buildkit_client() -> DockerClient:
-    """The first docker client on PATH that can drive BuildKit."""
-    candidates = list(_docker_candidates())
-    if not candidates:
-        raise ToolError(
-            "the docker builder needs the docker command, which is not on PATH",
-            hint="install Docker (Docker Desktop on Windows/macOS), or use build.builder: native",
-        )
-    for docker in candidates:
-        try:
-            if process.run([docker, "buildx", "version"], timeout=30, check=False).returncode == 0:
-                return DockerClient(docker, "buildx")
-        except ProcessError:
-            continue
-        major = _client_major(docker)
-        if major is not None and major < 23:
-            return DockerClient(docker, "classic")
-    raise ToolError(
-        f"no docker client with BuildKit: {', '.join(candidates)} lack(s) the buildx plugin",
-        hint="install docker-buildx (Debian/Ubuntu: docker-buildx-plugin or docker-buildx), or use build.builder: native",
-    )
 
 
 @dataclass(frozen=True)
