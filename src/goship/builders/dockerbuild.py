@@ -9,13 +9,9 @@ Which docker client drives BuildKit is ``docker_client``'s question.
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import os
 import re
 import shutil
-import tarfile
 import tempfile
 import time
 from collections import deque
@@ -32,7 +28,7 @@ from goship.config.model import BuildConfig
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ProcessError, ToolError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
-from goship.images import oci
+from goship.images import docker_save, oci
 from goship.images.layout import STATE_DIR, write_layout
 from goship.project import Project
 
@@ -565,51 +561,7 @@ def _saved_image(tag: str) -> oci.Image:
         raise BuildError(f"reading {tag} back from the engine failed: {exc.message}") from None
     finally:
         local.close()
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        def read(name: str) -> bytes:
-            member = tar.extractfile(name)
-            if member is None:
-                raise BuildError(f"docker save {tag}: {name} missing from the archive")
-            return member.read()
-
-        manifest = json.loads(read("manifest.json"))[0]
-        config = read(manifest["Config"])
-        layers = []
-        history = [h for h in json.loads(config).get("history", []) if not h.get("empty_layer")]
-        for i, name in enumerate(manifest["Layers"]):
-            raw = read(name)
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
-            created_by = history[i].get("created_by", "") if i < len(history) else ""
-            layers.append(oci.Layer(oci.Blob(oci.MEDIA_LAYER, oci.gzip_bytes(raw)), oci.sha256_digest(raw), created_by))
-    config_blob = oci.Blob(oci.MEDIA_CONFIG, config)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": oci.MEDIA_MANIFEST,
-        "config": config_blob.descriptor(),
-        "layers": [layer.blob.descriptor() for layer in layers],
-    }
-    return oci.Image(oci.Blob(oci.MEDIA_MANIFEST, oci.canonical_json(document)), config_blob, tuple(layers))
-
-
-def entrypoint_binary(image: oci.Image) -> bytes | None:
-    """The file the image runs (ENTRYPOINT, else CMD), read from its layers."""
-    config = json.loads(image.config.data).get("config") or {}
-    command = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
-    if not command:
-        return None
-    path = command[0]
-    if not path.startswith("/"):
-        path = f"{(config.get('WorkingDir') or '/').rstrip('/')}/{path.removeprefix('./')}"
-    wanted = path.lstrip("/")
-    found: bytes | None = None
-    for layer in image.layers:  # a later layer's copy wins
-        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.blob.data))) as tar:
-            for member in tar.getmembers():
-                if member.isfile() and member.name.lstrip("./") == wanted:
-                    extracted = tar.extractfile(member)
-                    found = extracted.read() if extracted else found
-    return found
+    return docker_save.read_image(archive, tag)
 
 
 def ignored_settings(project: Project, dockerfile: Path) -> list[str]:
@@ -664,7 +616,7 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
     sboms: tuple[oci.Artifact, ...] = ()
     sbom_format = project.config.build.sbom_format
     if sbom_format:
-        binary = entrypoint_binary(image)
+        binary = docker_save.entrypoint_binary(image)
         try:
             if binary is None:
                 raise BuildError("the image's ENTRYPOINT/CMD file was not found in its layers")
