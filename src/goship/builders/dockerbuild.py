@@ -25,7 +25,17 @@ from goship.builders.image import BuiltImage, layout_dir
 from goship.builders.sbom import sbom_artifact
 from goship.builders.version import source_version
 from goship.config.model import BuildConfig
-from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ProcessError, ToolError
+from goship.dockerfiles.parse import Dockerfile, Instruction, decode_dockerfile, parse_dockerfile, parser_directives
+from goship.dockerfiles.parse import Stage as DockerfileStage
+from goship.errors import (
+    BuildError,
+    ConfigError,
+    DockerfileError,
+    EngineUnreachable,
+    GoshipError,
+    ProcessError,
+    ToolError,
+)
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
 from goship.images import docker_save, oci
@@ -47,61 +57,28 @@ class DockerBuildPlan:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class DockerfileStage:
-    line: int
-    image: str
-    name: str | None
+def _read_dockerfile(dockerfile: Path) -> str:
+    try:
+        return decode_dockerfile(dockerfile.read_bytes())
+    except OSError:
+        return ""
 
 
-def logical_lines(text: str) -> list[tuple[int, str]]:
-    """Each instruction as (its first line number, its text): continuation lines
-    joined, comment lines dropped, runs of whitespace made one space."""
-    raw_lines = text.lstrip("\ufeff").splitlines()
-    escape = "\\"
-    for line in raw_lines:  # parser directives come first
-        directive = re.match(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$", line)
-        if not directive:
-            break
-        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
-            escape = directive.group(2)
-    result: list[tuple[int, str]] = []
-    current: list[str] | None = None
-    start = 0
-    for number, line in enumerate(raw_lines, start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue  # also inside a continued instruction, as BuildKit does
-        if current is None:
-            current, start = [], number
-        body = line.rstrip()
-        if body.endswith(escape):
-            current.append(body[: -len(escape)])
-            continue
-        current.append(body)
-        result.append((start, " ".join(" ".join(current).split())))
-        current = None
-    if current:
-        result.append((start, " ".join(" ".join(current).split())))
-    return result
+def _parsed(text: str) -> Dockerfile | None:
+    """The Dockerfile as goship's parser reads it; None for text it refuses
+    (then there are no stages or lines to name: BuildKit has the last word)."""
+    try:
+        return parse_dockerfile(text)
+    except DockerfileError:
+        return None
 
 
-_FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
-
-
-def dockerfile_stages(text: str) -> list[DockerfileStage]:
-    """The FROM lines: where each stage starts, its base image and its name."""
-    stages = []
-    for number, instruction in logical_lines(text):
-        match = _FROM_LINE.match(instruction)
-        if match:
-            stages.append(DockerfileStage(number, match.group(1), match.group(2).lower() if match.group(2) else None))
-    return stages
-
-
-def _stage_names(stages: list[DockerfileStage]) -> str:
-    names = [stage.name for stage in stages if stage.name]
-    return f"stages: {', '.join(names)}" if names else "it names no stage: add 'AS NAME' to a FROM line"
+def _stage_names(dockerfile: Dockerfile | None) -> str:
+    """' (stages: a, b)' for messages that name a stage that is not there."""
+    if dockerfile is None:
+        return ""
+    names = [stage.name.lower() for stage in dockerfile.stages if stage.name]
+    return f" (stages: {', '.join(names)})" if names else " (it names no stage: add 'AS NAME' to a FROM line)"
 
 
 def _dockerignore(dockerfile: Path, context: Path, module_root: Path) -> str:
@@ -168,10 +145,10 @@ def plan_docker_build(
     except ValueError:
         display = str(dockerfile)
     if build.target:
-        stages = dockerfile_stages(dockerfile.read_text(encoding="utf-8", errors="replace"))
-        if build.target.lower() not in {stage.name for stage in stages}:
+        parsed = _parsed(_read_dockerfile(dockerfile))
+        if parsed is not None and build.target.lower() not in {s.name.lower() for s in parsed.stages if s.name}:
             raise ConfigError(
-                f"{where}: build.target {build.target!r} is not a stage of {display} ({_stage_names(stages)})",
+                f"{where}: build.target {build.target!r} is not a stage of {display}{_stage_names(parsed)}",
                 hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
             )
     warnings: list[str] = []
@@ -238,7 +215,6 @@ _METADATA_REF = re.compile(r"source metadata for (\S+?):\s")
 # "#3 [internal] load metadata for gcr.io/x:1" ... "#3 ERROR: ...": the step that failed.
 _METADATA_STEP = re.compile(r"^#(\d+) \[internal\] load metadata for (\S+)\s*$", re.MULTILINE)
 _FRONTEND_STEP = re.compile(r"resolve image config for (\S+?):?\s*$", re.MULTILINE)
-_DIRECTIVE_LINE = re.compile(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
 _HEAD_URL = re.compile(r'https://([^/\s"]+)/v2/(\S+?)/manifests/([^"\s]+)')
 _ARG_REFERENCE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 _FROM_REFERENCE = re.compile(r"(?:^|[\s,])(?:--)?from=([^\s,]+)", re.IGNORECASE)
@@ -292,30 +268,24 @@ def _arg_pattern(text: str) -> str:
     return ".*?".join(literal(part) for part in _ARG_REFERENCE.split(text))
 
 
-def _read(dockerfile: Path) -> str:
-    try:
-        return dockerfile.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _step_line(text: str, label: str, step: str) -> int | None:
+def _step_line(dockerfile: Dockerfile | None, label: str, step: str) -> int | None:
     """The line of the instruction BuildKit ran as ``[label] step``: searched in
-    the logical lines (continuations joined) of the step's stage, with ARG/ENV
+    the instructions (continuations joined) of the step's stage, with ARG/ENV
     references matching their expanded values."""
-    logical = logical_lines(text)
-    stages = dockerfile_stages(text)
-    candidates = logical
+    if dockerfile is None:
+        return None
+    stages = dockerfile.stages
+    chosen: tuple[Instruction, ...] = dockerfile.instructions
     stage_label = label.rsplit(" ", 1)[0].strip().lower() if " " in label.strip() else ""
     index: int | None = None
-    names = [stage.name for stage in stages]
+    names = [stage.name.lower() if stage.name else None for stage in stages]
     if stage_label in names:
         index = names.index(stage_label)
     elif re.fullmatch(r"stage-(\d+)", stage_label):
         index = int(stage_label.split("-")[1])
     if index is not None and index < len(stages):
-        end = stages[index + 1].line if index + 1 < len(stages) else float("inf")
-        candidates = [(n, i) for n, i in logical if stages[index].line <= n < end]
+        chosen = (stages[index].from_instruction, *stages[index].instructions)
+    candidates = [(instruction.line, " ".join(instruction.text.split())) for instruction in chosen]
     wanted = " ".join(step.split())
     for number, instruction in candidates:
         if re.fullmatch(_arg_pattern(instruction), wanted, re.IGNORECASE | re.DOTALL):
@@ -369,23 +339,12 @@ def _pull_reason(output: str, registry: str) -> tuple[str, str]:
     return "", offline
 
 
-def _syntax_directive(text: str) -> tuple[int, str] | None:
-    """(line, image) of a ``# syntax=IMAGE`` parser directive at the top of the file."""
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        directive = _DIRECTIVE_LINE.match(line)
-        if not directive:
-            return None
-        if directive.group(1).lower() == "syntax":
-            return number, directive.group(2)
-    return None
-
-
 def _frontend_failure(text: str, display: str, output: str, details: tuple[str, ...]) -> BuildError | None:
     """The ``# syntax=`` frontend image could not be had: say so, not "base image"."""
-    syntax = _syntax_directive(text)
-    if syntax is None:
+    syntax = [(number, value) for number, name, value in parser_directives(text) if name == "syntax"]
+    if not syntax:
         return None
-    number, image = syntax
+    number, image = syntax[0]
     wanted = _normal_ref(image)
     failed = {_normal_ref(ref) for ref in _FRONTEND_STEP.findall(output) + _METADATA_REF.findall(output)}
     if wanted not in failed and "frontend gateway" not in output.lower():
@@ -401,7 +360,7 @@ def _frontend_failure(text: str, display: str, output: str, details: tuple[str, 
 
 
 def _base_image_failure(
-    text: str, display: str, base: str | None, platform: str | None, image_platform: ImagePlatform | None,
+    dockerfile: Dockerfile | None, display: str, base: str | None, platform: str | None, image_platform: ImagePlatform | None,
     details: tuple[str, ...], output: str = "",
 ) -> BuildError:
     reason, fix = _pull_reason(output, _registry_of(base or ""))
@@ -410,19 +369,18 @@ def _base_image_failure(
     if base is None:
         return BuildError(f"{display}: a base image is not present locally and cannot be pulled{because}",
                           hint=pull_hint, details=details)
-    stages = dockerfile_stages(text)
-    exact = [s for s in stages if _normal_ref(s.image) == base]
-    with_args = [s for s in stages if re.fullmatch(_arg_pattern(_normal_ref(s.image)), base)]
+    stages = dockerfile.stages if dockerfile is not None else ()
+    exact = [s for s in stages if _normal_ref(s.image_raw) == base]
+    with_args = [s for s in stages if re.fullmatch(_arg_pattern(_normal_ref(s.image_raw)), base)]
     from_stage: DockerfileStage | None = (exact or with_args)[0] if exact or with_args else None
-    if from_stage is None:
+    if from_stage is None and dockerfile is not None:
         # Not a FROM: a COPY --from= / RUN --mount=from= naming neither a stage nor a local image.
-        for number, instruction in logical_lines(text):
-            for name in _FROM_REFERENCE.findall(instruction):
-                if _normal_ref(name) == base and not instruction.upper().startswith("FROM"):
-                    keyword = instruction.split(" ", 1)[0].upper()
+        for instruction in dockerfile.instructions:
+            for name in _FROM_REFERENCE.findall(instruction.text):
+                if _normal_ref(name) == base and instruction.keyword != "FROM":
                     return BuildError(
-                        f"{display}:{number}: {keyword} --from={name} names no stage of {display} "
-                        f"({_stage_names(stages)}) and no image present locally",
+                        f"{display}:{instruction.line}: {instruction.keyword} --from={name} names no stage of "
+                        f"{display}{_stage_names(dockerfile)} and no image present locally",
                         hint=f"name a stage defined above it (FROM ... AS {name}), or 'docker load' image {base} here",
                         details=details,
                     )
@@ -452,7 +410,8 @@ def explain_failure(
     """
     name = dockerfile.name
     display = display or name
-    text = _read(dockerfile)
+    text = _read_dockerfile(dockerfile)
+    parsed = _parsed(text)
     lines = [line for line in output.splitlines() if line.strip()]
     parse = _PARSE_ERROR.search(output)
     if parse:
@@ -468,7 +427,7 @@ def explain_failure(
     target = re.search(r"target stage (\S+) could not be found", output)
     if target:
         return ConfigError(
-            f"build.target {target.group(1)!r} is not a stage of {display} ({_stage_names(dockerfile_stages(text))})",
+            f"build.target {target.group(1)!r} is not a stage of {display}{_stage_names(parsed)}",
             hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
         )
     lowered = output.lower()
@@ -481,14 +440,14 @@ def explain_failure(
         "failed to create llb definition" in lowered
     ) or ("registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)):
         return _base_image_failure(
-            text, display, _failed_ref(output, lines), platform, image_platform, details, output
+            parsed, display, _failed_ref(output, lines), platform, image_platform, details, output
         )
     step = re.search(r"^\s*>\s*\[([^\]]+)\]\s*(.+?):?\s*$", output, re.MULTILINE)
     code = re.search(r"(?:exit code|did not complete successfully): ?(\d+)", output)
     context = [line for line in lines if re.match(r"^#\d+ \d+\.\d+ ", line)][-12:]
     if step:
         line_match = re.search(rf"(?<![\w.-]){re.escape(name)}:(\d+)", output)
-        number = line_match.group(1) if line_match else _step_line(text, step.group(1), step.group(2))
+        number = line_match.group(1) if line_match else _step_line(parsed, step.group(1), step.group(2))
         where = f"{display}:{number}" if number else display
         reason = None if code else _step_reason(output)
         instruction = " ".join(step.group(2).split())
