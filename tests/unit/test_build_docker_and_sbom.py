@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from goship.builders.buildkit_errors import explain_failure
 from goship.builders.docker_client import DockerClient
-from goship.builders.dockerbuild import (
-    build_docker,
-    explain_failure,
-    plan_docker_build,
-)
+from goship.builders.dockerbuild import build_docker, plan_docker_build
 from goship.builders.image import Builder, BuiltImage
 from goship.builders.native import build_native
 from goship.builders.outputs import check_output, parse_output, write_file_output
