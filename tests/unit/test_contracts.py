@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "goship"
 
 PUBLIC = [
-    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
+    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
+    "EngineUnreachable", "GoshipError",
     "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "ProcessError", "Project",
     "ProjectError", "RegistryError", "RegistryNotFound", "ToolError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
