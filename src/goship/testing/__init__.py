@@ -4,4 +4,6 @@
 answers the Engine API requests goship sends, with a model of Caddy on its
 proxy containers; ``FakeProber`` (``goship.testing.prober``) answers health
 probes from the same model; ``FakeClock`` makes timeouts pass at once.
+``FakeRegistry`` (``goship.testing.registry``) is an OCI registry in memory
+for ``RegistryClient``, through ``httpx.MockTransport``.
 """
