@@ -16,6 +16,8 @@ a bug in goship and is reported with a traceback written to a log file.
     │   └── RegistryNotFound     no such manifest, blob or repository
     ├── HostError            a command on a host failed
     │   ├── EngineUnreachable    no Docker engine answers
+    │   ├── EngineConflict       the engine refused: a name is taken (HTTP 409)
+    │   ├── EngineNotFound       the engine has no such object (HTTP 404)
     │   ├── HostUnreachable      SSH cannot connect
     │   └── HostKeyError         SSH host key unknown or changed
     └── DeployError          a deploy stopped; the old version still serves
@@ -164,6 +166,14 @@ class HostError(GoshipError):
 
 class EngineUnreachable(HostError):
     """No Docker engine answers on that host."""
+
+
+class EngineConflict(HostError):
+    """The engine refused because a name is taken (HTTP 409)."""
+
+
+class EngineNotFound(HostError):
+    """The engine has no such object (HTTP 404)."""
 
 
 class HostUnreachable(HostError):

@@ -16,18 +16,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from goship.builders.dockerbuild import build_docker
-from goship.builders.native import BuiltImage, build_native, last_build
+from goship.builders.image import Builder, BuiltImage, last_build
+from goship.builders.native import build_native
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
 from goship.config import LOCAL_TARGET
 from goship.config.names import BUILDERS
-from goship.config.reference import Repository, parse_repository
 from goship.deploy.release import make_release
 from goship.deploy.target import DeployResult, ImageSource, Target
 from goship.errors import ConfigError, GoshipError, ProcessError
 from goship.events import Reporter, Stage
 from goship.images import oci
 from goship.images.layout import STATE_DIR, docker_archive, state_dir
+from goship.images.reference import Repository, parse_repository
 from goship.project import Project
 from goship.registry import mounts
 from goship.registry.client import PushResult
@@ -39,6 +40,9 @@ from goship.stages import run as run_stages
 __all__ = ["DeployResult", "Session", "build", "deploy", "push", "registry_repository", "ship", "write_outputs"]
 
 PUSH_RECORD = "push.json"
+
+#: Each name of build.builder (goship.config.names.BUILDERS) and the function that builds with it.
+BUILDER_FUNCTIONS: dict[str, Builder] = {"native": build_native, "docker": build_docker}
 
 
 def build(where: Project | Session, reporter: Reporter | None = None, builder: str | None = None) -> BuiltImage:
@@ -52,9 +56,7 @@ def build(where: Project | Session, reporter: Reporter | None = None, builder: s
             hint="use 'native' (go build, no Docker needed) or 'docker' (the project's Dockerfile with BuildKit)",
             key="build.builder",
         )
-    if builder == "docker":
-        return build_docker(project, session.reporter)
-    return build_native(project, session.reporter, session.runner)
+    return BUILDER_FUNCTIONS[builder](project, session.reporter, session.runner)
 
 
 def write_outputs(

@@ -17,13 +17,13 @@ from types import TracebackType
 import httpx
 
 from goship import process
-from goship.config.reference import parse_repository
 from goship.deploy import kinds
 from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.target import Target, TargetContext
 from goship.events import NullReporter, Reporter
 from goship.hosts import HostConnection, connect_local, connect_ssh
 from goship.hosts.ssh import SSHTarget
+from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.registry import access
 from goship.registry.client import RegistryClient

@@ -38,7 +38,7 @@ def go_images(seeded_go_images: list[str]) -> list[str]:
 def _buildkit_build(*args: str) -> subprocess.CompletedProcess[str]:
     """``docker build`` with BuildKit, by whichever docker client on PATH has it
     (a client of 23.0+ without buildx has none)."""
-    from goship.builders.dockerbuild import find_buildkit_client
+    from goship.builders.docker_client import find_buildkit_client
 
     client = find_buildkit_client()
     verb = ["buildx", "build", "--load"] if client.mode == "buildx" else ["build"]
@@ -127,7 +127,7 @@ def test_goship_docker_builder_after_init(name, tmp_path, go_images):
     tag = built.stdout.split()[0]
     if _docker("image", "inspect", tag).returncode != 0:
         # The image is kept in .goship (an OCI layout): load it as a local deploy does.
-        from goship.builders.native import last_build
+        from goship.builders.image import last_build
         from goship.images.layout import docker_archive
         from goship.project import load_project
 

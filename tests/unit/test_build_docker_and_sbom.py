@@ -3,6 +3,7 @@ plus the SBOM reader checked against ``go version -m`` on a real binary."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -13,16 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from goship.builders.dockerbuild import (
-    DockerClient,
-    dockerfile_stages,
-    explain_failure,
-    logical_lines,
-    plan_docker_build,
-)
-from goship.builders.native import BuiltImage
+from goship.builders.buildkit_errors import explain_failure
+from goship.builders.docker_client import DockerClient
+from goship.builders.dockerbuild import build_docker, plan_docker_build
+from goship.builders.image import Builder, BuiltImage
+from goship.builders.native import build_native
 from goship.builders.outputs import check_output, parse_output, write_file_output
 from goship.builders.sbom import convert, cyclonedx_document, parse_modinfo, read_build_info, spdx_document
+from goship.dockerfiles.parse import parse_dockerfile, parser_directives
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
 from goship.images import oci
 from goship.pipeline import output_warnings
@@ -153,11 +152,19 @@ def test_cache_to_without_buildx_is_a_warning(tmp_path):
     assert plan_docker_build(project, DockerClient("docker", "buildx"), "t", {}, {}).warnings == ()
 
 
-def test_logical_lines_join_continuations_and_skip_comments():
+def _instructions(text: str) -> list[tuple[int, str]]:
+    return [(i.line, " ".join(i.text.split())) for i in parse_dockerfile(text).instructions]
+
+
+def test_the_builder_reads_instructions_with_continuations_joined_and_comments_skipped():
     text = "# syntax=docker/dockerfile:1\nFROM golang:1.22 AS build\nRUN go build \\\n  # a comment\n\n    -o /app .\nFROM scratch\n"
-    assert logical_lines(text) == [(2, "FROM golang:1.22 AS build"), (3, "RUN go build -o /app ."), (7, "FROM scratch")]
-    assert [(s.line, s.image, s.name) for s in dockerfile_stages(text)] == [(2, "golang:1.22", "build"), (7, "scratch", None)]
-    assert logical_lines("# escape=`\nFROM x\nRUN a `\n  b\n") == [(2, "FROM x"), (3, "RUN a b")]
+    assert _instructions(text) == [(2, "FROM golang:1.22 AS build"), (3, "RUN go build -o /app ."), (7, "FROM scratch")]
+    stages = parse_dockerfile(text).stages
+    assert [(s.line, s.image_raw, s.name) for s in stages] == [(2, "golang:1.22", "build"), (7, "scratch", None)]
+    assert _instructions("# escape=`\nFROM x\nRUN a `\n  b\n") == [(2, "FROM x"), (3, "RUN a b")]
+    assert parser_directives(text) == [(1, "syntax", "docker/dockerfile:1")]
+    # Directives stop at the first line that is none, as BuildKit reads them.
+    assert parser_directives("# foo=bar\n# syntax=docker/dockerfile:1\nFROM x\n") == []
 
 
 ARG_DOCKERFILE = """FROM golang:1.22-alpine AS build
@@ -226,6 +233,22 @@ def test_base_image_for_another_platform_and_unknown_copy_from_stage(tmp_path):
                              "(stages: build, runtime) and no image present locally")
 
 
+def test_heredoc_bodies_are_not_instructions_and_refused_files_are_still_explained(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM alpine AS a\nRUN <<EOF\nCOPY --from=nostage /x /y\nEOF\nCOPY --from=nostage /a /b\n")
+    head = ('failed to load cache key: Head "https://registry-1.docker.io/v2/library/nostage/manifests/latest": '
+            "dial tcp: lookup registry-1.docker.io: no such host")
+    assert explain_failure(head, dockerfile).message == (
+        "Dockerfile:5: COPY --from=nostage names no stage of Dockerfile (stages: a) and no image present locally")
+    # BuildKit runs a malformed CMD array as a shell command; goship's parser refuses the file,
+    # so the explanation names no line it cannot find.
+    dockerfile.write_text('FROM alpine AS a\nRUN false\nCMD ["./app"\n')
+    failed = explain_failure(" > [a 2/2] RUN false:\n------\nexit code: 1", dockerfile)
+    assert failed.message == "Dockerfile: [a 2/2] RUN false failed (exit code 1)"
+    error = explain_failure("target stage nosuch could not be found", dockerfile)
+    assert isinstance(error, ConfigError) and error.message == "build.target 'nosuch' is not a stage of Dockerfile"
+
+
 def test_unknown_target_reported_by_buildkit_is_a_config_error(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(ARG_DOCKERFILE)
@@ -260,13 +283,22 @@ def test_output_write_errors_name_the_path(tmp_path):
         write_file_output(None, parse_output(f"oci:{a_file}/layout", tmp_path))  # type: ignore[arg-type]
 
 
+def test_both_builders_have_the_builder_signature():
+    wanted = inspect.signature(Builder.__call__).parameters
+    for builder in (build_native, build_docker):
+        got = inspect.signature(builder)
+        assert list(got.parameters) == [name for name in wanted if name != "self"]
+        assert got.parameters["reporter"].default is None
+        assert got.return_annotation in ("BuiltImage", BuiltImage)
+
+
 def _image(arch: str) -> oci.Image:
     config = oci.Blob(oci.MEDIA_CONFIG, f'{{"os": "linux", "architecture": "{arch}"}}'.encode())
     return oci.Image(oci.Blob(oci.MEDIA_MANIFEST, arch.encode()), config, ())
 
 
 def test_outputs_that_cannot_run_here_are_warned(tmp_path, monkeypatch):
-    monkeypatch.setattr(sys.modules["goship.builders.native"], "host_arch", lambda: "amd64")
+    monkeypatch.setattr(sys.modules["goship.builders.image"], "host_arch", lambda: "amd64")
     index = oci.Index(oci.Blob(oci.MEDIA_MANIFEST, b"i"), (_image("amd64"), _image("arm64")))
     both = BuiltImage(index, "hello", "v1", tmp_path)
     [archive] = output_warnings(both, parse_output("docker-archive:d.tar", tmp_path), lambda: "amd64")

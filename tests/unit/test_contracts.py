@@ -17,9 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "goship"
 
 PUBLIC = [
-    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineUnreachable", "GoshipError",
-    "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted", "LintUsageError", "ProcessError",
-    "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session", "ToolError", "__version__", "build", "deploy",
+    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
+    "EngineUnreachable", "GoshipError", "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted",
+    "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session",
+    "ToolError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
 
@@ -133,3 +134,10 @@ def test_the_pipeline_and_operate_layers_have_no_host_loops_and_no_local_branche
             if names & HOST_LEVEL:
                 problems.append(f"line {node.lineno}: imports {sorted(names & HOST_LEVEL)} from {node.module}")
     assert problems == [], f"{module} reaches below the Target protocol: {problems}"
+
+
+def test_every_builder_name_has_its_builder():
+    from goship.config.names import BUILDERS
+    from goship.pipeline import BUILDER_FUNCTIONS
+
+    assert tuple(BUILDER_FUNCTIONS) == BUILDERS

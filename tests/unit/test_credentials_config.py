@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from goship.config.reference import DOCKER_HUB, parse_repository
 from goship.errors import RegistryError
+from goship.images.reference import DOCKER_HUB, parse_repository
 from goship.registry import credentials
 from goship.registry.credentials import config_key
 

@@ -310,7 +310,7 @@ def _session(project: Project, *fakes: FakeHost, cancel=None):
 
 
 def _built(tmp_path: Path, version: str):
-    from goship.builders.native import BuiltImage
+    from goship.builders.image import BuiltImage
     from goship.images import oci
 
     layer = oci.make_layer(oci.app_entries("hello", version.encode()), 1700000000, "app")

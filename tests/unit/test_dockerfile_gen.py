@@ -468,7 +468,8 @@ def test_goship_lint_finds_nothing_with_every_setting(tmp_path):
 
 
 def _docker_plan(hello: Path, yaml: str, version: str = "3f2a9c1d0b7e") -> list[str]:
-    from goship.builders.dockerbuild import DockerClient, plan_docker_build
+    from goship.builders.docker_client import DockerClient
+    from goship.builders.dockerbuild import plan_docker_build
 
     (hello / "Dockerfile").write_text(render_dockerfile(DockerfileSpec(binary="hello", go_version="1.22")))
     (hello / "goship.yaml").write_text(yaml)

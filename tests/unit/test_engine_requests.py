@@ -196,7 +196,7 @@ def test_demux_falls_back_to_raw_output_and_keeps_a_cut_off_frame():
 
 def test_one_reference_split_for_pulls_and_sboms():
     from goship.commands.sbom import _split_reference
-    from goship.config.reference import split_reference
+    from goship.images.reference import split_reference
 
     assert api.split_reference is split_reference
     assert split_reference("localhost:5000/team/app") == ("localhost:5000/team/app", "latest")

@@ -22,7 +22,7 @@ import pytest
 from goship.engine.client import Engine
 from goship.engine.http import Request, Response, StreamTransport
 from goship.engine.streams import StreamClosed
-from goship.errors import GoshipError, HostError, RegistryError
+from goship.errors import EngineConflict, EngineNotFound, GoshipError, HostError, RegistryError
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.testing.engine import FakeEngine
@@ -76,6 +76,21 @@ def test_a_broken_engine_stream_is_a_host_error(answer):
         engine.inspect("x")
         engine.containers({"goship.service": "hello"})
     assert "root@web1" in raised.value.message
+
+
+@pytest.mark.parametrize(("status", "kind"), [(404, EngineNotFound), (409, EngineConflict), (500, HostError)])
+def test_an_engine_refusal_is_a_host_error_of_its_kind(status, kind):
+    class Refusing(FakeEngine):
+        def handle(self, request: Request) -> Response:
+            if request.path == "/containers/create":
+                return Response(status, {}, b'{"message": "no"}')
+            return super().handle(request)
+
+    engine = Engine(Refusing("root@web1"), "root@web1")
+    with pytest.raises(HostError) as raised:
+        engine.call(Request("POST", "/containers/create"))
+    assert type(raised.value) is kind and raised.value.message == "root@web1: no"
+    assert raised.value.returncode == status
 
 
 def test_a_stalled_engine_is_a_host_error_naming_the_wait():

@@ -5,7 +5,10 @@ import io
 import json
 import tarfile
 
-from goship.images import oci
+import pytest
+
+from goship.errors import BuildError
+from goship.images import docker_save, oci
 from goship.images.layout import REF_ANNOTATION, docker_archive, read_layout, write_layout
 
 
@@ -93,6 +96,51 @@ def test_docker_archive_lists_config_and_layers():
     assert manifest[0]["RepoTags"] == ["hello:abc"]
     assert manifest[0]["Config"] in names
     assert all(layer in names for layer in manifest[0]["Layers"])
+
+
+def _saved(image, layer_data):
+    """A ``docker save`` archive of ``image`` whose layers are ``layer_data(layer)``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        names = [f"{i}/layer.tar" for i in range(len(image.layers))]
+        add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["hello:abc"], "Layers": names}]).encode())
+        add("config.json", image.config.data)
+        for name, layer in zip(names, image.layers, strict=True):
+            add(name, layer_data(layer))
+    return buffer.getvalue()
+
+
+def test_docker_save_reads_back_as_the_same_oci_image():
+    image = _image()
+    assert docker_save.read_image(docker_archive(image, ["hello:abc"]), "hello:abc") == image
+    # Docker 25+ saves uncompressed layers: they are gzipped, with the same diff IDs.
+    plain = docker_save.read_image(_saved(image, lambda layer: gzip.decompress(layer.blob.data)), "hello:abc")
+    assert plain.digest == image.digest
+    assert [layer.created_by for layer in plain.layers] == ["base", "app"]
+
+
+def test_docker_save_whose_listed_file_is_no_file_is_a_build_error():
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        manifest = json.dumps([{"Config": "config", "Layers": []}]).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+        directory = tarfile.TarInfo("config")
+        directory.type = tarfile.DIRTYPE
+        tar.addfile(directory)
+    with pytest.raises(BuildError, match="docker save hello:abc: config missing from the archive"):
+        docker_save.read_image(buffer.getvalue(), "hello:abc")
+
+
+def test_entrypoint_binary_is_read_from_the_layers():
+    assert docker_save.entrypoint_binary(_image(b"the binary")) == b"the binary"
+    assert docker_save.entrypoint_binary(oci.assemble(_spec(entrypoint=()), ())) is None
 
 
 def _arm_image() -> oci.Image:

@@ -17,14 +17,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from goship.config.reference import parse_repository
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images import oci
+from goship.images.reference import parse_repository
 from goship.registry import auth, credentials, protocol
 from goship.registry import client as client_module
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials
 from goship.registry.protocol import RetryPolicy
+from goship.testing.registry import CHALLENGE, FakeRegistry
 
 SLEEPS: list[float] = []
 
@@ -146,9 +147,6 @@ class TokenService:
         return httpx.Response(200, json={"token": f"T{len(self.calls)}", "expires_in": 300})
 
 
-CHALLENGE = 'Bearer realm="https://auth.example/token",service="reg"'
-
-
 def test_tokens_are_cached_per_scope_set_and_renewed_when_expired():
     now = [0.0]
     service = TokenService()
@@ -198,132 +196,7 @@ def test_the_password_goes_to_a_token_realm_only_over_https_or_on_the_registry_h
     assert service.calls == [] and "p4ss" not in refused.value.message
 
 
-# A registry in memory ---------------------------------------------------------------
-
-
-class FakeRegistry:
-    """An OCI registry in memory, with a Bearer token service, as a transport.
-
-    ``requests`` lists the requests that passed authentication.
-
-    ``faults`` maps (method, kind) to a list of actions consumed one per
-    matching request: "drop" (no answer, nothing done), "drop_after" (done,
-    then no answer), an int (that status, nothing done). Kinds: post, patch,
-    put_blob, put_manifest, get_upload, head.
-    """
-
-    def __init__(self, have=(), faults=None, mountable=(), tags=(), token=True):
-        self.blobs = dict.fromkeys(have, b"")
-        self.manifests = {}
-        self.tags = list(tags)
-        self.requests = []
-        self.uploads = {}
-        self.faults = {k: list(v) for k, v in (faults or {}).items()}
-        self.mountable = set(mountable)
-        self.token_scopes = []
-        self.token = token
-        self.next_id = 0
-
-    def _fault(self, kind):
-        actions = self.faults.get(kind)
-        return actions.pop(0) if actions else None
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if request.url.host == "auth.example":
-            assert request.headers["Authorization"].startswith("Basic ")
-            self.token_scopes.append(request.url.params.get_list("scope"))
-            return httpx.Response(200, json={"token": "T"})
-        if self.token and request.headers.get("Authorization") != "Bearer T":
-            return httpx.Response(401, headers={"WWW-Authenticate": CHALLENGE})
-        self.requests.append((request.method, path, dict(request.headers), request.url.params))  # authorized ones
-        kind = self._kind(request.method, path)
-        action = self._fault(kind)
-        if action == "drop":
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        if isinstance(action, int):
-            return httpx.Response(action, text="injected")
-        response = self._handle(request, kind)
-        if action == "drop_after":
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        return response
-
-    @staticmethod
-    def _kind(method, path):
-        if "/blobs/uploads/" in path:
-            return {"POST": "post", "PATCH": "patch", "PUT": "put_blob", "GET": "get_upload"}.get(method, method)
-        if "/manifests/" in path:
-            return f"{method.lower()}_manifest"
-        if "/blobs/" in path:
-            return method.lower()
-        return method
-
-    def _handle(self, request, kind):
-        path = request.url.path
-        if kind in ("head", "get"):
-            digest = path.rsplit("/", 1)[1]
-            if digest not in self.blobs:
-                return httpx.Response(404)
-            return httpx.Response(200, content=self.blobs[digest] if kind == "get" else b"")
-        if kind == "post":
-            mount = request.url.params.get("mount")
-            if mount and mount in self.mountable:
-                self.blobs[mount] = b""
-                return httpx.Response(201, headers={"Docker-Content-Digest": mount})
-            self.next_id += 1
-            uid = f"u{self.next_id}"
-            self.uploads[uid] = bytearray()
-            return httpx.Response(202, headers={"Location": f"/v2/team/app/blobs/uploads/{uid}?_state=0"})
-        uid = path.rsplit("/", 1)[1]
-        if kind in ("patch", "get_upload", "put_blob") and uid not in self.uploads:
-            return httpx.Response(404, json={"errors": [{"code": "BLOB_UPLOAD_UNKNOWN", "message": "unknown"}]})
-        if kind == "get_upload":
-            size = len(self.uploads[uid])
-            return httpx.Response(
-                204, headers={"Range": f"0-{max(size - 1, 0)}", "Location": f"/v2/team/app/blobs/uploads/{uid}?_state={size}"}
-            )
-        if kind == "patch":
-            first, last = map(int, request.headers["Content-Range"].split("-"))
-            if first != len(self.uploads[uid]) or last - first + 1 != len(request.content):
-                return httpx.Response(416)
-            self.uploads[uid] += request.content
-            size = len(self.uploads[uid])
-            return httpx.Response(
-                202, headers={"Range": f"0-{size - 1}", "Location": f"/v2/team/app/blobs/uploads/{uid}?_state={size}"}
-            )
-        if kind == "put_blob":
-            data = bytes(self.uploads.pop(uid)) + request.content
-            digest = request.url.params["digest"]
-            if oci.sha256_digest(data) != digest:
-                return httpx.Response(400, json={"errors": [{"code": "DIGEST_INVALID", "message": "mismatch"}]})
-            self.blobs[digest] = data
-            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
-        if kind == "put_manifest":
-            manifest = json.loads(request.content)
-            for descriptor in [manifest["config"], *manifest["layers"]]:
-                if descriptor["digest"] not in self.blobs:
-                    return httpx.Response(400, json={"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "x"}]})
-            digest = oci.sha256_digest(request.content)
-            self.manifests[path.rsplit("/", 1)[1]] = request.content
-            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
-        if kind == "get_manifest":
-            data = self.manifests.get(path.rsplit("/", 1)[1])
-            if data is None:
-                return httpx.Response(404)
-            return httpx.Response(200, content=data, headers={"Content-Type": oci.MEDIA_MANIFEST, "Docker-Content-Digest": oci.sha256_digest(data)})
-        if path.endswith("/tags/list"):
-            n = int(request.url.params.get("n", len(self.tags) or 1))
-            last = request.url.params.get("last")
-            rest = [t for t in sorted(self.tags) if last is None or t > last]
-            page = rest[:n]
-            headers = {}
-            if len(rest) > n:
-                headers["Link"] = f'</v2/team/app/tags/list?last={page[-1]}&n={n}>; rel="next"'
-            return httpx.Response(200, json={"name": "team/app", "tags": page}, headers=headers)
-        return httpx.Response(404)
-
-    def count(self, method, fragment=""):
-        return sum(1 for m, p, _, _ in self.requests if m == method and fragment in p)
+# A registry in memory (goship.testing.registry) --------------------------------------
 
 
 def _client(fake, **kw):
@@ -340,7 +213,7 @@ def test_push_with_token_auth_uploads_missing_blobs_only():
     result = _client(fake).push("team/app", image, ["v1"])
     assert result.uploaded_blobs == 1 and result.skipped_blobs == 1
     assert result.uploaded_bytes == image.layers[0].blob.size
-    assert oci.sha256_digest(fake.manifests["v1"]) == image.digest
+    assert oci.sha256_digest(fake.manifest("team/app", "v1")) == image.digest
     assert result.reference == f"reg.example/team/app@{image.digest}"
     order = [m for m, p, _, _ in fake.requests if "manifests" in p or "uploads/u" in p]
     assert order[-2:] == ["PUT", "PUT"]  # blobs strictly before the manifest
@@ -389,7 +262,7 @@ def test_lost_answer_to_the_final_put_is_settled_by_head():
     result = client.push("team/app", image, ["v1"])
     assert result.uploaded_blobs == 2
     assert fake.count("POST") == 2  # nothing uploaded twice
-    assert "v1" in fake.manifests
+    assert fake.manifest("team/app", "v1") is not None
 
 
 def test_retries_5xx_and_dropped_connections_then_succeeds():
@@ -401,14 +274,7 @@ def test_retries_5xx_and_dropped_connections_then_succeeds():
 
 
 def test_retry_after_is_respected():
-    fake = FakeRegistry()
-    original = fake._handle
-    answers = [httpx.Response(429, headers={"Retry-After": "3"})]
-
-    def handle(request, kind):
-        return answers.pop() if kind == "head" and answers else original(request, kind)
-
-    fake._handle = handle
+    fake = FakeRegistry(faults={"head": [httpx.Response(429, headers={"Retry-After": "3"})]})
     _client(fake).blob_exists("team/app", "sha256:00")
     assert SLEEPS == [3.0]
 
@@ -419,7 +285,7 @@ def test_registry_failing_every_upload_is_one_clear_error_and_no_manifest():
         _client(fake).push("team/app", _image(), ["v1"])
     assert info.value.message == "registry reg.example failed to accept uploads: HTTP 500 (injected) (after 5 attempts)"
     assert info.value.hint
-    assert fake.count("PUT", "/manifests/") == 0 and not fake.manifests
+    assert fake.count("PUT", "/manifests/") == 0 and not fake.repository("team/app").manifests
 
 
 def test_upload_failing_every_time_stops_before_the_manifest():
@@ -434,7 +300,7 @@ def test_chunk_failing_every_time_gives_up_after_the_attempts():
     fake = FakeRegistry(have={image.config.digest}, faults={"patch": [None] + [503] * 100})
     with pytest.raises(RegistryError, match=r"HTTP 503 \(injected\) \(after 5 attempts\)"):
         _client(fake, chunk_size=4096).push("team/app", image, ["v1"])
-    assert not fake.manifests
+    assert not fake.repository("team/app").manifests
 
 
 def test_mount_from_another_repository_uploads_nothing_with_a_two_repository_token():
@@ -458,7 +324,9 @@ def test_mount_refused_falls_back_to_uploading_in_the_offered_session():
 
 
 def test_list_tags_follows_link_pagination():
-    fake = FakeRegistry(tags=["v1", "v2", "v3", "v4", "v5"])
+    fake = FakeRegistry()
+    for tag in ["v1", "v2", "v3", "v4", "v5"]:
+        fake.add_manifest("team/app", b"{}", tags=[tag])
     assert _client(fake).list_tags("team/app", page_size=2) == ["v1", "v2", "v3", "v4", "v5"]
     assert fake.count("GET", "/tags/list") == 3
 
@@ -475,11 +343,75 @@ def test_get_manifest_and_blob_verify_digests():
     fake.blobs[image.config.digest] = b"tampered"
     with pytest.raises(RegistryError, match="sent blob sha256:.* with digest sha256:.*expected"):
         client.get_blob("team/app", image.config.digest)
-    fake.manifests[image.digest] = b"{}"
+    fake.repository("team/app").manifests[image.digest] = b"{}"
     with pytest.raises(RegistryError, match="expected " + image.digest):
         client.get_manifest("team/app", image.digest)
     with pytest.raises(RegistryNotFound, match="not found"):
         client.get_manifest("team/app", "nope")
+
+
+def _arm_image():
+    layer = oci.make_layer(oci.app_entries("x", b"arm"), 0, "app")
+    return oci.assemble(oci.ImageSpec("linux", "arm64", None, ("/x",), None, 0, {}), (layer,))
+
+
+def test_the_fake_keeps_an_index_its_images_and_an_sbom_found_through_the_fallback_tag():
+    from goship.registry.publish import fallback_tag, push_built, referrers
+
+    index = oci.make_index([_image(), _arm_image()])
+    sbom = oci.make_artifact(oci.MEDIA_SPDX, oci.Blob(oci.MEDIA_SPDX, b'{"spdxVersion": "SPDX-2.3"}'),
+                             index.images[0].manifest, {})
+    fake = FakeRegistry()
+    client = _client(fake)
+    result = push_built(client, "team/app", index, ["v1"], [sbom])
+    assert result.digest == index.digest and fake.manifest("team/app", "v1") == index.manifest.data
+    assert client.get_manifest("team/app", "v1")[0] == oci.MEDIA_INDEX
+    assert client.get_manifest("team/app", index.images[1].digest)[2] == index.images[1].digest
+    assert [d["digest"] for d in referrers(client, "team/app", index.images[0].digest)] == [sbom.digest]
+    assert fake.manifest("team/app", fallback_tag(index.images[0].digest)) is not None
+    head = client.request("HEAD", f"{client.base}/v2/team/app/manifests/v1", scope="repository:team/app:pull")
+    assert head.status_code == 200 and head.headers["Docker-Content-Digest"] == index.digest
+    assert client.list_tags("team/app") == sorted(["v1", fallback_tag(index.images[0].digest)])
+    assert client.list_tags("team/other") == []  # repositories are apart
+    assert not client.blob_exists("team/other", index.images[0].config.digest)
+
+
+def test_the_fake_mounts_from_a_repository_that_holds_the_blob():
+    from goship.registry.publish import push_built
+
+    image = _image()
+    fake = FakeRegistry()
+    for blob in image.blobs:
+        fake.add_blob("team/base", blob.data)
+    result = push_built(_client(fake), "team/app", image, ["v1"], mount_from=["team/base"])
+    assert (result.mounted_blobs, result.uploaded_blobs) == (2, 0)
+    assert all(fake.has_blob("team/app", blob.digest) for blob in image.blobs)
+
+
+def test_the_fake_refuses_a_manifest_whose_blobs_it_lacks_and_a_digest_that_does_not_match():
+    image = _image()
+    client = _client(FakeRegistry(), retry=RetryPolicy(attempts=1))
+    with pytest.raises(RegistryError, match="MANIFEST_BLOB_UNKNOWN|blobs team/app lacks"):
+        client.put_manifest("team/app", "v1", image.manifest)
+    with pytest.raises(RegistryError):
+        client.put_manifest("team/app", "sha256:" + "0" * 64, image.manifest)
+
+
+def test_the_fake_takes_a_monolithic_post_and_basic_auth_or_none():
+    data = b"whole blob"
+    digest = oci.sha256_digest(data)
+    fake = FakeRegistry(auth=None)
+    with httpx.Client(transport=httpx.MockTransport(fake), base_url="https://reg.example") as http:
+        assert http.post("/v2/team/app/blobs/uploads/", params={"digest": digest}, content=data).status_code == 201
+    assert fake.has_blob("team/app", digest) and fake.blobs[digest] == data
+    assert RegistryClient("reg.example", transport=httpx.MockTransport(fake)).blob_exists("team/app", digest)
+
+    basic = FakeRegistry(auth="basic", credentials=("u", "p"))
+    assert _client(basic).push("team/app", _image(), ["v1"]).uploaded_blobs == 2
+    assert basic.requests and all(seen.headers["authorization"].startswith("Basic ") for seen in basic.requests)
+    wrong = RegistryClient("reg.example", credentials=Credentials("u", "nope"), transport=httpx.MockTransport(basic))
+    with pytest.raises(RegistryError, match="refused the login as 'u'"):
+        wrong.check()
 
 
 def test_wrong_password_is_named_without_the_password():

@@ -4,45 +4,34 @@ Planning (which client, which argv) is pure; ``build_docker`` runs it,
 streams BuildKit's progress as events, then reads the image back with
 ``docker save`` into the same OCI form the native builder produces, so
 push, SBOM and deploy work the same whichever builder made the image.
-
-BuildKit comes either from the buildx plugin (``docker buildx build
---load``) or, on clients older than 23.0, from ``DOCKER_BUILDKIT=1 docker
-build``. Newer clients without buildx have no BuildKit at all, so every
-``docker`` on PATH is considered, not only the first.
+Which docker client drives BuildKit is ``docker_client``'s question; what
+BuildKit's failure output means is ``buildkit_errors``'.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import os
 import re
 import shutil
-import tarfile
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from goship import process
-from goship.builders.native import BuiltImage, layout_dir, sbom_artifact
+from goship.builders.buildkit_errors import ImagePlatform, check_target, explain_failure
+from goship.builders.docker_client import DockerClient, find_buildkit_client
+from goship.builders.image import BuiltImage, layout_dir
+from goship.builders.sbom import sbom_artifact
 from goship.builders.version import source_version
 from goship.config.model import BuildConfig
-from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError, ProcessError, ToolError
+from goship.errors import BuildError, ConfigError, GoshipError, ProcessError, ToolError
 from goship.events import NullReporter, Reporter, Stage
 from goship.hosts import connect_local
-from goship.images import oci
+from goship.images import docker_save, oci
 from goship.images.layout import STATE_DIR, write_layout
 from goship.project import Project
-
-
-@dataclass(frozen=True)
-class DockerClient:
-    path: str
-    mode: str  # "buildx" or "classic" (DOCKER_BUILDKIT=1 docker build)
 
 
 @dataclass(frozen=True)
@@ -57,104 +46,6 @@ class DockerBuildPlan:
     platform: str = "linux/amd64"
     #: Settings this client cannot honour, said once as warnings.
     warnings: tuple[str, ...] = ()
-
-
-def _docker_candidates() -> Iterator[str]:
-    seen: set[str] = set()
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        found = shutil.which("docker", path=directory) if directory else None
-        if found and os.path.realpath(found) not in seen:
-            seen.add(os.path.realpath(found))
-            yield found
-
-
-def _client_major(docker: str) -> int | None:
-    try:
-        out = process.run([docker, "--version"], timeout=30, check=False).text
-    except ProcessError:
-        return None
-    match = re.search(r"version (\d+)\.", out)
-    return int(match.group(1)) if match else None
-
-
-def find_buildkit_client() -> DockerClient:
-    """The first docker client on PATH that can drive BuildKit."""
-    candidates = list(_docker_candidates())
-    if not candidates:
-        raise ToolError(
-            "the docker builder needs the docker command, which is not on PATH",
-            hint="install Docker (Docker Desktop on Windows/macOS), or use build.builder: native",
-        )
-    for docker in candidates:
-        try:
-            if process.run([docker, "buildx", "version"], timeout=30, check=False).returncode == 0:
-                return DockerClient(docker, "buildx")
-        except ProcessError:
-            continue
-        major = _client_major(docker)
-        if major is not None and major < 23:
-            return DockerClient(docker, "classic")
-    raise ToolError(
-        f"no docker client with BuildKit: {', '.join(candidates)} lack(s) the buildx plugin",
-        hint="install docker-buildx (Debian/Ubuntu: docker-buildx-plugin or docker-buildx), or use build.builder: native",
-    )
-
-
-@dataclass(frozen=True)
-class DockerfileStage:
-    line: int
-    image: str
-    name: str | None
-
-
-def logical_lines(text: str) -> list[tuple[int, str]]:
-    """Each instruction as (its first line number, its text): continuation lines
-    joined, comment lines dropped, runs of whitespace made one space."""
-    raw_lines = text.lstrip("\ufeff").splitlines()
-    escape = "\\"
-    for line in raw_lines:  # parser directives come first
-        directive = re.match(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$", line)
-        if not directive:
-            break
-        if directive.group(1).lower() == "escape" and directive.group(2) in ("\\", "`"):
-            escape = directive.group(2)
-    result: list[tuple[int, str]] = []
-    current: list[str] | None = None
-    start = 0
-    for number, line in enumerate(raw_lines, start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue  # also inside a continued instruction, as BuildKit does
-        if current is None:
-            current, start = [], number
-        body = line.rstrip()
-        if body.endswith(escape):
-            current.append(body[: -len(escape)])
-            continue
-        current.append(body)
-        result.append((start, " ".join(" ".join(current).split())))
-        current = None
-    if current:
-        result.append((start, " ".join(" ".join(current).split())))
-    return result
-
-
-_FROM_LINE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
-
-
-def dockerfile_stages(text: str) -> list[DockerfileStage]:
-    """The FROM lines: where each stage starts, its base image and its name."""
-    stages = []
-    for number, instruction in logical_lines(text):
-        match = _FROM_LINE.match(instruction)
-        if match:
-            stages.append(DockerfileStage(number, match.group(1), match.group(2).lower() if match.group(2) else None))
-    return stages
-
-
-def _stage_names(stages: list[DockerfileStage]) -> str:
-    names = [stage.name for stage in stages if stage.name]
-    return f"stages: {', '.join(names)}" if names else "it names no stage: add 'AS NAME' to a FROM line"
 
 
 def _dockerignore(dockerfile: Path, context: Path, module_root: Path) -> str:
@@ -221,12 +112,7 @@ def plan_docker_build(
     except ValueError:
         display = str(dockerfile)
     if build.target:
-        stages = dockerfile_stages(dockerfile.read_text(encoding="utf-8", errors="replace"))
-        if build.target.lower() not in {stage.name for stage in stages}:
-            raise ConfigError(
-                f"{where}: build.target {build.target!r} is not a stage of {display} ({_stage_names(stages)})",
-                hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
-            )
+        check_target(build.target, dockerfile, display, where)
     warnings: list[str] = []
     staged = _stage_dockerfile(dockerfile, context, project.root, scratch) if scratch is not None else dockerfile
     argv: list[str] = [client.path]
@@ -285,280 +171,6 @@ def _secret_files(project: Project, tmp: Path) -> dict[str, Path]:
     return files
 
 
-_PARSE_ERROR = re.compile(r"dockerfile parse error (?:on )?line (\d+): (.+)", re.IGNORECASE)
-_BASE_REF = re.compile(r"(?:docker\.io/library/|docker\.io/)?([a-z0-9][\w./-]*:[\w.-]+)")
-_METADATA_REF = re.compile(r"source metadata for (\S+?):\s")
-# "#3 [internal] load metadata for gcr.io/x:1" ... "#3 ERROR: ...": the step that failed.
-_METADATA_STEP = re.compile(r"^#(\d+) \[internal\] load metadata for (\S+)\s*$", re.MULTILINE)
-_FRONTEND_STEP = re.compile(r"resolve image config for (\S+?):?\s*$", re.MULTILINE)
-_DIRECTIVE_LINE = re.compile(r"^\s*#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
-_HEAD_URL = re.compile(r'https://([^/\s"]+)/v2/(\S+?)/manifests/([^"\s]+)')
-_ARG_REFERENCE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
-_FROM_REFERENCE = re.compile(r"(?:^|[\s,])(?:--)?from=([^\s,]+)", re.IGNORECASE)
-
-#: What the engine has of an image: "linux/amd64", or None when it has none.
-ImagePlatform = Callable[[str], "str | None"]
-
-
-def _normal_ref(ref: str) -> str:
-    """``golang:1.21`` for ``docker.io/library/golang:1.21``; ``:latest`` added when untagged."""
-    ref = ref.strip().strip('"')
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "library/"):
-        if ref.startswith(prefix):
-            ref = ref[len(prefix):]
-            break
-    if "@" not in ref and "$" not in ref and ":" not in ref.rsplit("/", 1)[-1]:
-        ref += ":latest"
-    return ref
-
-
-def _errored_metadata_ref(output: str) -> str | None:
-    """The image of a 'load metadata for IMAGE' step that ERRORed, as written."""
-    for step, ref in _METADATA_STEP.findall(output):
-        if re.search(rf"^#{step} ERROR", output, re.MULTILINE):
-            return str(ref)
-    return None
-
-
-def _failed_ref(output: str, lines: list[str]) -> str | None:
-    """The image BuildKit could not resolve, from its error text."""
-    errored = _errored_metadata_ref(output)
-    if errored is not None:
-        return _normal_ref(errored)
-    metadata = _METADATA_REF.findall(output)
-    if metadata:
-        return _normal_ref(metadata[-1])
-    heads = _HEAD_URL.findall(output)
-    if heads:
-        host, path, reference = heads[-1]
-        name = path if host in ("registry-1.docker.io", "index.docker.io", "docker.io") else f"{host}/{path}"
-        return _normal_ref(f"{name}@{reference}" if ":" in reference else f"{name}:{reference}")
-    refs = _BASE_REF.findall(" ".join(line for line in lines if "resolve" in line.lower() or "load metadata" in line.lower()))
-    return _normal_ref(refs[-1]) if refs else None
-
-
-def _arg_pattern(text: str) -> str:
-    """A regex for what BuildKit shows of ``text``: $VAR and ${VAR} match anything."""
-    def literal(part: str) -> str:
-        return r"\s*".join(re.escape(word) for word in part.split())
-
-    return ".*?".join(literal(part) for part in _ARG_REFERENCE.split(text))
-
-
-def _read(dockerfile: Path) -> str:
-    try:
-        return dockerfile.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _step_line(text: str, label: str, step: str) -> int | None:
-    """The line of the instruction BuildKit ran as ``[label] step``: searched in
-    the logical lines (continuations joined) of the step's stage, with ARG/ENV
-    references matching their expanded values."""
-    logical = logical_lines(text)
-    stages = dockerfile_stages(text)
-    candidates = logical
-    stage_label = label.rsplit(" ", 1)[0].strip().lower() if " " in label.strip() else ""
-    index: int | None = None
-    names = [stage.name for stage in stages]
-    if stage_label in names:
-        index = names.index(stage_label)
-    elif re.fullmatch(r"stage-(\d+)", stage_label):
-        index = int(stage_label.split("-")[1])
-    if index is not None and index < len(stages):
-        end = stages[index + 1].line if index + 1 < len(stages) else float("inf")
-        candidates = [(n, i) for n, i in logical if stages[index].line <= n < end]
-    wanted = " ".join(step.split())
-    for number, instruction in candidates:
-        if re.fullmatch(_arg_pattern(instruction), wanted, re.IGNORECASE | re.DOTALL):
-            return number
-    for number, instruction in candidates:  # the instruction's text up to its first $
-        prefix = instruction.split("$", 1)[0].lower()
-        shown = wanted.lower()
-        if len(prefix) >= 8 and (shown.startswith(prefix) or (len(shown) >= 8 and prefix.startswith(shown))):
-            return number
-    return None
-
-
-def _step_reason(output: str) -> str | None:
-    """Why a step failed when no command exited non-zero (COPY of a missing file, ...)."""
-    cache_key = re.findall(r"failed to compute cache key: (?:failed to calculate checksum of ref \S+ )?(.+)", output)
-    errors = re.findall(r"^#\d+ (?:\d+\.\d+ )?ERROR: (.+)$", output, re.MULTILINE)
-    reason = (cache_key or errors or [None])[-1]
-    if not reason:
-        return None
-    reason = re.sub(r"^(?:ERROR: )?(?:failed to solve(?: with frontend dockerfile\.v0)?: )+", "", reason.strip())
-    if reason.endswith(" not found: not found"):
-        reason = reason[: -len(": not found")]
-    return reason[:300]
-
-
-def _registry_of(ref: str) -> str:
-    first = ref.split("/", 1)[0]
-    return first if "/" in ref and ("." in first or ":" in first or first == "localhost") else "docker.io"
-
-
-def _pull_reason(output: str, registry: str) -> tuple[str, str]:
-    """Why the pull failed, in a few words, and the fix that goes with it."""
-    lowered = output.lower()
-    offline = "pull it where there is network access and 'docker load' it here"
-    if "no such host" in lowered or "server misbehaving" in lowered or "temporary failure in name resolution" in lowered:
-        return f"{registry} cannot be resolved (offline, or no DNS for it)", offline
-    if "connection refused" in lowered:
-        return f"{registry} refused the connection", offline
-    if "gave http response to https client" in lowered:
-        return f"{registry} speaks plain HTTP", f"add {registry} to the engine's insecure-registries, or {offline}"
-    if "x509" in lowered or "certificate" in lowered:
-        return (f"{registry}'s TLS certificate is not trusted",
-                f"trust its CA (/etc/docker/certs.d/{registry}/ca.crt), or {offline}")
-    if re.search(r"unauthorized|authentication required|denied|401", lowered):
-        return (f"{registry} wants a login for it",
-                f"run 'docker login {registry}' (the docker builder pulls with the docker CLI's logins), or {offline}")
-    if "i/o timeout" in lowered or "handshake timeout" in lowered or "deadline exceeded" in lowered:
-        return f"{registry} did not answer in time", offline
-    if "manifest unknown" in lowered or "not found" in lowered:
-        return f"{registry} has no such image or tag", "check the name and tag"
-    return "", offline
-
-
-def _syntax_directive(text: str) -> tuple[int, str] | None:
-    """(line, image) of a ``# syntax=IMAGE`` parser directive at the top of the file."""
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        directive = _DIRECTIVE_LINE.match(line)
-        if not directive:
-            return None
-        if directive.group(1).lower() == "syntax":
-            return number, directive.group(2)
-    return None
-
-
-def _frontend_failure(text: str, display: str, output: str, details: tuple[str, ...]) -> BuildError | None:
-    """The ``# syntax=`` frontend image could not be had: say so, not "base image"."""
-    syntax = _syntax_directive(text)
-    if syntax is None:
-        return None
-    number, image = syntax
-    wanted = _normal_ref(image)
-    failed = {_normal_ref(ref) for ref in _FRONTEND_STEP.findall(output) + _METADATA_REF.findall(output)}
-    if wanted not in failed and "frontend gateway" not in output.lower():
-        return None
-    reason, fix = _pull_reason(output, _registry_of(wanted))
-    return BuildError(
-        f"{display}:{number}: the '# syntax={image}' directive needs the Dockerfile frontend image {wanted}, "
-        "which is not present locally and cannot be pulled" + (f": {reason}" if reason else ""),
-        hint=f"make {wanted} available ({fix}), or remove line {number} to build with the engine's built-in "
-             "Dockerfile frontend",
-        details=details,
-    )
-
-
-def _base_image_failure(
-    text: str, display: str, base: str | None, platform: str | None, image_platform: ImagePlatform | None,
-    details: tuple[str, ...], output: str = "",
-) -> BuildError:
-    reason, fix = _pull_reason(output, _registry_of(base or ""))
-    because = f": {reason}" if reason else ""
-    pull_hint = f"{fix}, or change the FROM line"
-    if base is None:
-        return BuildError(f"{display}: a base image is not present locally and cannot be pulled{because}",
-                          hint=pull_hint, details=details)
-    stages = dockerfile_stages(text)
-    exact = [s for s in stages if _normal_ref(s.image) == base]
-    with_args = [s for s in stages if re.fullmatch(_arg_pattern(_normal_ref(s.image)), base)]
-    from_stage: DockerfileStage | None = (exact or with_args)[0] if exact or with_args else None
-    if from_stage is None:
-        # Not a FROM: a COPY --from= / RUN --mount=from= naming neither a stage nor a local image.
-        for number, instruction in logical_lines(text):
-            for name in _FROM_REFERENCE.findall(instruction):
-                if _normal_ref(name) == base and not instruction.upper().startswith("FROM"):
-                    keyword = instruction.split(" ", 1)[0].upper()
-                    return BuildError(
-                        f"{display}:{number}: {keyword} --from={name} names no stage of {display} "
-                        f"({_stage_names(stages)}) and no image present locally",
-                        hint=f"name a stage defined above it (FROM ... AS {name}), or 'docker load' image {base} here",
-                        details=details,
-                    )
-    where = f"{display}:{from_stage.line}" if from_stage else display
-    present = image_platform(base) if image_platform and platform else None
-    wanted = "/".join((platform or "").split("/")[:2])
-    if present and wanted and present != wanted:
-        return BuildError(
-            f"{where}: base image {base} is present locally only for {present}, not for {wanted}, and cannot be pulled",
-            hint=f"build for {present} (build.platforms), 'docker load' a {wanted} image of {base} here, "
-                 "or use build.builder: native, which cross-compiles without base images",
-            details=details,
-        )
-    return BuildError(f"{where}: base image {base} is not present locally and cannot be pulled{because}",
-                      hint=f"{fix} (docker pull {base}), or change the FROM line", details=details)
-
-
-def explain_failure(
-    output: str, dockerfile: Path, display: str | None = None, platform: str | None = None,
-    image_platform: ImagePlatform | None = None,
-) -> GoshipError:
-    """BuildKit's verbose failure, cut down to what to fix and where.
-
-    ``display`` names the Dockerfile in messages (default: its file name);
-    ``image_platform`` says which platform a local image has, to tell "missing"
-    from "present for another platform than ``platform``".
-    """
-    name = dockerfile.name
-    display = display or name
-    text = _read(dockerfile)
-    lines = [line for line in output.splitlines() if line.strip()]
-    parse = _PARSE_ERROR.search(output)
-    if parse:
-        return BuildError(
-            f"{display}:{parse.group(1)}: {parse.group(2).strip()}",
-            hint="fix the Dockerfile (see https://docs.docker.com/reference/dockerfile/)",
-        )
-    if re.search(r"cannot connect to the docker daemon|error during connect", output, re.IGNORECASE):
-        return EngineUnreachable(
-            "the docker builder cannot reach a Docker engine",
-            hint="start Docker (Docker Desktop, or 'sudo systemctl start docker'), or use build.builder: native",
-        )
-    target = re.search(r"target stage (\S+) could not be found", output)
-    if target:
-        return ConfigError(
-            f"build.target {target.group(1)!r} is not a stage of {display} ({_stage_names(dockerfile_stages(text))})",
-            hint="set build.target to a stage name (FROM ... AS NAME), or remove it to build the last stage",
-        )
-    lowered = output.lower()
-    details = tuple(line.strip()[:300] for line in lines[-3:] if line.strip("- "))
-    frontend = _frontend_failure(text, display, output, details)
-    if frontend is not None:
-        return frontend
-    metadata_failed = _errored_metadata_ref(output) is not None
-    if metadata_failed or "failed to resolve source metadata" in lowered or "pull access denied" in lowered or (
-        "failed to create llb definition" in lowered
-    ) or ("registry-1.docker.io" in output and ("no such host" in lowered or "dial tcp" in lowered)):
-        return _base_image_failure(
-            text, display, _failed_ref(output, lines), platform, image_platform, details, output
-        )
-    step = re.search(r"^\s*>\s*\[([^\]]+)\]\s*(.+?):?\s*$", output, re.MULTILINE)
-    code = re.search(r"(?:exit code|did not complete successfully): ?(\d+)", output)
-    context = [line for line in lines if re.match(r"^#\d+ \d+\.\d+ ", line)][-12:]
-    if step:
-        line_match = re.search(rf"(?<![\w.-]){re.escape(name)}:(\d+)", output)
-        number = line_match.group(1) if line_match else _step_line(text, step.group(1), step.group(2))
-        where = f"{display}:{number}" if number else display
-        reason = None if code else _step_reason(output)
-        instruction = " ".join(step.group(2).split())
-        hint = None
-        if reason and "not found" in reason and re.match(r"(?i)(COPY|ADD)\s", instruction):
-            hint = ("COPY and ADD read from the build context (build.context): the file is not there, "
-                    "or .dockerignore excludes it")
-        return BuildError(
-            f"{where}: [{step.group(1)}] {instruction} failed"
-            + (f" (exit code {code.group(1)})" if code else "")
-            + (f": {reason}" if reason else ""),
-            hint=hint,
-            details=tuple(re.sub(r"^#\d+ \d+\.\d+ ", "", line) for line in context),
-        )
-    return BuildError("docker build failed: " + "; ".join(lines[-3:])[:400])
-
-
 def local_image_platform() -> ImagePlatform:
     """The os/arch of an image in the local engine (None when it has no such image)."""
 
@@ -614,51 +226,7 @@ def _saved_image(tag: str) -> oci.Image:
         raise BuildError(f"reading {tag} back from the engine failed: {exc.message}") from None
     finally:
         local.close()
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        def read(name: str) -> bytes:
-            member = tar.extractfile(name)
-            if member is None:
-                raise BuildError(f"docker save {tag}: {name} missing from the archive")
-            return member.read()
-
-        manifest = json.loads(read("manifest.json"))[0]
-        config = read(manifest["Config"])
-        layers = []
-        history = [h for h in json.loads(config).get("history", []) if not h.get("empty_layer")]
-        for i, name in enumerate(manifest["Layers"]):
-            raw = read(name)
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
-            created_by = history[i].get("created_by", "") if i < len(history) else ""
-            layers.append(oci.Layer(oci.Blob(oci.MEDIA_LAYER, oci.gzip_bytes(raw)), oci.sha256_digest(raw), created_by))
-    config_blob = oci.Blob(oci.MEDIA_CONFIG, config)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": oci.MEDIA_MANIFEST,
-        "config": config_blob.descriptor(),
-        "layers": [layer.blob.descriptor() for layer in layers],
-    }
-    return oci.Image(oci.Blob(oci.MEDIA_MANIFEST, oci.canonical_json(document)), config_blob, tuple(layers))
-
-
-def entrypoint_binary(image: oci.Image) -> bytes | None:
-    """The file the image runs (ENTRYPOINT, else CMD), read from its layers."""
-    config = json.loads(image.config.data).get("config") or {}
-    command = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
-    if not command:
-        return None
-    path = command[0]
-    if not path.startswith("/"):
-        path = f"{(config.get('WorkingDir') or '/').rstrip('/')}/{path.removeprefix('./')}"
-    wanted = path.lstrip("/")
-    found: bytes | None = None
-    for layer in image.layers:  # a later layer's copy wins
-        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(layer.blob.data))) as tar:
-            for member in tar.getmembers():
-                if member.isfile() and member.name.lstrip("./") == wanted:
-                    extracted = tar.extractfile(member)
-                    found = extracted.read() if extracted else found
-    return found
+    return docker_save.read_image(archive, tag)
 
 
 def ignored_settings(project: Project, dockerfile: Path) -> list[str]:
@@ -693,11 +261,13 @@ def ignored_settings(project: Project, dockerfile: Path) -> list[str]:
     ]
 
 
-def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltImage:
-    """Build the project's Dockerfile with BuildKit and keep it as .goship/oci."""
+def build_docker(
+    project: Project, reporter: Reporter | None = None, runner: process.Runner = process.SYSTEM
+) -> BuiltImage:
+    """Build the project's Dockerfile with BuildKit and keep it as .goship/oci (git through ``runner``)."""
     stage = Stage(reporter or NullReporter(), "build")
     client = find_buildkit_client()
-    source = source_version(project.root)
+    source = source_version(project.root, runner)
     tag = f"{project.repository}:{source.version}"
     labels = {"org.opencontainers.image.version": source.version}
     if source.revision:
@@ -713,7 +283,7 @@ def build_docker(project: Project, reporter: Reporter | None = None) -> BuiltIma
     sboms: tuple[oci.Artifact, ...] = ()
     sbom_format = project.config.build.sbom_format
     if sbom_format:
-        binary = entrypoint_binary(image)
+        binary = docker_save.entrypoint_binary(image)
         try:
             if binary is None:
                 raise BuildError("the image's ENTRYPOINT/CMD file was not found in its layers")

@@ -10,11 +10,8 @@ give an OCI image index; each image gets an SPDX SBOM as an OCI referrer.
 
 from __future__ import annotations
 
-import json
-import platform
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import certifi
@@ -28,72 +25,15 @@ from goship.builders.gobuild import (
     plan_go_build,
     run_go_build,
 )
-from goship.builders.sbom import sbom_for_binary
+from goship.builders.image import BuiltImage, layout_dir
+from goship.builders.sbom import sbom_artifact
 from goship.builders.version import SourceVersion, source_version
 from goship.config.model import BuildConfig
 from goship.errors import BuildError, ConfigError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
 from goship.images import oci
-from goship.images.layout import read_layout, state_dir, write_layout
+from goship.images.layout import write_layout
 from goship.project import Project
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """The result of a build: one image, or an index of one image per platform."""
-
-    built: oci.Image | oci.Index
-    repository: str
-    version: str
-    layout: Path
-    sboms: tuple[oci.Artifact, ...] = ()
-
-    @property
-    def tag(self) -> str:
-        return f"{self.repository}:{self.version}"
-
-    @property
-    def digest(self) -> str:
-        """The digest users pull: the index's for a multi-arch build."""
-        return self.built.digest
-
-    @property
-    def images(self) -> tuple[oci.Image, ...]:
-        return self.built.images if isinstance(self.built, oci.Index) else (self.built,)
-
-    @property
-    def platforms(self) -> list[str]:
-        return [oci.platform_of(image) for image in self.images]
-
-    @property
-    def image(self) -> oci.Image:
-        """The image for this machine's architecture (what a local engine runs)."""
-        wanted = f"linux/{host_arch()}"
-        for image in self.images:
-            if oci.platform_of(image).startswith(wanted):
-                return image
-        return self.images[0]
-
-    @property
-    def revision(self) -> str:
-        """The git commit the image was built from ('' outside git)."""
-        config = json.loads(self.image.config.data)
-        labels = config.get("config", {}).get("Labels") or {}
-        return str(labels.get("org.opencontainers.image.revision", ""))
-
-    @property
-    def image_id(self) -> str:
-        """What Docker calls the image once loaded: its config digest."""
-        return self.image.config.digest
-
-
-def host_arch() -> str:
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
-
-
-def layout_dir(project: Project) -> Path:
-    return state_dir(project.root) / "oci"
 
 
 def image_labels(project: Project, source: SourceVersion) -> dict[str, str]:
@@ -277,23 +217,3 @@ def build_native(
         total_seconds=round(time.monotonic() - started, 2),
     )
     return BuiltImage(built, project.repository, source.version, layout, tuple(sboms))
-
-
-def sbom_artifact(
-    binary: bytes, image: oci.Image, name: str, source: SourceVersion, format: str = "spdx"
-) -> oci.Artifact:
-    """The SBOM (SPDX or CycloneDX) of ``binary`` as an OCI artifact whose subject is ``image``."""
-    document = sbom_for_binary(binary, name, source.timestamp, main_version=source.version, format=format)
-    media = oci.SBOM_MEDIA[format]
-    return oci.make_artifact(
-        media,
-        oci.Blob(media, document),
-        image.manifest,
-        {"org.opencontainers.image.created": oci.rfc3339(source.timestamp)},
-    )
-
-
-def last_build(project: Project) -> BuiltImage:
-    """The image of the last ``goship build`` of this module."""
-    built, version, artifacts = read_layout(layout_dir(project))
-    return BuiltImage(built, project.repository, version, layout_dir(project), tuple(artifacts))

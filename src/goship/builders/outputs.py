@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.builders.native import BuiltImage
+from goship.builders.image import BuiltImage
 from goship.errors import ConfigError, GoshipError
 from goship.images.layout import docker_archive, write_layout
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from goship._version import __version__
+from goship.builders.version import SourceVersion
 from goship.errors import BuildError
+from goship.images import oci
 from goship.images.oci import canonical_json, rfc3339
 
 _MAGIC = b"\xff Go buildinf:"
@@ -379,3 +381,17 @@ def convert(document: dict[str, object], to: str) -> dict[str, object]:
         return document
     info, digest, name, created = _from_spdx(document) if source == "spdx" else _from_cyclonedx(document)
     return _DOCUMENTS[to](info, digest, name, created)
+
+
+def sbom_artifact(
+    binary: bytes, image: oci.Image, name: str, source: SourceVersion, format: str = "spdx"
+) -> oci.Artifact:
+    """The SBOM (SPDX or CycloneDX) of ``binary`` as an OCI artifact whose subject is ``image``."""
+    document = sbom_for_binary(binary, name, source.timestamp, main_version=source.version, format=format)
+    media = oci.SBOM_MEDIA[format]
+    return oci.make_artifact(
+        media,
+        oci.Blob(media, document),
+        image.manifest,
+        {"org.opencontainers.image.created": oci.rfc3339(source.timestamp)},
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from goship.config.reference import parse_repository
 from goship.errors import ConfigError
+from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient

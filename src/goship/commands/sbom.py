@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goship.builders.native import host_arch, last_build
+from goship.builders.image import host_arch, last_build
 from goship.builders.sbom import convert
 from goship.config.model import RegistryConfig
-from goship.config.reference import parse_repository, split_reference
 from goship.errors import GoshipError, RegistryError
 from goship.images.oci import MEDIA_INDEX, SBOM_MEDIA, platform_of
+from goship.images.reference import parse_repository, split_reference
 from goship.project import Project
 from goship.registry import credentials
 from goship.registry.client import RegistryClient

@@ -14,8 +14,8 @@ from typing import Any, NewType
 
 from goship.config import names
 from goship.config.names import TARGET_KINDS
-from goship.config.reference import parse_repository
 from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
+from goship.images.reference import parse_repository
 
 Duration = NewType("Duration", float)
 

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from goship.deploy import lock
 from goship.deploy.specs import managed, marker_container
 from goship.engine.api import ContainerSpec
-from goship.engine.client import Conflict, Engine
+from goship.engine.client import Engine
+from goship.errors import EngineConflict
 
 STATE_DIR = "/state"
 RELEASES = "releases"
@@ -89,7 +90,7 @@ def ensure_state(engine: Engine, service: str, image: str) -> None:
     if engine.inspect(state_name(service)) is None:
         try:
             engine.create(state_name(service), state_container(service, image))
-        except Conflict:
+        except EngineConflict:
             pass  # created by a deploy on another host of the same engine
 
 

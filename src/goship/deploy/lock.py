@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.specs import managed, marker_container
 from goship.engine.api import ContainerSpec
-from goship.engine.client import Conflict, Engine
-from goship.errors import DeployError
+from goship.engine.client import Engine
+from goship.errors import DeployError, EngineConflict
 
 LABEL_HOLDER = "goship.lock.holder"
 LABEL_MACHINE = "goship.lock.machine"
@@ -146,7 +146,7 @@ def acquire(
         try:
             engine.create(name, lock_container(service, image, info))
             return info
-        except Conflict:
+        except EngineConflict:
             pass
         held = status(engine, name, named=True)
         retry = held is None  # released in between

@@ -60,6 +60,9 @@ class Instruction:
     heredocs: tuple[str, ...] = ()
     #: Rule IDs silenced by a ``# goship-ignore ID`` comment right above.
     ignores: frozenset[str] = frozenset()
+    #: The instruction as written, keyword and flags included, its continuation
+    #: lines joined as BuildKit joins them (heredoc bodies are in ``heredocs``).
+    text: str = ""
 
     def flag(self, name: str) -> str | None:
         """The value of ``--name=value`` (``""`` for a bare ``--name``), or None."""
@@ -276,6 +279,31 @@ class _Lines:
         return self.index + 1
 
 
+def _take_directives(source: _Lines) -> list[tuple[int, str, str]]:
+    """(line, name, value) of each parser directive, read off the top of ``source``.
+
+    Parser directives only count at the very top, before any blank line,
+    comment or instruction: that is where BuildKit looks for them.
+    """
+    found: list[tuple[int, str, str]] = []
+    while source.more():
+        match = _DIRECTIVE.match(source.peek().strip())
+        if not match or match.group(1).lower() not in _KNOWN_DIRECTIVES:
+            break
+        found.append((source.number, match.group(1).lower(), match.group(2)))
+        source.take()
+    return found
+
+
+def parser_directives(text: str) -> list[tuple[int, str, str]]:
+    """(line, name, value) of each parser directive (``# syntax=...``, ``# escape=...``).
+
+    Read as ``parse_dockerfile`` reads them, but never refused: the docker
+    builder names a ``# syntax=`` line even in a file written for another frontend.
+    """
+    return _take_directives(_Lines(text))
+
+
 def _logical_lines(text: str, path: str) -> Iterator[tuple[int, int, str, set[str] | None, dict[str, str]]]:
     """Yield (first line, last line, joined text, ignores, directives) per instruction.
 
@@ -283,15 +311,7 @@ def _logical_lines(text: str, path: str) -> Iterator[tuple[int, int, str, set[st
     ``goship-ignore-file`` pseudo-entry (text holds the IDs, space-separated).
     """
     source = _Lines(text)
-    directives: dict[str, str] = {}
-    # Parser directives only count at the very top, before any blank line,
-    # comment or instruction: that is where BuildKit looks for them.
-    while source.more():
-        match = _DIRECTIVE.match(source.peek().strip())
-        if not match or match.group(1).lower() not in _KNOWN_DIRECTIVES:
-            break
-        directives[match.group(1).lower()] = match.group(2)
-        source.take()
+    directives = {name: value for _, name, value in _take_directives(source)}
     escape = directives.get("escape", "\\")
     if escape not in ("\\", "`"):
         raise DockerfileError(f"{path}:1: escape directive must be '\\' or '`', not {escape!r}")
@@ -441,6 +461,7 @@ def parse_dockerfile(text: str, path: str = "Dockerfile") -> Dockerfile:
             exec_form=_exec_form(keyword, rest, path, start),
             heredocs=heredocs,
             ignores=frozenset(ignores),
+            text=joined,
         )
         _check_arguments(keyword, instruction, path)
         instructions.append(instruction)

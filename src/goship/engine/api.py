@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from goship.config.reference import split_reference
 from goship.engine.http import Request, json_request, path_part
+from goship.images.reference import split_reference
 
 #: The oldest API goship needs (Docker 20.10); newer engines answer it too.
 MIN_API = (1, 41)

@@ -4,7 +4,7 @@
 ``Transport`` (one kept-alive stream to the local socket, the named pipe or
 an SSH host; or the fake engine in tests) and turns every answer into
 Python values or goship errors: a missing object is ``None``, a name in use
-is ``Conflict``, anything else the engine refuses is a ``HostError`` with
+is ``EngineConflict``, anything else the engine refuses is a ``HostError`` with
 the engine's own message, and a lost connection says what the transport
 knows (ssh's last words, for instance).
 """
@@ -20,17 +20,9 @@ from typing import Any
 
 from goship.engine import api
 from goship.engine.http import ConnectionLost, Request, Response, Transport
-from goship.errors import EngineUnreachable, HostError
+from goship.errors import EngineConflict, EngineNotFound, EngineUnreachable, HostError
 
 _log = logging.getLogger("goship.engine")
-
-
-class Conflict(HostError):
-    """The engine refused because a name is taken (HTTP 409)."""
-
-
-class NotFound(HostError):
-    """The engine has no such object (HTTP 404)."""
 
 
 def _auth_header(fields: Mapping[str, str]) -> str:
@@ -131,7 +123,7 @@ class Engine:
         if response.status == 404 and missing_ok:
             return None
         message = response.error_message()
-        kind = {404: NotFound, 409: Conflict}.get(response.status, HostError)
+        kind = {404: EngineNotFound, 409: EngineConflict}.get(response.status, HostError)
         raise kind(f"{self.name}: {message}", host=self.name, returncode=response.status, stderr=message)
 
     def _json(self, request: Request, *, missing_ok: bool = False) -> Any:
@@ -241,7 +233,7 @@ class Engine:
     def create_network(self, name: str, labels: Mapping[str, str]) -> None:
         try:
             self.call(api.network_create(name, labels))
-        except Conflict:
+        except EngineConflict:
             pass  # made by a deploy running at the same moment
 
     def remove_volume(self, name: str) -> bool:

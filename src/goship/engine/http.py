@@ -171,6 +171,8 @@ class _Reader:
             yield data
 
     def chunked(self) -> Iterator[bytes]:
+        """The body of a ``Transfer-Encoding: chunked`` answer, decoded: chunk
+        extensions (``1a;name=value``) ignored, trailers read and dropped."""
         while True:
             size_line = self.line().split(b";", 1)[0].strip()
             try:
@@ -183,6 +185,39 @@ class _Reader:
                 return
             yield from self.exactly(size)
             self.line()  # the CRLF after each chunk
+
+
+class _Received:
+    """An answer already read to its end, as a Stream (for ``dechunk``)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def write(self, data: bytes) -> None:
+        raise StreamClosed("nothing to send to an answer already read")
+
+    def read(self, size: int, timeout: float | None) -> bytes:
+        piece, self._data = self._data[:size], self._data[size:]
+        return piece
+
+    def close(self) -> None:
+        pass
+
+    def diagnose(self) -> str | None:
+        return None
+
+
+def dechunk(body: bytes) -> bytes:
+    """A chunked body already read to its end (a ``Connection: close`` answer), decoded
+    as the engine's answers are; what came before a malformed or cut-off chunk when
+    the body has one."""
+    pieces: list[bytes] = []
+    try:
+        for piece in _Reader(_Received(body), None).chunked():
+            pieces.append(piece)
+    except ConnectionLost:
+        pass
+    return b"".join(pieces)
 
 
 def render_request(request: Request, host: str = "docker", prefix: str = "") -> bytes:

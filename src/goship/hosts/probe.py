@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from goship.engine.http import dechunk
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -77,18 +79,7 @@ def parse_body(response: bytes) -> bytes:
     head, _, body = response.partition(b"\r\n\r\n")
     if b"transfer-encoding: chunked" not in head.lower():
         return body
-    out = b""
-    while body:
-        size_text, _, rest = body.partition(b"\r\n")
-        try:
-            size = int(size_text.split(b";")[0], 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += rest[:size]
-        body = rest[size + 2 :]
-    return out
+    return dechunk(body)
 
 
 def _recv_all(sock: socket.socket, limit: int) -> bytes:

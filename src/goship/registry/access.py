@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from goship.config.model import RegistryConfig
-from goship.config.reference import parse_repository
 from goship.engine.client import registry_auth, token_auth
+from goship.images.reference import parse_repository
 from goship.registry import credentials
 from goship.registry.client import RegistryClient
 from goship.registry.credentials import Credentials

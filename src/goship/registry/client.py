@@ -34,9 +34,9 @@ from pathlib import Path
 
 import httpx
 
-from goship.config.reference import docker_name
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images.oci import Blob, Image
+from goship.images.reference import docker_name
 from goship.registry import protocol
 from goship.registry.auth import Authenticator, repository_scope
 from goship.registry.credentials import Credentials

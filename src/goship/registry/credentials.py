@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship import process
-from goship.config.reference import DOCKER_HUB
 from goship.errors import ProcessError, RegistryError
+from goship.images.reference import DOCKER_HUB
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from goship.config.reference import docker_name
 from goship.errors import RegistryError, RegistryNotFound
 from goship.images.layout import Built
 from goship.images.oci import MEDIA_INDEX, Artifact, Blob, Image, Index, canonical_json
+from goship.images.reference import docker_name
 from goship.registry.client import PushResult, RegistryClient
 
 

@@ -6,4 +6,6 @@ proxy containers; ``FakeProber`` (``goship.testing.prober``) answers health
 probes from the same model; ``FakeClock`` makes timeouts pass at once.
 ``FakeMachine`` (``goship.testing.machine``) is a described computer for
 ``goship doctor``'s checks.
+``FakeRegistry`` (``goship.testing.registry``) is an OCI registry in memory
+for ``RegistryClient``, through ``httpx.MockTransport``.
 """

@@ -27,12 +27,12 @@ from goship.commands.doctor.facts import (
     version_tuple,
 )
 from goship.commands.doctor.machine import Machine
-from goship.config.reference import parse_repository
 from goship.deploy.targets import resolve_target
 from goship.engine.client import pull_hint
 from goship.engine.endpoint import UNIX_SOCKET
 from goship.errors import GoshipError
 from goship.hosts.ssh import SSHTarget
+from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.registry import access
 
