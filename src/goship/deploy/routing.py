@@ -16,7 +16,6 @@ make the proxy serve it:
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -65,19 +64,23 @@ def read_table(host: Host, *, create: bool = False, state: ContainerState | None
     return proxy.legacy_table(legacy) if legacy is not None else {}
 
 
-def healed(engine: Engine, table: Mapping[str, Route]) -> tuple[Table, list[str]]:
-    """The table without routes to containers that are gone; and the services dropped."""
-    present = {c.name for c in engine.containers({LABEL_ROLE: "app"})}
+def healed(engine: Engine, table: Mapping[str, Route], present: set[str] | None = None) -> tuple[Table, list[str]]:
+    """The table without upstreams whose container is gone, nor routes left with none that gets
+    requests; and the services dropped. ``present``: the app containers running, if the caller has them."""
+    present = _running_apps(engine) if present is None else present
     kept: Table = {}
     dropped = []
     for service, route in table.items():
-        if route.upstream not in present:
+        still = routes.present(route, present)
+        if still is None:
             dropped.append(service)
-            continue
-        if route.draining and route.draining not in present:
-            route = dataclasses.replace(route, draining=None)
-        kept[service] = route
+        else:
+            kept[service] = still
     return kept, sorted(dropped)
+
+
+def _running_apps(engine: Engine) -> set[str]:
+    return {c.name for c in engine.containers({LABEL_ROLE: "app"})}
 
 
 def ensure_proxy_container(host: Host) -> None:
