@@ -9,12 +9,12 @@ import subprocess
 import pytest
 
 from goship.deploy import proxy, routes
-from goship.deploy.routes import Route, Wanted, render, route_for
+from goship.deploy.routes import Route, Wanted, render, route_for, single
 from goship.errors import DeployError
 
-HELLO = Route("hello", "hello-2", 8080, draining="hello-1", catch_all=True)
-SHOP = Route("shop", "shop-1", 8080, path_prefix="/api", strip_prefix=True)
-DOCS = Route("docs", "docs-1", 8080, domains=("docs.example.com",), tls="internal")
+HELLO = Route("hello", single("hello-2", 8080, draining="hello-1"), catch_all=True)
+SHOP = Route("shop", single("shop-1", 8080), path_prefix="/api", strip_prefix=True)
+DOCS = Route("docs", single("docs-1", 8080), domains=("docs.example.com",), tls="internal")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_locally_every_service_has_its_own_name_and_the_first_keeps_the_catch_al
 
 
 def test_rendered_caddyfile_orders_names_prefixes_and_the_catch_all():
-    text = render([HELLO, SHOP, DOCS, Route("v2", "v2-1", 8080, path_prefix="/api/v2")])
+    text = render([HELLO, SHOP, DOCS, Route("v2", single("v2-1", 8080), path_prefix="/api/v2")])
     catch_all = text[text.index(":8080 {"):]
     assert catch_all.index("path /api/v2 /api/v2/*") < catch_all.index("path /api /api/*") < catch_all.index("\thandle {")
     assert "uri strip_prefix /api\n" in catch_all and "strip_prefix /api/v2" not in catch_all
@@ -84,18 +84,18 @@ def test_site_files_of_goship_before_the_table_become_routes():
         "\treverse_proxy docs-abc-1:8080 {\n\t\tlb_try_duration 5s\n\t}\n}\n"
     )
     assert routes.from_site_file("docs", old) == Route(
-        "docs", "docs-abc-1", 8080, domains=("docs.example.com", "www.docs.example.com"), tls="internal"
+        "docs", single("docs-abc-1", 8080), domains=("docs.example.com", "www.docs.example.com"), tls="internal"
     )
     catch_all = "# goship service hello\n:8080 {\n\treverse_proxy hello-x:8080 {\n\t}\n}\n"
-    assert routes.from_site_file("hello", catch_all) == Route("hello", "hello-x", 8080, catch_all=True)
+    assert routes.from_site_file("hello", catch_all) == Route("hello", single("hello-x", 8080), catch_all=True)
     assert routes.from_site_file("gone", "# goship service gone: no route\n(goship-unrouted-gone) {\n}\n") is None
 
 
 @pytest.mark.skipif(shutil.which("caddy") is None, reason="needs the caddy binary (scripts/install-system-packages.sh installs it)")
 def test_real_caddy_accepts_every_rendered_shape(tmp_path):
-    for table in ([], [HELLO], [HELLO, SHOP, DOCS], [SHOP, Route("v2", "v2-1", 8080, path_prefix="/api/v2")],
-                  [Route("a", "a-1", 8080, local_name="a.localhost", catch_all=True),
-                   Route("b", "b-1", 8080, local_name="b.localhost")]):
+    for table in ([], [HELLO], [HELLO, SHOP, DOCS], [SHOP, Route("v2", single("v2-1", 8080), path_prefix="/api/v2")],
+                  [Route("a", single("a-1", 8080), local_name="a.localhost", catch_all=True),
+                   Route("b", single("b-1", 8080), local_name="b.localhost")]):
         caddyfile = tmp_path / "Caddyfile"
         caddyfile.write_text(render(table))
         checked = subprocess.run(["caddy", "adapt", "--config", str(caddyfile), "--adapter", "caddyfile"],

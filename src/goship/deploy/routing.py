@@ -4,7 +4,8 @@ Every change goes the same way, under the proxy's own lock (deploys of
 other services on the same host wait their turn for this short part):
 read the table, drop routes whose container is gone, put the new route in
 (or refuse it, before anything changed), render the whole Caddyfile and
-make the proxy serve it:
+make the proxy serve it. A route goes to one container (``change``) or is
+shared between several by weight (``split``):
 
 * a running proxy reloads: Caddy loads the new configuration or keeps the
   old one, and goship then puts the old files back;
@@ -16,9 +17,8 @@ make the proxy serve it:
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from goship.deploy import lock, proxy, routes
@@ -65,19 +65,23 @@ def read_table(host: Host, *, create: bool = False, state: ContainerState | None
     return proxy.legacy_table(legacy) if legacy is not None else {}
 
 
-def healed(engine: Engine, table: Mapping[str, Route]) -> tuple[Table, list[str]]:
-    """The table without routes to containers that are gone; and the services dropped."""
-    present = {c.name for c in engine.containers({LABEL_ROLE: "app"})}
+def healed(engine: Engine, table: Mapping[str, Route], present: set[str] | None = None) -> tuple[Table, list[str]]:
+    """The table without upstreams whose container is gone, nor routes left with none that gets
+    requests; and the services dropped. ``present``: the app containers running, if the caller has them."""
+    present = _running_apps(engine) if present is None else present
     kept: Table = {}
     dropped = []
     for service, route in table.items():
-        if route.upstream not in present:
+        still = routes.present(route, present)
+        if still is None:
             dropped.append(service)
-            continue
-        if route.draining and route.draining not in present:
-            route = dataclasses.replace(route, draining=None)
-        kept[service] = route
+        else:
+            kept[service] = still
     return kept, sorted(dropped)
+
+
+def _running_apps(engine: Engine) -> set[str]:
+    return {c.name for c in engine.containers({LABEL_ROLE: "app"})}
 
 
 def ensure_proxy_container(host: Host) -> None:
@@ -211,12 +215,37 @@ def change(
     Raises DeployError, with nothing changed, when another service holds
     what the route needs. Returns the service's route now served.
     """
-    return _edit(host, service, stage, f"routing {service}", to, draining, clock)[0]
+    target = None if to is None else (routes.single(to[0], to[1], draining), to[2])
+    return _edit(host, service, stage, f"routing {service}", target, clock)[0]
+
+
+def split(
+    host: Host,
+    service: str,
+    stage: Stage,
+    *,
+    upstreams: Sequence[tuple[str, int, int]],
+    wanted: routes.Wanted,
+    clock: Clock = REAL_CLOCK,
+) -> Route:
+    """Share ``service``'s requests between containers by weight (``upstreams``: name, port,
+    weight; 1 and 3 send one request in four to the first, 0 drains), with the table healed,
+    under the proxy's lock. One container with a weight is routed exactly as ``change`` routes it.
+
+    Raises DeployError, with nothing changed, when a weight is not a whole
+    number of 0 or more (or none is above 0), a container that would get
+    requests does not run on the host, or another service holds what the
+    route needs. Returns the service's route now served.
+    """
+    checked = routes.checked_upstreams(upstreams)
+    new = _edit(host, service, stage, f"splitting {service}", (checked, wanted), clock, running=True)[0]
+    assert new is not None
+    return new
 
 
 def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -> Table:
     """Route ``service`` nowhere (healing the rest); the table the proxy serves now."""
-    return _edit(host, service, stage, f"unrouting {service}", None, None, clock)[1]
+    return _edit(host, service, stage, f"unrouting {service}", None, clock)[1]
 
 
 def _edit(
@@ -224,24 +253,33 @@ def _edit(
     service: str,
     stage: Stage,
     message: str,
-    to: tuple[str, int, routes.Wanted] | None,
-    draining: str | None,
+    to: tuple[tuple[routes.Upstream, ...], routes.Wanted] | None,
     clock: Clock,
+    *,
+    running: bool = False,
 ) -> tuple[Route | None, Table]:
-    """The one way a route changes: locked, read, healed, edited, applied."""
+    """The one way a route changes: locked, read, healed, edited, applied. ``running``: refuse
+    upstreams that would get requests but whose container does not run on the host."""
     engine, name = host.engine, host.proxy.name
     with locked(host, message, clock):
         state = engine.inspect(name)
         before = read_table(host, create=True, state=state)
         if state is None:  # reading may have made it again, from its volume
             state = engine.inspect(name)
-        table, dropped = healed(engine, before)
+        present = _running_apps(engine)
+        table, dropped = healed(engine, before, present)
         if dropped:
             stage.info(f"dropped the routes of {', '.join(dropped)}: no container of theirs is left on this host")
         new = None
         if to is not None:
-            upstream, port, wanted = to
-            new = routes.route_for(service, upstream, port, wanted, table.values(), draining=draining)
+            upstreams, wanted = to
+            missing = [u.name for u in upstreams if u.weight > 0 and u.name not in present] if running else []
+            if missing:
+                raise DeployError(
+                    f"{engine.name}: {service} cannot send requests to {', '.join(missing)}: no such container runs here",
+                    hint="start it first (docker ps -a lists the service's containers), or leave it out of the split",
+                )
+            new = routes.route_to(service, upstreams, wanted, table.values())
             table[service] = new
         else:
             table.pop(service, None)

@@ -7,7 +7,8 @@ their labels, ports, state and files, volumes, networks, exec. App
 containers behave as their image's ``Behaviour`` says (healthy, slow,
 crashing, failing after a while); a proxy container behaves like Caddy:
 ``caddy reload`` loads the site files or refuses them, and its routes
-decide where a request to the proxy's port goes.
+decide where a request to the proxy's port goes (a split's upstreams in
+turn, as Caddy's round robin picks them).
 
 Faults are scripted per request (``fail``), and ``crash_after`` raises
 ``Crash`` on the n-th changing request to stand for a goship killed at
@@ -30,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from goship.deploy.proxy import parse_table
-from goship.deploy.routes import Route
+from goship.deploy.routes import HTTP_PORT, Route
 from goship.engine.http import Request, Response
 
 
@@ -129,6 +130,10 @@ class FakeEngine:
         self.routes: dict[str, dict[str, Route]] = {}
         #: Every upstream of each proxy's loaded configuration (what its status window lists).
         self.upstreams: dict[str, set[str]] = {}
+        #: Each proxy's loaded Caddyfile as Caddy forwards: (site, path prefix) -> (lb_policy, upstreams listed).
+        self.pools: dict[str, dict[tuple[str, str | None], tuple[str, tuple[str, ...]]]] = {}
+        #: Caddy's round-robin counter per (proxy, site, path prefix); a reload starts them again.
+        self.robins: dict[tuple[str, str, str | None], int] = {}
         #: A proxy refuses a configuration this returns a reason for.
         self.caddy_refuses: Callable[[dict[str, str]], str | None] = lambda files: None
         #: Requests in flight through a proxy to an upstream, until a clock time.
@@ -361,6 +366,7 @@ class FakeEngine:
             return Response(304, {})
         container.status, container.exit_code, container.ports = "exited", 0, {}
         self.routes.pop(container.name, None)
+        self.pools.pop(container.name, None)
         return Response(204, {})
 
     def _remove(self, request: Request, query: dict[str, str], container: Container) -> Response:
@@ -368,6 +374,7 @@ class FakeEngine:
             return _error(409, "You cannot remove a running container. Stop the container before attempting removal")
         del self.containers[container.name]
         self.routes.pop(container.name, None)
+        self.pools.pop(container.name, None)
         return Response(204, {})
 
     def _inspect(self, request: Request, query: dict[str, str], container: Container) -> Response:
@@ -489,8 +496,10 @@ class FakeEngine:
     def _caddy_load(self, container: Container) -> str | None:
         """Load the proxy's configuration as Caddy would; the reason when it refuses.
 
-        The fake reads the route table goship renders the Caddyfile from
-        (the real Caddyfile is checked against real Caddy in the e2e tests).
+        The fake reads the route table goship renders the Caddyfile from for
+        which route takes a request, and the Caddyfile's ``reverse_proxy``
+        lines for which upstream gets it (``forward``); the real Caddyfile is
+        checked against real Caddy in the e2e tests.
         """
         files = self.proxy_files(container)
         problem = self._caddy_check(files)
@@ -498,13 +507,18 @@ class FakeEngine:
             return problem
         table = parse_table(files.get("goship/routes.json", "").encode()) or {}
         self.routes[container.name] = table
-        self.upstreams[container.name] = {
-            f"{name}:{route.port}" for route in table.values() for name in (route.upstream, route.draining) if name
-        }
+        self.upstreams[container.name] = {u.address for route in table.values() for u in route.upstreams}
+        self.pools[container.name] = caddy_pools(files["Caddyfile"])
+        self.robins = {key: n for key, n in self.robins.items() if key[0] != container.name}
         return None
 
     def route(self, proxy: Container, host: str | None, path: str = "/") -> Route | None:
         """The route the proxy takes for a request to ``host`` and ``path``, as the rendered Caddyfile orders them."""
+        found = self._site_route(proxy, host, path)
+        return found[1] if found is not None else None
+
+    def _site_route(self, proxy: Container, host: str | None, path: str) -> tuple[str, Route] | None:
+        """That route and the address of the Caddyfile site that takes the request."""
         table = list(self.routes.get(proxy.name, {}).values())
 
         def prefixed(candidates: list[Route]) -> Route | None:
@@ -516,11 +530,71 @@ class FakeEngine:
         name = (host or "").split(":", 1)[0]
         on_domain = [r for r in table if name and name in r.domains]
         if on_domain:
-            return prefixed(on_domain)
+            route = prefixed(on_domain)
+            return (name, route) if route is not None else None
         local = next((r for r in table if r.local_name and r.local_name == name), None)
         if local is not None:
-            return local
-        return prefixed([r for r in table if not r.domains and (r.path_prefix or r.catch_all)])
+            return f"http://{name}", local
+        route = prefixed([r for r in table if not r.domains and (r.path_prefix or r.catch_all)])
+        return (f":{HTTP_PORT}", route) if route is not None else None
+
+    def forward(self, proxy: Container, host: str | None, path: str = "/") -> str | None:
+        """The container the proxy sends a request to ``host`` and ``path`` to (None: no route takes it).
+
+        Picked from the loaded Caddyfile's ``reverse_proxy`` of that site and
+        prefix as its ``lb_policy`` does: ``first``, the first listed;
+        ``round_robin``, the next in turn by Caddy's counter (which is
+        advanced before it is read, so a fresh configuration's first request
+        goes to the second listed), past containers that do not run, as
+        Caddy's retries within ``lb_try_duration`` go. A route the
+        Caddyfile does not show (a test's hand-written file) goes to its
+        primary upstream.
+        """
+        found = self._site_route(proxy, host, path)
+        if found is None:
+            return None
+        site, route = found
+        pool = self.pools.get(proxy.name, {}).get((site, route.path_prefix))
+        policy, addresses = pool if pool is not None else ("first", (route.primary.address,))
+        names = [address.rsplit(":", 1)[0] for address in addresses]
+        if policy != "round_robin":
+            return names[0]
+        key = (proxy.name, site, route.path_prefix)
+        for _ in names:
+            self.robins[key] = self.robins.get(key, 0) + 1
+            name = names[self.robins[key] % len(names)]
+            target = self.containers.get(name)
+            if target is not None and target.running:
+                break
+        return name
+
+
+def caddy_pools(caddyfile: str) -> dict[tuple[str, str | None], tuple[str, tuple[str, ...]]]:
+    """Where a Caddyfile goship rendered forwards: (site address, path prefix or None) -> (lb_policy,
+    upstream addresses as listed) of each ``handle``'s first ``reverse_proxy`` (a later one in the
+    same handle is never reached: it only lists draining upstreams)."""
+    pools: dict[tuple[str, str | None], tuple[str, tuple[str, ...]]] = {}
+    site, handle, block = "", None, None
+    prefixes: dict[str, str] = {}  # matcher -> path prefix
+    for line in caddyfile.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        depth = len(line) - len(line.lstrip("\t"))
+        if depth == 0 and words[-1] == "{":
+            site, handle, prefixes = " ".join(words[:-1]), None, {}
+        elif depth == 1 and words[0].startswith("@") and words[1:2] == ["path"]:
+            prefixes[words[0]] = words[2]
+        elif depth == 1 and words[0] == "handle":
+            handle = (site, prefixes.get(words[1]) if len(words) == 3 else None)
+        elif words[0] == "reverse_proxy" and handle is not None and handle not in pools:
+            pools[handle] = ("random", tuple(w for w in words[1:] if w != "{"))  # random: Caddy's default
+            block = handle if words[-1] == "{" else None
+        elif words[0] == "lb_policy" and block is not None:
+            pools[block] = (words[1], pools[block][1])
+        elif words == ["}"] and block is not None:
+            block = None
+    return pools
 
 
 def _volume_mounts(container: Container) -> dict[str, str]:

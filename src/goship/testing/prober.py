@@ -2,8 +2,9 @@
 
 A GET to a port finds the container that publishes it there. An app
 answers as its ``Behaviour`` says at this moment of the fake clock; the
-proxy forwards to the container its loaded routes name (or answers 502
-when that container does not run); nothing listening is a refused
+proxy forwards to the container its loaded Caddyfile picks for the route
+(``FakeEngine.forward``: a split's upstreams in turn), or answers 502 when
+that container does not run; nothing listening is a refused
 connection, as on a real host.
 """
 
@@ -52,7 +53,7 @@ class FakeProber:
             return ProbeResult(404, None, 0.001)
         if route.domains:
             return ProbeResult(308, None, 0.001)  # plain HTTP to a domain: Caddy redirects to HTTPS
-        target = self.engine.containers.get(route.upstream)
+        target = self.engine.containers.get(self.engine.forward(container, host_header, path) or "")
         if target is None or not target.running:
             return ProbeResult(502, None, 0.001)
         return self._app(target)
@@ -62,8 +63,7 @@ class FakeProber:
         container = self.engine.container_with_port(port)
         if container is None or not container.running or container.labels.get("goship.role") != "proxy":
             return None
-        route = self.engine.route(container, host_header, path)
-        target = self.engine.containers.get(route.upstream) if route else None
+        target = self.engine.containers.get(self.engine.forward(container, host_header, path) or "")
         return target if target is not None and target.running else None
 
     def tcp_connect(self, host: str, port: int, timeout: float = 5.0) -> ProbeResult:
