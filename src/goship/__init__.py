@@ -46,15 +46,15 @@ from goship.errors import (
 )
 
 if TYPE_CHECKING:
-    from goship.pipeline import build, deploy, push, ship
+    from goship.commands.pipeline import build, deploy, push, ship
     from goship.project import Project, load_project
     from goship.session import Session
 
 _LAZY = {
-    "build": "goship.pipeline",
-    "deploy": "goship.pipeline",
-    "push": "goship.pipeline",
-    "ship": "goship.pipeline",
+    "build": "goship.commands.pipeline",
+    "deploy": "goship.commands.pipeline",
+    "push": "goship.commands.pipeline",
+    "ship": "goship.commands.pipeline",
     "Project": "goship.project",
     "load_project": "goship.project",
     "Session": "goship.session",

@@ -1,4 +1,4 @@
-"""The ``goship`` command: a thin layer over the library (``goship.pipeline`` and friends).
+"""The ``goship`` command: a thin layer over the library (``goship.commands.pipeline`` and friends).
 
 User errors (GoshipError) print one line, optional evidence and a hint,
 and exit non-zero; anything else is a bug: a short message, with the
@@ -65,8 +65,8 @@ def _session(args: argparse.Namespace, cancel: threading.Event | None = None) ->
 
 def cmd_build(args: argparse.Namespace) -> None:
     """Build the service's image: natively (no Docker needed) or from its Dockerfile."""
-    from goship import pipeline
     from goship.builders.outputs import check_output, parse_output
+    from goship.commands import pipeline
 
     with _session(args) as session:
         outputs = [parse_output(text, Path.cwd()) for text in args.output or []]
@@ -115,7 +115,7 @@ def cmd_sbom(args: argparse.Namespace) -> None:
 
 def cmd_push(args: argparse.Namespace) -> None:
     """Push the last built image to the registry named by 'image'."""
-    from goship import pipeline
+    from goship.commands import pipeline
 
     with _session(args) as session:
         result = pipeline.push(session)
@@ -154,7 +154,7 @@ def _safe_interrupts() -> Iterator[threading.Event]:
 
 def cmd_deploy(args: argparse.Namespace) -> None:
     """Deploy the last built image to TARGET with a health gate and no downtime."""
-    from goship import pipeline
+    from goship.commands import pipeline
 
     with _safe_interrupts() as cancel, _session(args, cancel) as session:
         _print_live(args, pipeline.deploy(session, args.target))
@@ -162,7 +162,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
 def cmd_ship(args: argparse.Namespace) -> None:
     """Build, push (for remote targets) and deploy, in one go."""
-    from goship import pipeline
+    from goship.commands import pipeline
 
     with _safe_interrupts() as cancel, _session(args, cancel) as session:
         _print_live(args, pipeline.ship(session, args.target))
@@ -170,7 +170,7 @@ def cmd_ship(args: argparse.Namespace) -> None:
 
 def cmd_lock(args: argparse.Namespace) -> None:
     """Show or release the deploy lock of the service on each host of TARGET."""
-    from goship import operations
+    from goship.commands import operations
 
     project = _project(args)
     if args.action == "release":
@@ -185,7 +185,7 @@ def cmd_releases(args: argparse.Namespace) -> None:
     """List the releases of the service on each host of TARGET, newest first."""
     import dataclasses
 
-    from goship import operations
+    from goship.commands import operations
 
     for host, records in operations.releases(_project(args), args.target):
         if args.json:
@@ -200,7 +200,7 @@ def cmd_releases(args: argparse.Namespace) -> None:
 
 def cmd_rollback(args: argparse.Namespace) -> None:
     """Return TARGET to the previous release (or VERSION) from the kept image."""
-    from goship import operations
+    from goship.commands import operations
 
     with _safe_interrupts() as cancel, _session(args, cancel) as session:
         results = operations.rollback(session, args.target, args.version)
@@ -211,7 +211,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
 def cmd_remove(args: argparse.Namespace) -> None:
     """Take the service off TARGET: containers, route, lock, state (history with --purge)."""
-    from goship import operations
+    from goship.commands import operations
 
     project = _project(args)
     if not args.yes:
@@ -242,7 +242,7 @@ def cmd_status(args: argparse.Namespace) -> None:
     """Show, per host of TARGET, the live version, its state and health."""
     import dataclasses
 
-    from goship import operations
+    from goship.commands import operations
 
     for row in operations.status(_project(args), args.target):
         if args.json:
@@ -257,7 +257,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_logs(args: argparse.Namespace) -> None:
     """Print (or follow with -f) the log of the live container on each host of TARGET."""
-    from goship import operations
+    from goship.commands import operations
 
     for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow):
         print(f"{host} | {line}", flush=True)
@@ -265,7 +265,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
 
 def cmd_exec(args: argparse.Namespace) -> None:
     """Run a command in the live container on each host of TARGET."""
-    from goship import operations
+    from goship.commands import operations
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:

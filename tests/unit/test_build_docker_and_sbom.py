@@ -21,10 +21,10 @@ from goship.builders.image import Builder, BuiltImage
 from goship.builders.native import build_native
 from goship.builders.outputs import check_output, parse_output, write_file_output
 from goship.builders.sbom import convert, cyclonedx_document, parse_modinfo, read_build_info, spdx_document
+from goship.commands.pipeline import output_warnings
 from goship.dockerfiles.parse import parse_dockerfile, parser_directives
 from goship.errors import BuildError, ConfigError, EngineUnreachable, GoshipError
 from goship.images import oci
-from goship.pipeline import output_warnings
 from goship.project import load_project
 from tests.conftest import EXAMPLE
 from tests.projects import PROJECTS

@@ -113,7 +113,7 @@ def test_the_cli_names_what_config_names():
 
 
 # Modules above the Target protocol: they ask a target, never a host.
-ABOVE_TARGETS = ["pipeline.py", "operations.py", "cli.py"]
+ABOVE_TARGETS = ["commands/pipeline.py", "commands/operations.py", "cli.py"]
 HOST_LEVEL = {"Host", "resolve_target", "deploy_to_host", "connect_ssh", "HostConnection", "DockerHosts", "rollout"}
 
 
@@ -137,7 +137,7 @@ def test_the_pipeline_and_operate_layers_have_no_host_loops_and_no_local_branche
 
 
 def test_every_builder_name_has_its_builder():
+    from goship.commands.pipeline import BUILDER_FUNCTIONS
     from goship.config.names import BUILDERS
-    from goship.pipeline import BUILDER_FUNCTIONS
 
     assert tuple(BUILDER_FUNCTIONS) == BUILDERS

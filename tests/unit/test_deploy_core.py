@@ -322,7 +322,7 @@ def _built(tmp_path: Path, version: str):
 
 
 def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
-    from goship import pipeline
+    from goship.commands import pipeline
 
     clock = FakeClock()
     one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
@@ -344,7 +344,7 @@ def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
 
 
 def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
-    from goship import pipeline
+    from goship.commands import pipeline
 
     clock = FakeClock()
     one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
@@ -363,7 +363,7 @@ def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
 
 
 def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monkeypatch):
-    from goship import pipeline
+    from goship.commands import pipeline
     from goship.registry.client import RegistryClient
 
     monkeypatch.setattr(RegistryClient, "pull_token", lambda self, repository: None)  # a Basic-auth registry
@@ -384,7 +384,7 @@ def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monk
 
 
 def test_rollback_to_the_previous_release_and_to_a_named_one(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     project = _project(tmp_path, ["root@web1"])
@@ -400,7 +400,7 @@ def test_rollback_to_the_previous_release_and_to_a_named_one(tmp_path):
 
 
 def test_rollback_without_history_says_so(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     with pytest.raises(DeployError, match="no earlier successful release"):
@@ -408,7 +408,7 @@ def test_rollback_without_history_says_so(tmp_path):
 
 
 def test_status_reports_the_live_version_and_its_health(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     project = _project(tmp_path, ["root@web1"])
@@ -477,7 +477,7 @@ def test_health_reports_tell_the_truth(behaviour, first, message, hint):
 def test_with_a_token_service_hosts_get_a_pull_only_token_not_the_password(tmp_path, monkeypatch):
     import base64
 
-    from goship import pipeline
+    from goship.commands import pipeline
     from goship.registry.client import RegistryClient
 
     asked: list[str] = []
@@ -560,7 +560,7 @@ def test_ctrl_c_during_the_watch_switches_back():
 def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
     import threading
 
-    from goship import pipeline
+    from goship.commands import pipeline
     from goship.errors import Interrupted
 
     clock = FakeClock()
@@ -583,7 +583,7 @@ def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
 
 
 def test_release_states_are_true_exactly_one_is_live(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     project = _project(tmp_path, ["root@web1"])
@@ -632,7 +632,7 @@ def _two_services(tmp_path):
 
 
 def test_remove_takes_one_service_off_and_the_other_keeps_serving(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = _two_services(tmp_path)
     project = _project(tmp_path, ["root@web1"])
@@ -648,7 +648,7 @@ def test_remove_takes_one_service_off_and_the_other_keeps_serving(tmp_path):
 
 
 def test_remove_purge_and_the_last_service_takes_the_proxy_with_it(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     ship(fake, "1")
@@ -660,7 +660,7 @@ def test_remove_purge_and_the_last_service_takes_the_proxy_with_it(tmp_path):
 
 
 def test_removing_what_is_not_there_says_so(tmp_path):
-    from goship import operations
+    from goship.commands import operations
 
     fake = fake_host()
     [removed] = operations.remove(_session(_project(tmp_path, ["root@web1"]), fake), "production")

@@ -89,7 +89,7 @@ class Builder(Protocol):
     """Builds the project's image, writes it to ``layout_dir(project)`` and returns it.
 
     ``build_native`` and ``build_docker`` are builders; a new one is a function of this shape,
-    named in ``goship.pipeline.BUILDER_FUNCTIONS``. Programs (go, git) run through ``runner``:
+    named in ``goship.commands.pipeline.BUILDER_FUNCTIONS``. Programs (go, git) run through ``runner``:
     the session's, so a unit test gives ``goship.testing.FakeRunner``.
     """
 
