@@ -83,15 +83,13 @@ def cmd_build(args: argparse.Namespace) -> None:
 def cmd_sbom(args: argparse.Namespace) -> None:
     """Show the SBOM (SPDX or CycloneDX) of IMAGE in a registry, or of the last build."""
     from goship.commands import sbom as sboms
-    from goship.config.model import RegistryConfig
 
     if args.image:
         try:
             project: Project | None = _project(args)
         except GoshipError:
             project = None  # a reference alone is enough; goship.yaml only adds registry settings
-        settings = project.config.registry if project else RegistryConfig()
-        found = sboms.remote_sboms(args.image, settings, project.root if project else None)
+        found = sboms.remote_sboms(args.image, project)
     else:
         found = sboms.local_sboms(_project(args))
     found = sboms.choose(found, args.platform)

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from goship.builders.version import source_version
 from goship.config.model import BuildConfig
 from goship.errors import BuildError, ConfigError, GoshipError, ProcessError, ToolError
 from goship.events import NullReporter, Reporter, Stage
-from goship.hosts import connect_local
+from goship.hosts import HostConnection, connect_local
 from goship.images import docker_save, oci
 from goship.images.layout import STATE_DIR, write_layout
 from goship.project import Project
@@ -171,11 +172,11 @@ def _secret_files(project: Project, tmp: Path) -> dict[str, Path]:
     return files
 
 
-def local_image_platform() -> ImagePlatform:
+def local_image_platform(connect: Callable[[], HostConnection] = connect_local) -> ImagePlatform:
     """The os/arch of an image in the local engine (None when it has no such image)."""
 
     def inspect(ref: str) -> str | None:
-        local = connect_local()
+        local = connect()
         try:
             found = local.engine.image(ref)
         except GoshipError:
@@ -189,7 +190,7 @@ def local_image_platform() -> ImagePlatform:
     return inspect
 
 
-def _run_streaming(plan: DockerBuildPlan, stage: Stage) -> None:
+def _run_streaming(plan: DockerBuildPlan, stage: Stage, connect: Callable[[], HostConnection]) -> None:
     env = {**os.environ, **plan.env}
     tail: deque[str] = deque(maxlen=400)
     steps: dict[str, str] = {}
@@ -202,7 +203,7 @@ def _run_streaming(plan: DockerBuildPlan, stage: Stage) -> None:
         if exc.not_found:
             raise ToolError(f"cannot run {plan.argv[0]}: {exc.message}") from None
         raise explain_failure("\n".join(tail), plan.dockerfile, plan.display, plan.platform,
-                              local_image_platform()) from None
+                              local_image_platform(connect)) from None
 
 
 def _show_step(line: str, steps: dict[str, str], stage: Stage) -> None:
@@ -217,9 +218,9 @@ def _show_step(line: str, steps: dict[str, str], stage: Stage) -> None:
         stage.info(f"CACHED {steps[cached.group(1)]}", cached=True)
 
 
-def _saved_image(tag: str) -> oci.Image:
+def _saved_image(tag: str, connect: Callable[[], HostConnection]) -> oci.Image:
     """The built image exported from the local engine (``docker save``) as an OCI image with gzip layers."""
-    local = connect_local()
+    local = connect()
     try:
         archive = local.engine.export_image(tag)
     except GoshipError as exc:
@@ -262,9 +263,13 @@ def ignored_settings(project: Project, dockerfile: Path) -> list[str]:
 
 
 def build_docker(
-    project: Project, reporter: Reporter | None = None, runner: process.Runner = process.SYSTEM
+    project: Project,
+    reporter: Reporter | None = None,
+    runner: process.Runner = process.SYSTEM,
+    connect: Callable[[], HostConnection] = connect_local,
 ) -> BuiltImage:
-    """Build the project's Dockerfile with BuildKit and keep it as .goship/oci (git through ``runner``)."""
+    """Build the project's Dockerfile with BuildKit and keep it as .goship/oci (git through
+    ``runner``; the built image is read back from the engine ``connect`` reaches)."""
     stage = Stage(reporter or NullReporter(), "build")
     client = find_buildkit_client()
     source = source_version(project.root, runner)
@@ -278,8 +283,8 @@ def build_docker(
         for warning in [*plan.warnings, *ignored_settings(project, plan.dockerfile)]:
             stage.warn(warning)
         stage.step(f"docker build ({client.mode} BuildKit) {plan.display} -> {tag}")
-        _run_streaming(plan, stage)
-    image = _saved_image(tag)
+        _run_streaming(plan, stage, connect)
+    image = _saved_image(tag, connect)
     sboms: tuple[oci.Artifact, ...] = ()
     sbom_format = project.config.build.sbom_format
     if sbom_format:

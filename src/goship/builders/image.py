@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from goship import process
 from goship.events import Reporter
+from goship.hosts import HostConnection, connect_local
 from goship.images import oci
 from goship.images.layout import read_layout, state_dir
 from goship.project import Project
@@ -90,9 +92,14 @@ class Builder(Protocol):
 
     ``build_native`` and ``build_docker`` are builders; a new one is a function of this shape,
     named in ``goship.commands.pipeline.BUILDER_FUNCTIONS``. Programs (go, git) run through ``runner``:
-    the session's, so a unit test gives ``goship.testing.FakeRunner``.
+    the session's, so a unit test gives ``goship.testing.FakeRunner``; a builder that needs
+    a Docker engine reaches it with ``connect`` (the session's).
     """
 
     def __call__(
-        self, project: Project, reporter: Reporter | None = None, runner: process.Runner = process.SYSTEM
+        self,
+        project: Project,
+        reporter: Reporter | None = None,
+        runner: process.Runner = process.SYSTEM,
+        connect: Callable[[], HostConnection] = connect_local,
     ) -> BuiltImage: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import certifi
@@ -31,6 +32,7 @@ from goship.builders.version import SourceVersion, source_version
 from goship.config.model import BuildConfig
 from goship.errors import BuildError, ConfigError, ProcessError
 from goship.events import NullReporter, Reporter, Stage
+from goship.hosts import HostConnection, connect_local
 from goship.images import oci
 from goship.images.layout import write_layout
 from goship.project import Project
@@ -171,7 +173,10 @@ def _compile(project: Project, target: Platform, version: str, runner: process.R
 
 
 def build_native(
-    project: Project, reporter: Reporter | None = None, runner: process.Runner = process.SYSTEM
+    project: Project,
+    reporter: Reporter | None = None,
+    runner: process.Runner = process.SYSTEM,
+    connect: Callable[[], HostConnection] = connect_local,
 ) -> BuiltImage:
     """Compile the service for each platform (``go`` and ``git`` through ``runner``)
     and write its image to .goship/oci."""

@@ -8,23 +8,14 @@ so a wrong password writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from goship.errors import ConfigError
 from goship.images.reference import parse_repository
 from goship.project import Project
 from goship.registry import credentials
-from goship.registry.client import RegistryClient
+from goship.registry.access import RegistrySettings, open_client, settings_for
 from goship.registry.credentials import Credentials
 
-
-@dataclass(frozen=True)
-class RegistrySettings:
-    registry: str
-    insecure: bool = False
-    ca_file: Path | None = None
-    username: str | None = None  # registry.username from goship.yaml
+__all__ = ["RegistrySettings", "login", "logout", "open_client", "settings", "tags"]
 
 
 def settings(project: Project | None, registry: str | None = None) -> RegistrySettings:
@@ -41,19 +32,9 @@ def settings(project: Project | None, registry: str | None = None) -> RegistrySe
             "no registry given, and 'image' is not set in goship.yaml",
             hint="name it: goship login registry.example.com",
         )
-    if project is None or registry != configured:
+    if project is None:
         return RegistrySettings(registry)
-    options = project.config.registry
-    ca_file = Path(options.ca_file) if options.ca_file else None
-    if ca_file is not None and not ca_file.is_absolute():
-        ca_file = project.root / ca_file
-    return RegistrySettings(registry, options.insecure, ca_file, options.username)
-
-
-def open_client(where: RegistrySettings, login: Credentials | None = None) -> RegistryClient:
-    """A client for ``where``; credentials are looked up unless given."""
-    found = login if login is not None else credentials.lookup(where.registry, where.username)
-    return RegistryClient(where.registry, insecure=where.insecure, ca_file=where.ca_file, credentials=found)
+    return settings_for(registry, project.config.registry, project.config.image, project.root)
 
 
 def login(where: RegistrySettings, login: Credentials) -> str:

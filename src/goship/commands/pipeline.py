@@ -56,7 +56,7 @@ def build(where: Project | Session, reporter: Reporter | None = None, builder: s
             hint="use 'native' (go build, no Docker needed) or 'docker' (the project's Dockerfile with BuildKit)",
             key="build.builder",
         )
-    return BUILDER_FUNCTIONS[builder](project, session.reporter, session.runner)
+    return BUILDER_FUNCTIONS[builder](project, session.reporter, session.runner, session.connect_local)
 
 
 def write_outputs(

@@ -10,18 +10,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from goship.builders.image import host_arch, last_build
 from goship.builders.sbom import convert
-from goship.config.model import RegistryConfig
 from goship.errors import GoshipError, RegistryError
 from goship.images.oci import MEDIA_INDEX, SBOM_MEDIA, platform_of
 from goship.images.reference import parse_repository, split_reference
 from goship.project import Project
-from goship.registry import credentials
-from goship.registry.client import RegistryClient
+from goship.registry.access import RegistrySettings, open_client, settings_for
 from goship.registry.publish import referrers
 
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -77,17 +74,18 @@ def _split_reference(text: str) -> tuple[str, str, str]:
     return repository.registry, repository.path, reference
 
 
-def remote_sboms(text: str, settings: RegistryConfig, root: Path | None = None) -> list[SBOM]:
+def remote_sboms(text: str, project: Project | None = None) -> list[SBOM]:
+    """The SBOMs attached to image ``text`` in its registry (goship.yaml's ``registry:`` settings
+    apply when it is the registry of ``image:``)."""
     try:
         registry, path, reference = _split_reference(text)
     except ValueError as exc:
         raise GoshipError(f"{text!r} is not an image reference: {exc}", hint="e.g. registry.example.com/team/app:v1") from None
-    ca_file = Path(settings.ca_file) if settings.ca_file else None
-    if ca_file is not None and root is not None and not ca_file.is_absolute():
-        ca_file = root / ca_file
-    with RegistryClient(
-        registry, insecure=settings.insecure, ca_file=ca_file, credentials=credentials.lookup(registry, settings.username)
-    ) as client:
+    where = (
+        settings_for(registry, project.config.registry, project.config.image, project.root)
+        if project is not None else RegistrySettings(registry)
+    )
+    with open_client(where) as client:
         media_type, data, digest = client.get_manifest(path, reference)
         manifest = json.loads(data)
         if media_type in (MEDIA_INDEX, DOCKER_LIST) or "manifests" in manifest:
