@@ -6,7 +6,8 @@ SSH test hosts in network namespaces, stops them at the end):
     .venv/bin/python bench/deploy.py [ROUNDS] [--baseline REV]
 
 The baseline is goship as it was at REV (default: the last commit before
-the engine seam, which ran one ``docker`` CLI process over SSH per action),
+the engine seam, which ran one ``docker`` CLI process over SSH per action;
+any other commit compares a change with what came before it),
 checked out from git history into a temporary directory and run from its
 sources. Both run in the same session against the same hosts and registry,
 each with its own service name and proxy port. Printed: medians of ROUNDS
@@ -160,9 +161,10 @@ def _report(results: dict[str, dict[str, list[float]]], go_build: float, options
          f"<= 1.3x one host: {new['fleet'] / new['ship']:.2f}x"),
         ("goship --help", old["help"], new["help"], f"<= 0.100 s: {new['help']:.3f} s"),
     ]
-    print(f"\nmedians of {options.rounds} rounds; baseline = goship at {options.baseline} (docker CLI per action over SSH)")
+    what = " (docker CLI per action over SSH)" if options.baseline == BASELINE else ""
+    print(f"\nmedians of {options.rounds} rounds; baseline = goship at {options.baseline}{what}, against this tree")
     print(f"go build alone (the floor): {go_build:.2f} s\n")
-    print(f"| {'operation':<44} | {'CLI per action s':>16} | {'engine API s':>12} | {'speed-up':>8} | target |")
+    print(f"| {'operation':<44} | {'baseline s':>16} | {'this tree s':>12} | {'speed-up':>8} | target |")
     print(f"|{'-' * 46}|{'-' * 18}|{'-' * 14}|{'-' * 10}|--------|")
     for name, before, after, target in rows:
         print(f"| {name:<44} | {before:>16.3f} | {after:>12.3f} | {before / after:>7.1f}x | {target} |")
