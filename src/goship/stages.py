@@ -134,11 +134,11 @@ def run(
         while pending or running:
             for stage in list(pending):
                 blocked = [n for n in stage.needs if n in result.outcomes and not finished(n)]
-                if blocked:
-                    result.outcomes[stage.name] = Outcome(stage.name, "blocked", reason=f"{blocked[0]} did not succeed")
-                    pending.remove(stage)
-                elif cancel.is_set():
+                if cancel.is_set():
                     result.outcomes[stage.name] = Outcome(stage.name, "cancelled", reason="interrupted before it started")
+                    pending.remove(stage)
+                elif blocked:
+                    result.outcomes[stage.name] = Outcome(stage.name, "blocked", reason=f"{blocked[0]} did not succeed")
                     pending.remove(stage)
                 elif all(finished(n) for n in stage.needs):
                     context = StageContext(

@@ -116,8 +116,9 @@ def test_ctrl_c_starts_no_further_stage_and_says_what_ran():
 
     into = Run()
     with pytest.raises(Interrupted) as stopped:
-        run([StageDef("build", build), StageDef("push", stage("push"), needs=("build",))], cancel=cancel, into=into)
-    assert stopped.value.message == "interrupted after build: push did not start"
+        run([StageDef("build", build), StageDef("push", stage("push"), needs=("build",)),
+             StageDef("deploy", stage("deploy"), needs=("push",))], cancel=cancel, into=into)
+    assert stopped.value.message == "interrupted after build: push, deploy did not start"
     assert stopped.value.exit_code == 130
     assert into.outcomes["push"].status == "cancelled" and order == []
 
