@@ -223,9 +223,7 @@ def cmd_remove(args: argparse.Namespace) -> None:
         if answer not in ("y", "yes"):
             err("nothing removed")
             return
-    from goship.session import Session
-
-    with Session(project, reporter=_reporter(args)) as session:
+    with _session(args) as session:
         removed_from = operations.remove(session, args.target, purge=args.purge, proxy=args.proxy)
     for removed in removed_from:
         if args.json:

@@ -114,5 +114,7 @@ def session_for(
 ) -> tuple[Session, bool]:
     """``where`` as a session, and whether the caller made it (and so closes it)."""
     if isinstance(where, Session):
+        if reporter is not None or cancel is not None:
+            raise TypeError("a Session brings its own reporter and cancel event: give them to Session(...)")
         return where, False
     return Session(where, reporter=reporter, cancel=cancel), True

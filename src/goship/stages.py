@@ -26,10 +26,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from goship.errors import Interrupted
 from goship.events import NullReporter, Reporter, Stage
@@ -130,36 +130,35 @@ def run(
     def finished(name: str) -> bool:
         return name in result.outcomes and result.outcomes[name].status in ("ok", "skipped")
 
-    with ThreadPoolExecutor(max_workers=max(1, len(stages))) as pool:
-        while pending or running:
-            for stage in list(pending):
-                blocked = [n for n in stage.needs if n in result.outcomes and not finished(n)]
-                if cancel.is_set():
-                    result.outcomes[stage.name] = Outcome(stage.name, "cancelled", reason="interrupted before it started")
-                    pending.remove(stage)
-                elif blocked:
-                    result.outcomes[stage.name] = Outcome(stage.name, "blocked", reason=f"{blocked[0]} did not succeed")
-                    pending.remove(stage)
-                elif all(finished(n) for n in stage.needs):
-                    context = StageContext(
-                        Stage(reporter, stage.name), {n: result.outcomes[n].value for n in stage.needs}, cancel
-                    )
-                    running[pool.submit(stage.run, context)] = (stage, clock())
-                    pending.remove(stage)
-            if not running:
+    while pending or running:
+        for stage in list(pending):
+            blocked = [n for n in stage.needs if n in result.outcomes and not finished(n)]
+            if cancel.is_set():
+                result.outcomes[stage.name] = Outcome(stage.name, "cancelled", reason="interrupted before it started")
+                pending.remove(stage)
+            elif blocked:
+                result.outcomes[stage.name] = Outcome(stage.name, "blocked", reason=f"{blocked[0]} did not succeed")
+                pending.remove(stage)
+            elif all(finished(n) for n in stage.needs):
+                context = StageContext(
+                    Stage(reporter, stage.name), {n: result.outcomes[n].value for n in stage.needs}, cancel
+                )
+                running[start(stage.run, context, name=f"goship-{stage.name}")] = (stage, clock())
+                pending.remove(stage)
+        if not running:
+            continue
+        for future in wait_interruptible(list(running), cancel, Stage(reporter, "ship")):
+            stage, started = running.pop(future)
+            seconds = clock() - started
+            try:
+                value = future.result()
+            except BaseException as exc:  # noqa: BLE001 - recorded, and raised below in declaration order
+                result.outcomes[stage.name] = Outcome(stage.name, "failed", seconds, error=exc)
                 continue
-            for future in _wait_any(list(running), cancel):
-                stage, started = running.pop(future)
-                seconds = clock() - started
-                try:
-                    value = future.result()
-                except BaseException as exc:  # noqa: BLE001 - recorded, and raised below in declaration order
-                    result.outcomes[stage.name] = Outcome(stage.name, "failed", seconds, error=exc)
-                    continue
-                if isinstance(value, Skipped):
-                    result.outcomes[stage.name] = Outcome(stage.name, "skipped", seconds, value.value, reason=value.reason)
-                else:
-                    result.outcomes[stage.name] = Outcome(stage.name, "ok", seconds, value)
+            if isinstance(value, Skipped):
+                result.outcomes[stage.name] = Outcome(stage.name, "skipped", seconds, value.value, reason=value.reason)
+            else:
+                result.outcomes[stage.name] = Outcome(stage.name, "ok", seconds, value)
     # Declaration order, not completion order: the list says which failure matters most.
     ordered = into if into is not None else Run()
     ordered.outcomes = {s.name: result.outcomes[s.name] for s in stages}
@@ -173,9 +172,32 @@ def run(
     return ordered
 
 
-def _wait_any(futures: list[Future[object]], cancel: threading.Event) -> set[Future[object]]:
-    """Wait in this (the main) thread, where Ctrl-C arrives: the first one sets ``cancel``
-    (the stages stop at their next safe point), a second one stops waiting at once."""
+T = TypeVar("T")
+
+
+def start(work: Callable[..., T], *args: object, name: str = "goship-work") -> Future[T]:
+    """Run ``work(*args)`` on a daemon thread: a second Ctrl-C ends goship at once, without
+    waiting for it (a ThreadPoolExecutor's threads are joined at exit)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def wait_interruptible(futures: Sequence[Future[T]], cancel: threading.Event, stage: Stage) -> set[Future[T]]:
+    """Wait in this (the main) thread, where Ctrl-C arrives, until one of ``futures`` is done.
+
+    The first Ctrl-C sets ``cancel`` (the work stops at its next safe point) and says so on
+    ``stage``; a second one raises KeyboardInterrupt at once.
+    """
     while True:
         try:
             done, _ = futures_wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -183,6 +205,7 @@ def _wait_any(futures: list[Future[object]], cancel: threading.Event) -> set[Fut
             if cancel.is_set():
                 raise
             cancel.set()
+            stage.warn("interrupted: stopping at a safe point (Ctrl-C again to stop at once)")
             continue
         if done:
             return done

@@ -171,3 +171,28 @@ def test_errors_that_are_not_goship_errors_are_raised_as_they_are():
     with pytest.raises(ZeroDivisionError):
         run([StageDef("bug", lambda context: 1 / 0)])
     assert issubclass(Interrupted, GoshipError)
+
+
+def test_a_second_ctrl_c_stops_waiting_at_once_and_says_the_first(monkeypatch):
+    """The second Ctrl-C does not wait for a stage that ignores the first (an upload, a stuck
+    host): its thread is a daemon, left behind when goship exits."""
+    import goship.stages as stages_module
+
+    release = threading.Event()
+    reporter = CollectingReporter()
+
+    def always_interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def stubborn(context: StageContext) -> None:
+        release.wait(30)
+
+    monkeypatch.setattr(stages_module, "futures_wait", always_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run([StageDef("push", stubborn)], reporter=reporter)
+    stuck = [t for t in threading.enumerate() if t.name == "goship-push"]
+    assert stuck and stuck[0].daemon and stuck[0].is_alive()  # not joined
+    assert [e.message for e in reporter.events] == [
+        "interrupted: stopping at a safe point (Ctrl-C again to stop at once)"
+    ]
+    release.set()

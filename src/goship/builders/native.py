@@ -74,9 +74,9 @@ def ldflags(build: BuildConfig, version: str) -> str:
     return f"{build.ldflags} -X {build.version_var}={version}".strip()
 
 
-def _zoneinfo_zip() -> bytes:
+def _zoneinfo_zip(runner: process.Runner = process.SYSTEM) -> bytes:
     try:
-        goroot = process.run([go_executable(), "env", "GOROOT"], timeout=60).text.strip()
+        goroot = runner.run([go_executable(runner), "env", "GOROOT"], timeout=60).text.strip()
     except ProcessError as exc:
         raise BuildError(f"'go env GOROOT' failed: {exc.stderr.strip() or exc.message}") from None
     path = Path(goroot) / "lib" / "time" / "zoneinfo.zip"
@@ -142,14 +142,16 @@ def _project_files(project: Project) -> list[oci.Entry]:
 SHARED_LAYER_MTIME = 0
 
 
-def _shared_layers(project: Project, timestamp: int = SHARED_LAYER_MTIME) -> list[oci.Layer]:
+def _shared_layers(
+    project: Project, timestamp: int = SHARED_LAYER_MTIME, runner: process.Runner = process.SYSTEM
+) -> list[oci.Layer]:
     """The layers every platform shares: base, time zones, project files."""
     build = project.config.build
     ca_bundle = Path(certifi.where()).read_bytes() if build.ca_certificates else None
     what = "nonroot user 65532, /tmp" + (", CA certificates" if ca_bundle else "")
     layers = [oci.make_layer(oci.base_entries(ca_bundle), timestamp, f"goship: base ({what})")]
     if build.tzdata:
-        layers.append(oci.make_layer(oci.zoneinfo_entries(_zoneinfo_zip()), timestamp, "goship: time zone database"))
+        layers.append(oci.make_layer(oci.zoneinfo_entries(_zoneinfo_zip(runner)), timestamp, "goship: time zone database"))
     if build.files:
         layers.append(oci.make_layer(_project_files(project), timestamp, "goship: build.files"))
     return layers
@@ -185,7 +187,7 @@ def build_native(
     targets = [parse_platform(p) for p in build.target_platforms()]
     source = source_version(project.root, runner)
     started = time.monotonic()
-    shared = _shared_layers(project)
+    shared = _shared_layers(project, runner=runner)
     images: list[oci.Image] = []
     sboms: list[oci.Artifact] = []
     binary_bytes = 0

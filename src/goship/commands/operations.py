@@ -65,6 +65,7 @@ def rollback(
     target: str = LOCAL_TARGET,
     version: str | None = None,
     reporter: Reporter | None = None,
+    *,
     cancel: threading.Event | None = None,
 ) -> list[HostResult]:
     """Bring back an earlier release (the previous one, or ``version``) from

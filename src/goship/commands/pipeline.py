@@ -73,10 +73,7 @@ def write_outputs(
         elif output.kind == "docker":
             local = session.local_engine()
             try:
-                image = image_source(built)
-                found = local.engine.image(image.tag)
-                if found is None or found.get("Id") not in (image.image_id, image.digest):
-                    local.engine.load(image.archive())
+                image_source(built).load_into(local.engine)
             finally:
                 local.close()
             stage.ok(f"loaded {built.tag} into the local Docker engine")
@@ -218,6 +215,7 @@ def deploy(
     target: str = LOCAL_TARGET,
     built: BuiltImage | None = None,
     reporter: Reporter | None = None,
+    *,
     cancel: threading.Event | None = None,
 ) -> DeployResult:
     """Roll the last built (and, for a target that pulls from a registry, pushed) image out to ``target``.
@@ -240,6 +238,7 @@ def ship(
     where: Project | Session,
     target: str = LOCAL_TARGET,
     reporter: Reporter | None = None,
+    *,
     cancel: threading.Event | None = None,
 ) -> DeployResult:
     """Check the target, build, push when the target pulls from a registry, and deploy.
@@ -256,11 +255,13 @@ def ship(
         def push_stage(context: StageContext) -> object:
             if not opened.needs_registry:
                 return Skipped("the target loads the image from this machine")
-            built: BuiltImage = context.inputs["build"]  # type: ignore[assignment]
+            built = context.inputs["build"]
+            assert isinstance(built, BuiltImage)
             return push(session, built)
 
         def deploy_stage(context: StageContext) -> DeployResult:
-            built: BuiltImage = context.inputs["build"]  # type: ignore[assignment]
+            built = context.inputs["build"]
+            assert isinstance(built, BuiltImage)
             pushed = context.inputs["push"]
             return _deploy(session, opened, built, pushed.reference if isinstance(pushed, PushResult) else None)
 
@@ -272,7 +273,8 @@ def ship(
             StageDef("deploy", deploy_stage, needs=("build", "push")),
         ]
         done = run_stages(graph, reporter=session.reporter, cancel=session.cancel)
-        result: DeployResult = done.value("deploy")
+        result = done.value("deploy")
+        assert isinstance(result, DeployResult)
         return result
     finally:
         if owned:

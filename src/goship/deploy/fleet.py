@@ -13,7 +13,6 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 
 from goship.deploy import history, lock, operate
 from goship.deploy.clock import Cancellable, Clock, checkpoint, uninterrupted
@@ -21,10 +20,10 @@ from goship.deploy.release import HostResult, Release, make_release
 from goship.deploy.rollout import ImageProvider, Known, deploy_to_host, ensure_image, live_container
 from goship.deploy.target import DeployResult, HostStatus, ImageSource, Releases, Removed, TargetContext
 from goship.deploy.targets import Host
-from goship.engine.client import Engine
 from goship.errors import DeployError, GoshipError, Interrupted
 from goship.events import Stage
 from goship.project import Project
+from goship.stages import start, wait_interruptible
 
 
 class DockerHosts:
@@ -68,7 +67,7 @@ class DockerHosts:
 
     def _provider(self, host: Host, image: ImageSource, auth: str | None) -> tuple[str, ImageProvider]:
         if host.local:
-            return image.tag, _load(image)
+            return image.tag, image.load_into
         reference = image.reference
         assert reference is not None  # checked before any host changed
         return reference, lambda engine: engine.pull(reference, auth)
@@ -98,18 +97,17 @@ class DockerHosts:
             stage.ok(f"live at {result.url}", url=result.url, container=result.container)
             return result
 
-        for start in range(0, len(self.hosts), batch):
-            group = self.hosts[start : start + batch]
+        for first in range(0, len(self.hosts), batch):
+            group = self.hosts[first : first + batch]
             failure: GoshipError | None = Interrupted("interrupted") if cancel.is_set() else None
             if failure is None:
-                with ThreadPoolExecutor(max_workers=len(group)) as pool:
-                    futures = [(host, pool.submit(one, host)) for host in group]
-                    _wait([future for _, future in futures], self.context.cancel, stage)
-                    for host, future in futures:
-                        try:
-                            done.append((host, future.result()))
-                        except GoshipError as exc:
-                            failure = failure or exc
+                futures = [(host, start(one, host, name=f"goship-deploy-{host.name}")) for host in group]
+                _wait_all([future for _, future in futures], cancel, stage)
+                for host, future in futures:
+                    try:
+                        done.append((host, future.result()))
+                    except GoshipError as exc:
+                        failure = failure or exc
             if failure is not None:
                 summary = self._roll_back(done, stage)
                 if cancel.is_set():
@@ -223,27 +221,9 @@ class DockerHosts:
         return [operate.remove(self.project, host, purge, proxy, stage.on(host.name), clock) for host in self.hosts]
 
 
-def _load(image: ImageSource) -> ImageProvider:
-    """The image into an engine that does not have it (a load; no registry involved)."""
-
-    def provide(engine: Engine) -> None:
-        found = engine.image(image.tag)
-        if found is not None and found.get("Id") in (image.image_id, image.digest):
-            return
-        engine.load(image.archive())
-
-    return provide
-
-
-def _wait(futures: list[Future[HostResult]], cancel: threading.Event, stage: Stage) -> None:
-    """Wait for the hosts' deploys in this (the main) thread, where Ctrl-C arrives:
-    the first one asks them to stop at a safe point, a second stops at once."""
-    pending = set(futures)
+def _wait_all(futures: list[Future[HostResult]], cancel: threading.Event, stage: Stage) -> None:
+    """Every host's deploy, waited for where Ctrl-C arrives (see ``stages.wait_interruptible``)."""
+    pending = list(futures)
     while pending:
-        try:
-            _, pending = futures_wait(pending, timeout=0.2)
-        except KeyboardInterrupt:
-            if cancel.is_set():
-                raise
-            cancel.set()
-            stage.warn("interrupted: stopping each host at a safe point (Ctrl-C again to stop at once)")
+        finished = wait_interruptible(pending, cancel, stage)
+        pending = [future for future in pending if future not in finished]

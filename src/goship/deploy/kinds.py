@@ -15,7 +15,7 @@ from goship.config.names import TARGET_KINDS
 from goship.deploy.fleet import DockerHosts
 from goship.deploy.target import Target, TargetContext
 from goship.deploy.targets import local_host, resolve_target, unknown_target
-from goship.hosts import connect_local, connect_ssh
+from goship.errors import ConfigError
 from goship.project import Project
 
 #: Opens target ``name`` of ``project``; nothing needs to connect yet.
@@ -23,11 +23,11 @@ Factory = Callable[[Project, str, TargetContext], Target]
 
 
 def _local(project: Project, name: str, context: TargetContext) -> Target:
-    return DockerHosts(project, name, [local_host(project, context.connect_local or connect_local)], context)
+    return DockerHosts(project, name, [local_host(project, context.connect_local)], context)
 
 
 def _hosts(project: Project, name: str, context: TargetContext) -> Target:
-    hosts = resolve_target(project, name, context.connect_local or connect_local, context.connect_ssh or connect_ssh)
+    hosts = resolve_target(project, name, context.connect_local, context.connect_ssh)
     return DockerHosts(project, name, hosts, context)
 
 
@@ -54,4 +54,12 @@ def open_target(project: Project, name: str, context: TargetContext) -> Target:
         if name != LOCAL_TARGET:
             raise unknown_target(project, name)
         return _FACTORIES["local"](project, name, context)
-    return _FACTORIES[config.kind](project, name, context)
+    factory = _FACTORIES.get(config.kind)
+    if factory is None:  # a kind registered when goship.yaml was read, and forgotten since
+        raise ConfigError(
+            f"targets.{name}.kind: no deploy target of kind {config.kind!r} is registered",
+            hint=f"kinds: {', '.join(sorted(_FACTORIES))}",
+            file=str(project.config_path) if project.config_path else None,
+            key=f"targets.{name}.kind",
+        )
+    return factory(project, name, context)

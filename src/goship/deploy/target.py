@@ -18,8 +18,9 @@ from goship.deploy.clock import REAL_CLOCK, Clock
 from goship.deploy.history import ReleaseRecord
 from goship.deploy.lock import LockInfo
 from goship.deploy.release import HostResult, Release
+from goship.engine.client import Engine
 from goship.events import NullReporter, Reporter
-from goship.hosts import HostConnection
+from goship.hosts import HostConnection, connect_local, connect_ssh
 from goship.hosts.ssh import SSHTarget
 
 
@@ -36,6 +37,13 @@ class ImageSource:
     archive: Callable[[], bytes]
     #: repository@digest once pushed; None when the image was not pushed.
     reference: str | None = None
+
+    def load_into(self, engine: Engine) -> None:
+        """Into an engine that does not have it yet: a load of the archive, no registry involved."""
+        found = engine.image(self.tag)
+        if found is not None and found.get("Id") in (self.image_id, self.digest):
+            return
+        engine.load(self.archive())
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,8 @@ class TargetContext:
     clock: Clock = REAL_CLOCK
     #: Set by the first Ctrl-C: stop at the next safe point.
     cancel: threading.Event = field(default_factory=threading.Event)
-    connect_local: Callable[[], HostConnection] | None = None
-    connect_ssh: Callable[[SSHTarget, str], HostConnection] | None = None
+    connect_local: Callable[[], HostConnection] = connect_local
+    connect_ssh: Callable[[SSHTarget, str], HostConnection] = connect_ssh
     #: X-Registry-Auth for a host's pull of ``registry/repo@digest`` (None: anonymous).
     pull_auth: Callable[[str], str | None] = lambda reference: None
 
