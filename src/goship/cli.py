@@ -216,18 +216,16 @@ def cmd_remove(args: argparse.Namespace) -> None:
     from goship.commands import operations
 
     project = _project(args)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise GoshipError(
-                f"goship remove takes {project.service} off '{args.target}': confirm with --yes",
-                hint=f"goship remove {args.target} --yes" + (" --purge" if args.purge else ""),
-            )
-        extra = " and its release history" if args.purge else ""
-        answer = input(f"Remove {project.service}{extra} from every host of '{args.target}'? [y/N] ").strip().lower()
-        if answer not in ("y", "yes"):
+    if not args.yes and not sys.stdin.isatty():
+        raise GoshipError(
+            f"goship remove takes {project.service} off '{args.target}'"
+            + (" and deletes its release history and data volumes" if args.purge else "") + ": confirm with --yes",
+            hint=f"goship remove {args.target} --yes" + (" --purge" if args.purge else ""),
+        )
+    with _session(args) as session:
+        if not args.yes and not _confirm_remove(session, project.service, args.target, args.purge):
             err("nothing removed")
             return
-    with _session(args) as session:
         removed_from = operations.remove(session, args.target, purge=args.purge, proxy=args.proxy)
     for removed in removed_from:
         if args.json:
@@ -236,6 +234,23 @@ def cmd_remove(args: argparse.Namespace) -> None:
         out(f"{removed.host}: removed {', '.join(removed.done) or 'nothing (it was not there)'}")
         for line in removed.kept:
             out(f"{removed.host}: kept {line}")
+
+
+def _confirm_remove(session: Session, service: str, target: str, purge: bool) -> bool:
+    """Ask before removing; with ``purge``, name each data volume that would be deleted, host by host."""
+    from goship.commands import operations
+
+    extra = ""
+    if purge:
+        extra = " and its release history"
+        found = [(host, names) for host, names in operations.data_volumes(session, target) if names]
+        if found:
+            extra += " and DELETE its data volumes"
+            out(f"--purge deletes the data of {service} (it cannot be undone):")
+            for host, names in found:
+                out(f"  {host}: {', '.join(names)}")
+    answer = input(f"Remove {service}{extra} from every host of '{target}'? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -620,7 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("releases", cmd_releases, target=True)
     add("status", cmd_status, target=True)
     remove_parser = add("remove", cmd_remove, target=True)
-    remove_parser.add_argument("--purge", action="store_true", help="also drop the release history and the service's images")
+    remove_parser.add_argument("--purge", action="store_true", help="also drop the release history, the service's images and its data volumes (asks first)")
     remove_parser.add_argument("--proxy", action="store_true", help="also remove the proxy, even if it routes other services")
     remove_parser.add_argument("-y", "--yes", action="store_true", help="do not ask (needed without a terminal)")
     rollback_parser = add("rollback", cmd_rollback, target=True)

@@ -136,6 +136,28 @@ def _project_files(project: Project) -> list[oci.Entry]:
     return oci.with_parents(entries.values())
 
 
+def app_user(user: str | None) -> tuple[int, int]:
+    """uid and gid the container runs as: app.security.user when numeric (or
+    ``nonroot``/``root``, the image's two users), else the image's nonroot user."""
+    names = {"root": 0, "nonroot": oci.NONROOT_UID}
+    uid_text, _, gid_text = (user or "").partition(":")
+    uid = int(uid_text) if uid_text.isdigit() else names.get(uid_text, oci.NONROOT_UID)
+    gid = int(gid_text) if gid_text.isdigit() else names.get(gid_text, uid) if gid_text else uid
+    return uid, gid
+
+
+def volume_mount_entries(project: Project) -> list[oci.Entry]:
+    """The targets of app.volumes' named volumes as empty directories owned by the
+    app user. A fresh volume takes the owner and mode of the directory it is
+    mounted on (Docker copies them from the image); without these it would be
+    root's, and the service, which runs as nonroot on a read-only root, could not
+    write its own data. Host paths are the host's: their owner is the user's to set."""
+    app = project.config.app
+    uid, gid = app_user(app.security.user)
+    entries = {v.target.strip("/"): oci.Entry(v.target.strip("/"), None, 0o755, uid, gid) for v in app.volumes if v.named}
+    return oci.with_parents(entries.values())
+
+
 # The shared layers' files carry this time, not the commit's: their digests
 # then stay the same from one commit to the next, so a push after a code
 # change uploads only the app layer and the config (as ko does).
@@ -154,6 +176,9 @@ def _shared_layers(
         layers.append(oci.make_layer(oci.zoneinfo_entries(_zoneinfo_zip(runner)), timestamp, "goship: time zone database"))
     if build.files:
         layers.append(oci.make_layer(_project_files(project), timestamp, "goship: build.files"))
+    mount_points = volume_mount_entries(project)
+    if mount_points:
+        layers.append(oci.make_layer(mount_points, timestamp, "goship: app.volumes mount points (owned by the app user)"))
     return layers
 
 

@@ -22,7 +22,7 @@ from goship.project import Project
 from goship.session import Session, session_for
 
 __all__ = [
-    "HostStatus", "Removed", "exec_in", "lock_release", "lock_status", "logs", "releases", "remove", "rollback",
+    "HostStatus", "Removed", "data_volumes", "exec_in", "lock_release", "lock_status", "logs", "releases", "remove", "rollback",
     "status",
 ]
 
@@ -107,6 +107,14 @@ def exec_in(
         return opened.exec(command, interactive=interactive, output=output)
 
 
+def data_volumes(where: Project | Session, target: str = LOCAL_TARGET) -> list[tuple[str, list[str]]]:
+    """(host, the service's named data volumes there): what ``remove(purge=True)`` deletes.
+    A target kind that keeps no data volumes lists none."""
+    with _target(where, target) as opened:
+        lister = getattr(opened, "data_volumes", None)
+        return list(lister()) if lister is not None else []
+
+
 def remove(
     where: Project | Session,
     target: str = LOCAL_TARGET,
@@ -117,7 +125,8 @@ def remove(
 ) -> list[Removed]:
     """Take the service off every host of ``target``: its route (other services keep
     serving), its containers once they answered what they had, its lock and state
-    container. The release history stays unless ``purge``; the proxy and its volumes
+    container. The release history and the data volumes (app.volumes) stay unless
+    ``purge`` (host paths always stay); the proxy and its volumes
     go when no service is left on its port, or with ``proxy`` (every service it routes goes dark)."""
     with _target(where, target, reporter) as opened:
         return opened.remove(purge=purge, proxy=proxy)

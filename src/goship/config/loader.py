@@ -169,6 +169,17 @@ class _Validator:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         lines: dict[str, yaml.Node] = {}
+        from_text = getattr(cls, "from_text", None)
+        if from_text is not None and isinstance(node, yaml.ScalarNode) and not self._is_null(node):
+            # A mapping with a short form as well (app.volumes: data:/var/lib/app): the
+            # same checks follow, reported at the text's own line.
+            try:
+                instance = from_text(self._scalar(node, str, path))
+            except ValueError as exc:
+                raise self.fail(node, path, str(exc)) from None
+            for _, message, hint in instance.problems():
+                raise self.fail(node, path, message, hint)
+            return instance
         found = len(self.errors)
         items = self._mapping_items(node, path)
         if cls is Config:

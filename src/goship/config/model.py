@@ -7,14 +7,22 @@ loading; ``Duration`` marks the fields that accept ``30s``/``1m``/``500ms``.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, NewType
+from typing import Any, ClassVar, NewType
 
 from goship.config import names
 from goship.config.names import TARGET_KINDS
-from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
+from goship.config.values import (
+    SUPPORTED_PLATFORMS,
+    VOLUME_NAME,
+    memory_bytes,
+    nano_cpus,
+    parse_host,
+    parse_volume,
+)
 from goship.errors import ConfigError
 from goship.images.reference import parse_repository
 
@@ -329,6 +337,101 @@ class SecurityConfig:
         return []
 
 
+# What goship itself puts in the container: a volume on one of these (or on a
+# directory above one) would hide the binary, the users or the CA roots, or
+# the scratch space, and the service would not start.
+_GOSHIP_PATHS = ("/usr/local/bin", "/etc/passwd", "/etc/group", "/etc/ssl/certs", "/tmp")
+_SYSTEM_PATHS = ("/proc", "/sys", "/dev")
+
+
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    """One entry of app.volumes: the mapping form, or ``SOURCE:TARGET[:ro]`` as ``docker run -v`` reads it."""
+
+    source: str = field(
+        default="",
+        metadata=_doc(
+            "a volume name (goship creates it on each host as SERVICE-NAME, labelled with the service) "
+            "or an absolute path on the host"
+        ),
+    )
+    target: str = field(default="", metadata=_doc("absolute path in the container where it is mounted"))
+    read_only: bool = field(default=False, metadata=_doc("mount it read-only"))
+
+    #: The short form, for the JSON Schema (the loader checks it with ``from_text``).
+    TEXT_PATTERN: ClassVar[str] = r"^[^:]+:/[^:]*(:(ro|rw))?$"
+
+    @classmethod
+    def from_text(cls, text: str) -> VolumeConfig:
+        """``data:/var/lib/app``, ``/srv/app/config:/etc/app:ro``; ValueError when it is not of that shape."""
+        source, target, read_only = parse_volume(text)
+        return cls(source, target, read_only)
+
+    @property
+    def named(self) -> bool:
+        """A Docker volume (rather than a host path)."""
+        return not self.source.startswith("/")
+
+    def short(self) -> str:
+        return f"{self.source}:{self.target}" + (":ro" if self.read_only else "")
+
+    def problems(self) -> Problems:
+        return [(key, message, hint) for key, message, hint in (self._source_problem(), self._target_problem()) if message]
+
+    def _source_problem(self) -> tuple[str, str | None, str | None]:
+        source = self.source
+        if not source:
+            return "source", "a volume needs a source: a volume name or an absolute host path", "e.g. data:/var/lib/app"
+        if source.startswith("~"):
+            return ("source", f"{source!r}: '~' is not expanded on the host",
+                    "write the absolute host path, e.g. /home/deploy/app-data")
+        if source.startswith("/"):
+            if any(c in source for c in ',"\n\r\0'):
+                return "source", f"{source!r}: a host path may not hold ',', quotes or line breaks", None
+            return "source", None, None
+        if "/" in source or source.startswith("."):
+            return ("source", f"{source!r} is a relative host path: the host resolves it against no directory of yours",
+                    "write the absolute path on the host (e.g. /srv/app/data), or use a volume name such as data")
+        if not VOLUME_NAME.match(source):
+            return ("source", f"{source!r} is not a volume name (letters, digits, '_', '.', '-', at least 2, "
+                    "starting with a letter or digit)", None)
+        return "source", None, None
+
+    def _target_problem(self) -> tuple[str, str | None, str | None]:
+        target = self.target
+        if not target:
+            return "target", "a volume needs a target: the absolute path in the container", "e.g. /var/lib/app"
+        if target == "/":
+            return "target", "a volume cannot be mounted over the whole file system ('/')", "mount it on a directory of its own, e.g. /data"
+        if not target.startswith("/"):
+            return "target", f"{target!r}: the path in the container must be absolute", f"e.g. /{target.lstrip('./')}"
+        if posixpath.normpath(target) != target.rstrip("/") or any(c in target for c in ',"\n\r\0'):
+            return "target", f"{target!r} is not a plain absolute path (no '..', '//', ',', quotes)", None
+        for path in _GOSHIP_PATHS:
+            if _under(path, target) or _under(target, path):
+                what = "its scratch tmpfs" if path == "/tmp" else path
+                return ("target", f"{target} would hide {what}, which goship puts in the container",
+                        "mount it on a directory of its own, e.g. /data or /var/lib/<service>")
+        for path in _SYSTEM_PATHS:
+            if _under(target, path):
+                return "target", f"{target} is under {path}, which the container runtime provides", None
+        return "target", None, None
+
+
+def _volumes(values: list[VolumeConfig]) -> str | None:
+    seen: dict[str, int] = {}
+    for index, volume in enumerate(values):
+        target = volume.target.rstrip("/") or "/"
+        if target in seen:
+            return f"[{index}]: {target} is mounted twice (also [{seen[target]}])"
+        seen[target] = index
+    return None
+
+
 @dataclass(frozen=True)
 class AppConfig:
     port: int = field(default=8080, metadata=_doc("port the service listens on inside the container", _port, **PORT_RANGE))
@@ -350,6 +453,14 @@ class AppConfig:
     )
     args: list[str] = field(
         default_factory=list, metadata=_doc("arguments added after the image's CMD (or after command), e.g. [-text=hi]")
+    )
+    volumes: list[VolumeConfig] = field(
+        default_factory=list,
+        metadata=_doc(
+            "data mounted into every container of the service: NAME:/path or /host/path:/path, ':ro' for "
+            "read-only, or {source, target, read_only}; named volumes outlive deploys and 'goship remove'",
+            _volumes,
+        ),
     )
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)

@@ -39,6 +39,9 @@ def _type(typ: Any) -> dict[str, Any]:
         nullable = [{"type": "null"}] if len(options) < len(typing.get_args(typ)) else []
         return {"anyOf": [*(_type(option) for option in options), *nullable]}
     if dataclasses.is_dataclass(typ):
+        pattern = getattr(typ, "TEXT_PATTERN", None)
+        if pattern is not None:  # a mapping that has a short form too (app.volumes)
+            return {"anyOf": [{"type": "string", "pattern": pattern}, _object(typ)]}
         return _object(typ)
     if origin is list:
         return {"type": "array", "items": _type(typing.get_args(typ)[0])}

@@ -84,3 +84,21 @@ def parse_host(spec: str) -> tuple[str | None, str, int | None]:
     if user and (not re.fullmatch(r"[A-Za-z0-9._\\-]+", user) or user.startswith("-")):
         raise ValueError(f"{user!r} is not a user name")
     return (user or None), host, port
+
+
+#: Docker's rule for a volume name (``docker volume create``), as the engine checks it.
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def parse_volume(text: str) -> tuple[str, str, bool]:
+    """``NAME:/path[:ro]`` or ``/host/path:/path[:ro]`` -> (source, target, read_only),
+    split as ``docker run -v`` splits it. The parts themselves are checked by the
+    model (the same checks as the mapping form); raises ValueError for a text
+    that is not two or three parts, or a mode other than ro/rw."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(parts[:2]):
+        raise ValueError(f"{text!r} is not SOURCE:TARGET[:ro] (e.g. data:/var/lib/app or /srv/app:/data:ro)")
+    mode = parts[2] if len(parts) == 3 else "rw"
+    if mode not in ("ro", "rw"):
+        raise ValueError(f"{text!r}: {mode!r} is not a mode goship passes on (ro or rw)")
+    return parts[0], parts[1], mode == "ro"

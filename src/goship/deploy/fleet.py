@@ -215,6 +215,9 @@ class DockerHosts:
             worst = max(worst, operate.exec_in(host, name, command, interactive, output))
         return worst
 
+    def data_volumes(self) -> list[tuple[str, list[str]]]:
+        return [(host.name, operate.data_volumes(host, self.project.service)) for host in self.hosts]
+
     def remove(self, *, purge: bool = False, proxy: bool = False) -> list[Removed]:
         stage = self._stage("remove")
         clock = self.context.clock

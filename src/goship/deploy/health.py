@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from goship.deploy.clock import REAL_CLOCK, Clock
+from goship.deploy.loghints import log_hint
 from goship.engine.api import ContainerState
 from goship.engine.client import Engine
 from goship.errors import HealthCheckFailed
@@ -166,7 +167,8 @@ def failure(
 ) -> HealthCheckFailed:
     """The failure, with the evidence in the order that explains it and a hint chosen from it."""
     state = engine.inspect(name)
-    log_lines = [f"  {line}" for line in engine.logs(name, tail=15)[-15:]]
+    raw_lines = engine.logs(name, tail=15)[-15:]
+    log_lines = [f"  {line}" for line in raw_lines]
     probes = [f"last probes: {', '.join(p.describe() for p in seen[-5:])}"] if seen else []
     where = [f"container {name}: {state.status}, exit code {state.exit_code}, restarted {state.restart_count} times"] if state else []
     answered = [p for p in seen if p.status is not None]  # refused probes while it starts say nothing
@@ -201,6 +203,12 @@ def failure(
             )
         else:
             hint = f"check that the service listens on port {check.port} ($PORT) and answers 2xx on {check.path}"
+    # The service's own words name the fix more precisely than the probes (a file
+    # missing from the image, a volume it may not write); running out of memory
+    # is the engine's verdict and stays first.
+    said = log_hint(raw_lines, state.mounts if state is not None else ())
+    if said is not None and not (state is not None and state.oom_killed):
+        hint = said
     after = "the previous version keeps serving" if replaces else "there was no previous version here, so nothing serves it"
     return HealthCheckFailed(
         f"{engine.name}: {subject} is not healthy: {reason}; {after}",

@@ -12,7 +12,7 @@ from goship.deploy import history, lock, routing
 from goship.deploy.clock import Clock
 from goship.deploy.release import Release
 from goship.deploy.rollout import app_containers, drain, live_container, live_state
-from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION
+from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION, managed
 from goship.deploy.target import HostStatus, Removed
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
@@ -118,6 +118,30 @@ def exec_in(
     return code
 
 
+def data_volumes(host: Host, service: str) -> list[str]:
+    """The service's named data volumes on the host (app.volumes), found by their labels:
+    a volume goship did not make for this service is never one of them."""
+    found = host.engine.volumes(labels=managed("data", service))
+    return sorted(str(v.get("Name")) for v in found if v.get("Name"))
+
+
+def _data_lines(project: Project, host: Host, purge: bool, done: list[str], kept: list[str]) -> None:
+    """The data volumes go with ``purge`` (asked for before); host paths are never goship's to delete."""
+    volumes = data_volumes(host, project.service)
+    if purge:
+        gone = [name for name in volumes if host.engine.remove_volume(name)]
+        if gone:
+            done.append(f"its data volume(s) {', '.join(gone)}")
+        left = [name for name in volumes if name not in gone]
+        if left:
+            kept.append(f"data volume(s) {', '.join(left)}: still in use by another container")
+    elif volumes:
+        kept.append(f"its data volume(s) {', '.join(volumes)} (--purge deletes them)")
+    paths = sorted({v.source for v in project.config.app.volumes if not v.named})
+    if paths:
+        kept.append(f"the host path(s) {', '.join(paths)} (goship never deletes them)")
+
+
 def remove(project: Project, host: Host, purge: bool, force_proxy: bool, stage: Stage, clock: Clock) -> Removed:
     """Take the service off one host: route first (others keep serving), then its drained
     containers, lock and state container; history with ``purge``; the proxy with its last service."""
@@ -159,6 +183,7 @@ def remove(project: Project, host: Host, purge: bool, force_proxy: bool, stage: 
                 done.append(f"{len(gone)} image(s)")
         elif records:
             kept.append(f"its release history ({len(records)} records; --purge removes it)")
+        _data_lines(project, host, purge, done, kept)
     finally:
         if image is not None:
             lock.release(engine, service)  # the deploy lock goes with it (a stale one too)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goship import secrets
+from goship.config.model import VolumeConfig
 from goship.config.values import memory_bytes, nano_cpus
 from goship.deploy.health import HealthCheck
 from goship.deploy.specs import Hardening
@@ -47,6 +48,8 @@ class Release:
     #: Secret values: sent in the create request's body, never in argv or records.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     hardening: Hardening = field(default_factory=Hardening)
+    #: app.volumes: mounted into every container of the release.
+    volumes: tuple[VolumeConfig, ...] = ()
 
     @property
     def health(self) -> HealthCheck:
@@ -127,4 +130,5 @@ def make_release(
             cap_add=tuple(security.cap_add),
             user=security.user,
         ),
+        volumes=tuple(config.app.volumes),
     )

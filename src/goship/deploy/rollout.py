@@ -16,9 +16,10 @@ in no time.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from goship.config.model import VolumeConfig
 from goship.deploy import health, history, lock, proxy, routes, routing
 from goship.deploy.clock import REAL_CLOCK, Clock, checkpoint, uninterrupted
 from goship.deploy.health import FIRST_PROBE_DELAY
@@ -31,6 +32,7 @@ from goship.deploy.specs import (
     NETWORK,
     AppContainer,
     app_container,
+    data_volumes,
     managed,
 )
 from goship.deploy.targets import Host
@@ -68,6 +70,7 @@ def app_spec(release: Release, name: str, image_cmd: list[str] | None = None) ->
         command=container_command(release, image_cmd),
         hardening=release.hardening,
         stop_timeout=release.stop_timeout,
+        volumes=release.volumes,
     )
 
 
@@ -78,6 +81,21 @@ def app_containers(engine: Engine, service: str) -> list[str]:
 def ensure_network(engine: Engine) -> None:
     if engine.network(NETWORK) is None:
         engine.create_network(NETWORK, managed("network"))
+
+
+def ensure_volumes(engine: Engine, service: str, volumes: Sequence[VolumeConfig]) -> None:
+    """The service's named volumes, made with its labels before the first container
+    mounts them (a mount alone would make them unlabelled, so nothing could tell
+    whose data they hold). Those that exist are kept as they are: their data is
+    the point. One that another service's deploy made is refused."""
+    for name, labels in data_volumes(service, volumes).items():
+        found = engine.create_volume(name, labels)
+        owner = (found.get("Labels") or {}).get(LABEL_SERVICE)
+        if owner not in (None, service):
+            raise DeployError(
+                f"{engine.name}: volume {name} belongs to service {owner}",
+                hint="give the volume another name in app.volumes",
+            )
 
 
 def ensure_image(engine: Engine, image: str, auth: Callable[[], str | None] | None = None) -> None:
@@ -262,6 +280,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         # Appended to the image's own CMD, which only the engine knows.
         config = (engine.image(release.image) or {}).get("Config") or {}
         image_cmd = config.get("Cmd") if isinstance(config, dict) else None
+    ensure_volumes(engine, release.service, release.volumes)
     engine.create(name, app_container(app_spec(release, name, image_cmd)))
     switched = False
     try:

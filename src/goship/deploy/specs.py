@@ -8,9 +8,10 @@ these specs with the exact Engine API bodies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from goship.config.model import VolumeConfig
 from goship.engine.api import ContainerSpec, PortBinding
 
 LABEL_MANAGED = "goship.managed"
@@ -18,6 +19,8 @@ LABEL_SERVICE = "goship.service"
 LABEL_ROLE = "goship.role"
 LABEL_VERSION = "goship.version"
 LABEL_IMAGE = "goship.image"
+#: On a data volume: the name goship.yaml gives it (app.volumes).
+LABEL_VOLUME = "goship.volume"
 
 #: The private network of a host's apps and proxies.
 NETWORK = "goship"
@@ -59,6 +62,7 @@ class AppContainer:
     command: tuple[str, ...] | None = None
     hardening: Hardening = field(default_factory=Hardening)
     stop_timeout: int | None = None
+    volumes: tuple[VolumeConfig, ...] = ()
 
 
 def app_container(app: AppContainer) -> ContainerSpec:
@@ -86,6 +90,33 @@ def app_container(app: AppContainer) -> ContainerSpec:
         nano_cpus=hard.nano_cpus,
         log_opts=LOG_OPTS,
         stop_timeout=app.stop_timeout,
+        binds=volume_binds(app.service, app.volumes),
+    )
+
+
+def volume_name(service: str, source: str) -> str:
+    """The engine's name of the service's named volume ``source``: two services
+    that both say ``data:/data`` get a volume each, never one by accident."""
+    return f"{service}-{source}"
+
+
+def volume_labels(service: str, source: str) -> dict[str, str]:
+    """What a data volume carries: ``goship remove --purge`` selects by these, never by name."""
+    return managed("data", service, **{LABEL_VOLUME: source})
+
+
+def data_volumes(service: str, volumes: Sequence[VolumeConfig]) -> dict[str, dict[str, str]]:
+    """The named volumes of ``volumes`` (host paths need no creating): engine name -> labels."""
+    return {volume_name(service, v.source): volume_labels(service, v.source) for v in volumes if v.named}
+
+
+def volume_binds(service: str, volumes: Sequence[VolumeConfig]) -> tuple[str, ...]:
+    """app.volumes as the engine's ``Binds`` (``docker run -v``): ``NAME:TARGET[:ro]``
+    with the service's volume name, host paths as written. Every container spec of
+    the service (the app, a role's process) mounts the same data through this."""
+    return tuple(
+        f"{volume_name(service, v.source) if v.named else v.source}:{v.target}" + (":ro" if v.read_only else "")
+        for v in volumes
     )
 
 

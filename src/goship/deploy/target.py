@@ -130,6 +130,9 @@ class Target(Protocol):
 
     def lock_release(self) -> list[tuple[str, LockInfo | None]]: ...
 
+    def data_volumes(self) -> list[tuple[str, list[str]]]:
+        """(where, the service's data volumes there): what ``remove(purge=True)`` would delete."""
+
     def remove(self, *, purge: bool = False, proxy: bool = False) -> list[Removed]: ...
 
     def close(self) -> None: ...

@@ -97,9 +97,22 @@ def volume_remove(name: str) -> Request:
     return Request("DELETE", f"/volumes/{path_part(name)}", timeout=120)
 
 
-def volume_list(names: Sequence[str] = ()) -> Request:
-    query = (("filters", json.dumps({"name": list(names)}, sort_keys=True)),) if names else ()
+def volume_list(names: Sequence[str] = (), labels: Mapping[str, str] | None = None) -> Request:
+    """Volumes whose name contains one of ``names`` (the engine matches parts of
+    names) and that carry every label of ``labels``."""
+    filters: dict[str, list[str]] = {}
+    if names:
+        filters["name"] = list(names)
+    if labels:
+        filters["label"] = [f"{key}={value}" for key, value in sorted(labels.items())]
+    query = (("filters", json.dumps(filters, sort_keys=True)),) if filters else ()
     return Request("GET", "/volumes", query=query)
+
+
+def volume_create(name: str, labels: Mapping[str, str]) -> Request:
+    """``docker volume create``: the engine answers with the existing volume when
+    ``name`` is taken (its labels unchanged), so creating is safe to repeat."""
+    return json_request("POST", "/volumes/create", {"Name": name, "Labels": dict(labels)})
 
 
 # Containers ---------------------------------------------------------------
@@ -342,6 +355,16 @@ def progress_error(lines: Iterable[bytes]) -> str | None:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """One entry of an inspect's ``Mounts``: a volume or a host path (bind)."""
+
+    kind: str  # volume, bind, tmpfs
+    source: str  # the volume's name, or the host path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class ContainerState:
     """The parts of ``GET /containers/{id}/json`` a deploy decides on."""
 
@@ -360,6 +383,7 @@ class ContainerState:
     started_at: str
     finished_at: str
     restarting: bool = False
+    mounts: tuple[Mount, ...] = ()
 
     def published(self, container_port: int) -> tuple[str, int] | None:
         """Where the engine published ``container_port/tcp`` on the host, if it did."""
@@ -401,6 +425,16 @@ def parse_container(item: Mapping[str, Any]) -> ContainerState:
         started_at=str(state.get("StartedAt") or ""),
         finished_at=str(state.get("FinishedAt") or ""),
         restarting=bool(state.get("Restarting")),
+        mounts=tuple(
+            Mount(
+                str(m.get("Type", "")),
+                str(m.get("Name") or m.get("Source") or ""),
+                str(m.get("Destination", "")),
+                not m.get("RW", True),
+            )
+            for m in item.get("Mounts") or []
+            if isinstance(m, dict)
+        ),
     )
 
 

@@ -240,9 +240,13 @@ class Engine:
         response = self.send(api.volume_remove(name))
         return response.status < 300
 
-    def volumes(self, names: Sequence[str] = ()) -> list[dict[str, Any]]:
-        data = _dict(self._json(api.volume_list(names)))
+    def volumes(self, names: Sequence[str] = (), labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        data = _dict(self._json(api.volume_list(names, labels)))
         return [v for v in data.get("Volumes") or [] if isinstance(v, dict)]
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+        """The volume ``name``, made with ``labels`` unless it exists (then as it is)."""
+        return _dict(self._json(api.volume_create(name, labels)))
 
     # Containers -----------------------------------------------------------
 

@@ -124,6 +124,8 @@ class FakeEngine:
         self.containers: dict[str, Container] = {}
         self.networks: dict[str, dict[str, Any]] = {}
         self.volumes: dict[str, dict[str, bytes]] = {}
+        #: The labels a volume was created with (a volume made by a mount has none).
+        self.volume_labels: dict[str, dict[str, str]] = {}
         self.execs: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         #: Caddy's loaded routes per proxy container: service -> Route.
@@ -285,9 +287,24 @@ class FakeEngine:
         return _json({"Id": self.networks[name]["Id"]}, 201)
 
     def _volumes(self, request: Request, query: dict[str, str]) -> Response:
-        names = json.loads(query.get("filters") or "{}").get("name") or []
-        found = [name for name in sorted(self.volumes) if not names or any(n in name for n in names)]
-        return _json({"Volumes": [{"Name": name} for name in found]})
+        filters = json.loads(query.get("filters") or "{}")
+        names = filters.get("name") or []
+        wanted = [item.split("=", 1) for item in filters.get("label") or []]
+        found = [
+            name for name in sorted(self.volumes)
+            if (not names or any(n in name for n in names))
+            and all(self.volume_labels.get(name, {}).get(key) == value for key, value in wanted)
+        ]
+        return _json({"Volumes": [{"Name": name, "Labels": self.volume_labels.get(name) or None} for name in found]})
+
+    def _create_volume(self, request: Request, query: dict[str, str]) -> Response:
+        # As the engine does: an existing volume is answered as it is, labels unchanged.
+        body = request.json() or {}
+        name = str(body.get("Name"))
+        if name not in self.volumes:
+            self.volumes[name] = {}
+            self.volume_labels[name] = dict(body.get("Labels") or {})
+        return _json({"Name": name, "Driver": "local", "Labels": self.volume_labels.get(name) or None}, 201)
 
     def _remove_volume(self, request: Request, query: dict[str, str], name: str) -> Response:
         if name not in self.volumes:
@@ -295,6 +312,7 @@ class FakeEngine:
         if any(name in _volume_mounts(c) for c in self.containers.values()):
             return _error(409, f"remove {name}: volume is in use")
         del self.volumes[name]
+        self.volume_labels.pop(name, None)
         return Response(204, {})
 
     # Containers --------------------------------------------------------------
@@ -400,6 +418,7 @@ class FakeEngine:
             "Config": {"Labels": container.labels, "Image": container.image, "Env": container.body.get("Env", []),
                        "Cmd": container.body.get("Cmd")},
             "HostConfig": container.host_config,
+            "Mounts": _mounts(container),
             "NetworkSettings": {
                 "Ports": {k: [{"HostIp": ip, "HostPort": str(port)} for ip, port in v] for k, v in container.ports.items()}
             },
@@ -597,6 +616,18 @@ def caddy_pools(caddyfile: str) -> dict[tuple[str, str | None], tuple[str, tuple
     return pools
 
 
+def _mounts(container: Container) -> list[dict[str, Any]]:
+    """``Mounts`` of an inspect, from the container's ``Binds``."""
+    found = []
+    for bind in container.host_config.get("Binds") or []:
+        source, _, rest = str(bind).partition(":")
+        target, _, mode = rest.partition(":")
+        kind = "bind" if source.startswith("/") else "volume"
+        found.append({"Type": kind, "Name": source if kind == "volume" else "", "Source": source,
+                      "Destination": target, "RW": mode != "ro"})
+    return found
+
+
 def _volume_mounts(container: Container) -> dict[str, str]:
     mounts = {}
     for bind in container.host_config.get("Binds") or []:
@@ -657,6 +688,7 @@ _ROUTES: list[tuple[str, str, Callable[..., Response]]] = [
     ("GET", rf"/networks/{_NAME}", FakeEngine._network),
     ("POST", r"/networks/create", FakeEngine._create_network),
     ("GET", r"/volumes", FakeEngine._volumes),
+    ("POST", r"/volumes/create", FakeEngine._create_volume),
     ("DELETE", rf"/volumes/{_NAME}", FakeEngine._remove_volume),
     ("POST", r"/containers/create", FakeEngine._create),
     ("GET", r"/containers/json", FakeEngine._list),

@@ -109,6 +109,9 @@ class DockerfileSpec:
     version_var: str | None = None
     #: build.ca_certificates: the CA roots in the image.
     ca_certificates: bool = True
+    #: Targets of app.volumes' named volumes: directories owned by nonroot, so a
+    #: fresh volume mounted there takes that owner (Docker copies it from the image).
+    volume_dirs: tuple[str, ...] = ()
 
 
 def _package(main: str) -> str:
@@ -188,6 +191,13 @@ def _rootfs_lines(spec: DockerfileSpec) -> list[str]:
             f"mkdir -p {ROOTFS}{ZONEINFO.rsplit('/', 1)[0]}",
             f'cp "$(go env GOROOT)/lib/time/zoneinfo.zip" {ROOTFS}{ZONEINFO}',
         ]
+    if spec.volume_dirs:
+        lines += [
+            "# Mount points of app.volumes, owned by nonroot: a fresh volume takes the owner",
+            "# of the directory it is mounted on, so the service can write its data.",
+        ]
+        dirs = " ".join(shlex.quote(f"{ROOTFS}/{d.strip('/')}") for d in spec.volume_dirs)
+        commands += [f"mkdir -p {dirs}", f"chown {NONROOT_USER} {dirs}"]
     return lines + _continued(_run(commands))
 
 
@@ -362,6 +372,7 @@ def dockerfile_spec(
         files=_files(project, workspace.root if workspace else project.root),
         version_var=build.version_var or None,
         ca_certificates=build.ca_certificates,
+        volume_dirs=tuple(v.target for v in project.config.app.volumes if v.named),
     )
     if workspace is not None:
         return _with_workspace(spec, workspace, project.root)

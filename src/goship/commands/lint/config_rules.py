@@ -90,8 +90,64 @@ def config_finding(error: ConfigError, file: str, text: str = "") -> Finding:
     return finding("GS201", message, file, line)
 
 
-def check_config(text: str, file: str) -> tuple[list[Finding], Config | None]:
-    """Findings for one goship.yaml, and the config when it loads."""
+#: Go modules that are SQLite drivers (or wrap one): a database in a file on the volume.
+SQLITE_MODULES = (
+    "github.com/mattn/go-sqlite3",
+    "modernc.org/sqlite",
+    "github.com/glebarez/sqlite",
+    "github.com/glebarez/go-sqlite",
+    "github.com/ncruces/go-sqlite3",
+    "zombiezen.com/go/sqlite",
+    "crawshaw.io/sqlite",
+    "gorm.io/driver/sqlite",
+    "github.com/tursodatabase/go-libsql",
+)
+
+
+def sqlite_modules(go_mod: str) -> list[str]:
+    """The SQLite drivers go.mod requires (directly or as // indirect), in go.mod's order."""
+    found: list[str] = []
+    in_block = False
+    for raw in go_mod.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line.startswith(")"):
+                in_block = False
+                continue
+            words = line.split()
+        elif line.startswith("require"):
+            rest = line.removeprefix("require").strip()
+            if rest.startswith("("):
+                in_block = True
+                continue
+            words = rest.split()
+        else:
+            continue
+        if words and words[0].strip('"') in SQLITE_MODULES and words[0].strip('"') not in found:
+            found.append(words[0].strip('"'))
+    return found
+
+
+def sqlite_on_volume(config: Config, go_mod: str, file: str, line: int | None) -> list[Finding]:
+    """GS210: the app uses SQLite and mounts writable data, which two containers share during a switch."""
+    writable = [v for v in config.app.volumes if not v.read_only]
+    drivers = sqlite_modules(go_mod) if writable else []
+    if not drivers:
+        return []
+    where = ", ".join(v.target for v in writable)
+    return [
+        finding(
+            "GS210",
+            f"app.volumes mounts {where} and the module uses SQLite ({', '.join(drivers)}): during each "
+            "zero-downtime switch the old and the new container both open the database for a few seconds",
+            file, line,
+        )
+    ]
+
+
+def check_config(text: str, file: str, go_mod: str = "") -> tuple[list[Finding], Config | None]:
+    """Findings for one goship.yaml, and the config when it loads; ``go_mod``: the
+    module's go.mod text, for the rules that depend on what the service uses."""
     try:
         config = parse_config(text, source=file)
     except ConfigError as error:
@@ -120,4 +176,5 @@ def check_config(text: str, file: str) -> tuple[list[Finding], Config | None]:
                 file, _key_line(root, "app", "security"),
             )
         )
+    findings += sqlite_on_volume(config, go_mod, file, _key_line(root, "app", "volumes"))
     return findings, config

@@ -128,6 +128,15 @@ RULES: dict[str, Rule] = {
              "app.security turns off part of goship's default hardening (read-only root, no new "
              "privileges, no capabilities, non-root).",
              "Keep the defaults where the service allows it; the reason given is shown here for review."),
+        Rule("GS210", W, "SQLite on a volume shared during the switch",
+             "A zero-downtime deploy starts the new container before it stops the old one, so for a few seconds "
+             "two processes open the same SQLite file on the volume. In SQLite's default rollback-journal mode a "
+             "write of one makes the other fail with 'database is locked' (SQLITE_BUSY); two writers that do not "
+             "both use locking correctly can corrupt it.",
+             "Open the database in WAL mode with a busy timeout (e.g. '?_pragma=journal_mode(WAL)&"
+             "_pragma=busy_timeout(5000)' for modernc.org/sqlite, '?_journal_mode=WAL&_busy_timeout=5000' for "
+             "mattn/go-sqlite3), keep writes short, and stop writing on SIGTERM; keep the volume on a local disk "
+             "(never a network file system). Or move the data to a database server."),
     )
 }
 

@@ -157,6 +157,14 @@ def _project_findings(directory: Path, config_path: Path | None, rel: str, text:
     return found
 
 
+def _go_mod_text(module: Path) -> str:
+    """go.mod as text for the rules that read what the module requires (it parsed already)."""
+    try:
+        return (module / "go.mod").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def lint_project(
     root: Path,
     dockerfile: Path | None = None,
@@ -200,7 +208,7 @@ def lint_project(
             findings.append(finding("GS201", "not UTF-8 text (save the file as UTF-8)", rel, None))
         else:
             config_text = text
-            config_findings, config = check_config(text, rel)
+            config_findings, config = check_config(text, rel, _go_mod_text(module))
             findings += config_findings
             health_configured = has_health_section(text)
             if config is not None:
