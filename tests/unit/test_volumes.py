@@ -332,3 +332,15 @@ def test_lint_warns_about_two_sqlite_writers_during_the_switch(tmp_path, volumes
     if found:
         assert "modernc.org/sqlite" in found[0].message and "/var/lib/svc" in found[0].message
         assert "WAL" in found[0].fix and "busy" in found[0].fix
+
+
+def test_the_documented_example_loads():
+    import re
+
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "configuration.md").read_text()
+    example = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "volumes:" in b)
+    assert [v.short() for v in parse_config(example).app.volumes] == [
+        "data:/var/lib/app", "/srv/app/uploads:/uploads", "/srv/app/config:/etc/app:ro", "cache:/var/cache/app",
+    ]
