@@ -141,6 +141,11 @@ RULES: dict[str, Rule] = {
              "app.security turns off part of goship's default hardening (read-only root, no new "
              "privileges, no capabilities, non-root).",
              "Keep the defaults where the service allows it; the reason given is shown here for review."),
+        Rule("GS204", E, "Required setting still a placeholder",
+             "goship init writes an empty value marked '# REQUIRED:' for each flag or variable the "
+             "service exits without; deployed as it is, the service fails to start or runs misconfigured.",
+             "Fill in the value goship init left empty (the comment on its line says what the code needs), "
+             "then delete the REQUIRED comment."),
     )
 }
 
