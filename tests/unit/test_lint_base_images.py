@@ -165,6 +165,15 @@ def test_lint_project_reads_the_go_line_of_go_mod(tmp_path):
     assert report.exit_code(Severity.ERROR) == 3
 
 
+def test_a_newer_toolchain_line_is_no_requirement(tmp_path):
+    # With GOTOOLCHAIN=local the toolchain line is only a suggestion: go 1.22.x builds a module
+    # saying 'go 1.22.0' and 'toolchain go1.23.4'. Only the go line is a minimum.
+    root = service_module(tmp_path)
+    (root / "go.mod").write_text("module example.com/svc\n\ngo 1.22.0\n\ntoolchain go1.23.4\n")
+    (root / "Dockerfile").write_text("FROM golang:1.22-alpine AS build\nRUN CGO_ENABLED=0 go build -o /app .\n" + TAIL)
+    assert [f for f in lint_project(root, hadolint=False).findings if f.rule == "GS119"] == []
+
+
 @pytest.mark.parametrize("go", ["1.21", "1.22.5", "1.23.0", "1.24rc1"])
 def test_the_generated_dockerfile_builds_with_the_go_of_go_mod(go):
     from goship.commands.init.dockerfile import go_minor
@@ -270,3 +279,17 @@ def test_an_unresolved_base_is_not_guessed():
 
 def test_new_rules_are_errors():
     assert RULES["GS119"].severity is Severity.ERROR and RULES["GS120"].severity is Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("image", "command", "suggested"),
+    [
+        ("golang:1.22.3", "apk add git", "golang:1.22.3-alpine"),
+        ("golang:1.23-alpine", "apt-get install -y git", "golang:1.23-bookworm"),
+        ("debian:12", "apk add git", "golang:<version>-alpine"),
+    ],
+)
+def test_the_fix_names_the_same_go_on_the_other_distribution(image, command, suggested):
+    text = f"FROM {image} AS build\nRUN {command}\n" + TAIL
+    [finding] = [f for f in lint_dockerfile_text(text, health_configured=True) if f.rule == "GS120"]
+    assert f"(e.g. {suggested})" in finding.fix

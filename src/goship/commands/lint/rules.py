@@ -504,12 +504,25 @@ def check_package_manager(df: Dockerfile) -> Iterable[Finding]:
             f"'{written}' in {where}: {image} is {_DISTRO_NAME[distro]} and has no {program}, so the build "
             f"fails with '{program}: not found'"
         )
+        ref = parse_image(base.image)
+        go = image_go_version(ref.tag) if ref.repo == "golang" else None
+        version = go.text if go is not None else "<version>"
         if distro == "alpine":
-            fix = "Install with 'apk add --no-cache <packages>' (Alpine's package names), or build this stage FROM a Debian-based image (e.g. golang:<version>-bookworm)."
+            fix = (
+                "Install with 'apk add --no-cache <packages>' (Alpine's package names), or build this stage "
+                f"FROM a Debian-based image (e.g. golang:{version}-bookworm)."
+            )
         elif distro == "distroless":
-            fix = "Install what you need in a build stage (e.g. FROM golang:<version>) and COPY --from it; distroless stages cannot RUN a package manager."
+            fix = (
+                f"Install what you need in a build stage (e.g. FROM golang:{version}) and COPY --from it; "
+                "distroless stages cannot RUN a package manager."
+            )
         else:
-            fix = "Install with 'apt-get update && apt-get install -y --no-install-recommends <packages> && rm -rf /var/lib/apt/lists/*', or build this stage FROM an Alpine-based image (e.g. golang:<version>-alpine)."
+            fix = (
+                "Install with 'apt-get update && apt-get install -y --no-install-recommends <packages> && "
+                "rm -rf /var/lib/apt/lists/*' (Debian's package names), or build this stage FROM an "
+                f"Alpine-based image (e.g. golang:{version}-alpine)."
+            )
         yield finding("GS120", message, df.path, run.line, fix=fix)
 
 
