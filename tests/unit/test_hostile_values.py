@@ -8,9 +8,12 @@ file loads or passed in a way that nothing interprets.
 from __future__ import annotations
 
 import base64
+import shlex
 
 import pytest
 
+from goship.commands.init.dockerfile import DockerfileSpec, render_dockerfile
+from goship.commands.lint import Severity, lint_dockerfile_text
 from goship.config import parse_config
 from goship.deploy.routes import Wanted, render, route_for
 from goship.deploy.specs import AppContainer, app_container
@@ -54,6 +57,7 @@ REFUSED = [
     ("app:\n  security:\n    user: {v}\n    reason: test\n", "app.security.user"),
     ("app:\n  security:\n    cap_add: [{v}]\n    reason: test\n", "app.security.cap_add"),
     ("build:\n  args:\n    {v}: x\n", "build.args"),
+    ("build:\n  env:\n    {v}: x\n", "build.env"),
 ]
 
 
@@ -108,3 +112,60 @@ def test_a_probe_request_line_cannot_be_split():
         assert request_line == f"GET {path} HTTP/1.1".encode()  # e.g. /it's: a legal path, one token
         sent.append(path)
     assert "/it's" in sent  # not everything is refused: legal paths reach the request line
+
+
+#: Values for go build (build.env, build.ldflags): HOSTILE plus what a shell or
+#: the Dockerfile parser could take for syntax.
+BUILD_VALUES = [
+    *HOSTILE,
+    "back\\slash \\\\ and a trailing \\",
+    "ends with a continuation \\",
+    "-tags=a,b  -ldflags='-X main.v=1'",
+    "tab\there",
+    "\u00fcnicode \u2028 \u65e5\u672c \U0001f680",
+    "carriage\rreturn",
+    "nul\x00byte",
+    "escape\x1b[31m",
+    "next line\u0085",
+    "",
+]
+
+
+def _yaml_escaped(value: str) -> str:
+    """A YAML double-quoted scalar holding exactly ``value``, every character
+    outside printable ASCII escaped (raw control characters are not YAML, and
+    raw U+0085/U+2028 would be read as line breaks)."""
+    return '"' + "".join(
+        "\\" + c if c in '\\"' else c if " " <= c <= "~" else f"\\U{ord(c):08X}" for c in value
+    ) + '"'
+
+
+def _build_env_dockerfile(name: str, value: str) -> str:
+    """goship.yaml's build.env through the loader and into the generated Dockerfile."""
+    config = parse_config(f"build:\n  env:\n    {name}: {_yaml_escaped(value)}\n  ldflags: {_yaml_escaped(value)}\n")
+    assert config.build.env == {name: value} and config.build.ldflags == value
+    return render_dockerfile(DockerfileSpec(binary="app", go_version="1.23", env=((name, value),), ldflags=value))
+
+
+@pytest.mark.parametrize("value", BUILD_VALUES)
+def test_build_env_is_refused_at_its_line_or_makes_a_dockerfile_goship_lint_accepts(value):
+    if any(c in value for c in "\n\r\x00\x1b\x85"):
+        # A line break (or other control character) cannot be one line of a RUN:
+        # refused when the file loads, at the line of build.env, naming the variable.
+        with pytest.raises(ConfigError) as refused:
+            parse_config(f"service: s\nbuild:\n  env:\n    GOFLAGS: {_yaml_escaped(value)}\n")
+        assert (refused.value.line, refused.value.key) == (4, "build.env"), refused.value
+        assert refused.value.problem.startswith(f"GOFLAGS: {value!r} holds "), refused.value
+        with pytest.raises(ConfigError) as refused_flags:
+            parse_config(f"build:\n  ldflags: {_yaml_escaped(value)}\n")
+        assert (refused_flags.value.line, refused_flags.value.key) == (2, "build.ldflags")
+        return
+    text = _build_env_dockerfile("GOFLAGS", value)
+    findings = lint_dockerfile_text(text, health_configured=True)  # raises if it does not parse
+    assert [f for f in findings if f.severity is Severity.ERROR] == []
+    # The shell of the RUN gets the value as written, byte for byte.
+    run = next(line for line in text.split("\n") if "GOOS=$TARGETOS" in line)
+    words = shlex.split(run.removesuffix("\\"))
+    assert f"GOFLAGS={value}" in words
+    build = next(line for line in text.split("\n") if line.lstrip().startswith("go build"))
+    assert f"-ldflags={value}" in shlex.split(build)

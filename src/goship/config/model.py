@@ -156,10 +156,33 @@ _RESERVED_GO_ENV = {
 }
 
 
+def _control_character(value: str) -> str | None:
+    """How to name the first control character in ``value`` (a tab is fine), or None."""
+    for char in value:
+        if char == "\t" or not (ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F):
+            continue
+        return "a line break" if char in "\n\r" else f"the control character U+{ord(char):04X}"
+    return None
+
+
+def _one_line(value: str) -> str | None:
+    # go build reads these as one line of words, and the Dockerfile's RUN line
+    # carries them: a line break there is a mistake that would break that line.
+    bad = _control_character(value)
+    return f"{value!r} holds {bad}: write it on one line (words separated by spaces)" if bad else None
+
+
 def _go_env(values: dict[str, str]) -> str | None:
-    for key in values:
+    for key, value in values.items():
+        if not ENV_NAME.match(key):
+            return f"{key!r} is not a variable name ({_NAME_RULE})"
         if key in _RESERVED_GO_ENV:
             return f"{key} cannot be set here: {_RESERVED_GO_ENV[key]}"
+        bad = _control_character(value)
+        if bad:
+            # A value for go build (GOFLAGS, GOPRIVATE, GOEXPERIMENT...) is one line:
+            # refused here, so no builder gets a value it would split or mangle.
+            return f"{key}: {value!r} holds {bad}: a go build setting is one line (separate GOFLAGS words with spaces)"
     return None
 
 
@@ -232,7 +255,7 @@ class BuildConfig:
         default_factory=list,
         metadata=_doc("several target platforms: pushes one multi-arch image index", _platforms),
     )
-    ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build"))
+    ldflags: str = field(default="-s -w", metadata=_doc("linker flags passed to go build", _one_line))
     tags: list[str] = field(
         default_factory=list,
         metadata=_doc(

@@ -8,6 +8,8 @@ about what the file says.
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterator
 
 import yaml
 
@@ -77,6 +79,75 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+#: The comment 'goship init' writes after each value it leaves for the user to fill
+#: in (commands/init/files.py; a test renders init's goship.yaml and lints it).
+PLACEHOLDER_MARK = re.compile(r"#\s*REQUIRED:\s*(?P<why>.*)$")
+#: A flag with nothing after its '=' ('-token=', '--db-url='): init's placeholder in app.args.
+_EMPTY_FLAG = re.compile(r"^(?P<flag>--?[A-Za-z0-9][\w.-]*)=$")
+
+
+def _required_comment(mark: yaml.Mark) -> str | None:
+    """What a '# REQUIRED: ...' comment right after ``mark`` (the end of a value) says, if one follows."""
+    buffer = mark.buffer
+    if not isinstance(buffer, str):
+        return None
+    end = buffer.find("\n", mark.pointer)
+    rest = buffer[mark.pointer : end if end != -1 else len(buffer)].strip()
+    match = PLACEHOLDER_MARK.match(rest)
+    return match.group("why").strip() if match else None
+
+
+def _placeholders(node: yaml.Node, path: str) -> Iterator[tuple[str, str, int, str]]:
+    """(key, flag or "", line, the comment's text) for each value still as init left it:
+    an empty value, or a flag ending in '=', followed by a '# REQUIRED:' comment."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{path}.{key_node.value}" if path else str(key_node.value)
+            if isinstance(value_node, yaml.ScalarNode):
+                why = _required_comment(value_node.end_mark)
+                if why is not None and value_node.value == "":
+                    yield key, "", value_node.start_mark.line + 1, why
+            else:
+                yield from _placeholders(value_node, key)
+    elif isinstance(node, yaml.SequenceNode):
+        # init writes app.args in flow style with one comment after the ']'.
+        whole = _required_comment(node.end_mark)
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode):
+                yield from _placeholders(item, path)
+                continue
+            why = _required_comment(item.end_mark) or whole
+            flag = _EMPTY_FLAG.match(item.value)
+            if why is not None and (flag or item.value == ""):
+                yield path, flag.group("flag") if flag else "", item.start_mark.line + 1, why
+
+
+def _about(why: str, flag: str) -> str:
+    """The part of a comment naming several flags ('give -a a value (...); give -b ...') about ``flag``."""
+    parts = [part for part in why.split("; ") if re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", part)]
+    return parts[0] if flag and len(parts) == 1 else why
+
+
+def check_placeholders(root: yaml.Node | None, file: str) -> list[Finding]:
+    """GS204: a value goship init left empty for a flag or variable the service exits without."""
+    findings = []
+    for key, flag, line, why in _placeholders(root, "") if root is not None else ():
+        said = f" (REQUIRED: {_about(why, flag)})" if why else ""
+        if flag:
+            findings.append(finding(
+                "GS204", f"{key}: {flag}= has no value yet{said}", file, line,
+                fix=f"Write the value after the '=' ('{flag}=VALUE'), then delete the '# REQUIRED' comment.",
+            ))
+        else:
+            name = key.rsplit(".", 1)[-1]
+            findings.append(finding(
+                "GS204", f"{key} is still empty{said}", file, line,
+                fix=f"Set {name} to the value the service needs (a secret goes in app.secrets and your "
+                "environment instead); then delete the '# REQUIRED' comment.",
+            ))
+    return findings
 
 
 def config_finding(error: ConfigError, file: str, text: str = "") -> Finding:
@@ -155,7 +226,7 @@ def check_config(text: str, file: str, go_mod: str = "") -> tuple[list[Finding],
         return [config_finding(each, file, text) for each in getattr(error, "errors", (error,))], None
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    findings: list[Finding] = []
+    findings: list[Finding] = check_placeholders(root, file)
     host = registry_host(config.image)
     if config.registry.insecure and host is not None and not is_loopback(host):
         findings.append(

@@ -32,6 +32,7 @@ from goship.dockerfiles.parse import (
     parse_env,
     parse_image,
 )
+from goship.golang.versions import image_go_version, parse_go_version
 from goship.secrets import is_secret_name
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -117,6 +118,18 @@ RULES: dict[str, Rule] = {
              "docker build sends the context without what .dockerignore excludes, so a COPY of an excluded "
              "path fails with 'not found' (or copies an empty directory).",
              "Remove the pattern from .dockerignore, or re-include the path with a '!' line after it."),
+        Rule("GS119", E, "Builder image's Go is older than go.mod's go line",
+             "go.mod's go line is the oldest Go that may build the module. The official golang images "
+             "set GOTOOLCHAIN=local, so an older Go does not fetch a newer one: 'go build' stops with "
+             "'go.mod requires go >= X (running go Y; GOTOOLCHAIN=local)'.",
+             "Build FROM a golang image at least as new as go.mod's go line (golang:<go line>-alpine), "
+             "or lower the go line if the code allows it."),
+        Rule("GS120", E, "Package manager of another distribution",
+             "Alpine has only apk; Debian and Ubuntu (and golang:<version> without -alpine, which is "
+             "Debian) only apt-get; distroless has neither. The RUN stops with 'apk: not found' or "
+             "'apt-get: not found', and the build fails.",
+             "Use the base's own package manager (apk add --no-cache on Alpine, apt-get install on "
+             "Debian/Ubuntu), or change the stage's FROM to the distribution the RUN was written for."),
         Rule("GS201", E, "goship.yaml does not load",
              "goship cannot build or deploy with a configuration it cannot read.",
              "Correct the key or value at the line shown."),
@@ -128,6 +141,11 @@ RULES: dict[str, Rule] = {
              "app.security turns off part of goship's default hardening (read-only root, no new "
              "privileges, no capabilities, non-root).",
              "Keep the defaults where the service allows it; the reason given is shown here for review."),
+        Rule("GS204", E, "Required setting still a placeholder",
+             "goship init writes an empty value marked '# REQUIRED:' for each flag or variable the "
+             "service exits without; deployed as it is, the service fails to start or runs misconfigured.",
+             "Fill in the value goship init left empty (the comment on its line says what the code needs), "
+             "then delete the REQUIRED comment."),
         Rule("GS210", W, "SQLite on a volume shared during the switch",
              "A zero-downtime deploy starts the new container before it stops the old one, so for a few seconds "
              "two processes open the same SQLite file on the volume. In SQLite's default rollback-journal mode a "
@@ -182,6 +200,31 @@ def _default_nonroot(image: str) -> bool:
     """Images whose default user is not root (distroless :nonroot, Chainguard)."""
     ref = parse_image(image)
     return "nonroot" in (ref.tag or "") or ref.name.startswith("cgr.dev/chainguard/")
+
+
+_DEBIAN_CODENAMES = ("bookworm", "bullseye", "buster", "stretch", "trixie", "forky", "sid")
+_UBUNTU_CODENAMES = ("noble", "jammy", "focal", "bionic", "oracular", "plucky")
+
+
+def distro_of(image: str) -> str | None:
+    """'alpine', 'debian', 'ubuntu' or 'distroless' for the distribution an image is built on;
+    None when unknown (scratch, busybox, Windows tags, images goship does not know)."""
+    if image == "scratch":
+        return None
+    ref = parse_image(image)
+    tag = ref.tag or ""
+    if "windowsservercore" in tag or "nanoserver" in tag:
+        return None
+    if "distroless" in ref.name:
+        return "distroless"
+    if ref.repo == "alpine" or "alpine" in tag:
+        return "alpine"
+    if ref.repo == "ubuntu" or any(name in tag for name in _UBUNTU_CODENAMES):
+        return "ubuntu"
+    # The official golang image without a variant tag is Debian (bookworm today).
+    if ref.repo in ("debian", "golang") or any(name in tag for name in _DEBIAN_CODENAMES):
+        return "debian"
+    return None
 
 
 def check_single_stage(df: Dockerfile) -> Iterable[Finding]:
@@ -407,8 +450,150 @@ def _segments(command: str) -> list[str]:
     return [s for s in re.split(r"&&|\|\||;|\n|\|", command) if s.strip()]
 
 
+#: Words that may stand before a command in a shell line ('then apk add', 'sudo apt-get').
+_BEFORE_COMMAND = frozenset({"then", "do", "else", "{", "(", "!", "exec", "sudo", "nohup", "time", "env"})
+_MANAGERS = {"apk": "apk", "apt-get": "apt", "apt": "apt", "aptitude": "apt"}
+#: The package manager each distribution has (distroless has none).
+_DISTRO_MANAGER = {"alpine": "apk", "debian": "apt", "ubuntu": "apt", "distroless": None}
+_DISTRO_NAME = {"alpine": "Alpine", "debian": "Debian", "ubuntu": "Ubuntu", "distroless": "distroless (Debian without a shell or package manager)"}
+
+
+def _manager_commands(command: str, depth: int = 0) -> list[tuple[str, str]]:
+    """(manager, the command as written) for each apk/apt-get/apt call a RUN makes, in order."""
+    found: list[tuple[str, str]] = []
+    for segment in _segments(command):
+        try:
+            words = shlex.split(segment, posix=True)
+        except ValueError:
+            words = segment.split()
+        while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in _BEFORE_COMMAND):
+            words.pop(0)
+        if not words:
+            continue
+        program = posixpath.basename(words[0])
+        if program in _SHELLS and len(words) > 2 and re.fullmatch(r"-[a-z]*c[a-z]*", words[1]) and depth < 2:
+            found += _manager_commands(words[2], depth + 1)
+        elif program in _MANAGERS:
+            written = " ".join(words)
+            found.append((_MANAGERS[program], written if len(written) <= 60 else written[:57] + "..."))
+    return found
+
+
+def _foreign_manager_runs(df: Dockerfile) -> list[tuple[Instruction, str, Stage, Stage, str]]:
+    """RUNs calling a package manager their stage's base does not have:
+    (run, the command, its stage, the stage built FROM an image, that image's distribution)."""
+    found = []
+    for stage in df.stages:
+        base = df.root(stage)  # 'FROM build' follows the chain to the image it starts from
+        if base.unresolved:
+            continue
+        distro = distro_of(base.image)
+        if distro is None:
+            continue
+        for run in (i for i in stage.instructions if i.keyword == "RUN"):
+            calls = _manager_commands(run.command_text())
+            # A RUN calling both managers is written for either base ('if command -v apk; then ...').
+            if len({manager for manager, _ in calls}) != 1:
+                continue
+            manager, written = calls[0]
+            if manager != _DISTRO_MANAGER[distro]:
+                found.append((run, written, stage, base, distro))
+    return found
+
+
+def check_package_manager(df: Dockerfile) -> Iterable[Finding]:
+    """apk in a Debian/Ubuntu stage, apt-get in an Alpine one, either in distroless: the RUN fails."""
+    for run, written, stage, base, distro in _foreign_manager_runs(df):
+        program = written.split()[0]
+        where = f"stage {stage.label()}"
+        if base.index != stage.index:
+            where += f" (built FROM stage {base.label()})"
+        image = base.image if base.image == base.image_raw else f"{base.image_raw} ({base.image})"
+        message = (
+            f"'{written}' in {where}: {image} is {_DISTRO_NAME[distro]} and has no {program}, so the build "
+            f"fails with '{program}: not found'"
+        )
+        ref = parse_image(base.image)
+        go = image_go_version(ref.tag) if ref.repo == "golang" else None
+        version = go.text if go is not None else "<version>"
+        if distro == "alpine":
+            fix = (
+                "Install with 'apk add --no-cache <packages>' (Alpine's package names), or build this stage "
+                f"FROM a Debian-based image (e.g. golang:{version}-bookworm)."
+            )
+        elif distro == "distroless":
+            fix = (
+                f"Install what you need in a build stage (e.g. FROM golang:{version}) and COPY --from it; "
+                "distroless stages cannot RUN a package manager."
+            )
+        else:
+            fix = (
+                "Install with 'apt-get update && apt-get install -y --no-install-recommends <packages> && "
+                "rm -rf /var/lib/apt/lists/*' (Debian's package names), or build this stage FROM an "
+                f"Alpine-based image (e.g. golang:{version}-alpine)."
+            )
+        yield finding("GS120", message, df.path, run.line, fix=fix)
+
+
+_GOTOOLCHAIN = re.compile(r"\bGOTOOLCHAIN\s*=\s*[\"']?([\w.+-]+)")
+
+
+def _fetches_toolchain(df: Dockerfile, stage: Stage, runs: list[Instruction]) -> bool:
+    """GOTOOLCHAIN set to anything but 'local' (auto, go1.23.4, path) in the stage's chain or its go RUNs:
+    go then downloads the toolchain go.mod asks for, so an older image still builds."""
+    values = []
+    for instruction in df.chain(stage):
+        if instruction.keyword == "ENV":
+            values += [value.strip("\"'") for name, value in parse_env(instruction.args) if name == "GOTOOLCHAIN"]
+        elif instruction.keyword == "ARG":
+            values += [(default or "").strip("\"'") for name, default in parse_arg(instruction.args) if name == "GOTOOLCHAIN"]
+    for run in runs:
+        values += _GOTOOLCHAIN.findall(run.command_text())
+    return bool(values) and values[-1] not in ("local", "")
+
+
+def check_go_version(df: Dockerfile, go_required: str | None, go_mod: str = "go.mod") -> Iterable[Finding]:
+    """A golang builder image whose Go is older than go.mod's go line: 'go build' refuses the module."""
+    required = parse_go_version(go_required)
+    if required is None:
+        return
+    for base in df.stages:
+        if base.parent is not None or base.unresolved:
+            continue
+        ref = parse_image(base.image)
+        if ref.repo != "golang":
+            continue
+        have = image_go_version(ref.tag)
+        if have is None or not have.older_than(required):
+            continue
+        # The stages that build from this image (itself, and any FROM it by name) and run go there.
+        stages = [stage for stage in df.stages if df.root(stage).index == base.index]
+        go_runs = {
+            stage.index: [i for i in stage.instructions if i.keyword == "RUN" and _GO_DEPS.search(i.command_text())]
+            for stage in stages
+        }
+        users = [stage for stage in stages if go_runs[stage.index]]
+        if not users or all(_fetches_toolchain(df, stage, go_runs[stage.index]) for stage in users):
+            continue
+        first = go_runs[users[0].index][0]
+        written = f"FROM {base.image_raw} (ARG default: {base.image})" if base.image_raw != base.image else f"FROM {base.image}"
+        wanted = ref.tag.replace(have.text, required.minor_text, 1) if ref.tag else required.minor_text
+        yield finding(
+            "GS119",
+            f"{written} has Go {have.text} but {go_mod} says 'go {required.text}': the go command at line "
+            f"{first.line} stops with 'go.mod requires go >= {required.text} (running go {have.text}; GOTOOLCHAIN=local)'",
+            df.path, base.line,
+            fix=(
+                f"Build FROM {ref.name.removeprefix('docker.io/library/')}:{wanted} or newer"
+                + (" (change the ARG default that names the version)" if base.image_raw != base.image else "")
+                + f", or lower the go line of {go_mod} if the code allows it."
+            ),
+        )
+
+
 def check_apk(df: Dockerfile) -> Iterable[Finding]:
-    for run in (i for i in df.instructions if i.keyword == "RUN"):
+    foreign = {run.line for run, *_ in _foreign_manager_runs(df)}  # GS120 says more: that RUN cannot work at all
+    for run in (i for i in df.instructions if i.keyword == "RUN" and i.line not in foreign):
         text = run.command_text()
         if "/var/cache/apk" in text or "/var/cache/apk" in (run.flag("mount") or ""):
             continue
@@ -419,7 +604,8 @@ def check_apk(df: Dockerfile) -> Iterable[Finding]:
 
 
 def check_apt(df: Dockerfile) -> Iterable[Finding]:
-    for run in (i for i in df.instructions if i.keyword == "RUN"):
+    foreign = {run.line for run, *_ in _foreign_manager_runs(df)}
+    for run in (i for i in df.instructions if i.keyword == "RUN" and i.line not in foreign):
         text = run.command_text()
         mounts = " ".join(v for k, v in run.flags if k == "mount")
         if not re.search(r"\bapt(?:-get)?\s+(?:[^&|;\n]*\s)?install\b", text):
@@ -833,6 +1019,8 @@ class DockerfileFacts:
     app_port: int | None = None
     #: goship.yaml's path as messages show it.
     config_file: str = "goship.yaml"
+    #: go.mod's go line ('1.23', '1.23.4'), when lint read one.
+    go_required: str | None = None
 
 
 DOCKERFILE_CHECKS: tuple[Callable[[Dockerfile, DockerfileFacts], Iterable[Finding]], ...] = (
@@ -843,6 +1031,8 @@ DOCKERFILE_CHECKS: tuple[Callable[[Dockerfile, DockerfileFacts], Iterable[Findin
     lambda df, facts: check_copy_before_download(df, facts.context),
     lambda df, facts: check_apk(df),
     lambda df, facts: check_apt(df),
+    lambda df, facts: check_package_manager(df),
+    lambda df, facts: check_go_version(df, facts.go_required),
     lambda df, facts: check_shell_form(df),
     lambda df, facts: check_secrets(df),
     lambda df, facts: check_crlf_scripts(df, facts.context) if facts.context is not None else (),

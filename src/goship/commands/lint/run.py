@@ -35,7 +35,7 @@ from goship.config import CONFIG_NAME
 from goship.dockerfiles.ignore import IgnoreMatcher
 from goship.dockerfiles.parse import Dockerfile, decode_dockerfile, parse_dockerfile, sniff_encoding
 from goship.errors import ConfigError, DockerfileError, GoshipError
-from goship.project import find_module_root, load_project, project_problems, read_go_mod
+from goship.project import GoMod, find_module_root, load_project, project_problems, read_go_mod
 
 #: Above this the build context is reported (GS115); ``--context-limit`` changes it.
 DEFAULT_CONTEXT_LIMIT = 100 * 1024 * 1024
@@ -82,9 +82,9 @@ def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
     return [rule for rule in ids if rule.upper() not in RULES and not _EXTERNAL_ID.match(rule.upper())]
 
 
-def check_go_mod(module: Path) -> None:
+def check_go_mod(module: Path) -> GoMod:
     """Parse the module's go.mod; raises ProjectError naming go.mod:line when it does not parse."""
-    read_go_mod(module / "go.mod", "go.mod")
+    return read_go_mod(module / "go.mod", "go.mod")
 
 
 def failure_report(directory: Path, error: GoshipError) -> LintReport:
@@ -107,13 +107,17 @@ def failure_report(directory: Path, error: GoshipError) -> LintReport:
     return report
 
 
-def lint_dockerfile_text(text: str, path: str = "Dockerfile", *, health_configured: bool = False) -> list[Finding]:
-    """The Dockerfile rules alone over ``text`` (no context, no hadolint), suppressions applied.
+def lint_dockerfile_text(
+    text: str, path: str = "Dockerfile", *, health_configured: bool = False, go_required: str | None = None
+) -> list[Finding]:
+    """The Dockerfile rules alone over ``text`` (no context, no hadolint), suppressions applied;
+    ``go_required`` is go.mod's go line, for GS119.
 
     Raises DockerfileError when the text does not parse.
     """
     parsed = parse_dockerfile(text, path)
-    return suppress(check_dockerfile(parsed, DockerfileFacts(health_configured=health_configured)), parsed, ())
+    facts = DockerfileFacts(health_configured=health_configured, go_required=go_required)
+    return suppress(check_dockerfile(parsed, facts), parsed, ())
 
 
 def _ignore_file(dockerfile: Path, context: Path) -> Path:
@@ -184,7 +188,7 @@ def lint_project(
     is a finding.
     """
     module = find_module_root(root)
-    check_go_mod(module)
+    gomod = check_go_mod(module)
     report = LintReport(root=module)
     findings: list[Finding] = []
 
@@ -279,7 +283,8 @@ def lint_project(
                 )
         context = BuildContext(context_root, IgnoreMatcher.from_text(ignore_text) if ignore_text is not None else None)
         facts = DockerfileFacts(
-            health_configured=health_configured, context=context, app_port=app_port, config_file=config_rel
+            health_configured=health_configured, context=context, app_port=app_port, config_file=config_rel,
+            go_required=gomod.go,
         )
         own = check_dockerfile(parsed, facts)
         own += check_dockerignore(ignore_rel, ignore_text)
