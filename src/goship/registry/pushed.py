@@ -62,9 +62,9 @@ def parse_digest_reference(text: str) -> tuple[Repository, str]:
     """
     name, at, digest = text.partition("@")
     if not at:
-        raise ValueError(f"{text!r} names an image by tag, not by digest")
+        raise ValueError("it names an image by tag, not by digest")
     if not DIGEST.fullmatch(digest):
-        raise ValueError(f"{digest!r} is not a digest (sha256: and 64 lowercase hex digits)")
+        raise ValueError(f"{digest} is not a digest (sha256: and 64 lowercase hex digits)")
     if ":" in name.rsplit("/", 1)[-1]:
         name = name.rsplit(":", 1)[0]  # repo:tag@digest: the digest decides, as Docker reads it
     return parse_repository(name), digest
