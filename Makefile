@@ -10,11 +10,15 @@ export GOTOOLCHAIN := local
 
 .PHONY: demo test unit static system venv clean down
 
+# The demo curls the address goship gave the service (goship status --json):
+# http://localhost:8000, or http://hello.localhost:8000 when another goship
+# service already answers there.
 demo: system venv
 	$(PYTHON) -m testbed engine
 	$(PYTHON) -m testbed caddy-image
 	$(VENV)/bin/goship ship -C examples/hello
-	@curl -fsS http://localhost:8000/
+	@url=$$($(VENV)/bin/goship status -C examples/hello --json | $(PYTHON) -c 'import json, sys; print(json.loads(sys.stdin.readline())["url"])') \
+		&& echo "curl $$url" && curl -fsS "$$url"
 
 test: system venv static
 	$(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -155,11 +155,11 @@ def _safe_interrupts() -> Iterator[threading.Event]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    """Deploy the last built image to TARGET with a health gate and no downtime."""
+    """Deploy the last built image (or a pushed one: --version, --image) to TARGET with a health gate and no downtime."""
     from goship.commands import pipeline
 
     with _safe_interrupts() as cancel, _session(args, cancel) as session:
-        _print_live(args, pipeline.deploy(session, args.target))
+        _print_live(args, pipeline.deploy(session, args.target, version=args.version, image=args.image))
 
 
 def cmd_ship(args: argparse.Namespace) -> None:
@@ -630,7 +630,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="table (default), or the document as SPDX 2.3 or CycloneDX 1.6 JSON (converted when the image carries the other)",
     )
     add("push", cmd_push)
-    add("deploy", cmd_deploy, target=True)
+    deploy_parser = add("deploy", cmd_deploy, target=True)
+    pushed_image = deploy_parser.add_mutually_exclusive_group()
+    pushed_image.add_argument(
+        "--version", metavar="V", help="deploy tag V of 'image' from the registry (by its digest), with no local build"
+    )
+    pushed_image.add_argument(
+        "--image", metavar="REF@sha256:...", help="deploy this image from the registry, named by digest"
+    )
     add("ship", cmd_ship, target=True)
     add("releases", cmd_releases, target=True)
     add("status", cmd_status, target=True)

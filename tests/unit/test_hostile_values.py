@@ -134,9 +134,9 @@ BUILD_VALUES = [
 def _yaml_escaped(value: str) -> str:
     """A YAML double-quoted scalar holding exactly ``value``, every character
     outside printable ASCII escaped (raw control characters are not YAML, and
-    raw U+0085/U+2028 would be read as line breaks)."""
+    raw U+0085/U+2028 would be read as line breaks; ``$$`` is goship's literal ``$``)."""
     return '"' + "".join(
-        "\\" + c if c in '\\"' else c if " " <= c <= "~" else f"\\U{ord(c):08X}" for c in value
+        "\\" + c if c in '\\"' else "$$" if c == "$" else c if " " <= c <= "~" else f"\\U{ord(c):08X}" for c in value
     ) + '"'
 
 

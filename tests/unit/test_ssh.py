@@ -2,6 +2,7 @@
 
 import base64
 import os
+from pathlib import Path
 
 import pytest
 
@@ -127,6 +128,7 @@ def test_ssh_is_looked_up_once_per_connection(monkeypatch):
 
     found = []
     monkeypatch.setattr(process, "find_program", lambda name: found.append(name) or None)
+    monkeypatch.setattr(process, "run", lambda argv, **kwargs: process.Completed(tuple(argv), 255, b"", b"", 0.0))
     connection = SSHConnection(SSHTarget("h"))
     with pytest.raises(ToolError, match="'ssh' is not installed"):
         connection.ssh_argv()
@@ -137,3 +139,87 @@ def test_ssh_is_looked_up_once_per_connection(monkeypatch):
     host = connect_ssh(SSHTarget("h"), name="local")
     assert (host.name, host.engine.name) == ("local", "local") and host.ssh is host.prober
     assert HostConnection("x", host.engine, object()).ssh is None  # type: ignore[arg-type]
+
+
+# --- the control socket follows every known_hosts file ssh reads ---------------------------------------
+
+
+def _home_with_key(tmp_path, key: str):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    (home / ".ssh" / "known_hosts").write_text(f"h ssh-ed25519 {key}\n")
+    return home
+
+
+def test_a_changed_key_in_the_default_known_hosts_means_another_control_socket(tmp_path):
+    from goship.hosts.ssh import known_hosts_files
+
+    home = _home_with_key(tmp_path, "AAAA1")
+    target = SSHTarget("h", user="root")  # no known_hosts file configured: ssh reads ~/.ssh/known_hosts
+    files = known_hosts_files(target, None, home)
+    assert files[:2] == [home / ".ssh" / "known_hosts", home / ".ssh" / "known_hosts2"]
+    assert files[2:] == [Path("/etc/ssh/ssh_known_hosts"), Path("/etc/ssh/ssh_known_hosts2")]
+    one = control_name(target, files)
+    assert one == control_name(target, known_hosts_files(target, None, home))
+    _home_with_key(tmp_path, "AAAA2")  # the host was rebuilt and the user took its new key
+    two = control_name(target, known_hosts_files(target, None, home))
+    assert two != one
+    (home / ".ssh" / "known_hosts2").write_text("h ssh-ed25519 AAAA3\n")  # a file that was not there counts too
+    assert control_name(target, known_hosts_files(target, None, home)) not in (one, two)
+
+
+def test_the_known_hosts_files_are_those_ssh_config_gives_the_host(tmp_path):
+    from goship.hosts.ssh import known_hosts_files
+
+    resolved = (
+        "user root\nhashknownhosts yes\n"
+        "globalknownhostsfile /etc/team/known_hosts\n"
+        f"userknownhostsfile {tmp_path}/a {tmp_path}/b\n"
+    )
+    target = SSHTarget("h")
+    assert known_hosts_files(target, resolved, tmp_path / "home") == [
+        tmp_path / "a", tmp_path / "b", Path(f"{tmp_path}/a {tmp_path}/b"), Path("/etc/team/known_hosts"),
+    ]
+    # goship.yaml's ssh.known_hosts_file is given to ssh on its command line, which wins over ssh_config.
+    explicit = SSHTarget("h", known_hosts_file=tmp_path / "kh")
+    assert known_hosts_files(explicit, resolved, tmp_path)[0] == tmp_path / "kh"
+    # A path with a space is printed unquoted by ssh -G: it counts whole as well as split.
+    spaced = known_hosts_files(target, f"userknownhostsfile {tmp_path}/my keys\n", tmp_path)
+    assert tmp_path / "my keys" in spaced
+    assert known_hosts_files(target, "globalknownhostsfile none\nuserknownhostsfile %d/kh\n", tmp_path) == [tmp_path / "kh"]
+
+
+def test_a_connection_names_its_socket_after_the_files_ssh_G_resolves(tmp_path, monkeypatch):
+    from goship import process
+    from goship.hosts import ssh
+    from goship.hosts.ssh import SSHConnection
+
+    home = _home_with_key(tmp_path, "AAAA1")
+    ran: list[tuple[str, ...]] = []
+
+    def fake_run(argv, **kwargs):
+        ran.append(tuple(argv))
+        text = f"userknownhostsfile {home}/.ssh/known_hosts\nglobalknownhostsfile {tmp_path}/global\n"
+        return process.Completed(tuple(argv), 0, text.encode(), b"", 0.01)
+
+    monkeypatch.setattr(process, "run", fake_run)
+    monkeypatch.setattr(process, "find_program", lambda name: "/usr/bin/ssh")
+    target = SSHTarget("web1", user="deploy", port=2222, config_file=tmp_path / "ssh_config")
+
+    def socket() -> str | None:
+        """The ControlPath a new connection (a new goship command) gives ssh."""
+        argv = SSHConnection(target).ssh_argv("--", "web1", "docker system dial-stdio")
+        return next((a.split("=", 1)[1] for a in argv if a.startswith("ControlPath=")), None)
+
+    first = socket()
+    assert ran == [("/usr/bin/ssh", *ssh_base_argv(target, None)[1:], "-G", "--", "web1")]
+    assert first is not None and first == socket()
+    _home_with_key(tmp_path, "AAAA2")
+    second = socket()
+    assert second != first
+    (tmp_path / "global").write_text("web1 ssh-ed25519 AAAA9\n")  # the system-wide file ssh_config names
+    assert socket() not in (first, second)
+    # Without multiplexing (Windows' OpenSSH has none) there is no socket to name, and ssh -G is not run.
+    ran.clear()
+    monkeypatch.setattr(ssh, "control_base", lambda: None)
+    assert socket() is None and ran == []

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Protocol
 
 from goship import process
+from goship.errors import BuildError
 from goship.events import Reporter
 from goship.hosts import HostConnection, connect_local
 from goship.images import oci
-from goship.images.layout import read_layout, state_dir
+from goship.images.layout import STATE_DIR, read_layout, state_dir
 from goship.project import Project
 
 
@@ -81,9 +82,22 @@ def layout_dir(project: Project) -> Path:
     return state_dir(project.root) / "oci"
 
 
-def last_build(project: Project) -> BuiltImage:
-    """The image of the last ``goship build`` of this module."""
-    built, version, artifacts = read_layout(layout_dir(project))
+#: What to do when nothing was built: said by every command that reads the last build.
+BUILD_FIRST = "run 'goship build' (or 'goship ship', which builds)"
+
+
+def last_build(project: Project, hint: str = BUILD_FIRST) -> BuiltImage:
+    """The image of the last ``goship build`` of this module.
+
+    No build at all is the usual first mistake (``goship deploy`` in a fresh
+    checkout), so it is said in those words with ``hint``, not as the file
+    that is missing; a layout that is there but damaged says what is wrong with it.
+    """
+    # Looked for without layout_dir, which would make .goship in a module that never had one.
+    layout = project.root / STATE_DIR / "oci"
+    if not (layout / "index.json").is_file():
+        raise BuildError(f"nothing built yet for {project.service} (no image in {layout})", hint=hint)
+    built, version, artifacts = read_layout(layout)
     return BuiltImage(built, project.repository, version, layout_dir(project), tuple(artifacts))
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from goship.builders.dockerbuild import build_docker
-from goship.builders.image import Builder, BuiltImage, last_build
+from goship.builders.image import BUILD_FIRST, Builder, BuiltImage, host_arch, last_build
 from goship.builders.native import build_native
 from goship.builders.outputs import Output, write_file_output
 from goship.builders.version import source_version
@@ -24,20 +24,22 @@ from goship.config import LOCAL_TARGET
 from goship.config.names import BUILDERS
 from goship.deploy.release import make_release
 from goship.deploy.target import DeployResult, ImageSource, Target
-from goship.errors import ConfigError, GoshipError, ProcessError
+from goship.errors import ConfigError, GoshipError, ProcessError, RegistryNotFound
 from goship.events import Reporter, Stage
 from goship.images import oci
 from goship.images.layout import STATE_DIR, docker_archive, state_dir
 from goship.images.reference import Repository, parse_repository
 from goship.project import Project
-from goship.registry import mounts
+from goship.registry import mounts, pushed
 from goship.registry.client import PushResult
 from goship.registry.publish import push_built
 from goship.session import Session, session_for
 from goship.stages import Skipped, StageContext, StageDef
 from goship.stages import run as run_stages
 
-__all__ = ["DeployResult", "Session", "build", "deploy", "push", "registry_repository", "ship", "write_outputs"]
+__all__ = [
+    "DeployResult", "Session", "build", "deploy", "find_pushed", "push", "registry_repository", "ship", "write_outputs",
+]
 
 PUSH_RECORD = "push.json"
 
@@ -204,6 +206,57 @@ def image_source(built: BuiltImage, reference: str | None = None) -> ImageSource
     )
 
 
+def find_pushed(session: Session, *, version: str | None = None, image: str | None = None) -> pushed.PushedImage:
+    """The image already in the registry that ``version`` (a tag of ``image:`` in goship.yaml)
+    or ``image`` (``registry/repo@sha256:...``) names, resolved to its digest.
+
+    Refused with what to do when it is not there, before any host is asked anything.
+    """
+    if (version is None) == (image is None):
+        raise TypeError("give exactly one of version and image")
+    if image is not None:
+        try:
+            repository, reference = pushed.parse_digest_reference(image)
+        except ValueError as exc:
+            raise GoshipError(
+                f"--image {image}: {exc}",
+                hint="name the image by digest (REPOSITORY@sha256:...), or deploy a tag of 'image' with --version TAG",
+            ) from None
+        shown = repository.by_digest(reference)
+    else:
+        assert version is not None
+        repository = registry_repository(session.project)
+        if not pushed.TAG.fullmatch(version):
+            raise GoshipError(
+                f"--version {version}: not a tag (letters, digits, '_', '.' and '-', at most 128)",
+                hint="list the pushed versions with 'goship tags'; a digest is deployed with --image REPOSITORY@sha256:...",
+            )
+        reference, shown = version, repository.tagged(version)
+    try:
+        with session.registry(repository.registry) as client:
+            found = pushed.find(client, repository, reference, host_arch())
+    except RegistryNotFound:
+        raise RegistryNotFound(
+            f"image {shown} is not in the registry",
+            hint="push it first with 'goship push' (or 'goship ship TARGET'), or list the tags there with 'goship tags'",
+        ) from None
+    Stage(session.reporter, "deploy").ok(f"{shown} is {found.reference}", digest=found.digest)
+    return found
+
+
+def pushed_source(found: pushed.PushedImage) -> ImageSource:
+    """An image that is only in the registry, as targets take it: every host pulls it by digest."""
+    return ImageSource(
+        tag=found.tag,
+        digest=found.digest,
+        image_id=found.config_digest,
+        version=found.version,
+        revision=found.revision,
+        archive=None,
+        reference=found.reference,
+    )
+
+
 def _deploy(session: Session, target: Target, built: BuiltImage, reference: str | None) -> DeployResult:
     # Built once, before any host changes: a missing secret stops here.
     release = make_release(session.project, built.version, built.tag, built.digest, built.revision)
@@ -217,18 +270,37 @@ def deploy(
     reporter: Reporter | None = None,
     *,
     cancel: threading.Event | None = None,
+    version: str | None = None,
+    image: str | None = None,
 ) -> DeployResult:
     """Roll the last built (and, for a target that pulls from a registry, pushed) image out to ``target``.
+
+    With ``version`` (a tag of goship.yaml's ``image:``) or ``image``
+    (``registry/repo@sha256:...``), an image already in the registry is
+    deployed instead, with no build here: every host (this machine's engine
+    too) pulls it by digest, so CI builds once and each target runs the same bytes.
 
     ``cancel`` (set by the CLI on the first Ctrl-C) stops every host at its
     next safe point; hosts already switched are rolled back, and
     ``Interrupted`` says what runs where.
     """
+    if built is not None and (version is not None or image is not None):
+        raise TypeError("deploy takes a build, or a version or image from the registry, not both")
+    if version is not None and image is not None:
+        raise GoshipError(
+            "--version and --image both name the image to deploy: give one",
+            hint="--version TAG, or --image REPOSITORY@sha256:...",
+        )
     session, owned = session_for(where, reporter, cancel)
     try:
-        opened = session.target(target)
-        built = built or last_build(session.project)
-        return _deploy(session, opened, built, pushed_reference(session.project, built))
+        # What to deploy is found first: a missing build or version stops here, before any host is reached.
+        if version is not None or image is not None:
+            found = find_pushed(session, version=version, image=image)
+            # Built once, before any host changes: a missing secret stops here.
+            release = make_release(session.project, found.version, found.tag, found.digest, found.revision)
+            return session.target(target).deploy(release, pushed_source(found))
+        built = built or last_build(session.project, hint=f"{BUILD_FIRST}; or deploy a version already pushed with --version V")
+        return _deploy(session, session.target(target), built, pushed_reference(session.project, built))
     finally:
         if owned:
             session.close()

@@ -67,7 +67,7 @@ class DockerHosts:
 
     def _provider(self, host: Host, image: ImageSource, auth: str | None) -> tuple[str, ImageProvider]:
         if host.local:
-            return image.tag, image.load_into
+            return image.local_name, lambda engine: image.load_into(engine, auth)
         reference = image.reference
         assert reference is not None  # checked before any host changed
         return reference, lambda engine: engine.pull(reference, auth)
@@ -85,7 +85,9 @@ class DockerHosts:
         stage = self._stage("deploy")
         cancel = self.context.cancel
         clock = self._clock()
-        auth = self.context.pull_auth(image.reference) if image.reference and self.needs_registry else None
+        # A remote host pulls; so does this machine's engine for an image that is only in the registry.
+        pulls = self.needs_registry or image.archive is None
+        auth = self.context.pull_auth(image.reference) if image.reference and pulls else None
         batch = max(1, self.project.config.deploy.batch)
         done: list[tuple[Host, HostResult]] = []
 

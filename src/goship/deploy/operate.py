@@ -11,13 +11,15 @@ from goship import process
 from goship.deploy import history, lock, routing
 from goship.deploy.clock import Clock
 from goship.deploy.release import Release
-from goship.deploy.rollout import app_containers, drain, live_container, live_state
+from goship.deploy.rollout import app_containers, drain, live_container, proxy_request, url_of
+from goship.deploy.routes import Route
 from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION, managed
 from goship.deploy.target import HostStatus, Removed
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
 from goship.errors import DeployError, GoshipError
 from goship.events import Stage
+from goship.hosts.probe import ProbeResult
 from goship.project import Project
 
 
@@ -43,13 +45,19 @@ def _proxy_state(host: Host, state: ContainerState | None) -> str:
 
 
 def status(project: Project, host: Host) -> HostStatus:
-    """The live container, its version and image, a probe through the proxy, and the proxy's state."""
+    """The live container, its version and image, a probe through the proxy, and the proxy's state.
+
+    The URL and the probe are the service's own route's (its domain, its
+    ``<service>.localhost`` name, its path prefix): on a proxy that routes
+    several services, the bare port answers for another one, or with a 404.
+    """
     proxy = host.engine.inspect(host.proxy.name)
     proxy_state = _proxy_state(host, proxy)
-    state = live_state(host, project.service, proxy)
-    if state is None:
+    route = routing.read_table(host, state=proxy).get(project.service)
+    state = host.engine.inspect(route.upstream) if route is not None else None
+    if route is None or state is None:
         return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
-    probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, project.config.health.path)
+    probe = _probe(host, route, state, project.config.health.path, project.config.app.port)
     return HostStatus(
         host=host.name,
         container=state.name,
@@ -58,9 +66,20 @@ def status(project: Project, host: Host) -> HostStatus:
         state=state.status or "?",
         started=state.started_at or None,
         health=probe.describe(),
-        url=host.url,
+        url=url_of(host, route),
         proxy=proxy_state,
     )
+
+
+def _probe(host: Host, route: Route, state: ContainerState, path: str, port: int) -> ProbeResult:
+    """GET ``path`` as a client of the service's route; for a domain, whose plain HTTP answer is
+    Caddy's redirect to HTTPS, from the container itself (the redirect shows only that the route is loaded)."""
+    name, through = proxy_request(route, path)
+    probe = host.prober.http_get("127.0.0.1", host.proxy.public_port, through, host_header=name)
+    address = state.published(port)
+    if route.domains and probe.status in (301, 302, 307, 308) and address is not None:
+        return host.prober.http_get(address[0], address[1], path)
+    return probe
 
 
 def live_or_fail(host: Host, service: str) -> str:

@@ -109,16 +109,20 @@ def wanted(release: Release, host: Host) -> routes.Wanted:
     return routes.Wanted(release.domains, release.tls, release.path_prefix, release.strip_prefix, host.proxy.local)
 
 
+def proxy_request(route: routes.Route, path: str) -> tuple[str | None, str]:
+    """The Host header and path a client uses to reach ``path`` of the service through its route:
+    its first domain, or its own ``<service>.localhost`` unless it holds the catch-all; under its prefix."""
+    name = route.domains[0] if route.domains else (route.local_name if not route.catch_all else None)
+    return name, (route.path_prefix or "") + path
+
+
 def _wait_proxy(host: Host, release: Release, route: routes.Route, clock: Clock) -> ProbeResult:
     """Ask the proxy for the service as a client would: by its name, under its
     prefix. With domains, plain HTTP answers with Caddy's redirect to HTTPS,
     which shows the route is loaded (the upstream itself was probed directly
     just before). Under a prefix the app may not serve the health path
     there: any answer from it (below 500) shows the route reaches it."""
-    name = route.domains[0] if route.domains else (route.local_name if not route.catch_all else None)
-    path = release.health_path
-    if route.path_prefix:
-        path = route.path_prefix + release.health_path
+    name, path = proxy_request(route, release.health_path)
     deadline = clock.monotonic() + 10
     delay = FIRST_PROBE_DELAY
     while True:

@@ -33,13 +33,27 @@ class ImageSource:
     image_id: str  # of the image config: what a local engine calls the image's id
     version: str
     revision: str
-    #: A docker-archive of the image, for an engine that loads it (no registry).
-    archive: Callable[[], bytes]
+    #: A docker-archive of the image, for an engine that loads it (no registry);
+    #: None for an image that is only in the registry (``goship deploy --version``).
+    archive: Callable[[], bytes] | None
     #: repository@digest once pushed; None when the image was not pushed.
     reference: str | None = None
 
-    def load_into(self, engine: Engine) -> None:
-        """Into an engine that does not have it yet: a load of the archive, no registry involved."""
+    @property
+    def local_name(self) -> str:
+        """What an engine that got the image through ``load_into`` calls it: the tag a load
+        gives it, or repository@digest for an image pulled from the registry."""
+        return self.tag if self.archive is not None or self.reference is None else self.reference
+
+    def load_into(self, engine: Engine, auth: str | None = None) -> None:
+        """Into an engine that does not have it yet: a load of the archive, no registry involved;
+        an image that is only in the registry is pulled by digest (``auth``: X-Registry-Auth)."""
+        if self.archive is None:
+            if self.reference is None:
+                raise ValueError(f"image {self.tag} has neither an archive nor a registry reference")
+            if engine.image(self.reference) is None:
+                engine.pull(self.reference, auth)
+            return
         found = engine.image(self.tag)
         if found is not None and found.get("Id") in (self.image_id, self.digest):
             return

@@ -10,8 +10,11 @@ host keys always verified (``StrictHostKeyChecking=yes``, no prompts).
   command. Windows Server hosts answer it the same way.
 * Health probes are ``ssh -W 127.0.0.1:PORT``: a TCP connection opened from
   the host itself, so nothing needs installing there.
-* On POSIX all of these share one multiplexed connection (ControlMaster);
-  Windows' OpenSSH has none, so each stream connects on its own.
+* On POSIX all of these share one multiplexed connection (ControlMaster),
+  kept for the next command; its socket is named after everything that
+  decides how the host is verified, the contents of every known_hosts file
+  included, so a changed key is never vouched for by an older connection.
+  Windows' OpenSSH has none, so each stream connects (and verifies) on its own.
 
 Failures are sorted by what ssh prints, so a user learns which of "the host
 key changed", "the login was refused", "the host is down" and "docker is
@@ -26,6 +29,7 @@ import hashlib
 import os
 import shlex
 import stat
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -42,6 +46,9 @@ from goship.errors import (
     ToolError,
 )
 from goship.hosts.probe import ProbeResult, http_request_bytes, parse_body, parse_status_line
+
+if sys.platform != "win32":
+    import pwd
 
 # OpenSSH binds the master socket at ControlPath plus ".XXXXXXXXXXXXXXXX" before
 # renaming it; macOS allows 104 bytes for a unix socket path (Linux 108).
@@ -146,15 +153,65 @@ def _content(path: Path | None) -> str:
         return ""
     try:
         return hashlib.sha256(path.expanduser().read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "missing"
     except OSError:
         return "unreadable"
 
 
-def control_name(target: SSHTarget) -> str:
+#: The known_hosts files ssh reads when ssh_config names none (ssh_config(5)).
+DEFAULT_USER_KNOWN_HOSTS = ("~/.ssh/known_hosts", "~/.ssh/known_hosts2")
+DEFAULT_GLOBAL_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
+
+
+def ssh_home() -> Path:
+    """The directory ssh reads ``~`` as: the user's passwd entry (ssh ignores $HOME), else $HOME."""
+    if sys.platform != "win32":  # Windows' OpenSSH gets no control socket, so this is never asked there
+        try:
+            return Path(pwd.getpwuid(os.getuid()).pw_dir)
+        except KeyError:
+            pass
+    return Path.home()
+
+
+def _expanded(path: str, home: Path) -> Path:
+    if path == "~" or path.startswith("~/"):
+        return home / path[2:]
+    return Path(path.replace("%d", str(home)))
+
+
+def known_hosts_files(target: SSHTarget, resolved: str | None, home: Path) -> list[Path]:
+    """Every file ssh checks ``target``'s host key against.
+
+    ``resolved``: what ``ssh -G`` printed for the target (the options as
+    ssh_config resolves them for that host: ``userknownhostsfile`` and
+    ``globalknownhostsfile``, already expanded), or None when it could not
+    run: then ssh's defaults, under ``home``. ssh -G prints a path holding
+    a space unquoted, so each line also counts as one whole path.
+    """
+    found = {"userknownhostsfile": list(DEFAULT_USER_KNOWN_HOSTS), "globalknownhostsfile": list(DEFAULT_GLOBAL_KNOWN_HOSTS)}
+    for line in (resolved or "").splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key.lower() in found and value.strip():
+            parts = value.split()
+            found[key.lower()] = parts + ([value.strip()] if len(parts) > 1 else [])
+    user = [str(target.known_hosts_file)] if target.known_hosts_file else found["userknownhostsfile"]
+    return [_expanded(path, home) for path in (*user, *found["globalknownhostsfile"]) if path != "none"]
+
+
+def control_name(target: SSHTarget, known_hosts: list[Path] | None = None) -> str:
     """One socket per way of reaching a host. Another key, known_hosts or ssh_config file -
-    or a change to their contents - is another connection, verified afresh."""
+    or a change to their contents - is another connection, verified afresh.
+
+    ``known_hosts``: every file ssh checks the host key against (``known_hosts_files``;
+    default: ssh's defaults). A persisted master is never asked about host keys
+    again, so a changed key in any of them (the user's ``~/.ssh/known_hosts``
+    most of all) must lead to a new socket, hence a new, verified connection.
+    """
+    files = known_hosts if known_hosts is not None else known_hosts_files(target, None, ssh_home())
     key = repr((target.user, target.host, target.port, str(target.identity_file), str(target.known_hosts_file),
-                _content(target.known_hosts_file), str(target.config_file), _content(target.config_file)))
+                _content(target.known_hosts_file), str(target.config_file), _content(target.config_file),
+                [(str(path), _content(path)) for path in files]))
     return hashlib.sha256(key.encode()).hexdigest()[:_CONTROL_NAME]
 
 
@@ -274,8 +331,19 @@ class SSHConnection:
         if self._control is None:
             base = control_base()
             directory = control_dir(base) if base else None
-            self._control = os.path.join(directory, control_name(self.target)) if directory else ""
+            name = control_name(self.target, self._known_hosts()) if directory else ""
+            self._control = os.path.join(directory, name) if directory else ""
         return self._control or None
+
+    def _known_hosts(self) -> list[Path]:
+        """The known_hosts files ssh_config gives this host, as ``ssh -G`` resolves them
+        (a few milliseconds, no connection); ssh's defaults if it cannot say."""
+        argv = [self._program or "ssh", *ssh_base_argv(self.target, None)[1:], "-G", "--", self.target.host]
+        try:
+            done = process.run(argv, timeout=10, check=False)
+        except ProcessError:
+            return known_hosts_files(self.target, None, ssh_home())
+        return known_hosts_files(self.target, done.text if done.ok else None, ssh_home())
 
     def ssh_argv(self, *extra: str) -> list[str]:
         """ssh's argv, its first element the ``ssh`` found on PATH (looked up once per connection)."""
