@@ -43,6 +43,7 @@ from goship.errors import (
     RegistryError,
     RegistryNotFound,
     ToolError,
+    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ __all__ = [
     "RegistryNotFound",
     "Session",
     "ToolError",
+    "UsageError",
     "__version__",
     "build",
     "deploy",

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def _releases(project: Path) -> list[dict]:
     result = run_goship("releases", "production", "--json", "-C", str(project))
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return json.loads(result.stdout)["releases"]
 
 
 def test_history_rollback_and_status(production: Path, remote_host):
@@ -57,7 +57,7 @@ def test_history_rollback_and_status(production: Path, remote_host):
 
     status = run_goship("status", "production", "--json", "-C", str(production))
     assert status.returncode == 0, status.stderr
-    [row] = [json.loads(line) for line in status.stdout.splitlines()]
+    [row] = json.loads(status.stdout)["hosts"]
     assert row["version"] == records[1]["version"] and row["state"] == "running"
     assert row["health"].startswith("HTTP 200")
 

@@ -20,7 +20,7 @@ PUBLIC = [
     "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
     "EngineUnreachable", "GoshipError", "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted",
     "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session",
-    "ToolError", "__version__", "build", "deploy",
+    "ToolError", "UsageError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
 
