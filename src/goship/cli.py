@@ -888,8 +888,8 @@ def _print_target_names(args: argparse.Namespace) -> None:
     """For the completion scripts: the target names of goship.yaml, one a line; quiet on any error,
     because a Tab press must never print a traceback into the user's command line."""
     try:
-        from goship.config.loader import load_config
         from goship.config import CONFIG_NAME
+        from goship.config.loader import load_config
         from goship.project import find_module_root
 
         path = args.config or find_module_root(args.dir) / CONFIG_NAME

@@ -25,7 +25,6 @@ class Option:
     metavar: str | None
     choices: tuple[str, ...] = ()
     kind: ValueKind = "any"
-    default: str | None = None
 
     @property
     def takes_value(self) -> bool:
@@ -99,12 +98,9 @@ def _usage(parser: argparse.ArgumentParser) -> str:
 def _option(action: argparse.Action) -> Option:
     switch = action.nargs == 0
     metavar = None if switch else str(action.metavar or action.dest.upper())
-    default = None
-    if not switch and action.default not in (None, argparse.SUPPRESS, []):
-        default = str(action.default)
     return Option(
         flags=tuple(action.option_strings), help=_help(action), metavar=metavar,
-        choices=tuple(str(choice) for choice in action.choices or ()), kind=_kind(action), default=default,
+        choices=tuple(str(choice) for choice in action.choices or ()), kind=_kind(action),
     )
 
 
