@@ -31,7 +31,8 @@ def test_history_rollback_and_status(production: Path, remote_host):
     assert run_goship("ship", "production", "-C", str(production)).returncode == 0
     source = (production / "main.go").read_text()
     (production / "main.go").write_text(source.replace("w.WriteHeader(http.StatusOK)", "w.WriteHeader(http.StatusTeapot)"))
-    assert run_goship("ship", "production", "-C", str(production)).returncode != 0
+    unhealthy = run_goship("ship", "production", "-C", str(production))
+    assert unhealthy.returncode == 6, unhealthy.stderr  # the health check failed (goship help exit-codes)
 
     records = _releases(production)
     assert [r["result"] for r in records] == ["live", "live", "failed"]
