@@ -26,6 +26,7 @@ from goship._version import __version__
 from goship.errors import (
     BuildError,
     ConfigError,
+    ConfigErrors,
     DeployError,
     DockerfileError,
     EngineConflict,
@@ -64,6 +65,7 @@ _LAZY = {
 __all__ = [
     "BuildError",
     "ConfigError",
+    "ConfigErrors",
     "DeployError",
     "DockerfileError",
     "EngineConflict",

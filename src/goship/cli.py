@@ -97,9 +97,13 @@ def _unknown_options(parser: argparse.ArgumentParser, command: str | None, extra
 
 
 def _project(args: argparse.Namespace) -> Project:
+    """The project, as the command's target (if it names one) sees it: build, push
+    and deploy then all use targets.NAME's settings."""
     from goship.project import load_project
 
-    return load_project(args.dir, args.config)
+    project = load_project(args.dir, args.config)
+    target = getattr(args, "target", None)
+    return project.for_target(target) if isinstance(target, str) else project
 
 
 def _reporter(args: argparse.Namespace) -> Reporter:
@@ -434,6 +438,25 @@ def cmd_tags(args: argparse.Namespace) -> None:
         print(tag)
 
 
+def cmd_config(args: argparse.Namespace) -> None:
+    """Print goship.yaml as TARGET sees it (its overrides merged, ${VAR} resolved, secrets masked)."""
+    from goship.commands import show_config
+
+    project = _project(argparse.Namespace(dir=args.dir, config=args.config))
+    if args.target is not None and args.target not in project.config.targets and args.target != LOCAL_TARGET:
+        from goship.deploy.targets import unknown_target
+
+        raise unknown_target(project, args.target)
+    text = project.config_path.read_text(encoding="utf-8-sig") if project.config_path else ""
+    document = show_config.resolved(project, args.target, os.environ, text)
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return
+    import yaml
+
+    sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     """Print the JSON Schema of goship.yaml (or write it with -o), for editors."""
     from goship.config.schema import render
@@ -729,6 +752,8 @@ def build_parser() -> argparse.ArgumentParser:
     logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
     tags_parser = add("tags", cmd_tags)
     tags_parser.add_argument("--all", action="store_true", help="also list referrers tags (sha256-...)")
+    config_parser = add("config", cmd_config)
+    config_parser.add_argument("target", nargs="?", help="the target whose settings to show (default: the top level)")
     schema_parser = add("schema", cmd_schema)
     schema_parser.add_argument("-o", "--output", type=Path, help="write to this file instead of printing")
     dockerfile_parser = add("dockerfile", cmd_dockerfile)

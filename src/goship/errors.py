@@ -7,6 +7,7 @@ a bug in goship and is reported with a traceback written to a log file.
     GoshipError
     ├── UsageError           the command line is wrong: an unknown command, option or value
     ├── ConfigError          goship.yaml malformed, unknown key, wrong type
+    │   ├── ConfigErrors         several of them, each at its line
     │   └── LintUsageError       goship lint cannot run as asked (an -o file it cannot write)
     ├── ProjectError         no go.mod, no main package
     ├── DockerfileError      a Dockerfile that does not parse (goship lint)
@@ -126,6 +127,28 @@ class ConfigError(GoshipError):
         self.line = line
         self.column = column
         self.key = key
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one goship.yaml: the first is this error's own place and
+    message (so code reading ``line``/``key`` still works), every one is in
+    ``errors``, and the others are shown under the first as its details."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        others = tuple(
+            str(error) + (f" ({error.hint})" if error.hint else "") for error in errors[1:]
+        )
+        super().__init__(
+            first.problem, hint=first.hint, details=others, file=first.file, line=first.line,
+            key=first.key, column=first.column,
+        )
+        self.errors = tuple(errors)
+
+    @staticmethod
+    def of(errors: list[ConfigError]) -> ConfigError:
+        """One error as itself, several as ConfigErrors."""
+        return errors[0] if len(errors) == 1 else ConfigErrors(errors)
 
 
 class LintUsageError(ConfigError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from goship.config import CONFIG_NAME, Config, load_config
@@ -177,6 +177,20 @@ class Project:
         """Image repository: ``image`` from goship.yaml, else the service name."""
         return self.config.image or self.service
 
+    def for_target(self, name: str) -> Project:
+        """The project as target ``name`` sees it: its goship.yaml overrides in place.
+
+        Idempotent, and the project itself for a target without overrides (or one
+        goship.yaml does not define: opening it then reports the unknown name).
+        """
+        config = self.config.for_target(name)
+        if config is self.config:
+            return self
+        main = self.main
+        if config.build.main != self.config.build.main:
+            main = _main_package(self.root, config, self.config_path, self.root)
+        return replace(self, config=config, main=main)
+
 
 def find_module_root(start: Path) -> Path:
     """The directory holding go.mod: ``start`` or the nearest parent."""
@@ -217,6 +231,14 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
     config = load_config(config_file) if config_file else Config()
 
     service = config.service or default_service_name(gomod.module)  # checked by the loader when set
+    main = _main_package(root, config, config_file, directory)
+    return Project(
+        root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
+    )
+
+
+def _main_package(root: Path, config: Config, config_file: Path | None, directory: Path) -> str:
+    """build.main, checked; else the one main package (or the one ``directory`` is in)."""
     main = config.build.main
     if main is not None:
         main = main.strip().removeprefix("./").strip("/") or "."
@@ -245,9 +267,7 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
                 file=str(config_file),
                 key="build.main",
             )
-    return Project(
-        root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
-    )
+    return main
 
 
 def project_problems(project: Project, *, dockerfile: bool = True) -> list[ConfigError]:

@@ -86,7 +86,8 @@ class Session:
                 connect_ssh=self.connect_ssh,
                 pull_auth=self.pull_auth,
             )
-            self._targets[name] = kinds.open_target(self.project, name, context)
+            # The target's own settings (targets.NAME.app, .proxy, ...) apply to what it runs.
+            self._targets[name] = kinds.open_target(self.project.for_target(name), name, context)
         return self._targets[name]
 
     def local_engine(self) -> HostConnection:

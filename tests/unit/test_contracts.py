@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src" / "goship"
 
 PUBLIC = [
-    "BuildError", "ConfigError", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
+    "BuildError", "ConfigError", "ConfigErrors", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
     "EngineUnreachable", "GoshipError", "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted",
     "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session",
     "ToolError", "UsageError", "__version__", "build", "deploy",

@@ -35,8 +35,9 @@ HOSTILE = [
 
 
 def _yaml(value: str) -> str:
-    """A YAML double-quoted scalar holding exactly ``value``."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A YAML double-quoted scalar holding exactly ``value`` (``$$`` is a literal ``$`` to goship)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "$$")
+    return '"' + escaped + '"'
 
 
 # Where a value may only be a name, a path or a host: refused, with its line.

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
-from goship.config.model import Config, Duration
-from goship.errors import ConfigError
+from goship.config.interpolate import interpolate
+from goship.config.model import OVERRIDABLE, Config, Duration, TargetConfig
+from goship.config.names import LOCAL_TARGET
+from goship.errors import ConfigError, ConfigErrors
 
 CONFIG_NAME = "goship.yaml"
 
@@ -39,15 +43,63 @@ def parse_duration(text: str) -> float | None:
     return total if text else None
 
 
+def merge_nodes(base: yaml.Node | None, override: yaml.Node) -> yaml.Node:
+    """``override`` laid over ``base``, as nodes (so every value keeps its own line):
+    mappings merge key by key, anything else (lists, scalars) replaces; an empty
+    override (``app:`` with nothing under it) keeps the base."""
+    if base is None or _is_null(override):
+        return base if base is not None else override
+    if not (isinstance(base, yaml.MappingNode) and isinstance(override, yaml.MappingNode)):
+        return override
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    overrides = {key.value: (key, value) for key, value in override.value if isinstance(key, yaml.ScalarNode)}
+    for key, value in base.value:
+        if isinstance(key, yaml.ScalarNode) and key.value in overrides:
+            over_key, over_value = overrides.pop(key.value)
+            merged.append((over_key, merge_nodes(value, over_value)))
+        else:
+            merged.append((key, value))
+    merged.extend(pair for pair in override.value if isinstance(pair[0], yaml.ScalarNode) and pair[0].value in overrides)
+    merged.extend(pair for pair in override.value if not isinstance(pair[0], yaml.ScalarNode))
+    return yaml.MappingNode(base.tag, merged, override.start_mark, override.end_mark, flow_style=override.flow_style)
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A value quoted in an error: one line, not a whole file (-c /etc/passwd)."""
+    first = text.strip().splitlines()[0] if text.strip() else text
+    more = len(first) > limit or first != text.strip()
+    return repr(first[:limit] + ("..." if more else ""))
+
+
+class _Unresolved(Exception):
+    """A ${VAR} in a target's override that this environment does not set."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Validator:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, environ: typing.Mapping[str, str], root: yaml.Node | None = None) -> None:
         self.source = source
+        self.environ = environ
+        self.root = root
+        #: Every problem found, in file order: all are reported, not only the first.
+        self.errors: list[ConfigError] = []
+        #: targets.NAME -> the first ${VAR} its overrides need and the environment lacks.
+        self.unresolved: dict[str, ConfigError] = {}
         self._scalars = yaml.constructor.SafeConstructor()
 
     def fail(self, node: yaml.Node, path: str, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError(message, hint=hint, file=self.source, line=node.start_mark.line + 1, key=path or None)
 
     def convert(self, node: yaml.Node, typ: Any, path: str, key_node: yaml.Node | None = None) -> Any:
+        if isinstance(node, yaml.ScalarNode) and "$" in str(node.value):
+            node = self._interpolated(node, path)
         origin = typing.get_origin(typ)
         if origin in (Union, types.UnionType):
             options = [t for t in typing.get_args(typ) if t is not type(None)]
@@ -76,13 +128,30 @@ class _Validator:
 
     @staticmethod
     def _is_null(node: yaml.Node) -> bool:
-        return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+        return _is_null(node)
+
+    def _interpolated(self, node: yaml.ScalarNode, path: str) -> yaml.ScalarNode:
+        """``${VAR}``, ``${VAR:-default}`` (and the other forms compose files use) from the environment."""
+        try:
+            value = interpolate(str(node.value), self.environ)
+        except ValueError as exc:
+            error = self.fail(node, path, str(exc), hint="export it, give a default as ${NAME:-default}, or write $$ for a literal $")
+            if path.startswith("targets."):
+                raise _Unresolved(error) from None
+            raise error from None
+        if value == node.value:
+            return node
+        # A plain value is typed by what it becomes (port: ${PORT:-8080} is a number); a quoted one stays text.
+        resolver: Any = yaml.resolver.Resolver()
+        tag = resolver.resolve(yaml.ScalarNode, value, (True, False)) if node.style is None else node.tag
+        return yaml.ScalarNode(tag, value, node.start_mark, node.end_mark, style=node.style)
 
     def _mapping_items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
         if self._is_null(node):
             return []
         if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, path, f"expected a mapping of keys, got {self._describe(node)}")
+            hint = None if path else "is this a goship.yaml? It holds keys such as service:, image:, app: and targets:"
+            raise self.fail(node, path, f"expected a mapping of keys, got {self._describe(node)}", hint=hint)
         items: list[tuple[str, yaml.Node, yaml.Node]] = []
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -100,17 +169,36 @@ class _Validator:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         lines: dict[str, yaml.Node] = {}
-        for key, child_key, value_node in self._mapping_items(node, path):
+        found = len(self.errors)
+        items = self._mapping_items(node, path)
+        if cls is Config:
+            # The targets last: their sections are merged over the top-level ones, whose
+            # own problems are then reported once, at their own keys.
+            items.sort(key=lambda item: item[0] == "targets")
+        for key, child_key, value_node in items:
             lines[key] = child_key
-            if key not in fields:
-                close = difflib.get_close_matches(key, list(fields), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
-                raise self.fail(child_key, self._join(path, key), f"unknown key ({hint})")
-            values[key] = self.convert(value_node, hints[key], self._join(path, key), child_key)
-            check = fields[key].metadata.get("check")
-            problem = check(values[key]) if check else None
-            if problem:
-                raise self.fail(value_node, self._join(path, key), problem)
+            try:
+                values[key] = self._field(cls, fields, hints, key, child_key, value_node, path)
+            except ConfigError as error:
+                self.errors.append(error)
+        if len(self.errors) > found:
+            # Rules across keys would judge a mapping with a value missing: report what is known.
+            raise self.errors.pop()
+        if cls is TargetConfig and path in self.unresolved:
+            values["unresolved"] = self.unresolved[path]
+        if cls is TargetConfig and path == f"targets.{LOCAL_TARGET}":
+            # 'local' is this machine's engine; under targets it only changes settings for it.
+            values.setdefault("kind", "local")
+            if values["kind"] == "local" and values.get("hosts"):
+                raise self.fail(
+                    lines["hosts"], f"{path}.hosts", f"the target named {LOCAL_TARGET!r} is this machine's engine: it has no hosts",
+                    hint="give your hosts another name (e.g. staging)",
+                )
+            if values["kind"] != "local":
+                raise self.fail(
+                    lines["kind"], f"{path}.kind", f"the target named {LOCAL_TARGET!r} is this machine's engine",
+                    hint="give your hosts another name (e.g. staging), or set kind: local",
+                )
         instance = cls(**values)
         # Rules across keys of one mapping (a weakened app.security needs a
         # reason): reported at the key they name, or ("") at the mapping's own key.
@@ -120,6 +208,55 @@ class _Validator:
             raise self.fail(at or node, self._join(path, key) if key else path, message, hint)
         return instance
 
+    def _field(
+        self,
+        cls: Any,
+        fields: dict[str, dataclasses.Field[Any]],
+        hints: dict[str, Any],
+        key: str,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        path: str,
+    ) -> Any:
+        if key not in fields or fields[key].metadata.get("internal"):
+            fields = {name: f for name, f in fields.items() if not f.metadata.get("internal")}
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
+            raise self.fail(key_node, self._join(path, key), f"unknown key ({hint})")
+        if cls is TargetConfig and key in OVERRIDABLE:
+            # targets.NAME.app is app with these keys changed: validated whole, so a
+            # rule across keys (a weakened security needs a reason) sees both files' parts.
+            value_node = merge_nodes(self._top_level(key), value_node)
+        numeric = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        if fields[key].metadata.get("text_only") and getattr(value_node, "tag", None) in numeric:
+            # A number here is a slip (image: 123), not a name spelt with digits.
+            raise self.fail(value_node, self._join(path, key), f"expected a string, got {value_node.value}",
+                            hint=f"quote it if you mean it: '{value_node.value}'")
+        name_check: Callable[[str], str | None] | None = fields[key].metadata.get("names")
+        for name, name_node, _ in self._mapping_items(value_node, path) if name_check else ():
+            problem = name_check(name) if name_check else None
+            if problem:
+                raise self.fail(name_node, self._join(self._join(path, key), name), problem)
+        try:
+            value = self.convert(value_node, hints[key], self._join(path, key), key_node)
+        except _Unresolved as missing:
+            if cls is not TargetConfig:
+                raise  # up to the target that holds it
+            if key not in OVERRIDABLE:
+                raise missing.error from None  # hosts: ${HOST} is needed to know the target at all
+            self.unresolved.setdefault(path, missing.error)
+            return None
+        check = fields[key].metadata.get("check")
+        problem = check(value) if check else None
+        if problem:
+            raise self.fail(value_node, self._join(path, key), problem)
+        return value
+
+    def _top_level(self, key: str) -> yaml.Node | None:
+        if not isinstance(self.root, yaml.MappingNode):
+            return None
+        return next((value for name, value in self.root.value if getattr(name, "value", None) == key), None)
+
     def _list(self, node: yaml.Node, item: Any, path: str) -> list[Any]:
         if self._is_null(node):
             return []
@@ -128,10 +265,16 @@ class _Validator:
         return [self.convert(child, item, f"{path}[{i}]") for i, child in enumerate(node.value)]
 
     def _dict(self, node: yaml.Node, value: Any, path: str) -> dict[str, Any]:
-        return {
-            key: self.convert(value_node, value, self._join(path, key))
-            for key, _, value_node in self._mapping_items(node, path)
-        }
+        result: dict[str, Any] = {}
+        found = len(self.errors)
+        for key, _, value_node in self._mapping_items(node, path):
+            try:
+                result[key] = self.convert(value_node, value, self._join(path, key))
+            except ConfigError as error:
+                self.errors.append(error)
+        if len(self.errors) > found:
+            raise self.errors.pop()
+        return result
 
     def _scalar(self, node: yaml.Node, typ: Any, path: str) -> Any:
         if not isinstance(node, yaml.ScalarNode):
@@ -167,15 +310,19 @@ class _Validator:
             return "a mapping"
         if isinstance(node, yaml.SequenceNode):
             return "a list"
-        return repr(node.value)
+        return _short(str(node.value))
 
     @staticmethod
     def _join(path: str, key: str) -> str:
         return f"{path}.{key}" if path else key
 
 
-def parse_config(text: str, source: str = CONFIG_NAME) -> Config:
-    """Validate the text of a goship.yaml; pure, for tests and editors."""
+def parse_config(text: str, source: str = CONFIG_NAME, environ: typing.Mapping[str, str] | None = None) -> Config:
+    """Validate the text of a goship.yaml; ``${VAR}`` comes from ``environ`` (default: os.environ).
+
+    Raises ConfigError for one problem, ConfigErrors (a ConfigError: the first,
+    with the others as ``errors``) for several.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -191,8 +338,25 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> Config:
         raise ConfigError(f"not valid YAML: {exc}", file=source) from None
     if node is None:
         return Config()
-    config: Config = _Validator(source).convert(node, Config, "")
+    validator = _Validator(source, os.environ if environ is None else environ, node)
+    try:
+        config: Config = validator.convert(node, Config, "")
+    except ConfigError as error:
+        validator.errors.append(error)
+    if validator.errors:
+        raise ConfigErrors.of(_distinct(validator.errors))
     return config
+
+
+def _distinct(errors: list[ConfigError]) -> list[ConfigError]:
+    """Each problem once, in file order: a top-level value merged into every target is checked again there."""
+    seen: set[tuple[int | None, str]] = set()
+    distinct = []
+    for error in sorted(errors, key=lambda e: (e.line or 0)):
+        if (error.line, error.problem) not in seen:
+            seen.add((error.line, error.problem))
+            distinct.append(error)
+    return distinct
 
 
 def load_config(path: Path) -> Config:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NewType
 
 from goship.config import names
 from goship.config.names import TARGET_KINDS
 from goship.config.values import SUPPORTED_PLATFORMS, memory_bytes, nano_cpus, parse_host
+from goship.errors import ConfigError
 from goship.images.reference import parse_repository
 
 Duration = NewType("Duration", float)
@@ -456,6 +457,23 @@ def _hosts(values: list[str]) -> str | None:
     return f"{', '.join(repeated)} listed twice" if repeated else None
 
 
+#: The top-level sections a target may override (targets.NAME.app.env.X): everything but
+#: the service's name and the targets themselves.
+OVERRIDABLE = ("image", "build", "registry", "app", "health", "proxy", "deploy", "ssh")
+
+TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _target_name(name: str) -> str | None:
+    if TARGET_NAME.match(name) and len(name) <= 63:
+        return None
+    return f"{name!r} is not a target name (letters, digits, '.', '_', '-'; up to 63)"
+
+
+def _override(section: str) -> dict[str, Any]:
+    return _doc(f"this target's {section}: merged over the top-level {section} (maps key by key, lists replace)")
+
+
 @dataclass(frozen=True)
 class TargetConfig:
     kind: str = field(
@@ -473,6 +491,21 @@ class TargetConfig:
         default="sh",
         metadata=_doc("the hosts' shell: sh (Linux) or powershell (Windows Server)", _one_of("sh", "powershell"), enum=["sh", "powershell"]),
     )
+    # Overrides. The loader stores each one merged with the top-level section (validated
+    # whole); None: not overridden.
+    image: str | None = field(
+        default=None, metadata={**_doc("this target's image repository", _image_repository), "text_only": True}
+    )
+    build: BuildConfig | None = field(default=None, metadata=_override("build"))
+    registry: RegistryConfig | None = field(default=None, metadata=_override("registry"))
+    app: AppConfig | None = field(default=None, metadata=_override("app"))
+    health: HealthConfig | None = field(default=None, metadata=_override("health"))
+    proxy: ProxyConfig | None = field(default=None, metadata=_override("proxy"))
+    deploy: DeployConfig | None = field(default=None, metadata=_override("deploy"))
+    ssh: SSHConfig | None = field(default=None, metadata=_override("ssh"))
+    #: An override that names a ${VAR} this environment does not set: reported when the
+    #: target is used, so staging deploys without production's variables.
+    unresolved: ConfigError | None = field(default=None, repr=False, compare=False, metadata={"internal": True})
 
     def problems(self) -> Problems:
         if self.kind == "hosts" and not self.hosts:
@@ -480,6 +513,10 @@ class TargetConfig:
         if self.kind == "local" and self.hosts:
             return [("hosts", "a local target has no hosts", "remove hosts, or use kind: hosts")]
         return []
+
+    def overrides(self) -> dict[str, Any]:
+        """The sections this target sets, each already merged with the top level."""
+        return {name: getattr(self, name) for name in OVERRIDABLE if getattr(self, name) is not None}
 
 
 @dataclass(frozen=True)
@@ -490,7 +527,8 @@ class Config:
         default=None, metadata=_doc("names containers, proxy routes and releases", _service_name, pattern=SERVICE_NAME.pattern, maxLength=63)
     )
     image: str | None = field(
-        default=None, metadata=_doc("image repository, e.g. registry:5000/team/app", _image_repository)
+        default=None,
+        metadata={**_doc("image repository, e.g. registry:5000/team/app", _image_repository), "text_only": True},
     )
     build: BuildConfig = field(default_factory=BuildConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
@@ -499,4 +537,18 @@ class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
     ssh: SSHConfig = field(default_factory=SSHConfig)
-    targets: dict[str, TargetConfig] = field(default_factory=dict)
+    targets: dict[str, TargetConfig] = field(
+        default_factory=dict,
+        metadata={
+            **_doc("where the service runs: name -> Docker hosts (or this engine), with its own settings"),
+            "names": _target_name,
+        },
+    )
+
+    def for_target(self, name: str) -> Config:
+        """This configuration as target ``name`` sees it: its overrides in place of the
+        top-level sections (unchanged for a name goship.yaml does not define)."""
+        target = self.targets.get(name)
+        if target is not None and target.unresolved is not None:
+            raise target.unresolved
+        return replace(self, **target.overrides()) if target is not None else self

@@ -60,6 +60,8 @@ def _object(cls: Any) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
+        if item.metadata.get("internal"):
+            continue
         schema = _type(hints[item.name])
         extra = dict(item.metadata.get("schema") or {})
         if extra:

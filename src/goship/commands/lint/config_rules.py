@@ -95,7 +95,8 @@ def check_config(text: str, file: str) -> tuple[list[Finding], Config | None]:
     try:
         config = parse_config(text, source=file)
     except ConfigError as error:
-        return [config_finding(error, file, text)], None
+        # Every problem the loader found, each at its line.
+        return [config_finding(each, file, text) for each in getattr(error, "errors", (error,))], None
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     findings: list[Finding] = []
