@@ -831,13 +831,19 @@ def _print_json(document: object) -> None:
 
 def error_document(error: GoshipError) -> dict[str, object]:
     """What --json prints for a failure: the same facts as the text on stderr, as data."""
-    from goship.errors import ConfigError
+    from goship.errors import ConfigError, ConfigErrors
 
     document: dict[str, object] = {
         "error": error.message, "hint": error.hint, "exit_code": int(error.exit_code), "details": list(error.details),
     }
     if isinstance(error, ConfigError):
         document.update(file=error.file, line=error.line, column=error.column, key=error.key, problem=error.problem)
+    if isinstance(error, ConfigErrors):  # every problem of goship.yaml, each at its line
+        document["errors"] = [
+            {"error": each.message, "hint": each.hint, "file": each.file, "line": each.line, "column": each.column,
+             "key": each.key, "problem": each.problem}
+            for each in error.errors
+        ]
     return document
 
 

@@ -154,6 +154,14 @@ def test_a_config_error_with_json_carries_file_and_line(capsys, project):
     assert err.startswith("error: ") and document["error"] in err
 
 
+def test_several_config_errors_with_json_are_each_at_its_line(capsys, project):
+    (project / "goship.yaml").write_text("service: hello\nhealth:\n  pth: /healthz\napp:\n  prot: 8080\n")
+    code, out, _ = run(capsys, "--json", "status", "-C", str(project))
+    document = json.loads(out)
+    assert code == 2 and document["line"] == 3
+    assert [(e["line"], e["key"]) for e in document["errors"]] == [(3, "health.pth"), (5, "app.prot")]
+
+
 def test_without_json_an_error_prints_nothing_on_stdout(capsys, project):
     (project / "goship.yaml").write_text("service: hello\nhealth:\n  pth: /healthz\n")
     code, out, err = run(capsys, "status", "-C", str(project))
