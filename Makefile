@@ -17,7 +17,7 @@ demo: system venv
 	$(PYTHON) -m testbed engine
 	$(PYTHON) -m testbed caddy-image
 	$(VENV)/bin/goship ship -C examples/hello
-	@url=$$($(VENV)/bin/goship status -C examples/hello --json | $(PYTHON) -c 'import json, sys; print(json.loads(sys.stdin.readline())["url"])') \
+	@url=$$($(VENV)/bin/goship status -C examples/hello --json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["hosts"][0]["url"])') \
 		&& echo "curl $$url" && curl -fsS "$$url"
 
 test: system venv static

@@ -44,6 +44,7 @@ from goship.errors import (
     RegistryError,
     RegistryNotFound,
     ToolError,
+    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ __all__ = [
     "RegistryNotFound",
     "Session",
     "ToolError",
+    "UsageError",
     "__version__",
     "build",
     "deploy",

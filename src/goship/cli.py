@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from goship._version import __version__
 from goship.config.names import BUILDERS, LOCAL_TARGET
-from goship.errors import GoshipError, ProjectError
+from goship.errors import ExitCode, GoshipError, ProjectError, UsageError
 from goship.ui import err, out, say
 
 if TYPE_CHECKING:
@@ -38,9 +38,62 @@ if TYPE_CHECKING:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        say(("error:", "red bold"), (f" {message}", None), stderr=True)
-        sys.exit(2)
+        """A usage error is a goship error: one line, the usage as the hint, exit status 2,
+        and a JSON object too with --json (main renders it like any other)."""
+        where = f"{self.prog}: " if self.prog != "goship" else ""
+        raise UsageError(f"{where}{message}", hint=_usage_hint(self))
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """A value that is not one of the choices (a command too) gets a did-you-mean."""
+        if action.choices is None or value in action.choices:
+            return
+        if isinstance(action, argparse._SubParsersAction):
+            visible = [choice.dest for choice in action._choices_actions]
+            raise UsageError(f"unknown command {value!r}{_did_you_mean(str(value), visible)}",
+                             hint="goship help lists the commands")
+        known = [str(choice) for choice in action.choices]
+        name = "/".join(action.option_strings) or str(action.metavar or action.dest)
+        raise UsageError(
+            f"{self.prog}: {name}: {value!r} is not one of {', '.join(known)}{_did_you_mean(str(value), known)}",
+            hint=_usage_hint(self),
+        )
+
+
+def _usage_hint(parser: argparse.ArgumentParser) -> str:
+    """The parser's usage on one line, and where the whole help is."""
+    usage = " ".join(parser.format_usage().split())
+    command = parser.prog.removeprefix("goship").strip()
+    return f"{usage}; " + (f"goship help {command} explains each option" if command else "goship help lists the commands")
+
+
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=3, cutoff=0.6)
+    if close:  # only the best: 'stauts' is status, not also tags
+
+        def ratio(name: str) -> float:
+            return difflib.SequenceMatcher(None, word, name).ratio()
+
+        close = [name for name in close if ratio(name) >= ratio(close[0]) - 0.05]
+    else:
+        close = [name for name in known if name.startswith(word)][:3] if word else []
+    return f" (did you mean {' or '.join(repr(name) for name in close)}?)" if close else ""
+
+
+def _unknown_options(parser: argparse.ArgumentParser, command: str | None, extras: list[str]) -> UsageError:
+    """Words no parser took: a mistyped flag gets the closest flags of its command."""
+    from goship.commands.reference.spec import command_parsers
+
+    sub = command_parsers(parser).get(command or "", parser)
+    flags = [flag for action in (*parser._actions, *sub._actions) for flag in action.option_strings]
+    first = extras[0]
+    if first.startswith("-"):
+        name = first.split("=", 1)[0]
+        message = f"unknown option {name}{_did_you_mean(name, flags)}"
+    else:
+        message = f"unexpected argument {first!r}"
+    return UsageError(f"{sub.prog}: {message}", hint=_usage_hint(sub))
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -106,8 +159,9 @@ def cmd_sbom(args: argparse.Namespace) -> None:
         print(json.dumps(found[0].as_format(args.format.removesuffix("-json")), indent=2, sort_keys=True))
         return
     if args.json:
-        for sbom in found:
-            print(json.dumps({"platform": sbom.platform, "subject": sbom.subject, "packages": sbom.packages()}))
+        _print_json({"sboms": [
+            {"platform": sbom.platform, "subject": sbom.subject, "packages": sbom.packages()} for sbom in found
+        ]})
         return
     for sbom in found:
         say((sbom.platform, "bold"), (f" {sbom.subject}", None))
@@ -175,12 +229,20 @@ def cmd_lock(args: argparse.Namespace) -> None:
     from goship.commands import operations
 
     project = _project(args)
-    if args.action == "release":
-        for host, held in operations.lock_release(project, args.target):
-            out(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
+    release = args.action == "release"
+    found = (operations.lock_release if release else operations.lock_status)(project, args.target)
+    if args.json:
+        key = "released" if release else "holder"
+        _print_json({"target": args.target, "hosts": [
+            {"host": host, "locked": held is not None and not release, key: held.describe() if held else None}
+            for host, held in found
+        ]})
         return
-    for host, held in operations.lock_status(project, args.target):
-        out(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
+    for host, held in found:
+        if release:
+            out(f"{host}: released lock of {held.describe()}" if held else f"{host}: not locked")
+        else:
+            out(f"{host}: locked by {held.describe()}" if held else f"{host}: not locked")
 
 
 def cmd_releases(args: argparse.Namespace) -> None:
@@ -189,11 +251,13 @@ def cmd_releases(args: argparse.Namespace) -> None:
 
     from goship.commands import operations
 
-    for host, records in operations.releases(_project(args), args.target):
-        if args.json:
-            for record, state in records:
-                print(json.dumps({**dataclasses.asdict(record), "state": state}))
-            continue
+    found = operations.releases(_project(args), args.target)
+    if args.json:
+        _print_json({"target": args.target, "releases": [
+            {**dataclasses.asdict(record), "state": state} for _, records in found for record, state in records
+        ]})
+        return
+    for host, records in found:
         out(host, "bold") if records else out(f"{host}: no releases recorded")
         for record, state in reversed(records):
             reason = f"  {record.reason}" if record.reason else ""
@@ -228,8 +292,13 @@ def cmd_remove(args: argparse.Namespace) -> None:
             return
         removed_from = operations.remove(session, args.target, purge=args.purge, proxy=args.proxy)
     for removed in removed_from:
-        if args.json:
-            print(json.dumps({"host": removed.host, "removed": list(removed.done), "kept": list(removed.kept)}))
+        if args.json:  # one more event of the stream: what went, what stayed
+            from goship.events import Event, JSONReporter
+
+            JSONReporter(sys.stdout).emit(Event(
+                "remove", "ok", f"removed {', '.join(removed.done) or 'nothing'}", removed.host,
+                {"removed": list(removed.done), "kept": list(removed.kept)},
+            ))
             continue
         out(f"{removed.host}: removed {', '.join(removed.done) or 'nothing (it was not there)'}")
         for line in removed.kept:
@@ -259,15 +328,16 @@ def cmd_status(args: argparse.Namespace) -> None:
 
     from goship.commands import operations
 
-    for row in operations.status(_project(args), args.target):
-        if args.json:
-            print(json.dumps(dataclasses.asdict(row)))
-        else:
-            out(
-                f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
-                f"started={row.started or '-'}  health={row.health}  {row.url}"
-                + (f"  proxy: {row.proxy}" if row.proxy != "running" else ""),
-            )
+    rows = operations.status(_project(args), args.target)
+    if args.json:
+        _print_json({"target": args.target, "hosts": [dataclasses.asdict(row) for row in rows]})
+        return
+    for row in rows:
+        out(
+            f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
+            f"started={row.started or '-'}  health={row.health}  {row.url}"
+            + (f"  proxy: {row.proxy}" if row.proxy != "running" else ""),
+        )
 
 
 def cmd_logs(args: argparse.Namespace) -> None:
@@ -275,7 +345,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
     from goship.commands import operations
 
     for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow):
-        print(f"{host} | {line}", flush=True)
+        print(json.dumps({"host": host, "line": line}) if args.json else f"{host} | {line}", flush=True)
 
 
 def cmd_exec(args: argparse.Namespace) -> None:
@@ -286,7 +356,10 @@ def cmd_exec(args: argparse.Namespace) -> None:
     if not command:
         raise GoshipError("no command given", hint="goship exec production -- /usr/local/bin/app --version")
     def show(host: str, line: str) -> None:
-        print(line if args.target == LOCAL_TARGET else f"{host} | {line}", flush=True)
+        if args.json:
+            print(json.dumps({"host": host, "line": line}), flush=True)
+        else:
+            print(line if args.target == LOCAL_TARGET else f"{host} | {line}", flush=True)
 
     sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive, output=show))
 
@@ -346,6 +419,9 @@ def cmd_login(args: argparse.Namespace) -> None:
     if not username:
         raise GoshipError("no user name given", hint="goship login -u USER")
     stored = accounts.login(where, Credentials(username, _login_password(args)))
+    if args.json:
+        _print_json({"registry": where.registry, "username": username, "stored_in": str(stored)})
+        return
     out(f"Login Succeeded: {username} at {where.registry} (stored in {stored})")
 
 
@@ -356,6 +432,9 @@ def cmd_logout(args: argparse.Namespace) -> None:
     project = _optional_project(args, needed=args.registry is None)
     registry = accounts.settings(project, args.registry).registry
     removed = accounts.logout(registry)
+    if args.json:
+        _print_json({"registry": registry, "removed": removed})
+        return
     out(f"{'Removed login' if removed else 'Not logged in'} for {registry}")
 
 
@@ -411,7 +490,10 @@ def cmd_dockerfile(args: argparse.Namespace) -> None:
 
     text = render_dockerfile(dockerfile_spec(_project(args)))
     if args.output is None:
-        sys.stdout.write(text)
+        if args.json:
+            _print_json({"dockerfile": text})
+        else:
+            sys.stdout.write(text)
         return
     if args.output.is_dir():
         raise ProjectError(f"-o {args.output}: is a directory", hint="name the file, e.g. -o Dockerfile")
@@ -424,6 +506,8 @@ def cmd_dockerfile(args: argparse.Namespace) -> None:
     with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
     err(f"wrote {args.output}")
+    if args.json:
+        _print_json({"wrote": str(args.output)})
 
 
 def _generated_by_goship(path: Path) -> bool:
@@ -462,16 +546,6 @@ def _port_number(text: str) -> int:
 
 def cmd_init(args: argparse.Namespace) -> None:
     """Write goship.yaml, a Dockerfile, .dockerignore and .gitattributes for a Go module."""
-    try:
-        _init(args)
-    except GoshipError as error:
-        if args.json:
-            # A script reading stdout still gets a JSON document saying what failed.
-            print(json.dumps({"error": error.message, "hint": error.hint}, indent=2))
-        raise
-
-
-def _init(args: argparse.Namespace) -> None:
     from goship.commands.init import init
     from goship.commands.init.plan import APPEND, KEEP, REPLACE
 
@@ -579,31 +653,66 @@ def cmd_lint(args: argparse.Namespace) -> None:
         if fmt != "text":
             # A CI upload step still gets a valid document, holding the error.
             emit(failure_report(args.dir, error))
+            # That document is the one on stdout: main adds no second one.
+            args.json_written = output is None
         raise
     emit(report)
     fail_on = None if args.fail_on == "none" else Severity.parse(args.fail_on)
     sys.exit(report.exit_code(fail_on))
 
 
+_TOP_EPILOG = (
+    "Global options go before the command (goship -C services/api status) or after it. "
+    "'goship help COMMAND' shows a command's options; 'goship help exit-codes', 'goship help environment' "
+    "and 'goship help json' the exit statuses, the environment variables goship reads and what --json prints; "
+    "'goship completion bash|zsh|fish|powershell' prints a shell completion script. "
+    "The whole reference: docs/reference.md."
+)
+
+#: ``goship help TOPIC``: the topics that are not commands.
+HELP_TOPICS = ("exit-codes", "environment", "json", "reference")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """-C, -c and --json, before the command (as ``git -C``) and after it.
+
+    After the command their default is SUPPRESS: argparse copies every value
+    the command's parser sets over the top-level ones, so a default there
+    would undo ``goship -C DIR status``.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument(
+        "-C", "--dir", type=Path, default=default(Path(".")), help="the Go module to work on (default: .)"
+    )
+    parser.add_argument(
+        "-c", "--config", type=Path, default=default(None), help="goship.yaml to use (default: beside go.mod)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False),
+        help="print for machines: one JSON document, or JSON lines for streams (goship help json)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-C", "--dir", type=Path, default=Path("."), help="the Go module to work on (default: .)"
-    )
-    common.add_argument("-c", "--config", type=Path, help="goship.yaml to use (default: beside go.mod)")
-    common.add_argument("--json", action="store_true", help="print events as JSON lines")
+    _global_options(common, after_command=True)
 
     parser = _Parser(
         prog="goship",
         description="Ship a Go service from source to a healthy container: build, push, deploy.",
+        epilog=_TOP_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"goship {__version__}")
+    _global_options(parser, after_command=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
 
     def add(
-        name: str, func: Callable[[argparse.Namespace], None], target: bool = False
+        name: str, func: Callable[[argparse.Namespace], None], target: bool = False, json_output: str = "document"
     ) -> argparse.ArgumentParser:
+        """``json_output``: what --json prints, "document" or "lines" (a stream); see goship help json."""
         doc = (func.__doc__ or "").strip().splitlines()[0]
         sub = commands.add_parser(name, parents=[common], help=doc, description=doc)  # type: ignore[list-item]
         if target:
@@ -613,10 +722,10 @@ def build_parser() -> argparse.ArgumentParser:
                 default=LOCAL_TARGET,
                 help="target from goship.yaml; 'local' (default) is this machine's Docker engine",
             )
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=func, json_output=json_output)
         return sub
 
-    build_parser_ = add("build", cmd_build)
+    build_parser_ = add("build", cmd_build, json_output="lines")
     build_parser_.add_argument("--builder", choices=list(BUILDERS), help="override build.builder")
     build_parser_.add_argument(
         "-o", "--output", action="append", metavar="KIND[:PATH]",
@@ -629,8 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "spdx-json", "cyclonedx-json"], default="table",
         help="table (default), or the document as SPDX 2.3 or CycloneDX 1.6 JSON (converted when the image carries the other)",
     )
-    add("push", cmd_push)
-    deploy_parser = add("deploy", cmd_deploy, target=True)
+    add("push", cmd_push, json_output="lines")
+    deploy_parser = add("deploy", cmd_deploy, target=True, json_output="lines")
     pushed_image = deploy_parser.add_mutually_exclusive_group()
     pushed_image.add_argument(
         "--version", metavar="V", help="deploy tag V of 'image' from the registry (by its digest), with no local build"
@@ -638,19 +747,22 @@ def build_parser() -> argparse.ArgumentParser:
     pushed_image.add_argument(
         "--image", metavar="REF@sha256:...", help="deploy this image from the registry, named by digest"
     )
-    add("ship", cmd_ship, target=True)
+    add("ship", cmd_ship, target=True, json_output="lines")
     add("releases", cmd_releases, target=True)
     add("status", cmd_status, target=True)
-    remove_parser = add("remove", cmd_remove, target=True)
-    remove_parser.add_argument("--purge", action="store_true", help="also drop the release history, the service's images and its data volumes (asks first)")
+    remove_parser = add("remove", cmd_remove, target=True, json_output="lines")
+    remove_parser.add_argument(
+        "--purge", action="store_true",
+        help="also drop the release history, the service's images and its data volumes (asks first)",
+    )
     remove_parser.add_argument("--proxy", action="store_true", help="also remove the proxy, even if it routes other services")
     remove_parser.add_argument("-y", "--yes", action="store_true", help="do not ask (needed without a terminal)")
-    rollback_parser = add("rollback", cmd_rollback, target=True)
+    rollback_parser = add("rollback", cmd_rollback, target=True, json_output="lines")
     rollback_parser.add_argument("version", nargs="?", help="version to return to (default: the previous one)")
-    logs_parser = add("logs", cmd_logs, target=True)
+    logs_parser = add("logs", cmd_logs, target=True, json_output="lines")
     logs_parser.add_argument("-f", "--follow", action="store_true", help="keep streaming new lines")
     logs_parser.add_argument("-n", "--tail", type=int, default=100, help="lines from the end (default 100)")
-    exec_parser = add("exec", cmd_exec, target=True)
+    exec_parser = add("exec", cmd_exec, target=True, json_output="lines")
     exec_parser.add_argument("-i", "--interactive", action="store_true", help="attach a terminal")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     lock_parser = add("lock", cmd_lock)
@@ -698,6 +810,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--context-limit", type=_positive_megabytes, default=100, metavar="MB", help="report a build context larger than this (default: 100)"
     )
     lint_parser.add_argument("--no-hadolint", action="store_true", help="do not run hadolint even when it is installed")
+    help_parser = add("help", cmd_help, json_output="")
+    help_parser.add_argument(
+        "topic", nargs="?", help=f"a command, or one of: {', '.join(HELP_TOPICS)} (default: the list of commands)"
+    )
+    completion_parser = add("completion", cmd_completion, json_output="")
+    completion_parser.epilog = (
+        "Load it once per shell session, or save it: "
+        "bash: source <(goship completion bash) in ~/.bashrc; "
+        "zsh: source <(goship completion zsh) in ~/.zshrc, after compinit; "
+        "fish: goship completion fish > ~/.config/fish/completions/goship.fish; "
+        "PowerShell: goship completion powershell | Out-String | Invoke-Expression in $PROFILE. "
+        "Commands, options and their values are in the script; target names are read from goship.yaml "
+        "when Tab is pressed."
+    )
+    completion_parser.add_argument("shell", nargs="?", choices=_SHELLS, help="the shell to complete for")
+    completion_parser.add_argument("--targets", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -721,9 +849,125 @@ def _log_crash() -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> None:
+def _print_json(document: object) -> None:
+    """The one JSON document a command prints with --json."""
+    print(json.dumps(document, indent=2, default=str))
+
+
+def error_document(error: GoshipError) -> dict[str, object]:
+    """What --json prints for a failure: the same facts as the text on stderr, as data."""
+    from goship.errors import ConfigError, ConfigErrors
+
+    document: dict[str, object] = {
+        "error": error.message, "hint": error.hint, "exit_code": int(error.exit_code), "details": list(error.details),
+    }
+    if isinstance(error, ConfigError):
+        document.update(file=error.file, line=error.line, column=error.column, key=error.key, problem=error.problem)
+    if isinstance(error, ConfigErrors):  # every problem of goship.yaml, each at its line
+        document["errors"] = [
+            {"error": each.message, "hint": each.hint, "file": each.file, "line": each.line, "column": each.column,
+             "key": each.key, "problem": each.problem}
+            for each in error.errors
+        ]
+    return document
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """--json on the command line (before a '--'), for errors found before or while parsing it."""
+    words = list(argv)
+    return "--json" in (words[: words.index("--")] if "--" in words else words)
+
+
+def _fail(error: GoshipError, as_json: bool) -> None:
+    from goship.ui import render_error
+
+    render_error(error)
+    if as_json:
+        print(json.dumps(error_document(error)), flush=True)
+    sys.exit(error.exit_code)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as a namespace; a mistake raises ``UsageError`` (did-you-mean included)."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(list(argv))
+    if extras:
+        raise _unknown_options(parser, args.command, extras)
+    return args
+
+
+_SHELLS = ("bash", "zsh", "fish", "powershell")
+
+
+def cmd_help(args: argparse.Namespace) -> None:
+    """Show the help of a command, or of a topic: exit-codes, environment, json, reference."""
+    from goship.commands.reference import markdown, spec
+
+    parser = build_parser()
+    topic = args.topic
+    commands = spec.command_parsers(parser)
+    if topic is None:
+        parser.print_help()
+    elif topic in commands:
+        commands[topic].print_help()
+    elif topic == "exit-codes":
+        sys.stdout.write(markdown.exit_codes_text())
+    elif topic == "environment":
+        sys.stdout.write(markdown.environment_text())
+    elif topic == "json":
+        sys.stdout.write(markdown.json_text(spec.describe(parser)))
+    elif topic == "reference":
+        sys.stdout.write(markdown.render_reference(spec.describe(parser)))
+    else:
+        raise UsageError(
+            f"goship help: no command or topic {topic!r}{_did_you_mean(topic, [*commands, *HELP_TOPICS])}",
+            hint=f"goship help lists the commands; topics: {', '.join(HELP_TOPICS)}",
+        )
+
+
+def cmd_completion(args: argparse.Namespace) -> None:
+    """Print a shell completion script for bash, zsh, fish or PowerShell."""
+    if args.targets:
+        _print_target_names(args)
+        return
+    if args.shell is None:
+        raise UsageError(
+            "goship completion: which shell?",
+            hint="goship completion bash (or zsh, fish, powershell); 'goship help completion' says how to load it",
+        )
+    from goship.commands.reference import completion, spec
+
+    sys.stdout.write(completion.render(args.shell, spec.describe(build_parser()), HELP_TOPICS))
+
+
+def _print_target_names(args: argparse.Namespace) -> None:
+    """For the completion scripts: the target names of goship.yaml, one a line; quiet on any error,
+    because a Tab press must never print a traceback into the user's command line."""
+    try:
+        from goship.config import CONFIG_NAME
+        from goship.config.loader import load_config
+        from goship.project import find_module_root
+
+        path = args.config or find_module_root(args.dir) / CONFIG_NAME
+        names = [*load_config(path).targets]
+    except Exception:  # noqa: BLE001 - completion offers what it can, and nothing else
+        names = []
+    for name in dict.fromkeys([LOCAL_TARGET, *names]):
+        print(name)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a message and an exit code."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    as_json = _wants_json(words)
+    try:
+        args = parse_args(words)
+    except GoshipError as error:
+        _fail(error, as_json)
+    if args.command is None:  # bare 'goship' (maybe with global options): the list of commands
+        build_parser().print_help()
+        sys.exit(ExitCode.OK)
+    as_json = bool(args.json)
     if os.environ.get("GOSHIP_DEBUG"):
         import logging
 
@@ -734,20 +978,24 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except GoshipError as error:
-        from goship.ui import render_error
-
-        render_error(error)
-        sys.exit(error.exit_code)
+        _fail(error, as_json and not getattr(args, "json_written", False))
     except KeyboardInterrupt:
-        err("interrupted", "red")
-        sys.exit(130)
+        interrupted = GoshipError("interrupted")
+        interrupted.exit_code = ExitCode.INTERRUPTED
+        _fail(interrupted, as_json)
     except BrokenPipeError:
         # The reader went away (goship ... | head): not an error of ours.
         # Point stdout at devnull so the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(141 if os.name != "nt" else 1)
+        sys.exit(ExitCode.BROKEN_PIPE if os.name != "nt" else ExitCode.FAILURE)
     except Exception as bug:  # noqa: BLE001 - the last line of defence
         log = _log_crash()
         say(("internal error:", "red bold"), (f" {type(bug).__name__}: {bug}", None), stderr=True)
         err(f"this is a bug in goship; the traceback is in {log}")
-        sys.exit(70)
+        if as_json:
+            print(json.dumps({
+                "error": f"internal error: {type(bug).__name__}: {bug}",
+                "hint": f"this is a bug in goship; the traceback is in {log}", "exit_code": int(ExitCode.INTERNAL),
+                "details": [],
+            }))
+        sys.exit(ExitCode.INTERNAL)

@@ -5,6 +5,7 @@ it as one line (plus an optional hint) and exits non-zero. Anything else is
 a bug in goship and is reported with a traceback written to a log file.
 
     GoshipError
+    ├── UsageError           the command line is wrong: an unknown command, option or value
     ├── ConfigError          goship.yaml malformed, unknown key, wrong type
     │   ├── ConfigErrors         several of them, each at its line
     │   └── LintUsageError       goship lint cannot run as asked (an -o file it cannot write)
@@ -23,16 +24,58 @@ a bug in goship and is reported with a traceback written to a log file.
     │   └── HostKeyError         SSH host key unknown or changed
     └── DeployError          a deploy stopped; the old version still serves
         ├── HealthCheckFailed    the new version never became healthy
-        └── Interrupted          Ctrl-C: stopped at a safe point (exit code 130)
+        └── Interrupted          Ctrl-C: stopped at a safe point
+
+Each class carries the CLI's exit status (``exit_code``, one of ``ExitCode``):
+this is the one place the statuses are decided, and ``goship help exit-codes``
+and docs/reference.md print the table below from it.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """goship's exit statuses; each is documented by its entry in ``EXIT_CODE_MEANINGS``."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    LINT_ERRORS = 3
+    TOOL_MISSING = 4
+    DEPLOY_FAILED = 5
+    HEALTH_FAILED = 6
+    INTERNAL = 70
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+#: What each status means, for the reference table (kept beside the codes so they cannot drift).
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success (goship lint: no finding reaches --fail-on; goship doctor: no check FAILs)",
+    ExitCode.FAILURE: "a failure not listed below (build, registry, host, a doctor check that FAILs); "
+    "goship lint: the worst finding is a warning (or info)",
+    ExitCode.USAGE: "usage or configuration error: an unknown command or flag, a bad goship.yaml, "
+    "not a Go module, a Dockerfile that does not parse; nothing was changed",
+    ExitCode.LINT_ERRORS: "goship lint: the worst finding is an error",
+    ExitCode.TOOL_MISSING: "a program goship needs (go, ssh, docker buildx, a credential helper) is missing "
+    "or cannot run",
+    ExitCode.DEPLOY_FAILED: "a deploy, rollback or remove stopped; the previous version keeps serving "
+    "(the message says what runs where)",
+    ExitCode.HEALTH_FAILED: "the new version never became healthy; it was removed and the previous version "
+    "keeps serving",
+    ExitCode.INTERNAL: "internal error: a bug in goship; the traceback is in goship-crash.log in the "
+    "temporary directory",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a deploy stopped at a safe point and says what runs where",
+    ExitCode.BROKEN_PIPE: "the reader of goship's output went away (goship ... | head); 1 on Windows",
+}
 
 
 class GoshipError(Exception):
     """Base class: a failure the user can understand and act on."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.FAILURE
 
     def __init__(
         self, message: str, *, hint: str | None = None, details: tuple[str, ...] = ()
@@ -47,6 +90,12 @@ class GoshipError(Exception):
         return self.message
 
 
+class UsageError(GoshipError):
+    """The command line cannot be used: an unknown command or option, a missing or bad argument."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(GoshipError):
     """goship.yaml cannot be used as written.
 
@@ -56,7 +105,7 @@ class ConfigError(GoshipError):
     reading the message back.
     """
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(
         self,
@@ -109,29 +158,31 @@ class LintUsageError(ConfigError):
 class ProjectError(GoshipError):
     """The directory is not a Go service goship can ship."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class DockerfileError(GoshipError):
     """A Dockerfile cannot be parsed; the message names the file and line."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ToolError(GoshipError):
     """A program goship runs is missing or unusable."""
 
-    exit_code = 3
+    exit_code = ExitCode.TOOL_MISSING
 
 
 class ProcessError(GoshipError):
     """A program run by goship.process failed: its argv, exit code and stderr.
 
     Raised only by the process runner; callers translate it into the error
-    of their domain when they can say more (``raise ... from``).
+    of their domain when they can say more (``raise ... from``). One that
+    reaches the CLI untranslated exits as a missing tool when the program
+    could not be started, else as a plain failure.
     """
 
-    exit_code = 3
+    exit_code = ExitCode.FAILURE
 
     def __init__(
         self,
@@ -152,6 +203,8 @@ class ProcessError(GoshipError):
         self.stdout = stdout
         self.timed_out = timed_out
         self.not_found = not_found
+        if not_found:
+            self.exit_code = ExitCode.TOOL_MISSING
 
 
 class BuildError(GoshipError):
@@ -210,12 +263,16 @@ class HostKeyError(HostError):
 class DeployError(GoshipError):
     """A deploy stopped before completing; the previous version keeps serving."""
 
+    exit_code = ExitCode.DEPLOY_FAILED
+
 
 class HealthCheckFailed(DeployError):
     """The new version did not become healthy within the timeout."""
+
+    exit_code = ExitCode.HEALTH_FAILED
 
 
 class Interrupted(DeployError):
     """The user interrupted (Ctrl-C) and the deploy stopped at a safe point."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED

@@ -5,6 +5,7 @@ These run the real CLI; the ones that need Go or Docker use the real tools.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_go_not_installed(hello, tmp_path):
     python, env = lone_python(tmp_path / "py")
     result = run_goship("build", "-C", str(hello), env={"PATH": str(bin_dir), **env}, python=python)
     assert_clean_failure(result, "Go is not installed or not on PATH", "hint:")
-    assert result.returncode == 3
+    assert result.returncode == 4  # a required tool is missing (goship help exit-codes)
 
 
 def test_compile_error_shows_go_message(hello):
@@ -101,3 +102,43 @@ def test_usage_error_exits_2():
     result = run_goship("deploy", "a", "b")
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
+
+
+def test_json_error_ends_the_event_stream(hello, tmp_path):
+    result = run_goship("--json", "ship", "-C", str(hello), env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    assert_clean_failure(result, "no Docker engine answers")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all("stage" in line for line in lines[:-1]), result.stdout  # the events, then the error
+    assert "no Docker engine answers" in lines[-1]["error"] and lines[-1]["hint"]
+    assert lines[-1]["exit_code"] == result.returncode == 1
+
+
+def test_json_config_error_is_one_document_with_its_line(hello):
+    _with_config(hello, "service: hello\nhealth:\n  pth: /healthz\n")
+    result = run_goship("--json", "-C", str(hello), "build")
+    assert_clean_failure(result, "health.pth")
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == result.returncode == 2
+    assert document["line"] == 3 and document["key"] == "health.pth" and document["file"].endswith("goship.yaml")
+
+
+def test_dir_before_the_command_on_a_deployed_service(production, tmp_path, remote_host):
+    """goship -C DIR status, from another directory, as git -C and go -C."""
+    assert run_goship("ship", "production", "-C", str(production)).returncode == 0
+    status = run_goship("-C", str(production), "--json", "status", "production", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    document = json.loads(status.stdout)
+    assert document["target"] == "production"
+    [row] = document["hosts"]
+    assert row["host"] == f"root@{remote_host.address}" and row["state"] == "running"
+    assert row["health"].startswith("HTTP 200"), row
+    text = run_goship("-C", str(production), "status", "production", cwd=tmp_path)
+    assert text.returncode == 0 and f"root@{remote_host.address}: running" in text.stdout, text.stderr
+
+
+def test_bare_goship_and_a_mistyped_command():
+    bare = run_goship()
+    assert bare.returncode == 0 and "COMMAND" in bare.stdout and bare.stderr == ""
+    typo = run_goship("stauts")
+    assert typo.returncode == 2 and typo.stdout == ""
+    assert typo.stderr.startswith("error: unknown command 'stauts' (did you mean 'status'?)")

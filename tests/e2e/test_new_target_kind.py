@@ -123,7 +123,7 @@ def test_a_target_written_in_a_test_is_driven_by_the_command_line(recording_kind
 
     _goship(capsys, "rollback", "recorder", *where)
     releases = _goship(capsys, "releases", "recorder", "--json", *where)
-    assert [(json.loads(line)["version"], json.loads(line)["state"]) for line in releases.splitlines()] == [
+    assert [(r["version"], r["state"]) for r in json.loads(releases)["releases"]] == [
         (v1, "live"), (v2, "rolled back"),
     ]
 

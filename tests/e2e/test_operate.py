@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def _releases(project: Path) -> list[dict]:
     result = run_goship("releases", "production", "--json", "-C", str(project))
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return json.loads(result.stdout)["releases"]
 
 
 def test_history_rollback_and_status(production: Path, remote_host):
@@ -31,7 +31,8 @@ def test_history_rollback_and_status(production: Path, remote_host):
     assert run_goship("ship", "production", "-C", str(production)).returncode == 0
     source = (production / "main.go").read_text()
     (production / "main.go").write_text(source.replace("w.WriteHeader(http.StatusOK)", "w.WriteHeader(http.StatusTeapot)"))
-    assert run_goship("ship", "production", "-C", str(production)).returncode != 0
+    unhealthy = run_goship("ship", "production", "-C", str(production))
+    assert unhealthy.returncode == 6, unhealthy.stderr  # the health check failed (goship help exit-codes)
 
     records = _releases(production)
     assert [r["result"] for r in records] == ["live", "live", "failed"]
@@ -57,7 +58,7 @@ def test_history_rollback_and_status(production: Path, remote_host):
 
     status = run_goship("status", "production", "--json", "-C", str(production))
     assert status.returncode == 0, status.stderr
-    [row] = [json.loads(line) for line in status.stdout.splitlines()]
+    [row] = json.loads(status.stdout)["hosts"]
     assert row["version"] == records[1]["version"] and row["state"] == "running"
     assert row["health"].startswith("HTTP 200")
 

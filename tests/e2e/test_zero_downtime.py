@@ -73,8 +73,5 @@ def test_failing_versions_under_load_keep_the_old_one_serving(production: Path, 
     assert errors == 0 and set(statuses) == {"200"}, load.output
     assert _get(url) == "Hello from goship!"
     assert [c["Names"] for c in _remote_containers(remote_host, "hello")] == [old["Names"]]
-    records = [
-        json.loads(line)
-        for line in run_goship("releases", "production", "--json", "-C", str(production)).stdout.splitlines()
-    ]
+    records = json.loads(run_goship("releases", "production", "--json", "-C", str(production)).stdout)["releases"]
     assert [r["result"] for r in records] == ["live", "failed", "failed"]

@@ -20,7 +20,7 @@ PUBLIC = [
     "BuildError", "ConfigError", "ConfigErrors", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
     "EngineUnreachable", "GoshipError", "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted",
     "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session",
-    "ToolError", "__version__", "build", "deploy",
+    "ToolError", "UsageError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]
 
@@ -58,16 +58,22 @@ def test_the_schema_is_a_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(schema())
 
 
-def _readme_config() -> str:
-    text = (REPO / "README.md").read_text()
-    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if b.startswith("service:"))
-    return block
+def _documented_configs() -> list[tuple[str, str]]:
+    """The goship.yaml examples users copy: every yaml block of the README, and the full
+    example (the one starting with 'service:') of docs/configuration.md."""
+    found = [("README.md", b) for b in re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.DOTALL)]
+    reference = re.findall(r"```yaml\n(.*?)```", (REPO / "docs" / "configuration.md").read_text(), re.DOTALL)
+    found += [("docs/configuration.md", b) for b in reference if b.startswith("service:")]
+    return found
 
 
-def test_the_readme_example_loads_and_validates():
-    text = _readme_config()
-    assert parse_config(text).service == yaml.safe_load(text)["service"]
-    jsonschema.validate(yaml.safe_load(text), schema())
+def test_the_documented_examples_load_and_validate():
+    examples = _documented_configs()
+    assert {where for where, _ in examples} == {"README.md", "docs/configuration.md"}
+    for _, text in examples:
+        config = parse_config(text)
+        assert config.service == yaml.safe_load(text).get("service")
+        jsonschema.validate(yaml.safe_load(text), schema())
 
 
 @pytest.mark.parametrize(

@@ -48,4 +48,5 @@ def test_the_demo_curls_the_address_goship_reports(where):
     assert "localhost:8000" not in text
     assert "goship status -C examples/hello --json" in text and "curl" in text
     row = {"host": "local", "state": "running", "url": "http://hello.localhost:8000"}
-    assert _url_printed_by(text, json.dumps(row) + "\n") == "http://hello.localhost:8000"
+    document = json.dumps({"target": "local", "hosts": [row]}, indent=2)  # as goship status --json prints it
+    assert _url_printed_by(text, document + "\n") == "http://hello.localhost:8000"

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from goship.errors import ExitCode
+
 
 class Severity(enum.Enum):
     """How bad a finding is; the CLI's exit code follows the worst one."""
@@ -104,5 +106,7 @@ class LintReport:
         return EXIT_ERRORS if self.worst() is Severity.ERROR else EXIT_FINDINGS
 
 
-#: ``goship lint`` exit statuses.
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_ERRORS = 0, 1, 2, 3
+#: ``goship lint`` exit statuses, from goship's one table (goship help exit-codes).
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_ERRORS = (
+    int(ExitCode.OK), int(ExitCode.FAILURE), int(ExitCode.USAGE), int(ExitCode.LINT_ERRORS),
+)
