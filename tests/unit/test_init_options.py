@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from goship.commands.init.init import InitOptions, plan_init
+from goship.config import parse_config
 from goship.golang import detect
 from goship.golang.settings import Setting, find_settings
+from tests.conftest import run_goship
+from tests.unit.helpers import go_module, planned
 
 IMPORTS = {
     "go-flags": '"github.com/jessevdk/go-flags"',
@@ -279,3 +283,128 @@ def test_an_unconditional_check_still_makes_a_flag_required():
     source = _go('var text = flag.String("text", "", "")\n\nfunc main() {\n\tflag.Parse()\n'
                  '\tif *text == "" {\n\t\tlog.Fatal("-text is required")\n\t}\n}\n')
     assert _by_name({"main.go": source})["text"].required == "main.go:12"
+
+
+# --- what init writes: the loopback fix, the port given, the pair, the config file -----------------
+
+def _plan(tmp_path, files: dict[str, str], **options: object):
+    go_module(tmp_path, files)
+    plan = plan_init(tmp_path, InitOptions(yes=True, **options))  # type: ignore[arg-type]
+    text = planned(plan, "goship.yaml")
+    return plan, text, parse_config(text)
+
+
+def test_a_loopback_default_with_a_variable_is_fixed_in_app_env(tmp_path):
+    plan, text, config = _plan(tmp_path, {"main.go": _go(GO_FLAGS, IMPORTS["go-flags"], '"os"')})
+    assert config.app.port == 8080 and config.app.env["LISTEN"] == ":8080"
+    line = next(line for line in text.splitlines() if "LISTEN:" in line)
+    assert "binds loopback only" in line  # the comment says why
+    assert any(
+        "--listen / $LISTEN defaults to localhost:8080, which listens on loopback only" in w and "LISTEN=:8080 (app.env)" in w
+        for w in plan.warnings
+    ), plan.warnings
+    assert "--token=" in config.app.args[0]  # required, no default: still the user's to fill in
+
+
+@pytest.mark.parametrize("default", ["127.0.0.1:7070", "localhost:7070", "[::1]:7070"])
+def test_a_loopback_flag_default_is_fixed_in_app_args(tmp_path, default):
+    source = _go(f'func main() {{\n\taddr := flag.String("addr", "{default}", "listen address")\n\tflag.Parse()\n'
+                 '\thttp.HandleFunc("/healthz", ok)\n\thttp.ListenAndServe(*addr, nil)\n}\n')
+    plan, text, config = _plan(tmp_path, {"main.go": source})
+    assert (config.app.port, config.app.args) == (7070, ["-addr=:7070"])
+    assert sum("loopback" in w for w in plan.warnings) == 1, plan.warnings
+
+
+def test_a_loopback_host_setting_is_bound_to_all_interfaces(tmp_path):
+    _, _, config = _plan(tmp_path, {"main.go": _go(KONG, IMPORTS["kong"])})
+    assert "--listen-host=0.0.0.0" in config.app.args and config.app.port == 8090
+
+
+def test_an_all_interfaces_default_is_left_alone(tmp_path):
+    source = _go('var addr = flag.String("addr", ":7071", "")\n\nfunc main() {\n\tflag.Parse()\n'
+                 '\thttp.ListenAndServe(*addr, nil)\n}\n')
+    plan, _, config = _plan(tmp_path, {"main.go": source})
+    assert config.app.args == [] and not any("loopback" in w for w in plan.warnings)
+
+
+REQUIRED_PORT = _go(
+    'var port = flag.Int("port", 0, "port to listen on")\n\nfunc main() {\n\tflag.Parse()\n'
+    '\tif *port == 0 {\n\t\tlog.Fatal("-port is required")\n\t}\n'
+    '\thttp.ListenAndServe(fmt.Sprintf(":%d", *port), nil)\n}\n'
+)
+
+
+def test_a_required_port_flag_gets_the_port_given_to_init(tmp_path):
+    plan, text, config = _plan(tmp_path, {"main.go": REQUIRED_PORT}, port=9000)
+    assert (config.app.port, config.app.args) == (9000, ["-port=9000"])
+    assert "REQUIRED" not in text and not any("exits without" in w for w in plan.warnings)
+
+
+def test_a_required_port_flag_without_port_given_gets_app_port(tmp_path):
+    _, _, config = _plan(tmp_path, {"main.go": REQUIRED_PORT})
+    assert config.app.args == [f"-port={config.app.port}"]
+
+
+def test_a_port_given_to_init_reaches_a_port_flag_with_another_default(tmp_path):
+    cobra = _go('func main() {\n\tcmd := &cobra.Command{}\n\tcmd.Flags().IntVar(&port, "port", 8080, "")\n}\n',
+                '"github.com/spf13/cobra"')
+    _, _, config = _plan(tmp_path, {"main.go": cobra}, port=9001)
+    assert config.app.args == ["--port=9001"]
+
+
+def test_goship_sets_port_so_a_flag_read_from_it_needs_no_value(tmp_path):
+    source = """type Options struct {
+	Port int `long:"port" env:"PORT" default:"8080"`
+}
+"""
+    _, _, config = _plan(tmp_path, {"main.go": _go(source, IMPORTS["go-flags"])}, port=9002)
+    assert config.app.args == [] and config.app.env == {}
+
+
+def test_tls_pair_is_not_written_as_required(tmp_path):
+    source = _go(
+        'var (\n\tcert = flag.String("tls-cert", "", "TLS certificate")\n\tkey = flag.String("tls-key", "", "TLS key")\n)\n\n'
+        'func main() {\n\tflag.Parse()\n' + PAIRS["nested"] + '\thttp.ListenAndServe(":8080", nil)\n}\n'
+    )
+    plan, text, config = _plan(tmp_path, {"main.go": source})
+    assert config.app.args == [] and "REQUIRED" not in text
+    assert '#   -tls-cert string  main.go:' in text  # listed as optional
+
+
+@pytest.mark.parametrize(
+    ("default", "on_disk", "image_path"),
+    [
+        ("config.yaml", "config.yaml", "/config.yaml"),
+        ("./configs/app.toml", "configs/app.toml", "/configs/app.toml"),
+        ("/etc/svc/hooks.json", "hooks.json", "/etc/svc/hooks.json"),
+    ],
+)
+def test_a_config_file_default_is_shipped_with_build_files(tmp_path, default, on_disk, image_path):
+    source = _go(f'var cfg = flag.String("config", "{default}", "config file")\n\nfunc main() {{\n\tflag.Parse()\n'
+                 '\thttp.ListenAndServe(":8080", nil)\n}\n')
+    plan, text, config = _plan(tmp_path, {"main.go": source, on_disk: "x: 1\n"})
+    assert config.build.files == {image_path: on_disk}
+    assert any(f"goship.yaml ships {on_disk} at {image_path} (build.files)" in n for n in plan.notes), plan.notes
+    assert f"COPY {on_disk} /out/rootfs{image_path}" in planned(plan, "Dockerfile")
+
+
+def test_a_config_file_not_in_the_module_is_only_noted(tmp_path):
+    source = _go('var cfg = flag.String("config", "settings.yaml", "")\n\nfunc main() {\n\tflag.Parse()\n'
+                 '\thttp.ListenAndServe(":8080", nil)\n}\n')
+    plan, _, config = _plan(tmp_path, {"main.go": source})
+    assert config.build.files == {}
+    assert any("settings.yaml" in n and "not in the module" in n for n in plan.notes), plan.notes
+
+
+def test_an_env_file_default_is_not_shipped(tmp_path):
+    source = _go('var envFile = flag.String("env-file", ".env", "")\n\nfunc main() {\n\tflag.Parse()\n'
+                 '\thttp.ListenAndServe(":8080", nil)\n}\n')
+    plan, _, config = _plan(tmp_path, {"main.go": source, ".env": "TOKEN=x\n"})
+    assert config.build.files == {} and any("kept out of the image" in n for n in plan.notes)
+
+
+def test_init_help_says_what_the_health_path_defaults_to():
+    result = run_goship("init", "--help")
+    text = " ".join(result.stdout.split())
+    assert "else /healthz" not in text
+    assert "the health route found in the code; else none" in text and "--new serves /healthz" in text
