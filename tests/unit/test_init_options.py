@@ -408,3 +408,41 @@ def test_init_help_says_what_the_health_path_defaults_to():
     text = " ".join(result.stdout.split())
     assert "else /healthz" not in text
     assert "the health route found in the code; else none" in text and "--new serves /healthz" in text
+
+
+REPROXY_LIKE = """var opts struct {
+	Listen string `short:"l" long:"listen" env:"LISTEN" description:"listen on host:port"`
+	Mgmt struct {
+		Listen string `long:"listen" env:"LISTEN" default:"0.0.0.0:8081" description:"management API"`
+	} `group:"mgmt" namespace:"mgmt" env-namespace:"MGMT"`
+	Plugin struct {
+		Listen string `long:"listen" env:"LISTEN" default:"127.0.0.1:8082"`
+	} `group:"plugin" namespace:"plugin" env-namespace:"PLUGIN"`
+}
+
+type Conductor struct{ Address string }
+
+func (c *Conductor) Run() error {
+	srv := &http.Server{Addr: c.Address, Handler: c.handler()}
+	return srv.ListenAndServe()
+}
+
+func main() {
+	flags.Parse(&opts)
+	c := &Conductor{Address: opts.Plugin.Listen}
+	m := &Conductor{Address: opts.Mgmt.Listen}
+	_, _ = c, m
+}
+"""
+
+
+def test_go_flags_groups_namespace_their_options_and_secondary_listeners_are_not_the_port(tmp_path):
+    # A fork of go-flags has the same tags.
+    sources = {"main.go": _go(REPROXY_LIKE, '"github.com/example/go-flags"')}
+    found = _by_name(sources)
+    assert found["mgmt.listen"].env == ("MGMT_LISTEN",) and found["plugin.listen"].env == ("PLUGIN_LISTEN",)
+    assert found["listen"].env == ("LISTEN",)
+    # The management and plugin listeners are not the service's, and Address is set two ways: no guess.
+    assert detect.guess_port(sources) is None
+    _, _, config = _plan(tmp_path, sources)
+    assert config.app.args == [] and config.app.env == {}  # no loopback "fix" for the plugin listener

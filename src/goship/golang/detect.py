@@ -121,11 +121,20 @@ _PREFIXED_ADDRESS = re.compile(
 )
 
 
+#: A setting for another listener than the service's own (go-flags' --mgmt.listen, $PLUGIN_LISTEN).
+_SECONDARY_SETTING = re.compile(
+    r"metric|mgmt|manage|admin|debug|pprof|profil|health|plugin|grpc|telemetry|monitor|status|internal|prom",
+    re.IGNORECASE,
+)
+
+
 def is_address_setting(setting: Setting) -> bool:
     """Whether a flag or variable sets the service's own listen address or port
     (``-addr``, ``--listen``, ``$HTTP_PORT``, ``$SHOP_HTTP_ADDR``; not ``-metrics-addr``
     or ``$DB_PORT``)."""
     names = [setting.name, *setting.env]
+    if any(_SECONDARY_SETTING.search(n) for n in names):
+        return False
     return any(_ADDRESS_FLAG.fullmatch(n) or _PREFIXED_ADDRESS.search(n) for n in names)
 
 

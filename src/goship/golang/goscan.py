@@ -103,7 +103,8 @@ def unquote(expr: str) -> str | None:
 
 #: Import paths of the libraries that read options from struct tags.
 OPTION_LIBRARIES = {
-    "go-flags": re.compile(r'"github\.com/jessevdk/go-flags"'),
+    # jessevdk/go-flags, or a fork of it (same tags, same package name).
+    "go-flags": re.compile(r'"[\w.-]+/[\w.-]+/go-flags(?:/v\d+)?"'),
     "kong": re.compile(r'"github\.com/alecthomas/kong"'),
     "envconfig": re.compile(r'"github\.com/kelseyhightower/envconfig"'),
     "env": re.compile(r'"github\.com/caarlos0/env(?:/v\d+)?"'),
@@ -141,14 +142,20 @@ def _declared_elsewhere(name: str, text: str) -> list[tuple[int, str]]:
             start = block.end() + match.end()
             found.append((start, _expression_at(text, start)))
     if "." in name:
+        fields: list[tuple[int, str]] = []
         for match in re.finditer(rf"(?<![\w.]){bare}\s*:\s*(?=[\"`\w])", text):
-            found.append((match.start(), _expression_at(text, match.end())))
-        found += _flag_var_defaults(rf"[\w.]*\b{bare}", text)
+            fields.append((match.start(), _expression_at(text, match.end())))
+        fields += _flag_var_defaults(rf"[\w.]*\b{bare}", text)
         if any(library.search(text) for library in OPTION_LIBRARIES.values()):
             for match in re.finditer(
                 rf'(?m)^\s*{bare}\s+[\w.*\[\]]+\s+`[^`\n]*?\b(?:default|envDefault):"([^"]*)"', text
             ):
-                found.append((match.start(), '"' + match.group(1) + '"'))
+                fields.append((match.start(), '"' + match.group(1) + '"'))
+        # A field is known by its name alone here: only when the module sets it one way
+        # (two structs with an Addr, or Address: set from two places, say nothing).
+        fields = [(at, value) for at, value in fields if value.lstrip("*&") != name]
+        if len({value for _, value in fields}) == 1:
+            found += fields
     return sorted(found)
 
 

@@ -82,24 +82,51 @@ def _truthy(value: str | None) -> bool:
     return value is not None and value.lower() not in ("", "false", "no", "0")
 
 
-def _struct_spans(text: str) -> list[tuple[int, int, str]]:
-    return [(m.end(), closing(text, m.end() - 1), m.group("name")) for m in _STRUCT.finditer(text)]
+@dataclass(frozen=True)
+class _Span:
+    """A struct body: a named type's, or an inline one's with the tag after its brace."""
+
+    start: int
+    end: int
+    type: str
+    tags: dict[str, str]
 
 
-def _owner(spans: list[tuple[int, int, str]], offset: int) -> str:
-    inner = [(start, name) for start, end, name in spans if start <= offset < end]
-    return max(inner)[1] if inner else ""
+_INLINE = re.compile(r"(?<![\w.])[A-Za-z_]\w*\s+struct\s*\{")
 
 
-def _nested_prefixes(texts: dict[str, str], key: str) -> dict[str, str]:
-    """{struct type: prefix} from fields such as ``DB Database `envPrefix:"DB_"```."""
-    prefixes: dict[str, str] = {}
+def _struct_spans(text: str) -> list[_Span]:
+    spans = [_Span(m.end(), closing(text, m.end() - 1), m.group("name"), {}) for m in _STRUCT.finditer(text)]
+    for match in _INLINE.finditer(text):
+        if text[max(0, match.start() - 5) : match.start()].strip() == "type":
+            continue
+        end = closing(text, match.end() - 1)
+        tag = re.match(r"[ \t]*`([^`\n]*)`", text[end + 1 :])
+        spans.append(_Span(match.end(), end, "", dict(_TAG_PAIR.findall(tag.group(1))) if tag else {}))
+    return spans
+
+
+def _enclosing(spans: list[_Span], offset: int) -> list[_Span]:
+    """The struct bodies around ``offset``, outermost first."""
+    return sorted((s for s in spans if s.start <= offset < s.end), key=lambda s: s.start)
+
+
+def _nested_tags(texts: dict[str, str]) -> dict[str, dict[str, str]]:
+    """{struct type: the tag of a field of that type}, e.g. ``DB Database `envPrefix:"DB_"```:
+    what a nested struct's fields inherit (prefixes, namespaces)."""
+    nested: dict[str, dict[str, str]] = {}
     for text in texts.values():
         for match in _FIELD.finditer(text):
-            value = dict(_TAG_PAIR.findall(match.group("tag"))).get(key)
-            if value:
-                prefixes[match.group("type").lstrip("*").rsplit(".", 1)[-1]] = value
-    return prefixes
+            tags = dict(_TAG_PAIR.findall(match.group("tag")))
+            if {"envPrefix", "env-namespace", "namespace", "envprefix", "prefix"} & tags.keys():
+                nested[match.group("type").lstrip("*").rsplit(".", 1)[-1]] = tags
+    return nested
+
+
+def _prefix(chain: list[dict[str, str]], key: str, delimiter: str = "") -> str:
+    """The prefix the enclosing structs' tags give under ``key``, outermost first."""
+    parts = [tags[key] for tags in chain if tags.get(key)]
+    return "".join(part + delimiter for part in parts)
 
 
 def _one(pattern: str, texts: dict[str, str]) -> str:
@@ -128,9 +155,7 @@ def tag_options(texts: dict[str, str]) -> list[TagOption]:
     libraries = imported_libraries(texts)
     if not libraries:
         return []
-    namespaces = _nested_prefixes(texts, "env-namespace")
-    env_prefixes = _nested_prefixes(texts, "envPrefix")
-    kong_prefixes = _nested_prefixes(texts, "envprefix")
+    nested = _nested_tags(texts)
     envconfig_prefix = _one(r'envconfig\.(?:Must)?Process\(\s*"(\w*)"', texts)
     env_prefix = _one(r'env\.Options\s*\{[^}]*\bPrefix:\s*"(\w*)"', texts)
     kong_envars = _one(r'kong\.DefaultEnvars\(\s*"(\w*)"', texts)
@@ -143,7 +168,7 @@ def tag_options(texts: dict[str, str]) -> list[TagOption]:
             if library is None:
                 continue
             field, go_type = match.group("field"), match.group("type")
-            owner = _owner(spans, match.start())
+            chain = [span.tags or nested.get(span.type, {}) for span in _enclosing(spans, match.start())]
             where = f"{file}:{line_of(text, match.start())}"
             flag, dashes, env = "", "", tags.get("env", "")
             names: tuple[str, ...] = ()
@@ -151,15 +176,17 @@ def tag_options(texts: dict[str, str]) -> list[TagOption]:
             required = False
             if library == "go-flags":
                 flag, dashes = (tags["long"], "--") if tags.get("long") else (tags.get("short", ""), "-")
-                env = (namespaces.get(owner, "") + "_" + env) if env and owner in namespaces else env
+                if tags.get("long"):
+                    flag = _prefix(chain, "namespace", ".") + flag
+                env = _prefix(chain, "env-namespace", "_") + env if env else ""
                 required = _truthy(tags.get("required"))
                 names = (env,) if env else ()
             elif library == "kong":
-                flag, dashes = tags.get("name") or _kebab(field), "--"
+                flag, dashes = _prefix(chain, "prefix") + (tags.get("name") or _kebab(field)), "--"
                 env = env.split(",")[0]
                 if not env and kong_envars:
                     env = f"{kong_envars}_{flag.replace('-', '_').upper()}"
-                env = kong_prefixes.get(owner, "") + env if env else ""
+                env = _prefix(chain, "envprefix") + env if env else ""
                 required = "required" in tags and tags["required"].lower() != "false"
                 names = (env,) if env else ()
             elif library == "envconfig":
@@ -172,7 +199,7 @@ def tag_options(texts: dict[str, str]) -> list[TagOption]:
                 name, *options = env.split(",")
                 if not name:
                     continue
-                names = (env_prefix + env_prefixes.get(owner, "") + name,)
+                names = (env_prefix + _prefix(chain, "envPrefix") + name,)
                 default = tags.get("envDefault")
                 required = "required" in options or "notEmpty" in options
             if not flag and not names:
