@@ -789,7 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
     init_parser = add("init", cmd_init)
     init_parser.add_argument("--main", help="main package to ship, e.g. cmd/api (asked when several and on a terminal)")
     init_parser.add_argument("--port", type=_port_number, help="port the service listens on (default: found in the code, else 8080)")
-    init_parser.add_argument("--health-path", help="health check path (default: the handler found, else /healthz)")
+    init_parser.add_argument(
+        "--health-path",
+        help="health check path (default: the health route found in the code; else none: a deploy waits for / "
+        "to answer below 500 (health.type: answers), or for the port (tcp) when no HTTP package is imported; "
+        "--new serves /healthz)",
+    )
     init_parser.add_argument("--service", help="service name (default: from the module path)")
     init_parser.add_argument("-y", "--yes", action="store_true", help="ask nothing: take the default answers")
     init_parser.add_argument("--force", action="store_true", help="replace files that exist (default: keep them)")

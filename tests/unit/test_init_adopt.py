@@ -83,7 +83,7 @@ def test_a_service_without_http_gets_a_tcp_health_check(tmp_path):
 
 
 SETTINGS_SOURCE = """package main
-import ("flag"; "log"; "os")
+import ("flag"; "log"; "os"; "github.com/caarlos0/env/v11")
 var (
 	text = flag.String("text", "", "text to put on the webpage")
 	addr = flag.String("listen", ":5678", "address and port to listen")

@@ -101,10 +101,70 @@ def unquote(expr: str) -> str | None:
     return None
 
 
-def assigned_values(name: str, text: str, before: int | None = None) -> Iterator[str]:
+#: Import paths of the libraries that read options from struct tags.
+OPTION_LIBRARIES = {
+    # jessevdk/go-flags, or a fork of it (same tags, same package name).
+    "go-flags": re.compile(r'"[\w.-]+/[\w.-]+/go-flags(?:/v\d+)?"'),
+    "kong": re.compile(r'"github\.com/alecthomas/kong"'),
+    "envconfig": re.compile(r'"github\.com/kelseyhightower/envconfig"'),
+    "env": re.compile(r'"github\.com/caarlos0/env(?:/v\d+)?"'),
+}
+#: A flag bound to a variable or field: ``flag.StringVar(&cfg.Addr, "addr", ":8080", ...)``,
+#: ``cmd.Flags().IntVarP(&port, "port", "p", 8080, ...)``; ``{name}`` is the bound name.
+_VAR_FLAG = r"\.(?:String|Int|Int64|Int32|Uint|Uint64|Uint32)Var(?P<p>P)?\(\s*&\s*{name}\s*,"
+
+
+def _flag_var_defaults(name: str, text: str) -> list[tuple[int, str]]:
+    """(offset, default expression) of each flag bound to ``&name``."""
+    found = []
+    for match in re.finditer(_VAR_FLAG.format(name=name), text):
+        args = call_args(text, text.index("(", match.start()))
+        index = 3 if match.group("p") else 2
+        if len(args) > index:
+            found.append((match.start(), args[index]))
+    return found
+
+
+def _declared_elsewhere(name: str, text: str) -> list[tuple[int, str]]:
+    """What another file declares for ``name``: a package-level const or var (also in a
+    const/var block), and for ``x.Field`` a composite literal's ``Field: v``, a flag
+    bound to ``&y.Field``, or the field's ``default``/``envDefault`` struct tag where an
+    option library is imported. Never a function's local variable: another file's
+    ``addr := ...`` is someone else's."""
+    bare = re.escape(name.rsplit(".", 1)[-1])
+    found: list[tuple[int, str]] = []
+    declared = rf"(?<![\w.]){bare}(?:\s+[\w.*\[\]]+)?\s*=(?!=)\s*"
+    for match in re.finditer(rf"(?m)^(?:const|var)\s+{declared}", text):
+        found.append((match.start(), _expression_at(text, match.end())))
+    for block in re.finditer(r"(?m)^(?:const|var)\s*\(", text):
+        end = closing(text, block.end() - 1)
+        for match in re.finditer(rf"(?m)^\s*{declared}", text[block.end() : end]):
+            start = block.end() + match.end()
+            found.append((start, _expression_at(text, start)))
+    if "." in name:
+        fields: list[tuple[int, str]] = []
+        for match in re.finditer(rf"(?<![\w.]){bare}\s*:\s*(?=[\"`\w])", text):
+            fields.append((match.start(), _expression_at(text, match.end())))
+        fields += _flag_var_defaults(rf"[\w.]*\b{bare}", text)
+        if any(library.search(text) for library in OPTION_LIBRARIES.values()):
+            for match in re.finditer(
+                rf'(?m)^\s*{bare}\s+[\w.*\[\]]+\s+`[^`\n]*?\b(?:default|envDefault):"([^"]*)"', text
+            ):
+                fields.append((match.start(), '"' + match.group(1) + '"'))
+        # A field is known by its name alone here: only when the module sets it one way
+        # (two structs with an Addr, or Address: set from two places, say nothing).
+        fields = [(at, value) for at, value in fields if value.lstrip("*&") != name]
+        if len({value for _, value in fields}) == 1:
+            found += fields
+    return sorted(found)
+
+
+def assigned_values(name: str, text: str, before: int | None = None, elsewhere: str = "") -> Iterator[str]:
     """Right-hand sides assigned to ``name`` (``x := v``, ``x = v``, ``var x T = v``,
-    a const block's ``x = v``, or a composite literal's ``Field: v`` for ``a.Field``),
-    those before ``before`` nearest first, then the rest."""
+    a const block's ``x = v``, a composite literal's ``Field: v`` for ``a.Field``, or
+    the default of a flag bound to ``&name``), those before ``before`` nearest first,
+    then the rest; then what the other files of the module (``elsewhere``) declare
+    for it at package level (``config.DefaultAddr``, ``cfg.Addr``)."""
     simple = re.escape(name)
     patterns = [rf"(?<![\w.])(?:var\s+|const\s+)?{simple}(?:\s+[\w.*\[\]]+)?\s*:?=(?!=)\s*"]
     if "." in name:
@@ -113,10 +173,13 @@ def assigned_values(name: str, text: str, before: int | None = None) -> Iterator
     for pattern in patterns:
         for match in re.finditer(pattern, text):
             found.append((match.start(), _expression_at(text, match.end())))
+    found += _flag_var_defaults(simple, text)
     if before is not None:
         earlier = sorted((f for f in found if f[0] < before), key=lambda f: -f[0])
         later = sorted(f for f in found if f[0] >= before)
         found = earlier + later
+    if elsewhere:
+        found += _declared_elsewhere(name, elsewhere)
     for _, value in found:
         if value:
             yield value
@@ -146,7 +209,37 @@ def _valid_port(digits: str) -> str | None:
     return digits if 0 < int(digits) < 65536 else None
 
 
-def port_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+_FLAG_DEFINITION = re.compile(
+    r"(?:[A-Za-z_][\w.]*(?:\(\))?(?:\.\w+\(\))?\.)?(?:String|Int|Int64|Int32|Uint|Uint64|Uint32)(?P<var>Var)?(?P<p>P)?"
+    r"\((?P<args>.*)\)",
+    re.DOTALL,
+)
+#: A helper reading a variable with a default: ``getenv("ADDR", ":8080")``, ``envOr(...)``.
+_ENV_HELPER = re.compile(r"(?:[A-Za-z_]\w*\.)?\w*(?:[eE]nv|ENV)\w*\((?P<args>.*)\)", re.DOTALL)
+
+
+def default_of_call(expr: str) -> str | None:
+    """The default argument of a flag definition (``flag.String("addr", ":8080", ...)``,
+    ``fs.IntVarP(&p, "port", "p", 8080, ...)``) or of an environment helper
+    (``getenv("ADDR", ":8080")``); None for any other expression."""
+    flag = _FLAG_DEFINITION.fullmatch(expr)
+    if flag:
+        args = split_args(flag.group("args"))
+        index = 1 + bool(flag.group("var")) + bool(flag.group("p"))
+        if len(args) == index + 2 and unquote(args[index - 1 - bool(flag.group("p"))]) is not None:
+            return args[index]
+        return None
+    helper = _ENV_HELPER.fullmatch(expr)
+    if helper and not expr.startswith(("os.", "syscall.")):
+        args = split_args(helper.group("args"))
+        if len(args) == 2 and unquote(args[0]) is not None:
+            return args[1]
+    return None
+
+
+def port_of_addr(
+    expr: str, text: str, before: int | None = None, depth: int = 0, elsewhere: str = ""
+) -> str | None:
     """The port of a listen address expression: ``":8080"``, ``"0.0.0.0:80"``,
     ``":" + port``, ``fmt.Sprintf(":%d", port)``, ``net.JoinHostPort(h, port)``,
     ``*addr`` (a flag), or a name assigned one of these."""
@@ -159,29 +252,41 @@ def port_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0
         return _valid_port(match.group(1)) if match else None
     concat = re.fullmatch(rf'({STRING})\s*\+\s*(.+)', expr, re.DOTALL)
     if concat and (unquote(concat.group(1)) or "").endswith(":"):
-        return port_value(concat.group(2), text, before, depth + 1)
+        return port_value(concat.group(2), text, before, depth + 1, elsewhere)
+    # host + ":8080": the port is in the literal at the end.
+    tail = re.fullmatch(rf"[\w.()]+\s*\+\s*({STRING})", expr)
+    if tail:
+        match = re.fullmatch(r":(\d{1,5})", unquote(tail.group(1)) or "")
+        return _valid_port(match.group(1)) if match else None
     sprintf = re.fullmatch(r'fmt\.Sprintf\(\s*"[^"]*:%[dsv]"\s*,\s*(.+)\)', expr, re.DOTALL)
     if sprintf:
-        return port_value(sprintf.group(1), text, before, depth + 1)
+        return port_value(sprintf.group(1), text, before, depth + 1, elsewhere)
     join = re.fullmatch(r"net\.JoinHostPort\((.*)\)", expr, re.DOTALL)
     if join:
         args = split_args(join.group(1))
-        return port_value(args[1], text, before, depth + 1) if len(args) == 2 else None
-    flag = re.fullmatch(r"flag\.(String|StringVar)\((.*)\)", expr, re.DOTALL)
-    if flag:
-        args = split_args(flag.group(2))
-        index = 2 if flag.group(1) == "StringVar" else 1
-        return port_of_addr(args[index], text, before, depth + 1) if len(args) > index else None
+        return port_value(args[1], text, before, depth + 1, elsewhere) if len(args) == 2 else None
+    default = default_of_call(expr)
+    if default is not None:
+        return port_of_addr(default, text, before, depth + 1, elsewhere)
+    either = re.fullmatch(r"cmp\.Or\((.*)\)", expr, re.DOTALL)
+    if either:
+        for arg in split_args(either.group(1)):
+            port = port_of_addr(arg, text, before, depth + 1, elsewhere)
+            if port is not None:
+                return port
+        return None
     name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
     if name:
-        for value in assigned_values(name.group(1), text, before):
-            port = port_of_addr(value, text, before, depth + 1)
+        for value in assigned_values(name.group(1), text, before, elsewhere):
+            port = port_of_addr(value, text, before, depth + 1, elsewhere)
             if port is not None:
                 return port
     return None
 
 
-def port_value(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+def port_value(
+    expr: str, text: str, before: int | None = None, depth: int = 0, elsewhere: str = ""
+) -> str | None:
     """A port number expression: ``"8080"``, ``8080``, ``strconv.Itoa(8080)``,
     ``cmp.Or(os.Getenv("PORT"), "8080")`` or a name assigned one of these."""
     expr = expr.strip()
@@ -195,29 +300,29 @@ def port_value(expr: str, text: str, before: int | None = None, depth: int = 0) 
         return _valid_port(expr)
     wrapped = re.fullmatch(r"(?:strconv\.Itoa|fmt\.Sprint|string)\((.*)\)", expr, re.DOTALL)
     if wrapped:
-        return port_value(wrapped.group(1), text, before, depth + 1)
+        return port_value(wrapped.group(1), text, before, depth + 1, elsewhere)
     either = re.fullmatch(r"cmp\.Or\((.*)\)", expr, re.DOTALL)
     if either:
         for arg in split_args(either.group(1)):
-            port = port_value(arg, text, before, depth + 1)
+            port = port_value(arg, text, before, depth + 1, elsewhere)
             if port is not None:
                 return port
         return None
-    flag = re.fullmatch(r"flag\.(Int|IntVar|String|StringVar)\((.*)\)", expr, re.DOTALL)
-    if flag:
-        args = split_args(flag.group(2))
-        index = 2 if flag.group(1).endswith("Var") else 1
-        return port_value(args[index], text, before, depth + 1) if len(args) > index else None
+    default = default_of_call(expr)
+    if default is not None:
+        return port_value(default, text, before, depth + 1, elsewhere)
     name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
     if name:
-        for value in assigned_values(name.group(1), text, before):
-            port = port_value(value, text, before, depth + 1)
+        for value in assigned_values(name.group(1), text, before, elsewhere):
+            port = port_value(value, text, before, depth + 1, elsewhere)
             if port is not None:
                 return port
     return None
 
 
-def host_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0) -> str | None:
+def host_of_addr(
+    expr: str, text: str, before: int | None = None, depth: int = 0, elsewhere: str = ""
+) -> str | None:
     """The host of a listen address expression when the code fixes it: "127.0.0.1"
     for ``"127.0.0.1:8080"``, ``"localhost:" + port`` or a name assigned one; None
     when the host is empty (all interfaces) or not known."""
@@ -241,9 +346,9 @@ def host_of_addr(expr: str, text: str, before: int | None = None, depth: int = 0
         return (unquote(args[0]) or None) if len(args) == 2 else None
     name = re.fullmatch(r"[*&]?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)", expr)
     if name:
-        for value in assigned_values(name.group(1), text, before):
-            if port_of_addr(value, text, before, depth + 1) is not None:
-                return host_of_addr(value, text, before, depth + 1)
+        for value in assigned_values(name.group(1), text, before, elsewhere):
+            if port_of_addr(value, text, before, depth + 1, elsewhere) is not None:
+                return host_of_addr(value, text, before, depth + 1, elsewhere)
     return None
 
 

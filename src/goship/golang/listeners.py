@@ -4,7 +4,8 @@ Recognised: ``http.ListenAndServe[TLS](addr, h)``, ``net.Listen("tcp", addr)``,
 ``http.Server{Addr: ..., Handler: ...}``, and the frameworks' ``r.Run(addr)``
 (gin), ``e.Start(addr)`` (echo), ``app.Listen(addr)`` (fiber). The address
 may be a literal or a name followed back to one (``const addr = ":9100"``,
-``":" + port``). When a service has several listeners (a metrics or pprof
+``":" + port``, a flag's default), also into the module's other packages
+(``config.DefaultAddr``, ``cfg.Addr`` set in ``internal/config``). When a service has several listeners (a metrics or pprof
 port beside the main one) the one serving the router wins.
 """
 
@@ -79,7 +80,7 @@ def _from_calls(name: str, text: str, all_text: str) -> list[Listener]:
             address = args[1]
         else:
             address = args[0]
-        port = goscan.port_of_addr(address, text, match.start())
+        port = goscan.port_of_addr(address, text, match.start(), elsewhere=all_text)
         if port is None:
             continue
         if recv in ("http", None) and func.startswith("ListenAndServe"):
@@ -90,7 +91,7 @@ def _from_calls(name: str, text: str, all_text: str) -> list[Listener]:
         else:
             handler = recv  # gin's r.Run, echo's e.Start, fiber's app.Listen
         context = text[match.start() : goscan.closing(text, match.end() - 1)]
-        host = goscan.host_of_addr(address, text, match.start()) or ""
+        host = goscan.host_of_addr(address, text, match.start(), elsewhere=all_text) or ""
         found.append(
             Listener(
                 port, name, match.start(), goscan.line_of(text, match.start()), _rank(handler, context, all_text), host
@@ -110,7 +111,7 @@ def _from_servers(name: str, text: str, all_text: str) -> list[Listener]:
                 fields[key.strip()] = value.strip()
         if "Addr" not in fields:
             continue
-        port = goscan.port_of_addr(fields["Addr"], text, match.start())
+        port = goscan.port_of_addr(fields["Addr"], text, match.start(), elsewhere=all_text)
         if port is None:
             continue
         # The variable the server is assigned to says what it is (metricsServer).
@@ -120,7 +121,7 @@ def _from_servers(name: str, text: str, all_text: str) -> list[Listener]:
             Listener(
                 port, name, match.start(), goscan.line_of(text, match.start()),
                 _rank(fields.get("Handler"), context, all_text),
-                goscan.host_of_addr(fields["Addr"], text, match.start()) or "",
+                goscan.host_of_addr(fields["Addr"], text, match.start(), elsewhere=all_text) or "",
             )
         )
     return found

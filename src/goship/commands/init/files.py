@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from goship.commands.init.fills import Fill, ShippedFile
 from goship.config.model import BuildConfig
 from goship.config.schema import MODELINE
 from goship.golang.settings import Setting
@@ -45,6 +46,10 @@ class InitAnswers:
     health_type: str = "http"
     #: the flags and variables the code reads, required ones first.
     settings: tuple[Setting, ...] = ()
+    #: values init writes for some of them (the listen address, a required port).
+    fills: tuple[Fill, ...] = ()
+    #: module files the service reads at start, shipped with build.files.
+    files: tuple[ShippedFile, ...] = ()
 
 #: How many optional settings goship.yaml lists before "... and N more".
 _LISTED = 12
@@ -62,7 +67,8 @@ def _main_value(main: str) -> str:
 
 
 def _line(text: str, comment: str = "") -> str:
-    return f"{text:<{_COLUMN}}# {comment}" if comment else text
+    # At least one space before the "#": YAML reads "x# y" as part of the value.
+    return f"{text:<{_COLUMN - 1}} # {comment}" if comment else text
 
 
 def _has_build_key(name: str) -> bool:
@@ -93,13 +99,18 @@ def render_goship_yaml(answers: InitAnswers) -> str:
         lines.append(_line("  # builder: docker", "build with the Dockerfile (BuildKit) instead of natively"))
     if answers.context not in ("", ".") and _has_build_key("context"):
         lines.append(_line(f"  context: {_yaml_scalar(answers.context)}", "the go.work workspace root: the Dockerfile's build context"))
+    if answers.files and _has_build_key("files"):
+        lines.append(_line("  files:", "put in the image (image path: module path)"))
+        lines += [
+            _line(f"    {_yaml_scalar(item.image_path)}: {_yaml_scalar(item.source)}", item.why) for item in answers.files
+        ]
     lines += [
         "app:",
         _line(f"  port: {answers.port}", port_note),
     ]
     if answers.other_ports:
         lines.append(f"  # also listens on {', '.join(answers.other_ports)}: not published; check app.port")
-    lines += _settings_lines(answers.settings)
+    lines += _settings_lines(answers.settings, answers.fills)
     lines += ["health:", *_health_lines(answers)]
     lines += [
         "# targets:",
@@ -126,29 +137,42 @@ def _health_lines(answers: InitAnswers) -> list[str]:
     return [_line(f"  path: {_yaml_scalar(answers.health_path)}", note)]
 
 
-def required_flags(settings: tuple[Setting, ...]) -> list[Setting]:
-    return [s for s in settings if s.required and s.kind == "flag"]
+def _filled(settings: tuple[Setting, ...], fills: tuple[Fill, ...]) -> list[Setting]:
+    keys = {(f.setting.kind, f.setting.name) for f in fills}
+    return [s for s in settings if (s.kind, s.name) not in keys]
 
 
-def required_env(settings: tuple[Setting, ...]) -> tuple[list[Setting], list[Setting]]:
-    """Required variables: (plain ones for app.env, secret-looking ones for app.secrets)."""
-    env = [s for s in settings if s.required and s.kind == "env"]
+def required_flags(settings: tuple[Setting, ...], fills: tuple[Fill, ...] = ()) -> list[Setting]:
+    """Required flags init has no value for (the user fills them in)."""
+    return [s for s in _filled(settings, fills) if s.required and s.kind == "flag"]
+
+
+def required_env(
+    settings: tuple[Setting, ...], fills: tuple[Fill, ...] = ()
+) -> tuple[list[Setting], list[Setting]]:
+    """Required variables init has no value for: (plain ones for app.env, secret-looking
+    ones for app.secrets)."""
+    env = [s for s in _filled(settings, fills) if s.required and s.kind == "env"]
     return [s for s in env if not is_secret_name(s.name)], [s for s in env if is_secret_name(s.name)]
 
 
-def _settings_lines(settings: tuple[Setting, ...]) -> list[str]:
+def _settings_lines(settings: tuple[Setting, ...], fills: tuple[Fill, ...] = ()) -> list[str]:
     """app.args / app.env / app.secrets for what the service cannot start without
-    (values left empty for the user to fill in), and comments for the rest."""
+    (values left empty for the user to fill in, unless init knows them), and
+    comments for the rest."""
     lines: list[str] = []
-    flags = required_flags(settings)
-    if flags:
-        value = "[" + ", ".join(json.dumps(f"-{s.name}=") for s in flags) + "]"
-        lines.append(_line(f"  args: {value}", "REQUIRED: " + "; ".join(
-            f"give -{s.name} a value ({s.required} exits without it)" for s in flags
-        )))
-    plain, secret = required_env(settings)
-    if plain:
+    flags = required_flags(settings, fills)
+    args = [(f.arg, f.why) for f in fills if not f.env] + [
+        (f"{s.label}=", f"REQUIRED: give {s.label} a value ({s.required} exits without it)") for s in flags
+    ]
+    if args:
+        value = "[" + ", ".join(json.dumps(arg) for arg, _ in args) + "]"
+        lines.append(_line(f"  args: {value}", "; ".join(why for _, why in args)))
+    plain, secret = required_env(settings, fills)
+    env = [f for f in fills if f.env]
+    if plain or env:
         lines.append("  env:")
+        lines += [_line(f"    {f.env}: {json.dumps(f.value)}", f.why) for f in env]
         lines += [_line(f"    {s.name}: \"\"", f"REQUIRED: set the value ({s.required} exits without it)") for s in plain]
     if secret:
         names = ", ".join(s.name for s in secret)
@@ -156,14 +180,14 @@ def _settings_lines(settings: tuple[Setting, ...]) -> list[str]:
             f"  secrets: [{names}]",
             "REQUIRED: set in your environment or app.env_file (" + ", ".join(s.required for s in secret) + " exit without)",
         ))
-    optional = [s for s in settings if not s.required]
+    optional = [s for s in _filled(settings, fills) if not s.required]
     if optional:
         lines.append("  # The code also reads these; set them in app.args / app.env if the defaults don't fit:")
         for setting in optional[:_LISTED]:
             kind = f" {setting.type}" if setting.type else ""
             shown = json.dumps(setting.default) if setting.type in ("", "string") else setting.default
             default = f" (default {shown})" if setting.default not in (None, "") else ""
-            lines.append(f"  #   {setting.label}{kind}{default}  {setting.where}")
+            lines.append(f"  #   {setting.described}{kind}{default}  {setting.where}")
         if len(optional) > _LISTED:
             lines.append(f"  #   ... and {len(optional) - _LISTED} more")
     return lines

@@ -32,6 +32,7 @@ from goship.commands.init.files import (
     required_env,
     required_flags,
 )
+from goship.commands.init.fills import config_files, listen_fills
 from goship.commands.init.needed import blocked_exclusions, dockerfile_needs, needed_paths
 from goship.commands.init.newservice import MIN_GO, render_new_service
 from goship.commands.init.plan import (
@@ -50,7 +51,7 @@ from goship.errors import ConfigError, ProcessError, ProjectError, ToolError
 from goship.golang import detect
 from goship.golang.goscan import is_loopback
 from goship.golang.listeners import find_listeners
-from goship.golang.settings import Setting, find_settings
+from goship.golang.settings import find_settings
 from goship.golang.workspace import Workspace, find_workspace
 from goship.project import (
     GoMod,
@@ -255,6 +256,8 @@ class _Port:
     others: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the main listener binds loopback only: a warning unless goship.yaml fixes it.
+    loopback: tuple[str, ...] = ()
 
 
 def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
@@ -291,7 +294,7 @@ def _port(options: InitOptions, sources: dict[str, str], main: str) -> _Port:
     ]
     return _Port(
         port, Found(port, guess.evidence, guess.others), evidence=guess.evidence, others=guess.others,
-        notes=tuple(notes), warnings=tuple(warnings[:1]),
+        notes=tuple(notes), loopback=tuple(warnings[:1]),
     )
 
 
@@ -303,13 +306,13 @@ def _line_of_key(text: str | None, key: str) -> str:
     return ""
 
 
-def _settings_warnings(settings: tuple[Setting, ...], yaml_file: PlannedFile) -> list[str]:
+def _settings_warnings(answers: InitAnswers, yaml_file: PlannedFile) -> list[str]:
     """One warning per setting the service exits without, naming the goship.yaml line to fill in."""
     written = yaml_file.content if yaml_file.changed else None
-    flags = required_flags(settings)
-    plain, secret = required_env(settings)
+    flags = required_flags(answers.settings, answers.fills)
+    plain, secret = required_env(answers.settings, answers.fills)
     warnings = [
-        f"{s.required} exits without -{s.name}: give it a value in goship.yaml{_line_of_key(written, 'args:')} "
+        f"{s.required} exits without {s.label}: give it a value in goship.yaml{_line_of_key(written, 'args:')} "
         "(app.args)"
         for s in flags
     ]
@@ -324,6 +327,28 @@ def _settings_warnings(settings: tuple[Setting, ...], yaml_file: PlannedFile) ->
         for s in secret
     ]
     return warnings
+
+
+def _module_file(root: Path, main: str) -> Callable[[str], str | None]:
+    """Where in the module the file a setting's default names is: relative to the
+    module root (where 'go run' starts), else to the main package; an absolute
+    default by its path under the root, else by its name."""
+    top = root.resolve()
+
+    def find(default: str) -> str | None:
+        if default.startswith("/"):
+            tail = default.lstrip("/")
+            name = tail.rsplit("/", 1)[-1]
+            candidates = [tail, name, f"{main}/{name}"]
+        else:
+            candidates = [default, f"{main}/{default}"]
+        for candidate in candidates:
+            path = (top / candidate).resolve()
+            if path.is_file() and path.is_relative_to(top):
+                return path.relative_to(top).as_posix()
+        return None
+
+    return find
 
 
 def _settle(
@@ -348,7 +373,6 @@ def _settle(
 
     port = _port(options, sources, main)
     notes += port.notes
-    warnings += port.warnings
 
     health_evidence, health_comment, health_type = "", "", "http"
     if options.health_path is not None:
@@ -375,12 +399,21 @@ def _settle(
                 "health.type: answers); add a route that answers 2xx when healthy and set health.path to it"
             )
     settings = find_settings(sources)
+    port_source = "--port" if options.port is not None else (
+        f"found at {port.evidence}" if port.evidence else "not found in the code"
+    )
+    fills, fill_warnings = listen_fills(settings, port.port, port_source)
+    # A loopback default written over in goship.yaml needs no second warning about it.
+    warnings += [*port.warnings, *(fill_warnings or port.loopback)]
+    shipped, file_notes = config_files(settings, _module_file(root, main))
+    notes += file_notes
     context = os.path.relpath(workspace.root, root).replace(os.sep, "/") if workspace else "."
     answers = InitAnswers(
         service=service, main=main, port=port.port, health_path=health_path,
         port_evidence=port.evidence, port_comment=port.comment, other_ports=port.others,
         health_evidence=health_evidence, health_found=health_type == "http", health_comment=health_comment,
-        context=context, health_type=health_type, settings=tuple(settings),
+        context=context, health_type=health_type, settings=tuple(settings), fills=tuple(fills),
+        files=tuple(shipped),
     )
     found = {
         "main": Found(main, main_source),
@@ -417,7 +450,7 @@ def plan_init(directory: Path, options: InitOptions = InitOptions(), ask: AskMai
         )
     files, file_warnings = _plan_files(root, gomod, settled.answers, workspace, mains, options.force)
     notes += kept_notes(files, root)
-    file_warnings += _settings_warnings(settled.answers.settings, files[0])
+    file_warnings += _settings_warnings(settled.answers, files[0])
     file_warnings += _git_ignored(root, files)
     return InitPlan(
         root=root, answers=settled.answers, files=files, notes=tuple(notes),
