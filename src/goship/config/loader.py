@@ -106,6 +106,7 @@ class _Validator:
                 close = difflib.get_close_matches(key, list(fields), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(fields)}"
                 raise self.fail(child_key, self._join(path, key), f"unknown key ({hint})")
+            self._check_keys(value_node, self._join(path, key), fields[key].metadata.get("key_check"))
             values[key] = self.convert(value_node, hints[key], self._join(path, key), child_key)
             check = fields[key].metadata.get("check")
             problem = check(values[key]) if check else None
@@ -119,6 +120,15 @@ class _Validator:
             at = lines.get(key) if key else key_node
             raise self.fail(at or node, self._join(path, key) if key else path, message, hint)
         return instance
+
+    def _check_keys(self, node: yaml.Node, path: str, check: Any) -> None:
+        """The names of a mapping of named entries (roles), each reported at its own line."""
+        if check is None:
+            return
+        for key, key_node, _ in self._mapping_items(node, path):
+            problem = check(key)
+            if problem:
+                raise self.fail(key_node, self._join(path, key), problem)
 
     def _list(self, node: yaml.Node, item: Any, path: str) -> list[Any]:
         if self._is_null(node):
