@@ -90,11 +90,11 @@ def status(project: Project, host: Host, processes: list[str] | None = None) -> 
     proxy = host.engine.inspect(host.proxy.name)
     proxy_state = _proxy_state(host, proxy)
     rows = []
-    for process in processes or roles(project):
-        if process == MAIN_PROCESS:
+    for name in processes or roles(project):
+        if name == MAIN_PROCESS:
             rows.append(_main_status(project, host, proxy, proxy_state))
         else:
-            rows.append(_role_status(project, host, process, proxy_state))
+            rows.append(_role_status(project, host, name, proxy_state))
     return rows
 
 

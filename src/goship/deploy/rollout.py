@@ -302,6 +302,7 @@ def _spec(release: Release, process: Process, name: str, image_cmd: list[str] | 
         name=name, image=release.image, service=release.service, version=release.version, port=role.port,
         env=role.env, secrets=role.secrets, command=role.command, entrypoint=role.entrypoint,
         hardening=role.hardening, stop_timeout=release.stop_timeout, process=role.name,
+        health_port=role.health.port if role.health.probes_port else None,
     )
 
 

@@ -70,6 +70,8 @@ class AppContainer:
     stop_timeout: int | None = None
     entrypoint: tuple[str, ...] | None = None
     process: str = MAIN_PROCESS
+    #: A port its health check probes besides ``port`` (a role's health.port), published the same way.
+    health_port: int | None = None
 
 
 def app_container(app: AppContainer) -> ContainerSpec:
@@ -88,7 +90,10 @@ def app_container(app: AppContainer) -> ContainerSpec:
         network=NETWORK,
         aliases=(app.name,),
         # Docker picks the host port: two versions run side by side during a switch.
-        publish=(PortBinding(app.port, "127.0.0.1", None),) if app.port is not None else (),
+        publish=tuple(
+            PortBinding(port, "127.0.0.1", None)
+            for port in dict.fromkeys((app.port, app.health_port)) if port is not None
+        ),
         restart="unless-stopped",
         read_only=hard.read_only,
         tmpfs={"/tmp": ""} if hard.read_only else {},
