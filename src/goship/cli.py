@@ -251,7 +251,7 @@ def cmd_releases(args: argparse.Namespace) -> None:
 
     from goship.commands import operations
 
-    found = operations.releases(_project(args), args.target)
+    found = operations.releases(_project(args), args.target, role=args.role)
     if args.json:
         _print_json({"target": args.target, "releases": [
             {**dataclasses.asdict(record), "state": state} for _, records in found for record, state in records
@@ -261,7 +261,8 @@ def cmd_releases(args: argparse.Namespace) -> None:
         out(host, "bold") if records else out(f"{host}: no releases recorded")
         for record, state in reversed(records):
             reason = f"  {record.reason}" if record.reason else ""
-            out(f"  {record.when()}  {state:<15}  {record.version:<28}  {record.deployed_by}{reason}")
+            processes = f"  [{', '.join(record.processes)}]" if record.roles else ""
+            out(f"  {record.when()}  {state:<15}  {record.version:<28}  {record.deployed_by}{processes}{reason}")
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:
@@ -328,13 +329,16 @@ def cmd_status(args: argparse.Namespace) -> None:
 
     from goship.commands import operations
 
-    rows = operations.status(_project(args), args.target)
+    rows = operations.status(_project(args), args.target, role=args.role)
     if args.json:
         _print_json({"target": args.target, "hosts": [dataclasses.asdict(row) for row in rows]})
         return
     for row in rows:
+        # The main process is named only beside roles, so a service without them reads as before.
+        role = f" {row.role}" if row.role != "web" or row.containers != 1 or args.role else ""
+        count = f" x{row.containers}" if row.containers > 1 else ""
         out(
-            f"{row.host}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
+            f"{row.host}{role}{count}: {row.state}  version={row.version or '-'}  container={row.container or '-'}  "
             f"started={row.started or '-'}  health={row.health}  {row.url}"
             + (f"  proxy: {row.proxy}" if row.proxy != "running" else ""),
         )
@@ -344,7 +348,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
     """Print (or follow with -f) the log of the live container on each host of TARGET."""
     from goship.commands import operations
 
-    for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow):
+    for host, line in operations.logs(_project(args), args.target, tail=args.tail, follow=args.follow, role=args.role):
         print(json.dumps({"host": host, "line": line}) if args.json else f"{host} | {line}", flush=True)
 
 
@@ -361,7 +365,9 @@ def cmd_exec(args: argparse.Namespace) -> None:
         else:
             print(line if args.target == LOCAL_TARGET else f"{host} | {line}", flush=True)
 
-    sys.exit(operations.exec_in(_project(args), args.target, command, interactive=args.interactive, output=show))
+    sys.exit(operations.exec_in(
+        _project(args), args.target, command, interactive=args.interactive, output=show, role=args.role
+    ))
 
 
 def cmd_doctor(args: argparse.Namespace) -> None:
@@ -696,6 +702,10 @@ def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> 
     )
 
 
+def _role_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--role", metavar="NAME", help=f"{what}; roles are in goship.yaml's roles:")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, after_command=True)
@@ -748,8 +758,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--image", metavar="REF@sha256:...", help="deploy this image from the registry, named by digest"
     )
     add("ship", cmd_ship, target=True, json_output="lines")
-    add("releases", cmd_releases, target=True)
-    add("status", cmd_status, target=True)
+    releases_parser = add("releases", cmd_releases, target=True)
+    _role_option(releases_parser, "only the releases that ran this process (default: all)")
+    status_parser = add("status", cmd_status, target=True)
+    _role_option(status_parser, "only this process (default: every one)")
     remove_parser = add("remove", cmd_remove, target=True, json_output="lines")
     remove_parser.add_argument(
         "--purge", action="store_true",
@@ -762,8 +774,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs_parser = add("logs", cmd_logs, target=True, json_output="lines")
     logs_parser.add_argument("-f", "--follow", action="store_true", help="keep streaming new lines")
     logs_parser.add_argument("-n", "--tail", type=int, default=100, help="lines from the end (default 100)")
+    _role_option(logs_parser, "the process whose containers' log is shown (default: web, the main one)")
     exec_parser = add("exec", cmd_exec, target=True, json_output="lines")
     exec_parser.add_argument("-i", "--interactive", action="store_true", help="attach a terminal")
+    _role_option(exec_parser, "the process to run the command beside (default: web, the main one)")
     exec_parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     lock_parser = add("lock", cmd_lock)
     lock_parser.add_argument("action", choices=["status", "release"])

@@ -172,6 +172,28 @@ class Project:
     def binary_name(self) -> str:
         return self.service
 
+    def programs(self) -> dict[str, str]:
+        """Each main package the image holds (the service's first, then those roles name) -> its
+        binary's name in the image: the service's for its own main, else the package directory's
+        last element (cmd/worker -> worker). Raises ConfigError when two would have one name."""
+        programs = {self.main: self.binary_name}
+        for name, role in self.config.roles.items():
+            if role.main is None:
+                continue
+            main = normalise_main(role.main)
+            if main in programs:
+                continue
+            binary = self.binary_name if main == "." else main.rsplit("/", 1)[-1]
+            clash = next((m for m, b in programs.items() if b == binary), None)
+            if clash is not None:
+                raise ConfigError(
+                    f"{main} and {clash} would both be /usr/local/bin/{binary} in the image",
+                    hint="goship names a role's program after its directory: rename one of the directories",
+                    file=str(self.config_path or CONFIG_NAME), key=f"roles.{name}.main",
+                )
+            programs[main] = binary
+        return programs
+
     @property
     def repository(self) -> str:
         """Image repository: ``image`` from goship.yaml, else the service name."""
@@ -189,7 +211,11 @@ class Project:
         main = self.main
         if config.build.main != self.config.build.main:
             main = _main_package(self.root, config, self.config_path, self.root)
-        return replace(self, config=config, main=main)
+        if config.roles != self.config.roles:
+            _check_roles(self.root, config, self.config_path)
+        project = replace(self, config=config, main=main)
+        project.programs()
+        return project
 
 
 def find_module_root(start: Path) -> Path:
@@ -219,6 +245,11 @@ def read_go_mod(path: Path, source: str = "go.mod") -> GoMod:
     return parse_go_mod(text, source=source)
 
 
+def normalise_main(main: str) -> str:
+    """``./cmd/worker/`` -> ``cmd/worker``; the module's root is ``.``."""
+    return main.strip().removeprefix("./").strip("/") or "."
+
+
 def load_project(directory: Path, config_file: Path | None = None) -> Project:
     """Find the module, read goship.yaml if present, and fill in defaults."""
     root = find_module_root(directory)
@@ -232,16 +263,32 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
 
     service = config.service or default_service_name(gomod.module)  # checked by the loader when set
     main = _main_package(root, config, config_file, directory)
-    return Project(
+    _check_roles(root, config, config_file)
+    project = Project(
         root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
     )
+    project.programs()  # two programs with one name are refused now, not at build time
+    return project
+
+
+def _check_roles(root: Path, config: Config, config_file: Path | None) -> None:
+    """Each role's main names a main package of the module."""
+    for name, role in config.roles.items():
+        role_main = normalise_main(role.main) if role.main is not None else None
+        if role_main is not None and not any(_is_main_source(p) for p in (root / role_main).glob("*.go")):
+            raise ConfigError(
+                f"{role.main!r} is not a directory with package main",
+                hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
+                file=str(config_file),
+                key=f"roles.{name}.main",
+            )
 
 
 def _main_package(root: Path, config: Config, config_file: Path | None, directory: Path) -> str:
     """build.main, checked; else the one main package (or the one ``directory`` is in)."""
     main = config.build.main
     if main is not None:
-        main = main.strip().removeprefix("./").strip("/") or "."
+        main = normalise_main(main)
     if main is None:
         mains = find_main_packages(root)
         here = directory.resolve().relative_to(root).as_posix()

@@ -26,7 +26,7 @@ def test_app_container_is_hardened_and_publishes_only_on_loopback():
         "Image": "reg:5000/hello@sha256:aa",
         "Labels": {
             "goship.image": "reg:5000/hello@sha256:aa", "goship.managed": "true", "goship.role": "app",
-            "goship.service": "hello", "goship.version": "abc",
+            "goship.service": "hello", "goship.version": "abc", "goship.process": "web",
         },
         "Env": ["GREETING=hi", "PORT=8080"],
         "StopTimeout": 30,

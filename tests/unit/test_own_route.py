@@ -82,7 +82,7 @@ def test_status_of_a_service_under_a_path_prefix_uses_the_prefix(tmp_path):
     _deploy(fake, "api", "2", path_prefix="/api")
     api = _service(tmp_path, "api", proxy=ProxyConfig(path_prefix="/api"))
     fake.prober.probes.clear()
-    row = operate.status(api, fake.host)
+    [row] = operate.status(api, fake.host)
     assert (row.url, row.health.split()[:2]) == ("http://web1:80/api", ["HTTP", "200"])
     assert fake.prober.probes == [(80, "/api/healthz", None)]
 
@@ -94,7 +94,7 @@ def test_status_of_a_service_on_a_domain_reports_its_https_address_and_the_apps_
     fake.engine.behaviours[image("1")] = Behaviour(status=503)  # the catch-all's service: not docs's health
     docs = _service(tmp_path, "docs", proxy=ProxyConfig(domains=["docs.example.com"]))
     fake.prober.probes.clear()
-    row = operate.status(docs, fake.host)
+    [row] = operate.status(docs, fake.host)
     # Plain HTTP to the domain is Caddy's redirect to HTTPS, which says only that the route is loaded:
     # the health is the app's own answer.
     assert (row.url, row.health.split()[:2]) == ("https://docs.example.com", ["HTTP", "200"])

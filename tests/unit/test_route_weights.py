@@ -247,7 +247,11 @@ def test_promoting_a_split_writes_todays_route_and_a_deploy_after_a_split_replac
     split(fake.host, SERVICE, stage, upstreams=[(two, 8080, 1), (one, 8080, 1)], wanted=Wanted(), clock=fake.clock)
     ship(fake, "3")  # a plain deploy after a split: switches to 3, drains and removes both
     assert fake.serves() == "3" and fake.apps() == ["3"]
-    assert "upstreams" not in fake.table()[SERVICE]
+    # both were listed draining (weight 0) by the switch, so what either still answered was counted
+    [three] = [c.name for c in fake.engine.app_containers(SERVICE)]
+    entry = fake.table()[SERVICE]
+    assert entry["upstream"] == three
+    assert {(u["name"], u["weight"]) for u in entry["upstreams"]} == {(three, 1), (two, 0), (one, 0)}
 
 
 def test_a_refused_split_changes_nothing():

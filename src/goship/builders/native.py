@@ -182,13 +182,17 @@ def _shared_layers(
     return layers
 
 
-def _compile(project: Project, target: Platform, version: str, runner: process.Runner) -> bytes:
+def _compile(
+    project: Project, target: Platform, version: str, runner: process.Runner, main: str | None = None
+) -> bytes:
+    """``main`` (default: the service's own) for ``target``."""
     build = project.config.build
+    main = project.main if main is None else main
     with tempfile.TemporaryDirectory(prefix="goship-build-") as tmp:
         plan = plan_go_build(
             GoBuildRequest(
                 module_root=project.root,
-                main=project.main,
+                main=main,
                 output=Path(tmp) / project.binary_name,
                 platform=target,
                 ldflags=ldflags(build, version),
@@ -210,6 +214,8 @@ def build_native(
     stage = Stage(reporter or NullReporter(), "build")
     build = project.config.build
     targets = [parse_platform(p) for p in build.target_platforms()]
+    # The programs roles run (roles.NAME.main) go into the same image: one digest is the whole version.
+    role_programs = [(main, binary) for main, binary in project.programs().items() if main != project.main]
     source = source_version(project.root, runner)
     started = time.monotonic()
     shared = _shared_layers(project, runner=runner)
@@ -231,7 +237,16 @@ def build_native(
             source.timestamp,
             f"goship: go build -trimpath ./{project.main}",
         )
-        image = oci.assemble(image_spec(project, source, target), (*shared, app))
+        role_layers = []
+        for main, binary_name in role_programs:
+            stage.step(f"go build ./{main} for {target}")
+            program = _compile(project, target, source.version, runner, main)
+            binary_bytes += len(program)
+            # A layer of its own: the service's app layer stays what it is without roles.
+            role_layers.append(
+                oci.make_layer(oci.app_entries(binary_name, program), source.timestamp, f"goship: go build -trimpath ./{main}")
+            )
+        image = oci.assemble(image_spec(project, source, target), (*shared, app, *role_layers))
         images.append(image)
         if build.sbom_format:
             sboms.append(sbom_artifact(binary, image, project.service, source, build.sbom_format))

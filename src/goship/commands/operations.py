@@ -39,13 +39,19 @@ def _target(
             session.close()
 
 
+def _role(role: str | None) -> dict[str, str]:
+    """``role=`` for a target's method only when one is named: a target kind without roles takes none."""
+    return {"role": role} if role is not None else {}
+
+
 def releases(
-    where: Project | Session, target: str = LOCAL_TARGET
+    where: Project | Session, target: str = LOCAL_TARGET, *, role: str | None = None
 ) -> list[tuple[str, list[tuple[ReleaseRecord, str]]]]:
     """The release history of the service, per host, oldest first: each record with what it is now
-    (``live`` - exactly one, the running one - ``replaced``, ``rolled back`` or ``failed``)."""
+    (``live`` - exactly one, the running one - ``replaced``, ``rolled back`` or ``failed``);
+    with ``role``, only the releases that ran that process."""
     with _target(where, target) as opened:
-        return opened.releases()
+        return opened.releases(**_role(role))
 
 
 def lock_status(where: Project | Session, target: str = LOCAL_TARGET) -> list[tuple[str, LockInfo | None]]:
@@ -74,19 +80,20 @@ def rollback(
         return opened.rollback(version)
 
 
-def status(where: Project | Session, target: str = LOCAL_TARGET) -> list[HostStatus]:
-    """Per host: the live container, its version and image, and a health probe."""
+def status(where: Project | Session, target: str = LOCAL_TARGET, *, role: str | None = None) -> list[HostStatus]:
+    """Per host and process (every process, or ``role``): the live container, its version and image, and its health."""
     with _target(where, target) as opened:
-        return opened.status()
+        return opened.status(**_role(role))
 
 
 def logs(
-    where: Project | Session, target: str = LOCAL_TARGET, *, tail: int = 100, follow: bool = False
+    where: Project | Session, target: str = LOCAL_TARGET, *, tail: int = 100, follow: bool = False,
+    role: str | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """Lines of the live container's log, as (host, line); with ``follow``,
-    every host's log is streamed until interrupted."""
+    """Lines of the live containers' log (of the main process, or ``role``), as (host, line);
+    with ``follow``, every host's log is streamed until interrupted."""
     with _target(where, target) as opened:
-        yield from opened.logs(tail=tail, follow=follow)
+        yield from opened.logs(tail=tail, follow=follow, **_role(role))
 
 
 def exec_in(
@@ -96,15 +103,16 @@ def exec_in(
     *,
     interactive: bool = False,
     output: Callable[[str, str], None] | None = None,
+    role: str | None = None,
 ) -> int:
-    """Run ``command`` in the live container of each host; the worst exit code.
+    """Run ``command`` in the live container (of the main process, or ``role``) of each host; the worst exit code.
 
     Without ``interactive`` the command runs through the Engine API and its
     output is handed to ``output`` as (host, line). With it, the docker CLI
     on the host runs it attached to this terminal.
     """
     with _target(where, target) as opened:
-        return opened.exec(command, interactive=interactive, output=output)
+        return opened.exec(command, interactive=interactive, output=output, **_role(role))
 
 
 def data_volumes(where: Project | Session, target: str = LOCAL_TARGET) -> list[tuple[str, list[str]]]:

@@ -40,12 +40,21 @@ def resolved(project: Project, target: str | None, environ: Mapping[str, str], t
     for section in dataclasses.fields(config):
         if section.name in ("service", "image", "targets"):
             continue
-        document[section.name] = dataclasses.asdict(getattr(config, section.name))
+        document[section.name] = _plain(getattr(config, section.name))
     if not target and config.targets:
         document["targets"] = sorted(config.targets)
     hidden = [environ[name] for name in references(text) if is_secret_name(name) and environ.get(name)]
     masked: dict[str, Any] = _mask(document, hidden)
     return masked
+
+
+def _plain(value: Any) -> Any:
+    """A section as JSON-ready data: dataclasses (also inside roles' mapping) as dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _mask(value: Any, hidden: list[str], key: str = "") -> Any:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         HealthConfig,
         ProxyConfig,
         RegistryConfig,
+        RoleConfig,
         SSHConfig,
         TargetConfig,
     )
@@ -39,6 +40,7 @@ __all__ = [
     "HealthConfig",
     "ProxyConfig",
     "RegistryConfig",
+    "RoleConfig",
     "SSHConfig",
     "TargetConfig",
     "load_config",

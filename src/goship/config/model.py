@@ -487,6 +487,13 @@ class AppConfig:
     )
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    replicas: int = field(
+        default=1,
+        metadata=_doc(
+            "containers of the service on each host, all behind its proxy route and switched together",
+            _at_least(1), minimum=1,
+        ),
+    )
 
     def problems(self) -> Problems:
         both = sorted(set(self.env) & set(self.secrets))
@@ -556,6 +563,142 @@ class ProxyConfig:
     )
 
 
+#: A role's name: a DNS label (it names containers and routes); ``web`` is the main process.
+ROLE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+MAIN_ROLE = "web"
+ROLE_HEALTH_TYPES = ("http", "answers", "tcp", "command", "none")
+
+
+def _role_name(name: str) -> str | None:
+    if name == MAIN_ROLE:
+        return f"'{MAIN_ROLE}' is the name of the main process (app): give this role another name"
+    if not ROLE_NAME.match(name):
+        return f"{name!r} is not a role name (lower-case letters, digits and '-', starting with a letter, at most 32)"
+    return None
+
+
+@dataclass(frozen=True)
+class RoleHealthConfig:
+    """When a role's new containers are ready; unset keys come from the top-level health."""
+
+    type: str | None = field(
+        default=None,
+        metadata=_doc(
+            "http or answers (as health.type, on the role's port), tcp (its port accepts a connection), "
+            "command (health.command exits 0 inside the container) or none (it keeps running, not restarted, "
+            "for health.settle); default: http for a role with proxy, else none",
+            lambda v: None if v is None else _one_of(*ROLE_HEALTH_TYPES)(v), enum=list(ROLE_HEALTH_TYPES),
+        ),
+    )
+    port: int | None = field(
+        default=None, metadata=_doc("port probed by http, answers and tcp (default: the role's port)", _port, **PORT_RANGE)
+    )
+    command: list[str] | None = field(
+        default=None,
+        metadata=_doc("for type command: the program and its arguments, run in the container (exit 0 = healthy)"),
+    )
+    path: str | None = field(
+        default=None, metadata=_doc("HTTP path probed (default: health.path)", lambda v: None if v is None else _http_path(v))
+    )
+    status: int | None = field(default=None, metadata=_doc("exact status expected (default: any 2xx)"))
+    timeout: Duration | None = field(default=None, metadata=_doc("how long a new version may take (default: health.timeout)"))
+    interval: Duration | None = field(default=None, metadata=_doc("pause between checks (default: health.interval)"))
+    successes: int | None = field(
+        default=None,
+        metadata=_doc("consecutive good checks needed (default: health.successes)",
+                      lambda v: None if v is None else _at_least(1)(v), minimum=1),
+    )
+    settle: Duration = field(
+        default=Duration(3.0), metadata=_doc("for type none: how long it must keep running, not restarted")
+    )
+
+    def problems(self) -> Problems:
+        if self.type == "command" and not self.command:
+            return [("command", "type command needs the command to run", "e.g. command: [/usr/local/bin/worker, -check]")]
+        if self.command and self.type != "command":
+            return [("command", f"a command is only run by type command (type is {self.type or 'not set'})",
+                     "set type: command, or remove command")]
+        return []
+
+
+@dataclass(frozen=True)
+class RoleProxyConfig:
+    """How an HTTP role is reached through the proxy; a role without it gets no route."""
+
+    path_prefix: str | None = field(
+        default=None,
+        metadata=_doc("requests under this path go to the role (on the service's domains, if any)",
+                      _path_prefix, pattern=PATH_PREFIX.pattern),
+    )
+    strip_prefix: bool = field(default=False, metadata=_doc("remove path_prefix before the request reaches the role"))
+    domains: list[str] = field(
+        default_factory=list, metadata=_doc("host names of the role (default: proxy.domains)", _domains)
+    )
+
+    def problems(self) -> Problems:
+        if not self.path_prefix and not self.domains:
+            return [("", "a role's route needs a path_prefix or domains of its own (the main process takes the rest)",
+                     "e.g. proxy: {path_prefix: /admin}")]
+        if self.strip_prefix and not self.path_prefix:
+            return [("strip_prefix", "strip_prefix needs a path_prefix", None)]
+        return []
+
+
+@dataclass(frozen=True)
+class RoleConfig:
+    """One more process of the service, from the same image: a worker, a scheduler, an admin UI."""
+
+    main: str | None = field(
+        default=None,
+        metadata=_doc(
+            "main package directory of its program, relative to go.mod (e.g. ./cmd/worker); "
+            "goship builds it into the same image (default: the service's own program)"
+        ),
+    )
+    command: list[str] | None = field(
+        default=None,
+        metadata=_doc(
+            "the program the container runs and its first arguments, e.g. [/usr/local/bin/worker] "
+            "(for a program the image already holds, such as one an own Dockerfile builds)"
+        ),
+    )
+    args: list[str] = field(default_factory=list, metadata=_doc("arguments of its program, e.g. [-queue=default]"))
+    env: dict[str, str] = field(
+        default_factory=dict, metadata=_doc("environment merged over app.env", _env_names("variable name", ("PORT",)))
+    )
+    secrets: list[str] | None = field(
+        default=None, metadata=_doc("secret variables (default: app.secrets)", lambda v: None if v is None else _env_names("variable name", ("PORT",))(v))
+    )
+    env_file: str | None = field(default=None, metadata=_doc("dotenv file with secret values (default: app.env_file)"))
+    resources: ResourcesConfig | None = field(default=None, metadata=_doc("limits (default: app.resources)"))
+    security: SecurityConfig | None = field(default=None, metadata=_doc("hardening (default: app.security)"))
+    replicas: int = field(default=1, metadata=_doc("containers of the role on each host", _at_least(1), minimum=1))
+    port: int | None = field(
+        default=None,
+        metadata=_doc("port it listens on (its PORT), for its health check and route; none for a pure worker", _port, **PORT_RANGE),
+    )
+    health: RoleHealthConfig = field(default_factory=RoleHealthConfig)
+    proxy: RoleProxyConfig | None = field(
+        default=None, metadata=_doc("serve the role over HTTP through the proxy (default: no route)")
+    )
+
+    @property
+    def health_type(self) -> str:
+        """health.type, or its default: http for a role with a route, none for one without."""
+        return self.health.type or ("http" if self.proxy is not None else "none")
+
+    def problems(self) -> Problems:
+        if self.main is not None and self.command is not None:
+            return [("command", "main and command are both set",
+                     "main: goship builds that package and runs it; command: a program already in the image. Keep one")]
+        if self.proxy is not None and self.port is None:
+            return [("proxy", "a role served through the proxy needs its port", "add port: (the port it listens on)")]
+        if self.health_type in ("http", "answers", "tcp") and self.port is None and self.health.port is None:
+            return [("health", f"health type {self.health_type} needs a port",
+                     "set the role's port, or health: {type: command, command: [...]} or {type: none} for a process without one")]
+        return []
+
+
 @dataclass(frozen=True)
 class SSHConfig:
     user: str | None = field(
@@ -593,7 +736,7 @@ def _hosts(values: list[str]) -> str | None:
 
 #: The top-level sections a target may override (targets.NAME.app.env.X): everything but
 #: the service's name and the targets themselves.
-OVERRIDABLE = ("image", "build", "registry", "app", "health", "proxy", "deploy", "ssh")
+OVERRIDABLE = ("image", "build", "registry", "app", "health", "proxy", "deploy", "ssh", "roles")
 
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -637,6 +780,7 @@ class TargetConfig:
     proxy: ProxyConfig | None = field(default=None, metadata=_override("proxy"))
     deploy: DeployConfig | None = field(default=None, metadata=_override("deploy"))
     ssh: SSHConfig | None = field(default=None, metadata=_override("ssh"))
+    roles: dict[str, RoleConfig] | None = field(default=None, metadata=_override("roles"))
     #: An override that names a ${VAR} this environment does not set: reported when the
     #: target is used, so staging deploys without production's variables.
     unresolved: ConfigError | None = field(default=None, repr=False, compare=False, metadata={"internal": True})
@@ -678,6 +822,34 @@ class Config:
             "names": _target_name,
         },
     )
+
+    roles: dict[str, RoleConfig] = field(
+        default_factory=dict,
+        metadata={
+            **_doc("more processes of the service (a worker...), deployed with it in this order, after the main one",
+                   propertyNames={"pattern": ROLE_NAME.pattern, "not": {"const": MAIN_ROLE}}),
+            "names": _role_name,
+        },
+    )
+
+    def problems(self) -> Problems:
+        for name, role in self.roles.items():
+            if role.main is not None and self.build.builder == "docker":
+                return [("roles", f"roles.{name}.main: the docker builder builds your Dockerfile, and goship cannot "
+                         "add another program to it",
+                         f"build it in the Dockerfile (RUN go build -o /usr/local/bin/{name} {role.main}) and set "
+                         f"roles.{name}.command: [/usr/local/bin/{name}] instead of main, or use build.builder: native")]
+            route = role.proxy
+            if route is not None and route.path_prefix is not None and route.path_prefix == self.proxy.path_prefix \
+                    and not route.domains:
+                prefix = route.path_prefix
+                return [("roles", f"roles.{name}.proxy.path_prefix {prefix} is the main process's proxy.path_prefix",
+                         "give the role a path of its own")]
+        prefixes = [r.proxy.path_prefix for r in self.roles.values() if r.proxy and r.proxy.path_prefix and not r.proxy.domains]
+        repeated = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if repeated:
+            return [("roles", f"{', '.join(repeated)}: the same proxy.path_prefix for two roles", "give each role its own path")]
+        return []
 
     def for_target(self, name: str) -> Config:
         """This configuration as target ``name`` sees it: its overrides in place of the

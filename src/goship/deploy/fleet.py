@@ -18,6 +18,7 @@ from goship.deploy import history, lock, operate
 from goship.deploy.clock import Cancellable, Clock, checkpoint, uninterrupted
 from goship.deploy.release import HostResult, Release, make_release
 from goship.deploy.rollout import ImageProvider, Known, deploy_to_host, ensure_image, live_container
+from goship.deploy.specs import MAIN_PROCESS
 from goship.deploy.target import DeployResult, HostStatus, ImageSource, Releases, Removed, TargetContext
 from goship.deploy.targets import Host
 from goship.errors import DeployError, GoshipError, Interrupted
@@ -132,7 +133,7 @@ class DockerHosts:
                 continue
             version = result.previous_version or "previous"
             try:
-                self._restore(host, version, result.previous_image, "", "", stage, clock)
+                self._restore(host, version, result.previous_image, "", "", stage, clock, roles=result.previous_roles)
                 summary.append(f"{host.name}: rolled back to {version}")
             except GoshipError as exc:
                 summary.append(f"{host.name}: ROLLBACK FAILED, runs the new version: {exc.message}")
@@ -152,11 +153,14 @@ class DockerHosts:
         stage: Stage,
         clock: Clock,
         known: Known | None = None,
+        *,
+        roles: tuple[str, ...] | None = None,
     ) -> HostResult:
         """The one way back to an earlier release on a host: its kept image (else pulled
         by digest with the deployer's credentials, asked for only then), through the same
-        health gate and switch as any deploy, recorded as a rollback."""
-        release = make_release(self.project, version, image, digest, revision, kind="rollback")
+        health gate and switch as any deploy, recorded as a rollback. ``roles``: the processes
+        that release ran (its image has no program for a role added since); None: all."""
+        release = make_release(self.project, version, image, digest, revision, kind="rollback").only(roles)
         pull = self.context.pull_auth
         auth = None if host.local or "@" not in image else (lambda: pull(image))
         return deploy_to_host(host, release, lambda engine: ensure_image(engine, image, auth), stage, clock, known)
@@ -180,18 +184,20 @@ class DockerHosts:
             results.append(
                 self._restore(
                     host, chosen.version, chosen.image, chosen.digest, chosen.revision, stage, clock,
-                    Known(records, current),
+                    Known(records, current), roles=chosen.processes,
                 )
             )
         return results
 
     # --- operating -----------------------------------------------------------------------
 
-    def status(self) -> list[HostStatus]:
-        return [operate.status(self.project, host) for host in self.hosts]
+    def status(self, *, role: str | None = None) -> list[HostStatus]:
+        roles = [operate.known_role(self.project, role)] if role else operate.roles(self.project)
+        return [row for host in self.hosts for row in operate.status(self.project, host, roles)]
 
-    def releases(self) -> Releases:
-        return [(host.name, operate.releases(host, self.project.service)) for host in self.hosts]
+    def releases(self, *, role: str | None = None) -> Releases:
+        wanted = operate.known_role(self.project, role) if role else None
+        return [(host.name, operate.releases(host, self.project.service, wanted)) for host in self.hosts]
 
     def lock_status(self) -> list[tuple[str, lock.LockInfo | None]]:
         return [(host.name, lock.status(host.engine, self.project.service)) for host in self.hosts]
@@ -199,21 +205,30 @@ class DockerHosts:
     def lock_release(self) -> list[tuple[str, lock.LockInfo | None]]:
         return [(host.name, operate.release_lock(host, self.project.service)) for host in self.hosts]
 
-    def logs(self, *, tail: int = 100, follow: bool = False) -> Iterator[tuple[str, str]]:
-        named = [(host, operate.live_or_fail(host, self.project.service)) for host in self.hosts]
+    def logs(self, *, tail: int = 100, follow: bool = False, role: str | None = None) -> Iterator[tuple[str, str]]:
+        process = operate.known_role(self.project, role or MAIN_PROCESS)
+        named = [
+            (host, name, host.name if len(names) == 1 else f"{host.name} {name}")
+            for host in self.hosts
+            for names in [operate.containers_or_fail(host, self.project.service, process)]
+            for name in names
+        ]
         if follow:
             yield from operate.follow_logs(named, tail)
             return
-        for host, name in named:
+        for host, name, where in named:
             for line in host.engine.logs(name, tail=tail):
-                yield host.name, line
+                yield where, line
 
     def exec(
-        self, command: list[str], *, interactive: bool = False, output: Callable[[str, str], None] | None = None
+        self, command: list[str], *, interactive: bool = False, output: Callable[[str, str], None] | None = None,
+        role: str | None = None,
     ) -> int:
+        process = operate.known_role(self.project, role or MAIN_PROCESS)
         worst = 0
         for host in self.hosts:
-            name = operate.live_or_fail(host, self.project.service)
+            # One container of the process per host (the first of its replicas).
+            name = operate.containers_or_fail(host, self.project.service, process)[0]
             worst = max(worst, operate.exec_in(host, name, command, interactive, output))
         return worst
 

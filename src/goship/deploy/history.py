@@ -38,6 +38,14 @@ class ReleaseRecord:
     deployed_by: str = ""
     time: float = field(default_factory=time.time)
     reason: str = ""
+    #: The containers of each process (the main one is "web") when the release has roles;
+    #: empty for one with the main process alone, and in records made before roles.
+    roles: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def processes(self) -> tuple[str, ...]:
+        """The processes the release ran: the main one ("web") and its roles."""
+        return tuple(self.roles) or ("web",)
 
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.time))

@@ -3,6 +3,7 @@ exec, locks, remove. ``goship.deploy.fleet`` applies them to each host of a targ
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from queue import Queue
 from threading import Thread
@@ -13,20 +14,69 @@ from goship.deploy.clock import Clock
 from goship.deploy.release import Release
 from goship.deploy.rollout import app_containers, drain, live_container, proxy_request, url_of
 from goship.deploy.routes import Route
-from goship.deploy.specs import LABEL_IMAGE, LABEL_SERVICE, LABEL_VERSION, managed
+from goship.deploy.specs import (
+    LABEL_IMAGE,
+    LABEL_PROCESS,
+    LABEL_ROLE,
+    LABEL_SERVICE,
+    LABEL_VERSION,
+    MAIN_PROCESS,
+    managed,
+)
 from goship.deploy.target import HostStatus, Removed
 from goship.deploy.targets import Host
 from goship.engine.api import ContainerState
-from goship.errors import DeployError, GoshipError
+from goship.errors import ConfigError, DeployError, GoshipError
 from goship.events import Stage
 from goship.hosts.probe import ProbeResult
 from goship.project import Project
 
 
-def releases(host: Host, service: str) -> list[tuple[history.ReleaseRecord, str]]:
-    """The host's history of ``service``, oldest first, each record with what it is now."""
+def roles(project: Project) -> list[str]:
+    """The processes of the service: the main one ("web"), then the roles of goship.yaml."""
+    return [MAIN_PROCESS, *project.config.roles]
+
+
+def known_role(project: Project, role: str) -> str:
+    """``role`` if the service has it; else a ConfigError that suggests the closest name."""
+    known = roles(project)
+    if role in known:
+        return role
+    close = difflib.get_close_matches(role, known, n=1)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    raise ConfigError(
+        f"{project.service} has no role {role!r}",
+        hint=f"{guess}its processes: {', '.join(known)} ('{MAIN_PROCESS}' is the main one; others are roles: in goship.yaml)",
+    )
+
+
+def containers_of(host: Host, service: str, role: str) -> list[str]:
+    """The running containers of one process: for the main one those its route serves
+    (all its replicas), for a role those labelled with it, in the order they were made."""
+    if role == MAIN_PROCESS:
+        route = routing.read_table(host).get(service)
+        if route is None:
+            return []
+        running = {c.name for c in host.engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app"})}
+        return [u.name for u in route.serving if u.name in running]
+    found = host.engine.containers({LABEL_SERVICE: service, LABEL_ROLE: "app", LABEL_PROCESS: role})
+    return [c.name for c in sorted(found, key=lambda c: c.name)]
+
+
+def containers_or_fail(host: Host, service: str, role: str) -> list[str]:
+    names = containers_of(host, service, role)
+    if not names:
+        what = service if role == MAIN_PROCESS else f"role {role} of {service}"
+        raise DeployError(f"{host.name}: {what} is not deployed there", hint="run 'goship ship' first")
+    return names
+
+
+def releases(host: Host, service: str, role: str | None = None) -> list[tuple[history.ReleaseRecord, str]]:
+    """The host's history of ``service``, oldest first, each record with what it is now;
+    with ``role``, only the releases that ran that process."""
     records = history.read(host.engine, service)
-    return list(zip(records, history.release_states(records, live_container(host, service)), strict=True))
+    states = zip(records, history.release_states(records, live_container(host, service)), strict=True)
+    return [(record, state) for record, state in states if role is None or role in record.processes]
 
 
 def release_lock(host: Host, service: str) -> lock.LockInfo | None:
@@ -44,20 +94,30 @@ def _proxy_state(host: Host, state: ContainerState | None) -> str:
     return "; ".join(line.strip() for line in trouble) if trouble is not None else "running"
 
 
-def status(project: Project, host: Host) -> HostStatus:
-    """The live container, its version and image, a probe through the proxy, and the proxy's state.
-
-    The URL and the probe are the service's own route's (its domain, its
-    ``<service>.localhost`` name, its path prefix): on a proxy that routes
-    several services, the bare port answers for another one, or with a 404.
-    """
+def status(project: Project, host: Host, processes: list[str] | None = None) -> list[HostStatus]:
+    """Per process (default: all, the main one first): its live containers, version and image, a
+    probe through the proxy for a routed one, and the proxy's state."""
     proxy = host.engine.inspect(host.proxy.name)
     proxy_state = _proxy_state(host, proxy)
+    rows = []
+    for name in processes or roles(project):
+        if name == MAIN_PROCESS:
+            rows.append(_main_status(project, host, proxy, proxy_state))
+        else:
+            rows.append(_role_status(project, host, name, proxy_state))
+    return rows
+
+
+def _main_status(project: Project, host: Host, proxy: ContainerState | None, proxy_state: str) -> HostStatus:
+    """The main process: the URL and the probe are the service's own route's (its domain, its
+    ``<service>.localhost`` name, its path prefix): on a proxy that routes several services,
+    the bare port answers for another one, or with a 404."""
     route = routing.read_table(host, state=proxy).get(project.service)
     state = host.engine.inspect(route.upstream) if route is not None else None
     if route is None or state is None:
         return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
     probe = _probe(host, route, state, project.config.health.path, project.config.app.port)
+    replicas = project.config.app.replicas
     return HostStatus(
         host=host.name,
         container=state.name,
@@ -68,6 +128,37 @@ def status(project: Project, host: Host) -> HostStatus:
         health=probe.describe(),
         url=url_of(host, route),
         proxy=proxy_state,
+        role=MAIN_PROCESS,
+        containers=len(containers_of(host, project.service, MAIN_PROCESS)) if replicas > 1 or project.config.roles else 1,
+    )
+
+
+def _role_status(project: Project, host: Host, role: str, proxy_state: str) -> HostStatus:
+    """A role: its running containers; a routed one is asked through the proxy under its path."""
+    names = containers_of(host, project.service, role)
+    config = project.config.roles.get(role)
+    if not names:
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", "-", proxy_state, role=role, containers=0)
+    state = host.engine.inspect(names[0])
+    if state is None:  # removed while we looked
+        return HostStatus(host.name, None, None, None, "not deployed", None, "-", "-", proxy_state, role=role, containers=0)
+    url, health = "-", f"{len(names)} running"
+    if config is not None and config.proxy is not None and config.proxy.path_prefix:
+        path = config.proxy.path_prefix + (config.health.path or project.config.health.path)
+        url = host.url + config.proxy.path_prefix
+        health = host.prober.http_get("127.0.0.1", host.proxy.public_port, path).describe()
+    return HostStatus(
+        host=host.name,
+        container=state.name,
+        version=state.labels.get(LABEL_VERSION),
+        image=state.labels.get(LABEL_IMAGE),
+        state=state.status or "?",
+        started=state.started_at or None,
+        health=health,
+        url=url,
+        proxy=proxy_state,
+        role=role,
+        containers=len(names),
     )
 
 
@@ -89,11 +180,12 @@ def live_or_fail(host: Host, service: str) -> str:
     return current
 
 
-def follow_logs(named: list[tuple[Host, str]], tail: int) -> Iterator[tuple[str, str]]:
-    """Every host's log streamed at once, as (host, line), until interrupted."""
+def follow_logs(named: list[tuple[Host, str, str]], tail: int) -> Iterator[tuple[str, str]]:
+    """Every container's log streamed at once, as (where, line), until interrupted;
+    ``named``: (host, container, where its lines are said to come from)."""
     queue: Queue[tuple[str, str] | GoshipError | None] = Queue()
-    for host, name in named:
-        Thread(target=_pump, args=(host, name, tail, queue), daemon=True).start()
+    for host, name, where in named:
+        Thread(target=_pump, args=(host, name, where, tail, queue), daemon=True).start()
     running = len(named)
     while running:
         item = queue.get()
@@ -105,10 +197,10 @@ def follow_logs(named: list[tuple[Host, str]], tail: int) -> Iterator[tuple[str,
             yield item
 
 
-def _pump(host: Host, name: str, tail: int, queue: Queue[tuple[str, str] | GoshipError | None]) -> None:
+def _pump(host: Host, name: str, where: str, tail: int, queue: Queue[tuple[str, str] | GoshipError | None]) -> None:
     try:
         for line in host.engine.follow_logs(name, tail=tail):
-            queue.put((host.name, line))
+            queue.put((where, line))
     except GoshipError as error:
         queue.put(error)
     finally:

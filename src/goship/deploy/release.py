@@ -3,15 +3,43 @@ settings of goship.yaml), and what deploying it on one host gave."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from goship import secrets
-from goship.config.model import VolumeConfig
+from goship.config.model import MAIN_ROLE, HealthConfig, ResourcesConfig, RoleConfig, SecurityConfig, VolumeConfig
 from goship.config.values import memory_bytes, nano_cpus
 from goship.deploy.health import HealthCheck
 from goship.deploy.specs import Hardening
-from goship.project import Project
+from goship.images.oci import BIN_DIR
+from goship.project import Project, normalise_main
+
+
+@dataclass(frozen=True)
+class RoleRoute:
+    """What an HTTP role asks of the proxy (roles.NAME.proxy); the main process's is the Release's own."""
+
+    domains: tuple[str, ...] = ()
+    path_prefix: str | None = None
+    strip_prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Role:
+    """One more process of a release (roles.NAME of goship.yaml): same image, its own program,
+    arguments, environment, replicas and health check."""
+
+    name: str
+    health: HealthCheck
+    replicas: int = 1
+    port: int | None = None
+    #: The program it runs (the image's entrypoint when None) and its arguments (the image's CMD when None).
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    hardening: Hardening = field(default_factory=Hardening)
+    route: RoleRoute | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +78,20 @@ class Release:
     hardening: Hardening = field(default_factory=Hardening)
     #: app.volumes: mounted into every container of the release.
     volumes: tuple[VolumeConfig, ...] = ()
+    #: Containers of the main process on each host, all behind its route.
+    replicas: int = 1
+    #: The other processes, deployed after the main one in this order; a version is all of them.
+    roles: tuple[Role, ...] = ()
+
+    def only(self, names: tuple[str, ...] | None) -> Release:
+        """This release with only the roles named (the main process always stays); None: all."""
+        if names is None:
+            return self
+        return replace(self, roles=tuple(r for r in self.roles if r.name in names))
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return (MAIN_ROLE, *(r.name for r in self.roles))
 
     @property
     def health(self) -> HealthCheck:
@@ -78,6 +120,10 @@ class HostResult:
     #: The release that served before, for a rollback across hosts.
     previous_image: str | None = None
     previous_version: str | None = None
+    #: The processes it ran (the main one, "web", first); None: nothing ran before.
+    previous_roles: tuple[str, ...] | None = None
+    #: The new containers of each process, the main one ("web") first.
+    containers: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def describe(self) -> str:
         return f"{self.host}: {self.container}"
@@ -93,9 +139,7 @@ def make_release(
     config = project.config
     security = config.app.security
     resources = config.app.resources
-    env_file = Path(config.app.env_file) if config.app.env_file else None
-    if env_file is not None and not env_file.is_absolute():
-        env_file = project.root / env_file
+    env_file = _env_file(project, config.app.env_file)
     return Release(
         service=project.service,
         version=version,
@@ -122,13 +166,72 @@ def make_release(
         revision=revision,
         kind=kind,
         secrets=secrets.resolve(config.app.secrets, env_file),
-        hardening=Hardening(
-            memory=memory_bytes(resources.memory) if resources.memory else None,
-            nano_cpus=nano_cpus(resources.cpus) if resources.cpus else None,
-            read_only=security.read_only,
-            no_new_privileges=security.no_new_privileges,
-            cap_add=tuple(security.cap_add),
-            user=security.user,
-        ),
+        hardening=_hardening(resources, security),
         volumes=tuple(config.app.volumes),
+        replicas=config.app.replicas,
+        roles=tuple(_role(project, name, role) for name, role in config.roles.items()),
+    )
+
+
+def _env_file(project: Project, value: str | None) -> Path | None:
+    env_file = Path(value) if value else None
+    if env_file is not None and not env_file.is_absolute():
+        env_file = project.root / env_file
+    return env_file
+
+
+def _hardening(resources: ResourcesConfig, security: SecurityConfig) -> Hardening:
+    return Hardening(
+        memory=memory_bytes(resources.memory) if resources.memory else None,
+        nano_cpus=nano_cpus(resources.cpus) if resources.cpus else None,
+        read_only=security.read_only,
+        no_new_privileges=security.no_new_privileges,
+        cap_add=tuple(security.cap_add),
+        user=security.user,
+    )
+
+
+def role_health(config: RoleConfig, base: HealthConfig, keys: str) -> HealthCheck:
+    """A role's health check: its own settings, the top-level health's where it sets none."""
+    health = config.health
+    return HealthCheck(
+        port=health.port if health.port is not None else config.port,
+        type=config.health_type,
+        path=health.path or base.path,
+        timeout=health.timeout if health.timeout is not None else base.timeout,
+        interval=health.interval if health.interval is not None else base.interval,
+        status=health.status,
+        successes=health.successes or base.successes,
+        command=tuple(health.command or ()),
+        settle=health.settle,
+        keys=keys,
+    )
+
+
+def _role(project: Project, name: str, config: RoleConfig) -> Role:
+    """roles.NAME of goship.yaml as deployed: it inherits app's env, secrets, env_file,
+    resources and security unless it sets its own."""
+    app = project.config.app
+    entrypoint: tuple[str, ...] | None = None
+    if config.main is not None:
+        binary = project.programs()[normalise_main(config.main)]
+        entrypoint = (f"/{BIN_DIR}/{binary}",)
+    elif config.command is not None:
+        entrypoint = tuple(config.command)
+    names = config.secrets if config.secrets is not None else app.secrets
+    env_file = _env_file(project, config.env_file or app.env_file)
+    route = config.proxy
+    return Role(
+        name=name,
+        health=role_health(config, project.config.health, f"roles.{name}."),
+        replicas=config.replicas,
+        port=config.port,
+        entrypoint=entrypoint,
+        # With its own program, only its own arguments: the image's CMD belongs to the main process.
+        command=tuple(config.args) if entrypoint is not None or config.args else None,
+        env={**app.env, **config.env},
+        secrets=secrets.resolve(names, env_file),
+        hardening=_hardening(config.resources or app.resources, config.security or app.security),
+        route=RoleRoute(tuple(route.domains) or tuple(project.config.proxy.domains), route.path_prefix, route.strip_prefix)
+        if route is not None else None,
     )

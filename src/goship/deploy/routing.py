@@ -219,6 +219,28 @@ def change(
     return _edit(host, service, stage, f"routing {service}", target, clock)[0]
 
 
+def to_replicas(
+    host: Host,
+    key: str,
+    stage: Stage,
+    *,
+    serving: Sequence[str],
+    port: int,
+    wanted: routes.Wanted,
+    draining: Sequence[str] = (),
+    clock: Clock = REAL_CLOCK,
+) -> Route | None:
+    """Route ``key`` (a service, or ``service:role``) to the containers ``serving``, an equal
+    share each, the ones they replace draining; with none serving, nowhere. One container
+    with one draining is routed exactly as ``change`` routes it. Returns the route now served."""
+    if not serving:
+        return _edit(host, key, stage, f"unrouting {key}", None, clock)[0]
+    upstreams = routes.checked_upstreams(
+        [(name, port, 1) for name in serving] + [(name, port, 0) for name in draining if name not in serving]
+    )
+    return _edit(host, key, stage, f"routing {key}", (upstreams, wanted), clock)[0]
+
+
 def split(
     host: Host,
     service: str,
@@ -244,8 +266,8 @@ def split(
 
 
 def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -> Table:
-    """Route ``service`` nowhere (healing the rest); the table the proxy serves now."""
-    return _edit(host, service, stage, f"unrouting {service}", None, clock)[1]
+    """Route ``service`` and its roles (``service:role``) nowhere (healing the rest); the table the proxy serves now."""
+    return _edit(host, service, stage, f"unrouting {service}", None, clock, roles_too=True)[1]
 
 
 def _edit(
@@ -257,6 +279,7 @@ def _edit(
     clock: Clock,
     *,
     running: bool = False,
+    roles_too: bool = False,
 ) -> tuple[Route | None, Table]:
     """The one way a route changes: locked, read, healed, edited, applied. ``running``: refuse
     upstreams that would get requests but whose container does not run on the host."""
@@ -282,7 +305,8 @@ def _edit(
             new = routes.route_to(service, upstreams, wanted, table.values())
             table[service] = new
         else:
-            table.pop(service, None)
+            for key in [k for k in table if k == service or (roles_too and k.startswith(service + ":"))]:
+                del table[key]
         apply(host, table, before, stage, state)
         return new, table
 

@@ -21,6 +21,15 @@ LABEL_VERSION = "goship.version"
 LABEL_IMAGE = "goship.image"
 #: On a data volume: the name goship.yaml gives it (app.volumes).
 LABEL_VOLUME = "goship.volume"
+#: Which process of the service an app container runs: "web" (the main one) or a role of
+#: goship.yaml. Containers made before roles have none, and are the main process.
+LABEL_PROCESS = "goship.process"
+MAIN_PROCESS = "web"
+
+
+def process_of(labels: Mapping[str, str]) -> str:
+    """The process an app container runs, from its labels."""
+    return labels.get(LABEL_PROCESS) or MAIN_PROCESS
 
 #: The private network of a host's apps and proxies.
 NETWORK = "goship"
@@ -55,7 +64,7 @@ class AppContainer:
     image: str
     service: str
     version: str
-    port: int
+    port: int | None  # None: it listens on no port (a worker)
     env: Mapping[str, str] = field(default_factory=dict)
     #: Secret values: in the request body only, never in an argv, a log or a file goship writes.
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -63,22 +72,32 @@ class AppContainer:
     hardening: Hardening = field(default_factory=Hardening)
     stop_timeout: int | None = None
     volumes: tuple[VolumeConfig, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    process: str = MAIN_PROCESS
+    #: A port its health check probes besides ``port`` (a role's health.port), published the same way.
+    health_port: int | None = None
 
 
 def app_container(app: AppContainer) -> ContainerSpec:
     """An app container: private network, its port published on the host's loopback
     only (the health probe reaches it there; the world only through the proxy), hardened."""
     hard = app.hardening
-    env = {**app.env, **app.secrets, "PORT": str(app.port)}
+    env = {**app.env, **app.secrets, **({"PORT": str(app.port)} if app.port is not None else {})}
     return ContainerSpec(
         image=app.image,
-        labels=managed("app", app.service, **{LABEL_VERSION: app.version, LABEL_IMAGE: app.image}),
+        labels=managed(
+            "app", app.service, **{LABEL_VERSION: app.version, LABEL_IMAGE: app.image, LABEL_PROCESS: app.process}
+        ),
         env=env,
         cmd=app.command,
+        entrypoint=app.entrypoint,
         network=NETWORK,
         aliases=(app.name,),
         # Docker picks the host port: two versions run side by side during a switch.
-        publish=(PortBinding(app.port, "127.0.0.1", None),),
+        publish=tuple(
+            PortBinding(port, "127.0.0.1", None)
+            for port in dict.fromkeys((app.port, app.health_port)) if port is not None
+        ),
         restart="unless-stopped",
         read_only=hard.read_only,
         tmpfs={"/tmp": ""} if hard.read_only else {},

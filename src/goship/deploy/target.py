@@ -79,6 +79,10 @@ class HostStatus:
     url: str
     #: The host's proxy: "running", or what is wrong with it and its last log lines.
     proxy: str = "running"
+    #: The process: "web" (the main one) or a role of goship.yaml.
+    role: str = "web"
+    #: Its running containers (replicas) on the host.
+    containers: int = 1
 
 
 @dataclass(frozen=True)
@@ -128,17 +132,23 @@ class Target(Protocol):
     def rollback(self, version: str | None = None) -> list[HostResult]:
         """Bring back the previous release (or ``version``) from what the target kept."""
 
-    def status(self) -> list[HostStatus]: ...
+    # ``role`` (the main process "web", or a role of goship.yaml) is passed only when the user
+    # names one (--role), so a target without roles needs no such parameter.
 
-    def releases(self) -> Releases: ...
+    def status(self, *, role: str | None = None) -> list[HostStatus]:
+        """One row per host and process (all processes, or ``role``)."""
 
-    def logs(self, *, tail: int = 100, follow: bool = False) -> Iterator[tuple[str, str]]:
-        """Lines of the live service's log as (where, line)."""
+    def releases(self, *, role: str | None = None) -> Releases:
+        """The history per host (only the releases that ran ``role``, if given)."""
+
+    def logs(self, *, tail: int = 100, follow: bool = False, role: str | None = None) -> Iterator[tuple[str, str]]:
+        """Lines of the live service's log (its main process, or ``role``) as (where, line)."""
 
     def exec(
-        self, command: list[str], *, interactive: bool = False, output: Callable[[str, str], None] | None = None
+        self, command: list[str], *, interactive: bool = False, output: Callable[[str, str], None] | None = None,
+        role: str | None = None,
     ) -> int:
-        """Run ``command`` in the live service; the worst exit code."""
+        """Run ``command`` in the live service (its main process, or ``role``); the worst exit code."""
 
     def lock_status(self) -> list[tuple[str, LockInfo | None]]: ...
 

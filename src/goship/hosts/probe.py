@@ -28,12 +28,18 @@ class ProbeResult:
     refused: bool = False
     #: A TCP probe (``tcp_connect``) whose connection was accepted.
     connected: bool = False
+    #: A check that is no request (a command in the container, a process that keeps
+    #: running): what it saw, e.g. "exit code 1", and whether that is a success.
+    checked: str | None = None
+    succeeded: bool = False
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 400
 
     def describe(self) -> str:
+        if self.checked is not None:
+            return f"{self.checked} after {self.seconds * 1000:.0f} ms"
         if self.connected:
             return f"connected after {self.seconds * 1000:.0f} ms"
         what = f"HTTP {self.status}" if self.status is not None else (self.error or "no answer")

@@ -61,6 +61,9 @@ class Behaviour:
     exit_code: int | None = None  # exits right after start with this code (then restarts, forever)
     oom: bool = False
     logs: tuple[str, ...] = ("listening",)
+    #: What a command run in it (``exec``: a health check) exits with; None: no such program (127).
+    exec_exit: int | None = None
+    exec_output: tuple[str, ...] = ()
 
 
 @dataclass
@@ -121,6 +124,8 @@ class FakeEngine:
         #: Asked for a reference ``registry`` does not list: the image id a registry would give, or None.
         self.pull_source: Callable[[str], str | None] = lambda ref: None
         self.behaviours: dict[str, Behaviour] = {}
+        #: How the containers of one process (label goship.process) of an image behave, over ``behaviours``.
+        self.process_behaviours: dict[tuple[str, str], Behaviour] = {}
         self.containers: dict[str, Container] = {}
         self.networks: dict[str, dict[str, Any]] = {}
         self.volumes: dict[str, dict[str, bytes]] = {}
@@ -186,7 +191,17 @@ class FakeEngine:
                         return container
         return None
 
+    def set_behaviour(self, image: str, behaviour: Behaviour, *, process: str | None = None) -> None:
+        """How containers of ``image`` behave; with ``process``, only those running that process (a role)."""
+        if process is None:
+            self.behaviours[image] = behaviour
+        else:
+            self.process_behaviours[(image, process)] = behaviour
+
     def behaviour(self, container: Container) -> Behaviour:
+        process = container.labels.get("goship.process")
+        if process is not None and (container.image, process) in self.process_behaviours:
+            return self.process_behaviours[(container.image, process)]
         return self.behaviours.get(container.image, Behaviour())
 
     # Transport -------------------------------------------------------------
@@ -486,9 +501,12 @@ class FakeEngine:
             return _error(404, "No such exec instance")
         container = self.containers[record["container"]]
         cmd = list(record["cmd"])
+        behaviour = self.behaviour(container)
         if cmd[:2] == ["caddy", "reload"]:
             problem = self._caddy_load(container)
             record["code"], output = (1, f"Error: sending configuration to instance: {problem}") if problem else (0, "")
+        elif container.labels.get("goship.role") == "app" and behaviour.exec_exit is not None:
+            record["code"], output = behaviour.exec_exit, "\n".join(behaviour.exec_output)
         else:
             record["code"], output = 127, f'OCI runtime exec failed: exec: "{cmd[0]}": executable file not found in $PATH'
         return Response(200, {"content-type": "application/vnd.docker.raw-stream"}, _frame(2, output) if output else b"")

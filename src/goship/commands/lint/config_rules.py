@@ -83,7 +83,9 @@ def is_loopback(host: str) -> bool:
 
 #: The comment 'goship init' writes after each value it leaves for the user to fill
 #: in (commands/init/files.py; a test renders init's goship.yaml and lints it).
-PLACEHOLDER_MARK = re.compile(r"#\s*REQUIRED:\s*(?P<why>.*)$")
+#: init's comment on a value it left for the user; with several reasons ('-addr set to :8080 ...;
+#: REQUIRED: give -db a value ...') the REQUIRED one need not come first.
+PLACEHOLDER_MARK = re.compile(r"#(?=.*\bREQUIRED:)\s*(?P<why>.*)$")
 #: A flag with nothing after its '=' ('-token=', '--db-url='): init's placeholder in app.args.
 _EMPTY_FLAG = re.compile(r"^(?P<flag>--?[A-Za-z0-9][\w.-]*)=$")
 
@@ -126,8 +128,9 @@ def _placeholders(node: yaml.Node, path: str) -> Iterator[tuple[str, str, int, s
 
 def _about(why: str, flag: str) -> str:
     """The part of a comment naming several flags ('give -a a value (...); give -b ...') about ``flag``."""
-    parts = [part for part in why.split("; ") if re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", part)]
-    return parts[0] if flag and len(parts) == 1 else why
+    required = [part.removeprefix("REQUIRED:").strip() for part in why.split("; ") if part.startswith("REQUIRED:")]
+    parts = [part for part in required if re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", part)]
+    return parts[0] if flag and len(parts) == 1 else "; ".join(required) or why.removeprefix("REQUIRED:").strip()
 
 
 def check_placeholders(root: yaml.Node | None, file: str) -> list[Finding]:
