@@ -5,8 +5,8 @@ by its own check command, run in the container through the engine. A new version
 both ships under load with no failed api request; a worker that fails its check rolls
 both back, and the old version keeps serving.
 
-Not covered here yet: the worker writing to a named volume the api reads (app.volumes is
-added on another branch; this test gains that part when both are merged).
+The worker writes to a named volume the api reads (app.volumes): what v1 wrote is still
+there after v2 replaced both processes.
 """
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ func main() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "api %s", version) })
+	mux.HandleFunc("/jobs", func(w http.ResponseWriter, r *http.Request) {
+		data, err := os.ReadFile("/data/jobs.log")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(data)
+	})
 	srv := &http.Server{Addr: ":" + os.Getenv("PORT"), Handler: mux}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -87,6 +95,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	jobs, err := os.OpenFile("/data/jobs.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	host, _ := os.Hostname()
+	fmt.Fprintf(jobs, "worker %s %s\n", version, host)
+	jobs.Close()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
 	tick := time.NewTicker(time.Second)
@@ -120,7 +136,7 @@ def _api_and_worker(project: Path) -> None:
         (project / "cmd" / name).mkdir(parents=True)
         (project / "cmd" / name / "main.go").write_text(source)
     config = project / "goship.yaml"
-    text = config.read_text().replace("app:\n  port: 8080\n", "app:\n  port: 8080\n  replicas: 2\n")
+    text = config.read_text().replace("app:\n  port: 8080\n", "app:\n  port: 8080\n  replicas: 2\n  volumes: [data:/data]\n")
     config.write_text(text + ROLES)
 
 
@@ -145,6 +161,7 @@ def _versions(host, names: list[str]) -> set[str]:
 
 def test_api_and_worker_ship_together_and_roll_back_together(production: Path, remote_host):
     _api_and_worker(production)
+    on_host(remote_host, "docker", "volume", "rm", "-f", "hello-data", check=False)  # from an earlier run
     url = f"http://{remote_host.address}:80/"
     first = run_goship("ship", "production", "-C", str(production))
     assert first.returncode == 0, first.stderr
@@ -153,7 +170,8 @@ def test_api_and_worker_ship_together_and_roll_back_together(production: Path, r
     assert len(api) == 2 and len(workers) == 2
     assert all(name.startswith("hello-worker-") for name in workers)
     assert "worker v1 on queue default (QUEUE=default)" in on_host(remote_host, "docker", "logs", workers[0])
-    rows = [json.loads(line) for line in run_goship("status", "production", "--json", "-C", str(production)).stdout.splitlines()]
+    assert _get(url + "jobs").count("worker v1 ") == 2  # each worker replica wrote to the shared volume
+    rows = json.loads(run_goship("status", "production", "--json", "-C", str(production)).stdout)["hosts"]
     assert [(r["role"], r["containers"]) for r in rows] == [("web", 2), ("worker", 2)]
 
     # a new version of both, under load: no api request fails, every container of both is new
@@ -170,6 +188,8 @@ def test_api_and_worker_ship_together_and_roll_back_together(production: Path, r
     assert len(api2) == 2 and len(workers2) == 2 and not set(api2 + workers2) & set(api + workers)
     assert len(_versions(remote_host, api2 + workers2)) == 1  # one version: both processes from one image
     assert "worker v2 on queue default" in on_host(remote_host, "docker", "logs", workers2[0])
+    jobs = _get(url + "jobs")
+    assert jobs.count("worker v1 ") == 2 and jobs.count("worker v2 ") == 2, jobs  # v1's data survived the switch
 
     # a worker that fails its check: both roll back, under load, and v2 keeps serving untouched
     _set(production, "api", 'const version = "v2"', 'const version = "v3"')
@@ -182,10 +202,8 @@ def test_api_and_worker_ship_together_and_roll_back_together(production: Path, r
     assert _get(url) == "api v2"
     assert _containers(remote_host, "web") == api2 and _containers(remote_host, "worker") == workers2
 
-    records = [
-        json.loads(line)
-        for line in run_goship("releases", "production", "--role", "worker", "--json", "-C", str(production)).stdout.splitlines()
-    ]
+    shown = run_goship("releases", "production", "--role", "worker", "--json", "-C", str(production))
+    records = json.loads(shown.stdout)["releases"]
     assert [r["result"] for r in records] == ["live", "live", "failed"]
     assert sorted(records[1]["roles"]["worker"]) == workers2
 

@@ -61,7 +61,7 @@ def team(tmp_path: Path, test_registry, remote_host, second_host, client_key):
         "    proxy:\n      port: 8081\n"
         "  production:\n"
         f"    hosts: [root@{remote_host.address}]\n"
-        "    app:\n      env:\n        STAGE: production\n        GREETING: ${PROD_GREETING:-welcome}\n"
+        "    app:\n      replicas: 2\n      env:\n        STAGE: production\n        GREETING: ${PROD_GREETING:-welcome}\n"
     )
     yield root
     for host in (remote_host, second_host):
@@ -79,12 +79,16 @@ def test_staging_and_production_serve_their_own_settings(team: Path, remote_host
 
     assert _get(f"http://{second_host.address}:8081/").startswith("staging|hi team|")
     assert _get(f"http://{remote_host.address}:80/").startswith("production|welcome|")
+    # Production runs two replicas behind its route, staging one: both answer in turn.
+    assert len(_remote_containers(second_host, "shop")) == 1 and len(_remote_containers(remote_host, "shop")) == 2
+    answered = {_get(f"http://{remote_host.address}:80/").split("|")[2] for _ in range(12)}
+    assert len(answered) == 2, answered
     # The same build, promoted: one image digest on both hosts.
     images = set()
     for host in (remote_host, second_host):
-        [container] = _remote_containers(host, "shop")
-        images.add(subprocess.run(host.ssh_argv("docker", "inspect", "--format", "{{.Config.Image}}", container["Names"]),
-                                  capture_output=True, text=True, check=True).stdout.strip())
+        for container in _remote_containers(host, "shop"):
+            images.add(subprocess.run(host.ssh_argv("docker", "inspect", "--format", "{{.Config.Image}}", container["Names"]),
+                                      capture_output=True, text=True, check=True).stdout.strip())
     assert len(images) == 1, images
 
     shown = run_goship("config", "staging", "--json", "-C", str(team), env=env)
@@ -92,6 +96,9 @@ def test_staging_and_production_serve_their_own_settings(team: Path, remote_host
     document = json.loads(shown.stdout)
     assert document["app"]["env"] == {"STAGE": "staging", "GREETING": "hi team"}
     assert document["proxy"]["port"] == 8081 and document["target"]["hosts"] == [f"root@{second_host.address}"]
+    assert document["app"]["replicas"] == 1
+    production_view = json.loads(run_goship("config", "production", "--json", "-C", str(team), env=env).stdout)
+    assert production_view["app"]["replicas"] == 2 and production_view["app"]["env"]["GREETING"] == "welcome"
 
 
 def test_an_unset_variable_is_refused_at_its_line_and_nothing_changes(team: Path, second_host):
