@@ -356,7 +356,7 @@ def cmd_exec(args: argparse.Namespace) -> None:
     """Run a command in the live container on each host of TARGET."""
     from goship.commands import operations
 
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = args.command
     if not command:
         raise GoshipError("no command given", hint="goship exec production -- /usr/local/bin/app --version")
     def show(host: str, line: str) -> None:
@@ -778,7 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     exec_parser = add("exec", cmd_exec, target=True, json_output="lines")
     exec_parser.add_argument("-i", "--interactive", action="store_true", help="attach a terminal")
     _role_option(exec_parser, "the process to run the command beside (default: web, the main one)")
-    exec_parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
+    # "*" after "--", not REMAINDER: options of exec (-i, --role) may then come after the
+    # target too, and everything after "--" is the command, dashes and all (as kubectl exec).
+    exec_parser.add_argument("command", nargs="*", help="-- then the command")
     lock_parser = add("lock", cmd_lock)
     lock_parser.add_argument("action", choices=["status", "release"])
     lock_parser.add_argument("target", nargs="?", default=LOCAL_TARGET, help="target (default: local)")
@@ -909,7 +911,18 @@ def _fail(error: GoshipError, as_json: bool) -> None:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line as a namespace; a mistake raises ``UsageError`` (did-you-mean included)."""
     parser = build_parser()
-    args, extras = parser.parse_known_args(list(argv))
+    argv = list(argv)
+    # goship exec TARGET [-i] [--role R] -- COMMAND...: what follows "--" is the command as
+    # it is, whatever it looks like; the options may come before or after the target.
+    tail: list[str] | None = None
+    if "exec" in argv and "--" in argv and argv.index("exec") < argv.index("--"):
+        cut = argv.index("--")
+        argv, tail = argv[:cut], argv[cut + 1:]
+    args, extras = parser.parse_known_args(argv)
+    if tail is not None and getattr(args, "func", None) is not cmd_exec:
+        args, extras = parser.parse_known_args([*argv, "--", *tail])  # "exec" was a value, not the command
+    elif tail is not None:
+        args.command = [*args.command, *tail]
     if extras:
         raise _unknown_options(parser, args.command, extras)
     return args

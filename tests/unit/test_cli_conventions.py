@@ -448,3 +448,27 @@ def test_help_loads_no_heavy_module():
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "target", "role", "interactive", "command"),
+    [
+        (["exec", "production", "--role", "worker", "--", "ls", "-la"], "production", "worker", False, ["ls", "-la"]),
+        (["exec", "--role", "worker", "production", "--", "sh", "-c", "echo hi"], "production", "worker", False, ["sh", "-c", "echo hi"]),
+        (["exec", "production", "-i", "--", "sh"], "production", None, True, ["sh"]),
+        (["exec", "production", "--", "/usr/local/bin/app", "--version"], "production", None, False, ["/usr/local/bin/app", "--version"]),
+        (["exec", "--", "ls", "--", "-x"], "local", None, False, ["ls", "--", "-x"]),
+    ],
+)
+def test_exec_options_go_before_or_after_the_target_and_the_command_follows_the_double_dash(argv, target, role, interactive, command):
+    from goship.cli import parse_args
+
+    args = parse_args(argv)
+    assert (args.target, args.role, args.interactive, args.command) == (target, role, interactive, command)
+
+
+def test_a_directory_named_exec_is_not_the_exec_command():
+    from goship.cli import parse_args
+
+    args = parse_args(["-C", "exec", "status"])
+    assert args.dir.name == "exec" and args.target == "local"
