@@ -101,7 +101,7 @@ func main() {
 		os.Exit(1)
 	}
 	host, _ := os.Hostname()
-	fmt.Fprintf(jobs, "worker %s %s\n", version, host)
+	fmt.Fprintf(jobs, "worker %s %s\\n", version, host)
 	jobs.Close()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)

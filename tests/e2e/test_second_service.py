@@ -41,6 +41,6 @@ def test_each_local_service_reports_and_serves_its_own_address(tmp_path, local_e
         assert status.returncode == 0, status.stderr
         assert urls[name] in status.stdout and "health=HTTP 200" in status.stdout, status.stdout
         as_json = run_goship("status", "-C", str(project), "--json")
-        [row] = [json.loads(line) for line in as_json.stdout.splitlines()]
+        [row] = json.loads(as_json.stdout)["hosts"]
         assert row["url"] == urls[name] and row["health"].startswith("HTTP 200"), row
         assert _curl(row["url"]) == f"I am {name}"
