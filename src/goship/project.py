@@ -212,7 +212,7 @@ class Project:
         if config.build.main != self.config.build.main:
             main = _main_package(self.root, config, self.config_path, self.root)
         if config.roles != self.config.roles:
-            _check_roles(self.root, config, self.config_path)
+            _check_roles(self.root, config, self.config_path, f"targets.{name}.")
         project = replace(self, config=config, main=main)
         project.programs()
         return project
@@ -268,11 +268,16 @@ def load_project(directory: Path, config_file: Path | None = None) -> Project:
         root=root, gomod=gomod, config=config, config_path=config_file, service=service, main=main
     )
     project.programs()  # two programs with one name are refused now, not at build time
+    for name, target in config.targets.items():
+        # A target's own build or roles are checked now too, not first when it is shipped
+        # (one waiting for a ${VAR} of its own is checked when it is used).
+        if target.unresolved is None and (target.build is not None or target.roles is not None):
+            project.for_target(name)
     return project
 
 
-def _check_roles(root: Path, config: Config, config_file: Path | None) -> None:
-    """Each role's main names a main package of the module."""
+def _check_roles(root: Path, config: Config, config_file: Path | None, where: str = "") -> None:
+    """Each role's main names a main package of the module (``where``: the target's keys, if any)."""
     for name, role in config.roles.items():
         role_main = normalise_main(role.main) if role.main is not None else None
         if role_main is not None and not any(_is_main_source(p) for p in (root / role_main).glob("*.go")):
@@ -280,7 +285,7 @@ def _check_roles(root: Path, config: Config, config_file: Path | None) -> None:
                 f"{role.main!r} is not a directory with package main",
                 hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
                 file=str(config_file),
-                key=f"roles.{name}.main",
+                key=f"{where}roles.{name}.main",
             )
 
 

@@ -229,3 +229,18 @@ def test_goship_config_of_an_unknown_target_names_the_known_ones(tmp_path, capsy
         main(["config", "prod", "-C", str(root)])
     assert exit_.value.code == 2
     assert "unknown target 'prod'" in capsys.readouterr().err
+
+
+def test_a_target_changes_its_roles_and_replicas(tmp_path):
+    (tmp_path / "cmd" / "worker").mkdir(parents=True)
+    (tmp_path / "cmd" / "worker" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    text = TEAM + "roles:\n  worker:\n    main: ./cmd/worker\n    replicas: 1\n    env: {QUEUE: low}\n"
+    text = text.replace("    deploy:\n      batch: 2\n", "    deploy:\n      batch: 2\n    app: {replicas: 3}\n    roles:\n      worker: {replicas: 4}\n")
+    project = load_project(_module(tmp_path, text))
+    production = project.for_target("production")
+    assert production.config.app.replicas == 3 and production.config.roles["worker"].replicas == 4
+    assert production.config.roles["worker"].env == {"QUEUE": "low"} and production.config.roles["worker"].main == "./cmd/worker"
+    assert project.for_target("staging").config.roles["worker"].replicas == 1
+    with pytest.raises(ConfigError) as refused:
+        load_project(_module(tmp_path, text.replace("      worker: {replicas: 4}", "      worker: {main: ./cmd/nothere}")))
+    assert refused.value.key == "targets.production.roles.worker.main"

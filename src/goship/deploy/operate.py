@@ -115,38 +115,35 @@ def _main_status(project: Project, host: Host, proxy: ContainerState | None, pro
     route = routing.read_table(host, state=proxy).get(project.service)
     state = host.engine.inspect(route.upstream) if route is not None else None
     if route is None or state is None:
-        return HostStatus(host.name, None, None, None, "not deployed", None, "-", host.url, proxy_state)
+        return _absent(host, host.url, proxy_state, MAIN_PROCESS)
     probe = _probe(host, route, state, project.config.health.path, project.config.app.port)
     replicas = project.config.app.replicas
-    return HostStatus(
-        host=host.name,
-        container=state.name,
-        version=state.labels.get(LABEL_VERSION),
-        image=state.labels.get(LABEL_IMAGE),
-        state=state.status or "?",
-        started=state.started_at or None,
-        health=probe.describe(),
-        url=url_of(host, route),
-        proxy=proxy_state,
-        role=MAIN_PROCESS,
-        containers=len(containers_of(host, project.service, MAIN_PROCESS)) if replicas > 1 or project.config.roles else 1,
-    )
+    count = len(containers_of(host, project.service, MAIN_PROCESS)) if replicas > 1 or project.config.roles else 1
+    return _row(host, state, probe.describe(), url_of(host, route), proxy_state, MAIN_PROCESS, count)
 
 
 def _role_status(project: Project, host: Host, role: str, proxy_state: str) -> HostStatus:
     """A role: its running containers; a routed one is asked through the proxy under its path."""
     names = containers_of(host, project.service, role)
     config = project.config.roles.get(role)
-    if not names:
-        return HostStatus(host.name, None, None, None, "not deployed", None, "-", "-", proxy_state, role=role, containers=0)
-    state = host.engine.inspect(names[0])
-    if state is None:  # removed while we looked
-        return HostStatus(host.name, None, None, None, "not deployed", None, "-", "-", proxy_state, role=role, containers=0)
+    state = host.engine.inspect(names[0]) if names else None
+    if state is None:  # none, or removed while we looked
+        return _absent(host, "-", proxy_state, role)
     url, health = "-", f"{len(names)} running"
     if config is not None and config.proxy is not None and config.proxy.path_prefix:
         path = config.proxy.path_prefix + (config.health.path or project.config.health.path)
         url = host.url + config.proxy.path_prefix
         health = host.prober.http_get("127.0.0.1", host.proxy.public_port, path).describe()
+    return _row(host, state, health, url, proxy_state, role, len(names))
+
+
+def _absent(host: Host, url: str, proxy_state: str, role: str) -> HostStatus:
+    # The main process keeps its 1 (a service never deployed reads as before roles).
+    containers = 1 if role == MAIN_PROCESS else 0
+    return HostStatus(host.name, None, None, None, "not deployed", None, "-", url, proxy_state, role=role, containers=containers)
+
+
+def _row(host: Host, state: ContainerState, health: str, url: str, proxy_state: str, role: str, count: int) -> HostStatus:
     return HostStatus(
         host=host.name,
         container=state.name,
@@ -158,7 +155,7 @@ def _role_status(project: Project, host: Host, role: str, proxy_state: str) -> H
         url=url,
         proxy=proxy_state,
         role=role,
-        containers=len(names),
+        containers=count,
     )
 
 
