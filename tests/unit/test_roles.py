@@ -18,6 +18,7 @@ from goship.config.model import (
     BuildConfig,
     DeployConfig,
     HealthConfig,
+    ProxyConfig,
     RoleConfig,
     RoleHealthConfig,
     RoleProxyConfig,
@@ -411,3 +412,53 @@ def test_the_command_line_takes_role_on_the_operate_commands():
         assert parser.parse_args(argv).role == "worker"
     assert parser.parse_args(["logs"]).role is None
 
+
+
+# --- what the review found ------------------------------------------------------------------------
+
+
+def test_a_role_the_next_version_drops_keeps_no_route_to_gone_containers(tmp_path):
+    fake = fake_host()
+    targets = {"production": TargetConfig(hosts=["root@web1"])}
+    _deploy(tmp_path, _project(tmp_path, _config(app=AppConfig(), roles={"admin": ADMIN}, targets=targets)), "1", fake)
+    assert set(fake.table()) == {SERVICE, f"{SERVICE}:admin"}
+    _deploy(tmp_path, _project(tmp_path, _config(app=AppConfig(), roles={}, targets=targets)), "2", fake)
+    assert set(fake.table()) == {SERVICE}
+    answer = fake.prober.serving(80, path="/admin/users")  # the main process's now, not a 502
+    assert answer is not None and answer.labels["goship.process"] == "web"
+
+
+def test_status_of_a_role_on_the_services_domain_uses_its_address(tmp_path):
+    fake = fake_host()
+    config = _config(app=AppConfig(), roles={"admin": ADMIN}, proxy=ProxyConfig(domains=["example.com"]),
+                     targets={"production": TargetConfig(hosts=["root@web1"])})
+    project = _project(tmp_path, config)
+    _deploy(tmp_path, project, "1", fake)
+    [_, admin] = operations.status(_session(project, fake), "production")
+    assert admin.url == "https://example.com/admin" and admin.health.startswith("HTTP 200"), admin
+
+
+def test_a_second_local_services_role_is_reached_under_its_own_name():
+    from goship.deploy import routes
+
+    other = routes.route_to("other", (routes.Upstream("other-1", 8080),), routes.Wanted(local=True), [])
+    hello = routes.route_to("hello", (routes.Upstream("hello-1", 8080),), routes.Wanted(local=True), [other])
+    admin = routes.route_to("hello:admin", (routes.Upstream("hello-admin-1", 9000),),
+                            routes.Wanted(path_prefix="/admin"), [other, hello])
+    assert other.catch_all and not hello.catch_all
+    caddyfile = routes.render([other, hello, admin])
+    site = caddyfile[caddyfile.index("http://hello.localhost {"):]
+    site = site[: site.index("\n}\n")]
+    bare = caddyfile[caddyfile.index(f":{routes.HTTP_PORT} {{"):]
+    assert "/admin" in site and "hello-admin-1:9000" in site
+    assert "/admin" not in bare and "hello-admin-1" not in bare  # other's address is other's alone
+
+
+def test_a_data_volume_never_takes_a_name_of_goships_own():
+    from goship.config.model import VolumeConfig
+    from goship.deploy.rollout import ensure_volumes
+    from goship.errors import DeployError
+
+    fake = fake_host()
+    with pytest.raises(DeployError, match="goship's own"):
+        ensure_volumes(fake.engine, "goship", [VolumeConfig.from_text("state-hello:/st")])

@@ -4,7 +4,7 @@ exec, locks, remove. ``goship.deploy.fleet`` applies them to each host of a targ
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from queue import Queue
 from threading import Thread
 
@@ -12,7 +12,7 @@ from goship import process
 from goship.deploy import history, lock, routing
 from goship.deploy.clock import Clock
 from goship.deploy.release import Release
-from goship.deploy.rollout import app_containers, drain, live_container, proxy_request, url_of
+from goship.deploy.rollout import app_containers, as_reached, drain, live_container, proxy_request, route_key, url_of
 from goship.deploy.routes import Route
 from goship.deploy.specs import (
     LABEL_IMAGE,
@@ -99,20 +99,21 @@ def status(project: Project, host: Host, processes: list[str] | None = None) -> 
     probe through the proxy for a routed one, and the proxy's state."""
     proxy = host.engine.inspect(host.proxy.name)
     proxy_state = _proxy_state(host, proxy)
+    table = routing.read_table(host, state=proxy)
     rows = []
     for name in processes or roles(project):
         if name == MAIN_PROCESS:
-            rows.append(_main_status(project, host, proxy, proxy_state))
+            rows.append(_main_status(project, host, table, proxy_state))
         else:
-            rows.append(_role_status(project, host, name, proxy_state))
+            rows.append(_role_status(project, host, table, name, proxy_state))
     return rows
 
 
-def _main_status(project: Project, host: Host, proxy: ContainerState | None, proxy_state: str) -> HostStatus:
+def _main_status(project: Project, host: Host, table: Mapping[str, Route], proxy_state: str) -> HostStatus:
     """The main process: the URL and the probe are the service's own route's (its domain, its
     ``<service>.localhost`` name, its path prefix): on a proxy that routes several services,
     the bare port answers for another one, or with a 404."""
-    route = routing.read_table(host, state=proxy).get(project.service)
+    route = table.get(project.service)
     state = host.engine.inspect(route.upstream) if route is not None else None
     if route is None or state is None:
         return _absent(host, host.url, proxy_state, MAIN_PROCESS)
@@ -122,18 +123,21 @@ def _main_status(project: Project, host: Host, proxy: ContainerState | None, pro
     return _row(host, state, probe.describe(), url_of(host, route), proxy_state, MAIN_PROCESS, count)
 
 
-def _role_status(project: Project, host: Host, role: str, proxy_state: str) -> HostStatus:
-    """A role: its running containers; a routed one is asked through the proxy under its path."""
+def _role_status(project: Project, host: Host, table: Mapping[str, Route], role: str, proxy_state: str) -> HostStatus:
+    """A role: its running containers; a routed one is asked as a client reaches it (its
+    domain, or its service's name and its path), like the main process."""
     names = containers_of(host, project.service, role)
     config = project.config.roles.get(role)
     state = host.engine.inspect(names[0]) if names else None
     if state is None:  # none, or removed while we looked
         return _absent(host, "-", proxy_state, role)
     url, health = "-", f"{len(names)} running"
-    if config is not None and config.proxy is not None and config.proxy.path_prefix:
-        path = config.proxy.path_prefix + (config.health.path or project.config.health.path)
-        url = host.url + config.proxy.path_prefix
-        health = host.prober.http_get("127.0.0.1", host.proxy.public_port, path).describe()
+    route = table.get(route_key(project.service, role))
+    if route is not None and config is not None and config.port is not None:
+        reached = as_reached(route, table.get(project.service))
+        path = config.health.path or project.config.health.path
+        url = url_of(host, reached)
+        health = _probe(host, reached, state, path, config.port).describe()
     return _row(host, state, health, url, proxy_state, role, len(names))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from goship.config.model import VolumeConfig
 from goship.deploy import health, history, lock, proxy, routes, routing
@@ -93,6 +93,12 @@ def ensure_volumes(engine: Engine, service: str, volumes: Sequence[VolumeConfig]
     whose data they hold). Those that exist are kept as they are: their data is
     the point. One that another service's deploy made is refused."""
     for name, labels in data_volumes(service, volumes).items():
+        if name.startswith("goship-"):
+            # goship's own volumes (the proxy's certificates, release history) are named so.
+            raise DeployError(
+                f"{engine.name}: volume {name} would be one of goship's own (goship-...)",
+                hint="give the volume another name in app.volumes, or the service another name",
+            )
         found = engine.create_volume(name, labels)
         owner = (found.get("Labels") or {}).get(LABEL_SERVICE)
         if owner not in (None, service):
@@ -111,6 +117,14 @@ def ensure_image(engine: Engine, image: str, auth: Callable[[], str | None] | No
 def wanted(release: Release, host: Host) -> routes.Wanted:
     """What the release asks of the host's proxy."""
     return routes.Wanted(release.domains, release.tls, release.path_prefix, release.strip_prefix, host.proxy.local)
+
+
+def as_reached(route: routes.Route, main: routes.Route | None) -> routes.Route:
+    """A role's route as clients reach it: under its service's own name (``<service>.localhost``
+    where the service does not hold the catch-all) unless it has domains of its own."""
+    if main is None or route.domains or ":" not in route.service:
+        return route
+    return replace(route, local_name=main.local_name, catch_all=main.catch_all)
 
 
 def proxy_request(route: routes.Route, path: str) -> tuple[str | None, str]:
@@ -390,7 +404,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
             switched.append(process)
             if process.name == MAIN_PROCESS:
                 main_route = route
-            _check_through_proxy(host, process, route, clock)
+            _check_through_proxy(host, process, as_reached(route, main_route), clock)
             stage.ok(f"proxy switched to {', '.join(new[process.name])}")
         if release.watch_seconds > 0:
             first = new[MAIN_PROCESS][0]
@@ -416,6 +430,11 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
                 engine.stop(old.name, release.stop_timeout)
             engine.remove(old.name)
         stage.info(f"removed {', '.join(c.name for c in previous)}")
+    # A role this release no longer runs (or no longer routes) keeps no route to containers that are gone.
+    kept = {p.route_key for p in run if p.route_key}
+    stale = [k for k in routing.read_table(host) if k.startswith(release.service + ":") and k not in kept]
+    if stale:
+        routing.drop(host, stale, stage, uninterrupted(clock))
     assert main_route is not None
     before = _processes_of([c for c in previous if c.running]) if live_state else None
     return HostResult(

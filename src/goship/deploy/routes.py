@@ -382,10 +382,21 @@ def render(routes: Iterable[Route]) -> str:
             lines.append("\ttls internal")
         lines += _handles(on_it, next((r for r in on_it if not r.path_prefix), None))
         lines.append("}")
+    by_service = {r.service: r for r in routes}
+
+    def roles_of(service: str) -> list[Route]:
+        return [r for r in routes if r.service.startswith(service + ":") and r.path_prefix and not r.domains]
+
+    def on_bare_port(route: Route) -> bool:
+        # A role's path belongs where its service is reached: the bare port only if the
+        # service holds the catch-all there (or has no local name of its own).
+        main = by_service.get(route.service.split(":", 1)[0]) if ":" in route.service else None
+        return main is None or main.catch_all or not main.local_name
+
     for route in routes:
         if route.local_name:
-            lines += [f"http://{route.local_name} {{", *_handles([], route), "}"]
-    in_catch_all = [r for r in routes if not r.domains and (r.path_prefix or r.catch_all)]
+            lines += [f"http://{route.local_name} {{", *_handles(roles_of(route.service), route), "}"]
+    in_catch_all = [r for r in routes if not r.domains and (r.path_prefix or r.catch_all) and on_bare_port(r)]
     catch_all = next((r for r in in_catch_all if r.catch_all and not r.path_prefix), None)
     lines += [f":{HTTP_PORT} {{", *_handles([r for r in in_catch_all if r.path_prefix], catch_all)]
     if catch_all is None:

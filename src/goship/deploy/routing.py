@@ -270,6 +270,12 @@ def unroute(host: Host, service: str, stage: Stage, clock: Clock = REAL_CLOCK) -
     return _edit(host, service, stage, f"unrouting {service}", None, clock, roles_too=True)[1]
 
 
+def drop(host: Host, keys: list[str], stage: Stage, clock: Clock = REAL_CLOCK) -> None:
+    """Remove these routes (a role the release no longer runs), each one alone."""
+    for key in keys:
+        _edit(host, key, stage, f"unrouting {key}", None, clock)
+
+
 def _edit(
     host: Host,
     service: str,
