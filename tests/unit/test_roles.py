@@ -88,7 +88,7 @@ def test_a_role_that_names_a_main_package_with_a_docker_builder_is_told_to_use_c
 
 def test_the_schema_tells_editors_about_roles_and_replicas():
     properties = schema()["properties"]
-    assert properties["app"]["properties"]["replicas"]["minimum"] == 1
+    assert properties["app"]["properties"]["replicas"]["anyOf"][0]["minimum"] == 1
     roles = properties["roles"]
     assert roles["propertyNames"]["not"] == {"const": "web"}
     role = roles["additionalProperties"]["properties"]

@@ -244,3 +244,43 @@ def test_a_target_changes_its_roles_and_replicas(tmp_path):
     with pytest.raises(ConfigError) as refused:
         load_project(_module(tmp_path, text.replace("      worker: {replicas: 4}", "      worker: {main: ./cmd/nothere}")))
     assert refused.value.key == "targets.production.roles.worker.main"
+
+
+# --- what the review found ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("targets:\n  s:\n    hosts: [h]\n    roles: {Bad_Name: {command: [/bin/w]}}\n", "targets.s.roles.Bad_Name", "not a role name"),
+        ("roles:\n  admin: {port: 9000, proxy: {path_prefix: /admin}}\ntargets:\n  s:\n    hosts: [h]\n    proxy: {path_prefix: /admin}\n",
+         "targets", "targets.s: roles.admin.proxy.path_prefix /admin is the main process's"),
+        ("roles:\n  worker: {main: .}\ntargets:\n  s:\n    hosts: [h]\n    build: {builder: docker}\n",
+         "targets", "targets.s: roles.worker.main: the docker builder"),
+    ],
+)
+def test_a_targets_roles_meet_the_same_rules_as_the_top_levels(text, key, message):
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, environ={})
+    assert refused.value.key == key and message in refused.value.problem
+
+
+def test_a_targets_unset_variable_hides_no_other_problem_of_its_section():
+    text = "targets:\n  s:\n    hosts: [h]\n    app:\n      env: {A: '${NOPE}'}\n      port: 99999\n"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, environ={})
+    assert refused.value.key == "targets.s.app.port"
+
+
+def test_a_variables_value_is_text_unless_it_is_a_number_or_true_false():
+    config = parse_config("app:\n  env:\n    A: ${X}\n    B: ${Y:-}\n    C: ${Z:-null}\n  port: ${P:-81}\n", environ={"X": "yes"})
+    assert config.app.env == {"A": "yes", "B": "", "C": "null"} and config.app.port == 81
+    with pytest.raises(ConfigError, match="inside a default is not supported"):
+        parse_config("app:\n  env:\n    A: ${X:-${Y}}\n", environ={"Y": "y"})
+
+
+def test_the_schema_lets_editors_accept_a_variable_where_a_number_goes():
+    port = schema()["properties"]["app"]["properties"]["port"]
+    assert {"type": "integer", "minimum": 1, "maximum": 65535} in port["anyOf"]
+    assert any(option.get("pattern", "").startswith(r"\$\{") for option in port["anyOf"])
+    assert schema()["properties"]["image"]["anyOf"][0] == {"type": "string"}

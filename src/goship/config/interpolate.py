@@ -31,6 +31,8 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str:
         if not _NAME.fullmatch(name):
             raise ValueError(f"${{{name}}}: {name!r} is not a variable name")
         op, arg = match.group("op"), match.group("arg") or ""
+        if "${" in arg:
+            raise ValueError(f"{whole}...: a ${{...}} inside a default is not supported (give the default as text)")
         value = environ.get(name)
         if op == ":-":
             return value if value else arg

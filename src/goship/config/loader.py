@@ -92,6 +92,8 @@ class _Validator:
         self.errors: list[ConfigError] = []
         #: targets.NAME -> the first ${VAR} its overrides need and the environment lacks.
         self.unresolved: dict[str, ConfigError] = {}
+        #: targets.NAME while one of its overrides is checked.
+        self._target: str | None = None
         self._scalars = yaml.constructor.SafeConstructor()
 
     def fail(self, node: yaml.Node, path: str, message: str, hint: str | None = None) -> ConfigError:
@@ -99,7 +101,7 @@ class _Validator:
 
     def convert(self, node: yaml.Node, typ: Any, path: str, key_node: yaml.Node | None = None) -> Any:
         if isinstance(node, yaml.ScalarNode) and "$" in str(node.value):
-            node = self._interpolated(node, path)
+            node = self._interpolated(node, path, typ)
         origin = typing.get_origin(typ)
         if origin in (Union, types.UnionType):
             options = [t for t in typing.get_args(typ) if t is not type(None)]
@@ -130,20 +132,31 @@ class _Validator:
     def _is_null(node: yaml.Node) -> bool:
         return _is_null(node)
 
-    def _interpolated(self, node: yaml.ScalarNode, path: str) -> yaml.ScalarNode:
+    def _interpolated(self, node: yaml.ScalarNode, path: str, typ: Any) -> yaml.ScalarNode:
         """``${VAR}``, ``${VAR:-default}`` (and the other forms compose files use) from the environment."""
         try:
             value = interpolate(str(node.value), self.environ)
         except ValueError as exc:
             error = self.fail(node, path, str(exc), hint="export it, give a default as ${NAME:-default}, or write $$ for a literal $")
-            if path.startswith("targets."):
-                raise _Unresolved(error) from None
-            raise error from None
+            if self._target is None:
+                raise error from None
+            if typ in (str, str | None):
+                # A text value of a target's own: the rest of the section is still checked now,
+                # and the variable asked for when the target is used.
+                self.unresolved.setdefault(self._target, error)
+                return yaml.ScalarNode("tag:yaml.org,2002:str", "", node.start_mark, node.end_mark, style='"')
+            raise _Unresolved(error) from None
         if value == node.value:
             return node
-        # A plain value is typed by what it becomes (port: ${PORT:-8080} is a number); a quoted one stays text.
-        resolver: Any = yaml.resolver.Resolver()
-        tag = resolver.resolve(yaml.ScalarNode, value, (True, False)) if node.style is None else node.tag
+        tag = "tag:yaml.org,2002:str"
+        if node.style is None:
+            # A plain value is typed by what it becomes (port: ${PORT:-8080} is a number), as far as
+            # numbers and true/false go: a variable's "yes", "null" or "2024-01-01" stays text.
+            resolver: Any = yaml.resolver.Resolver()
+            resolved = resolver.resolve(yaml.ScalarNode, value, (True, False))
+            boolean = resolved == "tag:yaml.org,2002:bool" and value.lower() in ("true", "false")
+            if resolved in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") or boolean:
+                tag = resolved
         return yaml.ScalarNode(tag, value, node.start_mark, node.end_mark, style=node.style)
 
     def _mapping_items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
@@ -248,7 +261,10 @@ class _Validator:
             problem = name_check(name) if name_check else None
             if problem:
                 raise self.fail(name_node, self._join(self._join(path, key), name), problem)
+        outer = self._target
         try:
+            if cls is TargetConfig and key in OVERRIDABLE:
+                self._target = path
             value = self.convert(value_node, hints[key], self._join(path, key), key_node)
         except _Unresolved as missing:
             if cls is not TargetConfig:
@@ -257,6 +273,8 @@ class _Validator:
                 raise missing.error from None  # hosts: ${HOST} is needed to know the target at all
             self.unresolved.setdefault(path, missing.error)
             return None
+        finally:
+            self._target = outer
         check = fields[key].metadata.get("check")
         problem = check(value) if check else None
         if problem:

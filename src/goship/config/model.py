@@ -780,7 +780,7 @@ class TargetConfig:
     proxy: ProxyConfig | None = field(default=None, metadata=_override("proxy"))
     deploy: DeployConfig | None = field(default=None, metadata=_override("deploy"))
     ssh: SSHConfig | None = field(default=None, metadata=_override("ssh"))
-    roles: dict[str, RoleConfig] | None = field(default=None, metadata=_override("roles"))
+    roles: dict[str, RoleConfig] | None = field(default=None, metadata={**_override("roles"), "names": _role_name})
     #: An override that names a ${VAR} this environment does not set: reported when the
     #: target is used, so staging deploys without production's variables.
     unresolved: ConfigError | None = field(default=None, repr=False, compare=False, metadata={"internal": True})
@@ -833,6 +833,15 @@ class Config:
     )
 
     def problems(self) -> Problems:
+        found = self._rules()
+        for target, entry in self.targets.items():
+            if entry.unresolved is None and entry.overrides():
+                # The same rules across sections, for what each target deploys.
+                found += [("targets", f"targets.{target}: {message}", hint)
+                          for _, message, hint in self.for_target(target)._rules()]
+        return found
+
+    def _rules(self) -> Problems:
         for name, role in self.roles.items():
             if role.main is not None and self.build.builder == "docker":
                 return [("roles", f"roles.{name}.main: the docker builder builds your Dockerfile, and goship cannot "

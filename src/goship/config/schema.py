@@ -32,6 +32,10 @@ _DURATION = {
 }
 
 
+#: A number or true/false may come from the environment: port: ${PORT:-8080}.
+_VARIABLE = {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*"}
+
+
 def _type(typ: Any) -> dict[str, Any]:
     origin = typing.get_origin(typ)
     if origin in (Union, types.UnionType):
@@ -50,9 +54,9 @@ def _type(typ: Any) -> dict[str, Any]:
     if typ is Duration:
         return dict(_DURATION)
     if typ is bool:
-        return {"type": "boolean"}
+        return {"anyOf": [{"type": "boolean"}, dict(_VARIABLE)]}
     if typ is int:
-        return {"type": "integer"}
+        return {"anyOf": [{"type": "integer"}, dict(_VARIABLE)]}
     if typ is str:
         # Numbers in text settings keep their spelling (GO: 1.20): the loader takes them.
         return {"type": ["string", "number"]}
@@ -72,6 +76,9 @@ def _object(cls: Any) -> dict[str, Any]:
             if target.get("type") == ["string", "number"]:
                 target["type"] = "string"
             target.update(extra)
+        if item.metadata.get("text_only"):
+            # The loader refuses a number here (image: 123).
+            schema = {"anyOf": [{"type": "string", **extra}, {"type": "null"}]} if "anyOf" in schema else {"type": "string", **extra}
         if item.metadata.get("doc"):
             schema["description"] = item.metadata["doc"]
         default = _default(item)
