@@ -284,3 +284,18 @@ def test_the_schema_lets_editors_accept_a_variable_where_a_number_goes():
     assert {"type": "integer", "minimum": 1, "maximum": 65535} in port["anyOf"]
     assert any(option.get("pattern", "").startswith(r"\$\{") for option in port["anyOf"])
     assert schema()["properties"]["image"]["anyOf"][0] == {"type": "string"}
+
+
+def test_lint_checks_what_each_target_deploys():
+    from goship.commands.lint.config_rules import check_config
+
+    text = (
+        "image: registry.example.com:5000/db\n"
+        "targets:\n  production:\n    hosts: [h]\n"
+        "    app:\n      volumes: [data:/data]\n      security: {read_only: false, reason: needs it}\n"
+        "    registry:\n      insecure: true\n"
+    )
+    findings, _ = check_config(text, "goship.yaml", "module x\n\ngo 1.22\n\nrequire modernc.org/sqlite v1.0.0\n")
+    found = {(f.rule, f.line) for f in findings}
+    assert {("GS210", 6), ("GS203", 7), ("GS202", 9)} <= found
+    assert all(f.message.startswith("targets.production: ") for f in findings if f.rule in ("GS202", "GS203", "GS210"))

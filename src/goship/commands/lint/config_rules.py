@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import yaml
 
@@ -219,6 +220,40 @@ def sqlite_on_volume(config: Config, go_mod: str, file: str, line: int | None) -
     ]
 
 
+def _view_findings(
+    config: Config, root: yaml.Node | None, file: str, go_mod: str, under: tuple[str, ...]
+) -> list[Finding]:
+    """GS202, GS203 and GS210 for one view of goship.yaml (the top level, or what a target
+    deploys); ``under``: where that target's keys are, for the line (else the top level's)."""
+
+    def line(*keys: str) -> int | None:
+        return (_key_line(root, *under, *keys) if under else None) or _key_line(root, *keys)
+
+    findings: list[Finding] = []
+    host = registry_host(config.image)
+    if config.registry.insecure and host is not None and not is_loopback(host):
+        findings.append(
+            finding(
+                "GS202",
+                f"registry.insecure: true pushes to {host} (and sends its credentials) over plain HTTP",
+                file, line("registry", "insecure"),
+            )
+        )
+    weakened = config.app.security.weakened()
+    if weakened:
+        reason = config.app.security.reason
+        findings.append(
+            finding(
+                "GS203",
+                f"app.security weakens the container: {'; '.join(weakened)}"
+                + (f" (reason: {reason})" if reason else ""),
+                file, line("app", "security"),
+            )
+        )
+    findings += sqlite_on_volume(config, go_mod, file, line("app", "volumes"))
+    return findings
+
+
 def check_config(text: str, file: str, go_mod: str = "") -> tuple[list[Finding], Config | None]:
     """Findings for one goship.yaml, and the config when it loads; ``go_mod``: the
     module's go.mod text, for the rules that depend on what the service uses."""
@@ -230,25 +265,14 @@ def check_config(text: str, file: str, go_mod: str = "") -> tuple[list[Finding],
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     findings: list[Finding] = check_placeholders(root, file)
-    host = registry_host(config.image)
-    if config.registry.insecure and host is not None and not is_loopback(host):
-        findings.append(
-            finding(
-                "GS202",
-                f"registry.insecure: true pushes to {host} (and sends its credentials) over plain HTTP",
-                file, _key_line(root, "registry", "insecure"),
-            )
-        )
-    weakened = config.app.security.weakened()
-    if weakened:
-        reason = config.app.security.reason
-        findings.append(
-            finding(
-                "GS203",
-                f"app.security weakens the container: {'; '.join(weakened)}"
-                + (f" (reason: {reason})" if reason else ""),
-                file, _key_line(root, "app", "security"),
-            )
-        )
-    findings += sqlite_on_volume(config, go_mod, file, _key_line(root, "app", "volumes"))
+    top = _view_findings(config, root, file, go_mod, ())
+    findings += top
+    said = {(f.rule, f.message) for f in top}
+    for name, target in config.targets.items():
+        if target.unresolved is not None or not target.overrides():
+            continue
+        # What a target deploys is checked too: its own volumes, registry and security.
+        for found in _view_findings(config.for_target(name), root, file, go_mod, ("targets", name)):
+            if (found.rule, found.message) not in said:
+                findings.append(replace(found, message=f"targets.{name}: {found.message}"))
     return findings, config
