@@ -86,7 +86,7 @@ def _unknown_options(parser: argparse.ArgumentParser, command: str | None, extra
     from goship.commands.reference.spec import command_parsers
 
     sub = command_parsers(parser).get(command or "", parser)
-    flags = [flag for action in (*parser._actions, *sub._actions) for flag in action.option_strings]
+    flags = list(dict.fromkeys(flag for action in (*parser._actions, *sub._actions) for flag in action.option_strings))
     first = extras[0]
     if first.startswith("-"):
         name = first.split("=", 1)[0]
@@ -925,6 +925,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.command = [*args.command, *tail]
     if extras:
         raise _unknown_options(parser, args.command, extras)
+    config = getattr(args, "config", None)
+    if isinstance(config, Path) and not config.is_absolute() and getattr(args, "dir", None) is not None:
+        # As git -C and make -C: -c names a file from where -C points.
+        args.config = args.dir / config
     return args
 
 

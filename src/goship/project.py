@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from goship.config import CONFIG_NAME, Config, load_config
+from goship.config.loader import key_line
 from goship.errors import ConfigError, ProjectError
 
 _SKIP_DIRS = {"vendor", "testdata", "node_modules"}
@@ -190,6 +191,7 @@ class Project:
                     f"{main} and {clash} would both be /usr/local/bin/{binary} in the image",
                     hint="goship names a role's program after its directory: rename one of the directories",
                     file=str(self.config_path or CONFIG_NAME), key=f"roles.{name}.main",
+                    line=key_line(self.config_path, f"roles.{name}.main"),
                 )
             programs[main] = binary
         return programs
@@ -210,7 +212,7 @@ class Project:
             return self
         main = self.main
         if config.build.main != self.config.build.main:
-            main = _main_package(self.root, config, self.config_path, self.root)
+            main = _main_package(self.root, config, self.config_path, self.root, f"targets.{name}.")
         if config.roles != self.config.roles:
             _check_roles(self.root, config, self.config_path, f"targets.{name}.")
         project = replace(self, config=config, main=main)
@@ -286,10 +288,11 @@ def _check_roles(root: Path, config: Config, config_file: Path | None, where: st
                 hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
                 file=str(config_file),
                 key=f"{where}roles.{name}.main",
+                line=key_line(config_file, f"{where}roles.{name}.main"),
             )
 
 
-def _main_package(root: Path, config: Config, config_file: Path | None, directory: Path) -> str:
+def _main_package(root: Path, config: Config, config_file: Path | None, directory: Path, where: str = "") -> str:
     """build.main, checked; else the one main package (or the one ``directory`` is in)."""
     main = config.build.main
     if main is not None:
@@ -317,7 +320,8 @@ def _main_package(root: Path, config: Config, config_file: Path | None, director
                 f"{main!r} is not a directory with package main",
                 hint=f"main packages found: {', '.join(find_main_packages(root)) or 'none'}",
                 file=str(config_file),
-                key="build.main",
+                key=f"{where}build.main",
+                line=key_line(config_file, f"{where}build.main"),
             )
     return main
 

@@ -53,6 +53,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         (["-C", "a", "status", "-C", "b"], "b", None, False),  # after the command wins
         (["--json", "-c", "x.yaml", "status", "production"], ".", "x.yaml", True),
         (["--dir=svc", "status", "--json"], "svc", None, True),
+        (["-C", "svc", "-c", "alt.yaml", "config"], "svc", "svc/alt.yaml", False),  # -c from where -C points
+        (["-C", "svc", "config", "-c", "/etc/goship.yaml"], "svc", "/etc/goship.yaml", False),
     ],
 )
 def test_global_options_go_before_or_after_the_command(argv, directory, config, as_json):
@@ -472,3 +474,14 @@ def test_a_directory_named_exec_is_not_the_exec_command():
 
     args = parse_args(["-C", "exec", "status"])
     assert args.dir.name == "exec" and args.target == "local"
+
+
+def test_a_commands_own_option_named_like_a_global_one_is_completed(capsys):
+    code, out, _ = run(capsys, "completion", "bash")
+    assert code == 0
+    assert 'compgen -W "--version --image' in out  # deploy --version V, not only goship --version
+
+
+def test_did_you_mean_names_each_flag_once(capsys):
+    code, _, err = run(capsys, "config", "--jsn")
+    assert code == 2 and "'--json' or '--json'" not in err and "--json" in err

@@ -299,3 +299,24 @@ def test_lint_checks_what_each_target_deploys():
     found = {(f.rule, f.line) for f in findings}
     assert {("GS210", 6), ("GS203", 7), ("GS202", 9)} <= found
     assert all(f.message.startswith("targets.production: ") for f in findings if f.rule in ("GS202", "GS203", "GS210"))
+
+
+def test_yaml_merge_keys_and_x_holders_work_in_targets_too():
+    text = (
+        "x-common: &common\n  env: {LOG: info, A: '1'}\n  args: [-x]\n"
+        "app:\n  <<: *common\n  port: 9000\n"
+        "targets:\n  s:\n    hosts: [h]\n    app:\n      <<: *common\n      env: {LOG: debug}\n"
+    )
+    config = parse_config(text, environ={})
+    assert config.app.env == {"LOG": "info", "A": "1"} and config.app.args == ["-x"] and config.app.port == 9000
+    assert config.for_target("s").app.env == {"LOG": "debug", "A": "1"}
+    with pytest.raises(ConfigError) as refused:
+        parse_config("app:\n  <<: 3\n", environ={})
+    assert refused.value.line == 2 and "merge key" in refused.value.problem
+
+
+def test_a_targets_main_package_that_is_not_one_is_refused_at_its_line(tmp_path):
+    root = _module(tmp_path, "service: shop\ntargets:\n  s:\n    hosts: [h]\n    build: {main: ./nope}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_project(root)
+    assert refused.value.key == "targets.s.build.main" and refused.value.line == 5

@@ -196,6 +196,8 @@ class _Validator:
         found = len(self.errors)
         items = self._mapping_items(node, path)
         if cls is Config:
+            # x-anything: a holder for anchors (x-common: &common ...), as compose files have.
+            items = [item for item in items if not item[0].startswith("x-")]
             # The targets last: their sections are merged over the top-level ones, whose
             # own problems are then reported once, at their own keys.
             items.sort(key=lambda item: item[0] == "targets")
@@ -367,6 +369,7 @@ def parse_config(text: str, source: str = CONFIG_NAME, environ: typing.Mapping[s
         raise ConfigError(f"not valid YAML: {exc}", file=source) from None
     if node is None:
         return Config()
+    _merge_keys(node, source)
     validator = _Validator(source, os.environ if environ is None else environ, node)
     try:
         config: Config = validator.convert(node, Config, "")
@@ -375,6 +378,31 @@ def parse_config(text: str, source: str = CONFIG_NAME, environ: typing.Mapping[s
     if validator.errors:
         raise ConfigErrors.of(_distinct(validator.errors))
     return config
+
+
+def _merge_keys(root: yaml.Node, source: str) -> None:
+    """YAML merge keys (``<<: *base``) resolved in place, everywhere, before anything reads the
+    tree: a target's section merged over the top level's then sees the merged keys."""
+    constructor = yaml.constructor.SafeConstructor()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            try:
+                constructor.flatten_mapping(node)
+            except yaml.constructor.ConstructorError as exc:
+                mark = exc.problem_mark
+                raise ConfigError(
+                    f"a merge key ('<<') takes a mapping or a list of them: {exc.problem}",
+                    file=source, line=mark.line + 1 if mark else None,
+                ) from None
+            stack.extend(value for pair in node.value for value in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def _distinct(errors: list[ConfigError]) -> list[ConfigError]:
@@ -386,6 +414,24 @@ def _distinct(errors: list[ConfigError]) -> list[ConfigError]:
             seen.add((error.line, error.problem))
             distinct.append(error)
     return distinct
+
+
+def key_line(path: Path | None, key: str) -> int | None:
+    """The 1-based line of ``key`` (``targets.staging.build.main``) in goship.yaml, if written there:
+    for a problem found after loading (a build.main that is no main package)."""
+    try:
+        node: yaml.Node | None = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader) if path else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for part in key.split("."):
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        found = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+        if found is None:
+            return line
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
 
 
 def load_config(path: Path) -> Config:

@@ -52,8 +52,9 @@ def _common(cli: CLI) -> list[Option]:
 
 def _own(cli: CLI, command: Command) -> list[Option]:
     """The options of one command, without the global ones every command takes."""
-    common = {flag for option in cli.options for flag in option.flags}
-    return [option for option in command.options if not common & set(option.flags)]
+    # The same flags taking the same kind of value: deploy's --version V is its own, not goship --version.
+    common = {(tuple(option.flags), option.takes_value) for option in cli.options}
+    return [option for option in command.options if (tuple(option.flags), option.takes_value) not in common]
 
 
 # --- bash ---------------------------------------------------------------------------------------
