@@ -462,3 +462,21 @@ def test_a_data_volume_never_takes_a_name_of_goships_own():
     fake = fake_host()
     with pytest.raises(DeployError, match="goship's own"):
         ensure_volumes(fake.engine, "goship", [VolumeConfig.from_text("state-hello:/st")])
+
+
+def test_a_rollback_says_which_process_it_cannot_restore(tmp_path, monkeypatch):
+    from goship.events import CollectingReporter
+
+    monkeypatch.setenv("TOKEN", "t0k")
+    fake = fake_host()
+    targets = {"production": TargetConfig(hosts=["root@web1"])}
+    _deploy(tmp_path, _project(tmp_path, _config(targets=targets)), "1", fake)  # with the worker
+    without = _project(tmp_path, _config(roles={}, targets=targets))
+    _deploy(tmp_path, without, "2", fake)
+    reporter = CollectingReporter()
+    connections = {fake.host.name: fake.host.connection}
+    with Session(without, reporter=reporter, clock=fake.clock, connect_ssh=lambda t, s: connections[t.label]) as session:
+        operations.rollback(session, "production")
+    warnings = [e.message for e in reporter.events if e.level == "warn"]
+    assert any("also ran worker" in w and "not restored" in w for w in warnings), warnings
+    assert _apps(fake) == {"web": ["1"]}

@@ -161,6 +161,12 @@ class DockerHosts:
         health gate and switch as any deploy, recorded as a rollback. ``roles``: the processes
         that release ran (its image has no program for a role added since); None: all."""
         release = make_release(self.project, version, image, digest, revision, kind="rollback").only(roles)
+        gone = [name for name in roles or () if name not in release.role_names]
+        if gone:
+            # Its settings are no longer in goship.yaml: goship cannot start it as it ran.
+            stage.on(host.name).warn(
+                f"{version} also ran {', '.join(gone)}, which goship.yaml no longer has: not restored"
+            )
         pull = self.context.pull_auth
         auth = None if host.local or "@" not in image else (lambda: pull(image))
         return deploy_to_host(host, release, lambda engine: ensure_image(engine, image, auth), stage, clock, known)
