@@ -432,7 +432,7 @@ def _replace(host: Host, release: Release, stage: Stage, clock: Clock, routed: s
         stage.info(f"removed {', '.join(c.name for c in previous)}")
     # A role this release no longer runs (or no longer routes) keeps no route to containers that are gone.
     kept = {p.route_key for p in run if p.route_key}
-    stale = [k for k in routing.read_table(host) if k.startswith(release.service + ":") and k not in kept]
+    stale = [k for k in table if k.startswith(release.service + ":") and k not in kept]  # as read before the switch
     if stale:
         routing.drop(host, stale, stage, uninterrupted(clock))
     assert main_route is not None
