@@ -4,6 +4,7 @@ from one another): machines described for goship doctor, a fake deploy host."""
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,11 +13,13 @@ from goship.config import Config
 from goship.deploy import history
 from goship.deploy.proxy import ProxySpec
 from goship.deploy.release import Release
+from goship.deploy.rollout import deploy_to_host, ensure_image
 from goship.deploy.targets import Host
 from goship.engine.client import Engine
+from goship.events import CollectingReporter, Stage
 from goship.hosts import HostConnection
 from goship.project import GoMod, Project
-from goship.testing.engine import FakeClock, FakeEngine
+from goship.testing.engine import Behaviour, FakeClock, FakeEngine
 from goship.testing.machine import FakeMachine
 from goship.testing.prober import FakeProber
 
@@ -183,3 +186,31 @@ def service_module(tmp_path: Path, config: str | None = None) -> Path:
     if config is not None:
         (root / "goship.yaml").write_text(config)
     return root
+
+
+# --- a library caller's machine, kept out -----------------------------------------------------------
+
+
+def nothing_real(monkeypatch, tmp_path: Path) -> None:
+    """The deployer's login from the environment; no docker config, cache or socket of this machine."""
+    monkeypatch.setenv("GOSHIP_REGISTRY_USERNAME", "ci")
+    monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+    def no_sockets(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a real socket was opened")
+
+    monkeypatch.setattr(socket, "create_connection", no_sockets)
+
+
+HEALTHY = Behaviour()
+
+
+def ship(fake: FakeHost, version: str, behaviour: Behaviour = HEALTHY, reporter: CollectingReporter | None = None, **settings: object):
+    if image(version) not in fake.engine.images:
+        fake.engine.add_image(image(version), behaviour)
+    rel = release(version, **settings)
+    stage = Stage(reporter or CollectingReporter(), "deploy")
+    return deploy_to_host(fake.host, rel, lambda engine: ensure_image(engine, rel.image), stage, fake.clock)

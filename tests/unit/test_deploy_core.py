@@ -23,18 +23,7 @@ from goship.events import CollectingReporter, Stage
 from goship.project import GoMod, Project
 from goship.testing.engine import Behaviour, Crash, FakeClock
 from goship.testing.prober import FakeProber
-from tests.unit.helpers import SERVICE, FakeHost, fake_host, image, release
-
-HEALTHY = Behaviour()
-
-
-def ship(fake: FakeHost, version: str, behaviour: Behaviour = HEALTHY, reporter: CollectingReporter | None = None, **settings: object):
-    if image(version) not in fake.engine.images:
-        fake.engine.add_image(image(version), behaviour)
-    rel = release(version, **settings)
-    stage = Stage(reporter or CollectingReporter(), "deploy")
-    return deploy_to_host(fake.host, rel, lambda engine: ensure_image(engine, rel.image), stage, fake.clock)
-
+from tests.unit.helpers import HEALTHY, SERVICE, FakeHost, fake_host, image, release, ship
 
 # --- one host, one deploy: the table -------------------------------------------------------------
 

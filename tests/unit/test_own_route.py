@@ -4,7 +4,6 @@ prefix, its domain), never the bare port, which answers for another service or w
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,12 @@ from goship.project import GoMod, Project
 from goship.testing.engine import Behaviour
 from goship.testing.hosts import FakeHosts
 from goship.testing.process import FakeRunner, fake_go_and_git
-from tests.unit.helpers import fake_host, image, release
+from tests.unit.helpers import fake_host, image, nothing_real, release
 
 
 @pytest.fixture(autouse=True)
 def _nothing_real(monkeypatch, tmp_path):
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-
-    def no_sockets(*args, **kwargs):
-        raise AssertionError("a real socket was opened")
-
-    monkeypatch.setattr(socket, "create_connection", no_sockets)
+    nothing_real(monkeypatch, tmp_path)
 
 
 def _service(tmp_path: Path, name: str, **config: object) -> Project:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from goship.project import GoMod, Project
 from goship.testing.hosts import FakeHosts
 from goship.testing.process import FakeRunner, fake_go_and_git
 from goship.testing.registry import FakeRegistry
+from tests.unit.helpers import nothing_real
 
 REPOSITORY = "team/hello"
 REVISION = "3f2a9c1d0b7e" + "5" * 28
@@ -28,17 +28,7 @@ REVISION = "3f2a9c1d0b7e" + "5" * 28
 
 @pytest.fixture(autouse=True)
 def _nothing_real(monkeypatch, tmp_path):
-    """The deployer's login from the environment; no docker config, cache or socket of this machine."""
-    monkeypatch.setenv("GOSHIP_REGISTRY_USERNAME", "ci")
-    monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-
-    def no_sockets(*args, **kwargs):
-        raise AssertionError("a real socket was opened")
-
-    monkeypatch.setattr(socket, "create_connection", no_sockets)
+    nothing_real(monkeypatch, tmp_path)
 
 
 def _project(tmp_path: Path, hosts: list[str], image: str | None = f"reg.example/{REPOSITORY}") -> Project:

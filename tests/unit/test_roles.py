@@ -32,7 +32,7 @@ from goship.project import GoMod, Project, load_project
 from goship.session import Session
 from goship.testing.engine import Behaviour, FakeClock
 from goship.testing.process import FakeRunner, fake_go_and_git
-from tests.unit.helpers import SERVICE, FakeHost, fake_host
+from tests.unit.helpers import SERVICE, FakeHost, fake_host, ship
 
 WORKER = RoleConfig(
     main="./cmd/worker", args=["-queue=default"], env={"QUEUE": "default"}, replicas=2,
@@ -355,8 +355,6 @@ def test_an_http_role_gets_its_own_route_under_its_prefix(tmp_path):
 
 
 def test_containers_made_before_roles_are_the_main_process_and_are_replaced(tmp_path, monkeypatch):
-    from tests.unit.test_deploy_core import ship
-
     monkeypatch.setenv("TOKEN", "t0k")
     fake = fake_host()
     ship(fake, "1")  # a release as goship made them before roles: no goship.process label

@@ -30,7 +30,7 @@ from goship.errors import DeployError
 from goship.events import CollectingReporter, Stage
 from goship.process import find_program, run
 from goship.testing.engine import caddy_pools
-from tests.unit.test_deploy_core import SERVICE, fake_host, release, ship
+from tests.unit.helpers import SERVICE, fake_host, release, ship
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "routes"
 
