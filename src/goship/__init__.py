@@ -43,6 +43,7 @@ from goship.errors import (
     ProjectError,
     RegistryError,
     RegistryNotFound,
+    TestsFailed,
     ToolError,
     UsageError,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "RegistryError",
     "RegistryNotFound",
     "Session",
+    "TestsFailed",
     "ToolError",
     "UsageError",
     "__version__",

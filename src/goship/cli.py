@@ -459,6 +459,87 @@ def cmd_tags(args: argparse.Namespace) -> None:
         print(tag)
 
 
+def cmd_test(args: argparse.Namespace) -> None:
+    """Vet and test the module (or its workspace) with coverage: JUnit XML, a coverage gate, a linter when installed."""
+    from goship.commands.gotest import TestOptions, run_tests
+    from goship.commands.gotest.ci import github_annotations, markdown_summary
+    from goship.events import NullReporter
+    from goship.session import Session
+
+    options = TestOptions(junit=args.junit, coverage_min=args.coverage_min, race=args.race, lint=args.lint)
+    # With --json the report is the one document on stdout: progress stays off it.
+    with Session(_project(args), reporter=NullReporter() if args.json else _reporter(args)) as session:
+        report = run_tests(session, options)
+    failure = report.failure()
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in github_annotations(report, Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())):
+            print(line, flush=True)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(report))
+    if args.json:
+        # One document, failures included; the exit status says whether it passed.
+        _print_json({**report.document(), "ok": failure is None})
+        if failure is not None:
+            sys.exit(failure.exit_code)
+        return
+    _print_test_report(report)
+    if failure is not None:
+        raise failure
+
+
+def _print_test_report(report: object) -> None:
+    from goship.commands.gotest import TestReport
+
+    assert isinstance(report, TestReport)
+    for package in report.packages:
+        if not package.name:
+            for line in package.output:
+                out(f"  {line}")
+            continue
+        coverage = f"  coverage {package.coverage:.1f}%" if package.coverage is not None else ""
+        status = {"pass": "ok  ", "fail": "FAIL", "skip": "--  "}.get(package.result, "?   ")
+        out(f"{status} {package.name}  {package.seconds:.2f}s{coverage}")
+        if package.failed_without_a_test:
+            for line in package.output[-20:]:
+                out(f"      {line}")
+        for case in package.tests.values():
+            if case.result in ("fail", "run"):
+                where = case.where
+                out(f"  --- FAIL {case.name}" + (f" ({where[0]}:{where[1]})" if where else ""))
+                for line in case.output[-20:]:
+                    if line.strip() and not line.lstrip().startswith(("=== RUN", "--- FAIL")):
+                        out(f"      {line.strip()}")
+    for title, lines in (("go vet", report.vet), (report.linter or "lint", report.lint)):
+        if lines:
+            out(f"{title}:")
+            for line in lines[:40]:
+                out(f"  {line}")
+    counts = report.counts()
+    coverage = "-" if report.coverage is None else f"{report.coverage:.1f}%"
+    gate = "" if report.coverage_min is None else f" (gate {report.coverage_min:g}%)"
+    out(
+        f"{counts['packages']} packages, {counts['tests']} tests: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped; coverage {coverage}{gate}; race detector {'on' if report.race else 'off'}"
+        + (f"; {report.linter}" if report.linter else "")
+    )
+    for note in report.notes:
+        err(f"note: {note}")
+    err(f"JUnit report: {report.junit}")
+
+
+def _percentage(text: str) -> float:
+    """--coverage-min: 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage (0-100)")
+    return value
+
+
 def cmd_config(args: argparse.Namespace) -> None:
     """Print goship.yaml as TARGET sees it (its overrides merged, ${VAR} resolved, secrets masked)."""
     from goship.commands import show_config
@@ -793,6 +874,11 @@ def build_parser() -> argparse.ArgumentParser:
     logout_parser.add_argument("registry", nargs="?", help="registry host[:port] (default: the registry of 'image')")
     tags_parser = add("tags", cmd_tags)
     tags_parser.add_argument("--all", action="store_true", help="also list referrers tags (sha256-...)")
+    test_parser = add("test", cmd_test)
+    test_parser.add_argument("--junit", type=Path, metavar="FILE", help="write the JUnit XML report here (default: .goship/test/junit.xml)")
+    test_parser.add_argument("--coverage-min", type=_percentage, metavar="PERCENT", help="override test.coverage_min")
+    test_parser.add_argument("--race", choices=["auto", "on", "off"], help="override test.race")
+    test_parser.add_argument("--lint", choices=["auto", "off", "required"], help="override test.lint")
     config_parser = add("config", cmd_config)
     config_parser.add_argument("target", nargs="?", help="the target whose settings to show (default: the top level)")
     schema_parser = add("schema", cmd_schema)

@@ -14,6 +14,7 @@ a bug in goship and is reported with a traceback written to a log file.
     ├── ToolError            a required program (go, docker, ssh) is missing
     ├── ProcessError         a program goship ran failed, timed out or is missing
     ├── BuildError           go build failed, bad platform
+    ├── TestsFailed          goship test: vet, a test, the linter or the coverage gate failed
     ├── RegistryError        push refused, auth failed, TLS not trusted
     │   └── RegistryNotFound     no such manifest, blob or repository
     ├── HostError            a command on a host failed
@@ -46,6 +47,7 @@ class ExitCode(IntEnum):
     TOOL_MISSING = 4
     DEPLOY_FAILED = 5
     HEALTH_FAILED = 6
+    TESTS_FAILED = 7
     INTERNAL = 70
     INTERRUPTED = 130
     BROKEN_PIPE = 141
@@ -65,6 +67,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     "(the message says what runs where)",
     ExitCode.HEALTH_FAILED: "the new version never became healthy; it was removed and the previous version "
     "keeps serving",
+    ExitCode.TESTS_FAILED: "goship test: go vet, a test, the linter or the coverage gate failed (each is named)",
     ExitCode.INTERNAL: "internal error: a bug in goship; the traceback is in goship-crash.log in the "
     "temporary directory",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); a deploy stopped at a safe point and says what runs where",
@@ -165,6 +168,13 @@ class DockerfileError(GoshipError):
     """A Dockerfile cannot be parsed; the message names the file and line."""
 
     exit_code = ExitCode.USAGE
+
+
+class TestsFailed(GoshipError):
+    """goship test: go vet, a test, the linter or the coverage gate failed."""
+
+    __test__ = False  # not a test class, for pytest
+    exit_code = ExitCode.TESTS_FAILED
 
 
 class ToolError(GoshipError):

@@ -19,7 +19,7 @@ SRC = REPO / "src" / "goship"
 PUBLIC = [
     "BuildError", "ConfigError", "ConfigErrors", "DeployError", "DockerfileError", "EngineConflict", "EngineNotFound",
     "EngineUnreachable", "GoshipError", "HealthCheckFailed", "HostError", "HostKeyError", "HostUnreachable", "Interrupted",
-    "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session",
+    "LintUsageError", "ProcessError", "Project", "ProjectError", "RegistryError", "RegistryNotFound", "Session", "TestsFailed",
     "ToolError", "UsageError", "__version__", "build", "deploy",
     "load_project", "push", "ship",
 ]

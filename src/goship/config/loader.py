@@ -320,6 +320,8 @@ class _Validator:
             return seconds
         if typ is bool and isinstance(value, bool):
             return value
+        if typ is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
         if typ is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -333,7 +335,7 @@ class _Validator:
 
     @staticmethod
     def _expected(typ: Any) -> str:
-        return {bool: "true or false", int: "a whole number", str: "a string"}.get(typ, str(typ))
+        return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(typ, str(typ))
 
     @staticmethod
     def _describe(node: yaml.Node) -> str:

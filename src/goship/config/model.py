@@ -734,6 +734,61 @@ def _hosts(values: list[str]) -> str | None:
     return f"{', '.join(repeated)} listed twice" if repeated else None
 
 
+def _percent(value: float | None) -> str | None:
+    if value is None or 0 <= value <= 100:
+        return None
+    return f"{value:g} is not a percentage (0-100)"
+
+
+def _switch(name: str, *words: str) -> Callable[[bool | str], str | None]:
+    def check(value: bool | str) -> str | None:
+        if isinstance(value, bool) or value in words:
+            return None
+        return f"expected {', '.join(repr(w) for w in words)}, on or off, got {value!r}"
+
+    return check
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    """goship test: go vet, go test with coverage, a linter when installed."""
+
+    __test__ = False  # not a test class, for pytest
+
+    coverage_min: float | None = field(
+        default=None, metadata=_doc("fail when the total statement coverage is below this percentage", _percent,
+                                    minimum=0, maximum=100),
+    )
+    # bool | str: YAML reads on/off/yes/no as true/false, so "race: off" must mean off.
+    race: bool | str = field(
+        default="auto",
+        metadata=_doc("-race: auto (when a C compiler is installed), on (true: required), off (false)",
+                      _switch("race", "auto")),
+    )
+    lint: bool | str = field(
+        default="auto",
+        metadata=_doc("golangci-lint or staticcheck: auto (when installed), required (true), off (false)",
+                      _switch("lint", "auto", "required")),
+    )
+
+    @property
+    def race_mode(self) -> str:
+        if isinstance(self.race, bool):
+            return "on" if self.race else "off"
+        return self.race
+
+    @property
+    def lint_mode(self) -> str:
+        if isinstance(self.lint, bool):
+            return "required" if self.lint else "off"
+        return self.lint
+
+    packages: list[str] = field(
+        default_factory=list, metadata=_doc("package patterns to vet and test (default: the module, or each module of its workspace)")
+    )
+    timeout: Duration = field(default=Duration(600.0), metadata=_doc("how long go vet and go test may take each"))
+
+
 #: The top-level sections a target may override (targets.NAME.app.env.X): everything but
 #: the service's name and the targets themselves.
 OVERRIDABLE = ("image", "build", "registry", "app", "health", "proxy", "deploy", "ssh", "roles")
@@ -815,6 +870,7 @@ class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
     ssh: SSHConfig = field(default_factory=SSHConfig)
+    test: TestConfig = field(default_factory=TestConfig)
     targets: dict[str, TargetConfig] = field(
         default_factory=dict,
         metadata={

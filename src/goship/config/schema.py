@@ -57,6 +57,8 @@ def _type(typ: Any) -> dict[str, Any]:
         return {"anyOf": [{"type": "boolean"}, dict(_VARIABLE)]}
     if typ is int:
         return {"anyOf": [{"type": "integer"}, dict(_VARIABLE)]}
+    if typ is float:
+        return {"anyOf": [{"type": "number"}, dict(_VARIABLE)]}
     if typ is str:
         # Numbers in text settings keep their spelling (GO: 1.20): the loader takes them.
         return {"type": ["string", "number"]}

@@ -24,6 +24,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
      "(default: ~/.docker)"),
     ("SOURCE_DATE_EPOCH", "the timestamp (seconds since 1970) of the files and config of a native build "
      "(default: the commit time)"),
+    ("GITHUB_ACTIONS", "true (set by GitHub Actions): goship test prints ::error annotations at each failing test's "
+     "line and appends its summary to GITHUB_STEP_SUMMARY"),
+    ("GITHUB_STEP_SUMMARY", "GitHub Actions' job summary file: goship test appends a table of its results"),
+    ("GITHUB_WORKSPACE", "GitHub Actions' checkout: annotation paths are relative to it (default: the current directory)"),
+    ("CGO_ENABLED", "goship test keeps it for go test (1 with -race); native builds always use 0"),
     ("GOWORK", "the go.work file to use, as go reads it (off: none)"),
     ("GOTOOLCHAIN", "passed to go as it is; goship doctor reads it to tell which Go builds go.mod's version"),
     ("GOPROXY", "goship doctor: where go downloads modules from (read through go env)"),
