@@ -504,8 +504,8 @@ def _print_test_report(report: object) -> None:
         if package.failed_without_a_test:
             for line in package.output[-20:]:
                 out(f"      {line}")
-        for case in package.tests.values():
-            if case.result in ("fail", "run"):
+        for case in report.failed():
+            if case.package == package.name:
                 where = case.where
                 out(f"  --- FAIL {case.name}" + (f" ({where[0]}:{where[1]})" if where else ""))
                 for line in case.output[-20:]:

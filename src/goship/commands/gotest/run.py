@@ -80,7 +80,11 @@ class TestReport:
         }
 
     def failed(self) -> list[TestCase]:
-        return [c for c in self.tests if c.result in ("fail", "run")]
+        """The failing tests, without a parent that failed only because a subtest did
+        (go reports both; the subtest holds the line and the message)."""
+        failing = [c for c in self.tests if c.result in ("fail", "run")]
+        names = {(c.package, c.name) for c in failing}
+        return [c for c in failing if not any((c.package, other) in names for other in _children(c, names))]
 
     def below_gate(self) -> bool:
         return self.coverage_min is not None and (self.coverage or 0.0) < self.coverage_min
@@ -90,9 +94,10 @@ class TestReport:
         reasons = []
         if self.vet:
             reasons.append("go vet found problems")
-        counts = self.counts()
-        if counts["failed"]:
-            reasons.append(f"{counts['failed']} test(s) failed")
+        failed = self.failed()
+        if failed:
+            named = ", ".join(c.name for c in failed[:3]) + (", ..." if len(failed) > 3 else "")
+            reasons.append(f"{len(failed)} test(s) failed: {named}")
         broken = [p.name for p in self.packages if p.name and p.failed_without_a_test]
         if broken:
             reasons.append(f"{', '.join(broken)} did not build or crashed")
@@ -131,6 +136,10 @@ class TestReport:
                 for p in self.packages if p.name
             ],
         }
+
+
+def _children(case: TestCase, names: set[tuple[str, str]]) -> list[str]:
+    return [name for package, name in names if package == case.package and name.startswith(case.name + "/")]
 
 
 def run_tests(session: Session, options: TestOptions = TestOptions()) -> TestReport:
