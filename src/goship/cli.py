@@ -540,6 +540,31 @@ def _percentage(text: str) -> float:
     return value
 
 
+def cmd_ci(args: argparse.Namespace) -> None:
+    """Write the CI workflow (GitHub Actions or GitLab CI) that lints, tests and ships this service."""
+    from goship.commands import ci
+
+    project = _project(args)
+    plan = ci.plan_for(project, default_branch=args.branch)
+    text = ci.render_github(plan) if args.system == "github" else ci.render_gitlab(plan)
+    from goship.commands.ci.workflows import repository_root
+
+    path = repository_root(project.root) / ci.WORKFLOW_PATHS[args.system]
+    written = ci.write_workflow(path, text, force=args.force, dry_run=args.dry_run)
+    if args.dry_run:
+        sys.stdout.write(written.diff or f"nothing would change in {path}\n")
+        return
+    if args.json:
+        _print_json({"path": str(path), "changed": written.changed, "targets": list(plan.targets)})
+        return
+    out(f"{'wrote' if written.changed else 'unchanged:'} {os.path.relpath(path)}")
+    if not plan.targets:
+        err("note: goship.yaml has no target with hosts: the workflow lints and tests only")
+    else:
+        err(f"deploys: {' -> '.join(plan.targets)} (the first is built and shipped, the rest get the same digest)")
+    err("set the secrets GOSHIP_SSH_KEY, GOSHIP_REGISTRY_USERNAME, GOSHIP_REGISTRY_PASSWORD and GOSHIP_KNOWN_HOSTS")
+
+
 def cmd_config(args: argparse.Namespace) -> None:
     """Print goship.yaml as TARGET sees it (its overrides merged, ${VAR} resolved, secrets masked)."""
     from goship.commands import show_config
@@ -879,6 +904,11 @@ def build_parser() -> argparse.ArgumentParser:
     test_parser.add_argument("--coverage-min", type=_percentage, metavar="PERCENT", help="override test.coverage_min")
     test_parser.add_argument("--race", choices=["auto", "on", "off"], help="override test.race")
     test_parser.add_argument("--lint", choices=["auto", "off", "required"], help="override test.lint")
+    ci_parser = add("ci", cmd_ci)
+    ci_parser.add_argument("system", choices=["github", "gitlab"], help="the CI system whose workflow to write")
+    ci_parser.add_argument("--branch", default="main", help="the branch that deploys (default: main)")
+    ci_parser.add_argument("--force", action="store_true", help="replace a workflow goship did not write")
+    ci_parser.add_argument("--dry-run", action="store_true", help="show a diff of what would be written; write nothing")
     config_parser = add("config", cmd_config)
     config_parser.add_argument("target", nargs="?", help="the target whose settings to show (default: the top level)")
     schema_parser = add("schema", cmd_schema)
