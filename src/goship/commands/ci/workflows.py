@@ -132,13 +132,7 @@ def render_github(plan: CIPlan) -> str:
         f"          path: {_module_file(plan, '.goship/junit.xml')}",
         "          if-no-files-found: ignore",
     ]
-    previous = "check"
-    for index, target in enumerate(plan.targets):
-        job = f"deploy-{_job_name(target)}"
-        command = (
-            f"goship ship {target}" if index == 0
-            else f'goship deploy {target} --version "${{GITHUB_SHA::12}}"'
-        )
+    for previous, job, target, command in _deploys(plan, '"${GITHUB_SHA::12}"'):
         lines += [
             f"  {job}:",
             f"    if: github.event_name == 'push' && github.ref == 'refs/heads/{plan.default_branch}'",
@@ -162,7 +156,6 @@ def render_github(plan: CIPlan) -> str:
             f"      - name: {command.split(' --', maxsplit=1)[0]}",
             f"        run: {command}",
         ]
-        previous = job
     return "\n".join(lines) + "\n"
 
 
@@ -180,6 +173,18 @@ def _github_setup(plan: CIPlan, install: str) -> list[str]:
         "        id: install",
         f"        run: {install} && mkdir -p .goship",
     ]
+
+
+def _deploys(plan: CIPlan, commit: str) -> list[tuple[str, str, str, str]]:
+    """(job it needs, job, target, command) per target: the first is shipped, each later one gets
+    the same version (``commit``: the shell expression of the commit's first 12 characters)."""
+    found, previous = [], "check"
+    for index, target in enumerate(plan.targets):
+        job = f"deploy-{_job_name(target)}"
+        command = f"goship ship {target}" if index == 0 else f"goship deploy {target} --version {commit}"
+        found.append((previous, job, target, command))
+        previous = job
+    return found
 
 
 def _job_name(target: str) -> str:
@@ -212,13 +217,7 @@ def render_gitlab(plan: CIPlan) -> str:
         "    reports:",
         f"      junit: {_module_file(plan, '.goship/junit.xml')}",
     ]
-    previous = "check"
-    for index, target in enumerate(plan.targets):
-        job = f"deploy-{_job_name(target)}"
-        command = (
-            f"goship ship {target}" if index == 0
-            else f'goship deploy {target} --version "${{CI_COMMIT_SHA:0:12}}"'
-        )
+    for previous, job, target, command in _deploys(plan, '"${CI_COMMIT_SHA:0:12}"'):
         lines += [
             f"{job}:",
             "  stage: deploy",
@@ -234,5 +233,4 @@ def render_gitlab(plan: CIPlan) -> str:
             *_ssh_setup(plan, "      "),
             f"    - {command}",
         ]
-        previous = job
     return "\n".join(lines) + "\n"
