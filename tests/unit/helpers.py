@@ -214,3 +214,16 @@ def ship(fake: FakeHost, version: str, behaviour: Behaviour = HEALTHY, reporter:
     rel = release(version, **settings)
     stage = Stage(reporter or CollectingReporter(), "deploy")
     return deploy_to_host(fake.host, rel, lambda engine: ensure_image(engine, rel.image), stage, fake.clock)
+
+
+def pushed_build(tmp_path: Path, version: str):
+    """A tiny native build of ``version`` recorded as pushed to reg:5000/hello (by digest)."""
+    from goship.builders.image import BuiltImage
+    from goship.images import oci
+
+    layer = oci.make_layer(oci.app_entries("hello", version.encode()), 1700000000, "app")
+    built = oci.assemble(oci.ImageSpec("linux", "amd64", None, ("/usr/local/bin/hello",), 8080, 1700000000, {}), (layer,))
+    state = tmp_path / ".goship"
+    state.mkdir(exist_ok=True)
+    (state / "push.json").write_text(json.dumps({"digest": built.digest, "reference": f"reg:5000/hello@{built.digest}"}))
+    return BuiltImage(built, "reg:5000/hello", version, state / "oci")

@@ -23,7 +23,7 @@ from goship.events import CollectingReporter, Stage
 from goship.project import GoMod, Project
 from goship.testing.engine import Behaviour, Crash, FakeClock
 from goship.testing.prober import FakeProber
-from tests.unit.helpers import HEALTHY, SERVICE, FakeHost, fake_host, image, release, ship
+from tests.unit.helpers import HEALTHY, SERVICE, FakeHost, fake_host, image, pushed_build, release, ship
 
 # --- one host, one deploy: the table -------------------------------------------------------------
 
@@ -298,16 +298,6 @@ def _session(project: Project, *fakes: FakeHost, cancel=None):
     return Session(project, clock=fakes[0].clock, cancel=cancel, connect_ssh=lambda target, shell: connections[target.label])
 
 
-def _built(tmp_path: Path, version: str):
-    from goship.builders.image import BuiltImage
-    from goship.images import oci
-
-    layer = oci.make_layer(oci.app_entries("hello", version.encode()), 1700000000, "app")
-    built = oci.assemble(oci.ImageSpec("linux", "amd64", None, ("/usr/local/bin/hello",), 8080, 1700000000, {}), (layer,))
-    state = tmp_path / ".goship"
-    state.mkdir(exist_ok=True)
-    (state / "push.json").write_text(json.dumps({"digest": built.digest, "reference": f"reg:5000/hello@{built.digest}"}))
-    return BuiltImage(built, "reg:5000/hello", version, state / "oci")
 
 
 def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
@@ -317,7 +307,7 @@ def test_a_failure_on_the_second_host_rolls_the_first_back(tmp_path):
     one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
     project = _project(tmp_path, ["root@web1", "root@web2"])
     for version, behaviour_two in (("1", Behaviour()), ("2", Behaviour(status=503))):
-        built = _built(tmp_path, version)
+        built = pushed_build(tmp_path, version)
         for fake, behaviour in ((one, Behaviour()), (two, behaviour_two)):
             fake.engine.add_image(f"reg:5000/hello@{built.digest}", behaviour, pullable=True)
         if version == "1":
@@ -338,11 +328,11 @@ def test_an_unreachable_host_in_a_batch_leaves_the_other_untouched(tmp_path):
     clock = FakeClock()
     one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
     project = _project(tmp_path, ["root@web1", "root@web2"], batch=2)
-    built = _built(tmp_path, "1")
+    built = pushed_build(tmp_path, "1")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
     pipeline.deploy(_session(project, one, two), "production", built)
-    built = _built(tmp_path, "2")
+    built = pushed_build(tmp_path, "2")
     one.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
     # web2's registry lost the new image: its pull fails, web1 (deployed in the same batch) goes back.
     with pytest.raises(GoshipError, match="root@web2: pulling .* manifest unknown") as failure:
@@ -361,7 +351,7 @@ def test_hosts_pull_with_the_deployers_credentials_in_the_request(tmp_path, monk
     fake = fake_host()
     fake.engine.registry_auth["reg:5000"] = ("ci", "s3cret")
     project = _project(tmp_path, ["root@web1"])
-    built = _built(tmp_path, "1")
+    built = pushed_build(tmp_path, "1")
     fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
     pipeline.deploy(_session(project, fake), "production", built)
     assert fake.serves() == "1"
@@ -480,7 +470,7 @@ def test_with_a_token_service_hosts_get_a_pull_only_token_not_the_password(tmp_p
     monkeypatch.setenv("GOSHIP_REGISTRY_PASSWORD", "s3cret")
     fake = fake_host()
     project = _project(tmp_path, ["root@web1"])
-    built = _built(tmp_path, "1")
+    built = pushed_build(tmp_path, "1")
     fake.engine.add_image(f"reg:5000/hello@{built.digest}", Behaviour(), pullable=True)
     pipeline.deploy(_session(project, fake), "production", built)
     pull = next(r for r in fake.engine.requests if r.path == "/images/create")
@@ -555,11 +545,11 @@ def test_ctrl_c_in_a_rolling_deploy_returns_every_host_to_what_it_ran(tmp_path):
     clock = FakeClock()
     one, two = fake_host("root@web1", clock), fake_host("root@web2", clock)
     project = _project(tmp_path, ["root@web1", "root@web2"])
-    first = _built(tmp_path, "1")
+    first = pushed_build(tmp_path, "1")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{first.digest}", Behaviour(), pullable=True)
     pipeline.deploy(_session(project, one, two), "production", first)
-    second = _built(tmp_path, "2")
+    second = pushed_build(tmp_path, "2")
     for fake in (one, two):
         fake.engine.add_image(f"reg:5000/hello@{second.digest}", Behaviour(ready_after=2.0), pullable=True)
     event = threading.Event()

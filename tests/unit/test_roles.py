@@ -4,7 +4,6 @@ operate commands' --role."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from goship.project import GoMod, Project, load_project
 from goship.session import Session
 from goship.testing.engine import Behaviour, FakeClock
 from goship.testing.process import FakeRunner, fake_go_and_git
-from tests.unit.helpers import SERVICE, FakeHost, fake_host, ship
+from tests.unit.helpers import SERVICE, FakeHost, fake_host, pushed_build, ship
 
 WORKER = RoleConfig(
     main="./cmd/worker", args=["-queue=default"], env={"QUEUE": "default"}, replicas=2,
@@ -180,16 +179,6 @@ def _paths(data: bytes) -> list[str]:
 # --- the rollout on fake hosts ----------------------------------------------------------------------
 
 
-def _built(tmp_path: Path, version: str):
-    from goship.builders.image import BuiltImage
-    from goship.images import oci
-
-    layer = oci.make_layer(oci.app_entries("hello", version.encode()), 1700000000, "app")
-    built = oci.assemble(oci.ImageSpec("linux", "amd64", None, ("/usr/local/bin/hello",), 8080, 1700000000, {}), (layer,))
-    state = tmp_path / ".goship"
-    state.mkdir(exist_ok=True)
-    (state / "push.json").write_text(json.dumps({"digest": built.digest, "reference": f"reg:5000/hello@{built.digest}"}))
-    return BuiltImage(built, "reg:5000/hello", version, state / "oci")
 
 
 def _session(project: Project, *fakes: FakeHost, cancel=None):
@@ -200,7 +189,7 @@ def _session(project: Project, *fakes: FakeHost, cancel=None):
 def _deploy(tmp_path: Path, project: Project, version: str, *fakes: FakeHost, worker: Behaviour | None = None,
             web: Behaviour | None = None):
     """Deploy ``version`` to the fakes; the worker's containers (and the main process's) behave as given."""
-    built = _built(tmp_path, version)
+    built = pushed_build(tmp_path, version)
     reference = f"reg:5000/hello@{built.digest}"
     for fake in fakes:
         fake.engine.add_image(reference, web or Behaviour(exec_exit=0), pullable=True)
@@ -264,7 +253,7 @@ def test_a_worker_failing_its_health_check_rolls_both_processes_back_on_every_ho
     _deploy(tmp_path, project, "1", one, two)
     before = {fake.host.name: sorted(c.name for c in fake.engine.app_containers(SERVICE)) for fake in (one, two)}
     # version 2's worker is fine on web1 and fails its check on web2
-    built = _built(tmp_path, "2")
+    built = pushed_build(tmp_path, "2")
     reference = f"reg:5000/hello@{built.digest}"
     for fake, code in ((one, 0), (two, 1)):
         fake.engine.add_image(reference, Behaviour(exec_exit=0), pullable=True)
